@@ -1,0 +1,292 @@
+"""Fixtures for end-to-end tests in headless Chromium (Playwright, sync API).
+
+Every test under tests/browser/ is marked ``browser`` (deselect with
+``-m "not browser"``). The browser is Debian's chromium (/usr/bin/chromium):
+Playwright never downloads one.
+
+Fixtures:
+    live_server        session: the app, with the demo data, served on 127.0.0.1
+                       (``.url``, ``.app``)
+    browser            session: headless Chromium
+    page               function: a fresh context and page (base_url = live_server.url);
+                       ``page.console_errors`` collects console errors and page errors
+    sign_in            the helper ``sign_in(page, live_server, email, password=DEMO_PASSWORD)``
+    assert_accessible  the helper ``assert_accessible(page, *, exclude=(), disable=())``:
+                       runs axe-core (WCAG 2.0/2.1/2.2 A and AA rules) and fails with a
+                       readable list of violations
+
+The helpers are also plain functions in this module.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+AXE_PATH = HERE / "vendor" / "axe.min.js"
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_USERS = {
+    "officer": "officer@demo.scot",  # lead officer
+    "manager": "manager@demo.scot",  # plan manager
+    "viewer": "viewer@demo.scot",  # committee member
+    "admin": "admin@demo.scot",  # administrator
+}
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+# --------------------------------------------------------------------------
+# Marking
+# --------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark every test in this directory ``browser`` (before -m deselection runs)."""
+    for item in items:
+        try:
+            item.path.relative_to(HERE)
+        except ValueError:
+            continue
+        if item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
+
+
+# --------------------------------------------------------------------------
+# The app, served for real
+# --------------------------------------------------------------------------
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    host: str = "127.0.0.1"
+    port: int = 0
+    _server: object = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app on a temporary SQLite file with the demo data loaded, on a free port."""
+    from werkzeug.serving import make_server
+
+    from tracker import create_app
+    from tracker.extensions import db
+
+    db_path = tmp_path_factory.mktemp("browser-db") / "browser.db"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+            "TESTING": True,
+            "SECRET_KEY": "browser-tests",
+            "SERVER_NAME": None,
+            "DEMO_PASSWORD": DEMO_PASSWORD,
+        }
+    )
+    with app.app_context():
+        from tracker.demo.services import load_demo
+
+        db.create_all()
+        load_demo()
+        db.session.commit()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, name="browser-live-server", daemon=True)
+    thread.start()
+    live = LiveServer(url=f"http://127.0.0.1:{port}", app=app, port=port, _server=server, _thread=thread)
+    try:
+        yield live
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+# --------------------------------------------------------------------------
+# Chromium
+# --------------------------------------------------------------------------
+def chromium_executable() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = chromium_executable()
+    if executable is None:
+        message = "Debian's chromium is not installed (/usr/bin/chromium): apt-get install chromium"
+        if _in_ci():
+            pytest.fail(message + " (browser tests must run in CI)", pytrace=False)
+        pytest.skip(message)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:  # pragma: no cover - the test extra installs it
+        if _in_ci():
+            pytest.fail(f"the playwright package is not installed: {error}", pytrace=False)
+        pytest.skip(f"the playwright package is not installed: {error}")
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A new browser context and page; closed after the test.
+
+    ``page.console_errors`` lists console errors (CSP violations among them)
+    and uncaught page errors, for tests that want to assert there are none.
+    """
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-GB",
+        timezone_id="Europe/London",
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    new_page = context.new_page()
+    errors: list[str] = []
+    new_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    new_page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    new_page.console_errors = errors
+    try:
+        yield new_page
+    finally:
+        context.close()
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+def sign_in(page, live_server, email: str, password: str = DEMO_PASSWORD):
+    """Sign in through the real form; fails with the page's error text if it does not work."""
+    page.goto(f"{live_server.url}/auth/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    try:
+        page.wait_for_url(lambda url: "/auth/sign-in" not in url, timeout=DEFAULT_TIMEOUT_MS)
+    except Exception as error:
+        summary = page.locator(".ds_error-summary, .ds_question__error-message")
+        text = " | ".join(t.strip() for t in summary.all_inner_texts()) or "(no error message on the page)"
+        raise AssertionError(f"could not sign in as {email}: still on {page.url}: {text}") from error
+    return page
+
+
+_AXE_SOURCE: str | None = None
+
+
+def _axe_source() -> str:
+    global _AXE_SOURCE
+    if _AXE_SOURCE is None:
+        _AXE_SOURCE = AXE_PATH.read_text(encoding="utf-8")
+    return _AXE_SOURCE
+
+
+def run_axe(page, *, exclude=(), disable=(), tags=AXE_TAGS) -> list[dict]:
+    """axe-core's violations on the current page, in a compact form.
+
+    axe is injected with page.evaluate(), which runs through the DevTools
+    protocol and so is not blocked by the page's Content-Security-Policy
+    (a <script> tag would be).
+    """
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(_axe_source() + "\n;true")
+    options = {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
+    if disable:
+        options["rules"] = {rule: {"enabled": False} for rule in disable}
+    context = {"exclude": [[selector] for selector in exclude]} if exclude else None
+    script = """async ([context, options]) => {
+        const results = await window.axe.run(context || document, options);
+        return results.violations.map(v => ({
+            id: v.id,
+            impact: v.impact,
+            help: v.help,
+            helpUrl: v.helpUrl,
+            nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary || '', html: n.html})),
+        }));
+    }"""
+    return page.evaluate(script, [context, options])
+
+
+def format_violations(violations: list[dict], url: str, max_nodes: int = 3) -> str:
+    lines = [f"{len(violations)} accessibility violation(s) on {url}:"]
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]")
+        for node in violation["nodes"][:max_nodes]:
+            target = " ".join(json.dumps(part) if not isinstance(part, str) else part for part in node["target"])
+            summary = " ".join(node["summary"].split())
+            lines.append(f"    at {target}")
+            if summary:
+                lines.append(f"       {summary[:300]}")
+        if len(violation["nodes"]) > max_nodes:
+            lines.append(f"    ... and {len(violation['nodes']) - max_nodes} more")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, *, exclude=(), disable=()):
+    """Fail if axe-core finds WCAG 2.x A/AA violations on the current page."""
+    violations = run_axe(page, exclude=exclude, disable=disable)
+    if violations:
+        pytest.fail(format_violations(violations, page.url), pytrace=False)
+
+
+@pytest.fixture(name="sign_in")
+def sign_in_fixture():
+    return sign_in
+
+
+@pytest.fixture(name="assert_accessible")
+def assert_accessible_fixture():
+    return assert_accessible
+
+
+@pytest.fixture
+def demo_users():
+    """Demo e-mail addresses by role nickname: officer, manager, viewer, admin."""
+    return dict(DEMO_USERS)
+
+
+@pytest.fixture
+def demo_password():
+    return DEMO_PASSWORD

@@ -1,0 +1,158 @@
+"""Shared fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), clients per role."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests import factories
+from tracker import create_app
+from tracker.auth.models import Role, User
+from tracker.extensions import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _database_url(tmp_dir: str) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/tests.db"
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    with tempfile.TemporaryDirectory(prefix="tracker-tests-") as tmp_dir:
+        yield _database_url(tmp_dir)
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "tests",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "tracker.test",
+        "BASE_URL": "http://tracker.test",
+        "MAIL_SUPPRESS_SEND": True,
+        "DEMO_PASSWORD": factories.PASSWORD,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    """Create the schema once per test session."""
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url, _schema):
+    """Build an app with extra config; tables are emptied after the test."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(app_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+    if apps:
+        with apps[0].app_context():
+            _empty_all_tables()
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def sign_in_client(app, user: User):
+    """A test client whose session is signed in as `user` (no password round trip)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@dataclass
+class World:
+    """Two partnerships, users in every role, and a plan with actions in each."""
+
+    home: object
+    other: object
+    admin: User
+    manager: User
+    officer: User
+    other_officer: User
+    viewer: User
+    outsider: User
+    plan: object
+    other_plan: object
+    officer_action: object
+    colleague_action: object
+    outsider_action: object
+
+
+@pytest.fixture
+def world(app) -> World:
+    home = factories.partnership("Home IJB")
+    other = factories.partnership("Other IJB")
+    admin = factories.user(is_admin=True, role=None, email="admin@example.scot")
+    manager = factories.user(home, Role.PLAN_MANAGER, email="manager@example.scot")
+    officer = factories.user(home, Role.LEAD_OFFICER, email="officer@example.scot")
+    other_officer = factories.user(home, Role.LEAD_OFFICER, email="colleague@example.scot")
+    viewer = factories.user(home, Role.VIEWER, email="viewer@example.scot")
+    outsider = factories.user(other, Role.PLAN_MANAGER, email="outsider@example.scot")
+    plan = factories.plan(home, "Home action plan", manager=manager)
+    other_plan = factories.plan(other, "Other action plan", manager=outsider)
+    officer_action = factories.action(plan, lead=officer, ref="A1")
+    colleague_action = factories.action(plan, lead=other_officer, ref="A2")
+    outsider_action = factories.action(other_plan, lead=outsider, ref="B1")
+    db.session.commit()
+    return World(home, other, admin, manager, officer, other_officer, viewer, outsider, plan, other_plan,
+                 officer_action, colleague_action, outsider_action)
+
+
+@pytest.fixture
+def client_as(app):
+    """client_as(user) -> a signed-in test client."""
+    return lambda user: sign_in_client(app, user)

@@ -1,0 +1,149 @@
+"""Improvement action-plan tracker for Scottish health and social care partnerships."""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from flask import Flask, render_template
+
+from tracker import config as config_module
+from tracker.extensions import csrf, db, login_manager, migrate
+
+#: Blueprints, by module path; each module has a `bp`.
+BLUEPRINTS = [
+    "tracker.auth.views",
+    "tracker.plans.views",
+]
+
+#: Command groups and commands, by "module:attribute".
+COMMANDS = [
+    "tracker.plans.cli:plans_cli",
+    "tracker.frameworks.cli:frameworks_cli",
+    "tracker.demo.cli:demo_command",
+    "tracker.auth.cli:users_cli",
+]
+
+#: Main navigation: (endpoint, label), shown to signed-in users.
+NAV_ITEMS = [
+    ("plans.index", "Plans"),
+]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app in named steps: config, extensions, blueprints, CLI, error handlers."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or None,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    app.config.update(config_module.from_environment(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    config_module.check(app.config)
+    if not app.config.get("SECRET_KEY"):
+        # Development only (check() refuses this in production): a key per process.
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        app.logger.warning("SECRET_KEY is not set: using a random key; sessions end when the server restarts.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    import tracker.models  # noqa: F401  (the whole schema, for Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _sqlite_pragmas()
+
+
+def _sqlite_pragmas() -> None:
+    """Foreign keys on and a busy timeout, so SQLite behaves like the production database."""
+    from sqlalchemy import event
+
+    @event.listens_for(db.engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    for module_path in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module_path).bp)
+
+
+def register_commands(app: Flask) -> None:
+    for spec in COMMANDS:
+        module_path, attribute = spec.split(":")
+        app.cli.add_command(getattr(importlib.import_module(module_path), attribute))
+
+
+def register_error_handlers(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The request could not be understood. Go back and try again."),
+        403: ("You cannot do that", "Your account does not allow this. Ask a plan manager if you need it."),
+        404: ("Page not found", "The page or record does not exist, or you do not have access to it."),
+        405: ("Not allowed", "That kind of request is not allowed here."),
+        409: ("Changed by someone else", "The record changed while you were editing it."),
+        413: ("File too large", "The file is larger than the upload limit."),
+        429: ("Too many attempts", "Wait a few minutes and try again."),
+        500: ("Something went wrong", "The error has been logged. Try again in a few minutes."),
+    }
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        title, sentence = messages.get(code, ("Error", "Something went wrong."))
+        description = getattr(error, "description", None)
+        if code in (400, 403, 409, 413) and description and not description.startswith("The "):
+            sentence = description
+        if code == 500:
+            db.session.rollback()
+        return render_template("errors/error.html", code=code, title=title, sentence=sentence), code
+
+    for code in messages:
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(Exception, _unhandled(render_error))
+
+
+def _unhandled(render_error):
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    def handler(error):
+        if isinstance(error, HTTPException):
+            return render_error(error)
+        logging.getLogger("tracker").error("Unhandled error", exc_info=error)
+        return render_error(InternalServerError())
+
+    return handler
+
+
+def register_template_helpers(app: Flask) -> None:
+    from tracker import rag, timeutil
+
+    @app.context_processor
+    def inject_globals():
+        return {"nav_items": NAV_ITEMS, "Status": rag.Status, "today": timeutil.today()}
+
+    app.jinja_env.filters["long_date"] = timeutil.long_date
+    app.jinja_env.filters["local_date"] = timeutil.local_date

@@ -1,0 +1,1 @@
+"""Users, their roles in partnerships, and signing in."""

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.partnerships.models import Partnership
+from tracker.timeutil import utcnow
+from tracker.types import UTCDateTime
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Role(enum.StrEnum):
+    """What a user may do in one partnership; each role includes the ones before it."""
+
+    VIEWER = "viewer"  # committee member, carer or service-user representative: reads only
+    LEAD_OFFICER = "lead_officer"  # updates the actions they lead
+    PLAN_MANAGER = "plan_manager"  # creates and edits plans and actions, assigns leads
+    ADMIN = "admin"  # manages the partnership's users and organisations
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    @property
+    def label(self) -> str:
+        return {
+            "viewer": "Viewer (committee member or representative)",
+            "lead_officer": "Lead officer",
+            "plan_manager": "Plan manager",
+            "admin": "Administrator",
+        }[self.value]
+
+    def includes(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Site-wide administrator (manages partnerships); partnership roles live in Membership.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Rotated on sign-out, password change or disabling, so old session cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # Flask-Login
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
+
+    def role_in(self, partnership_id: int) -> Role | None:
+        if self.is_admin:
+            return Role.ADMIN
+        for membership in self.memberships:
+            if membership.partnership_id == partnership_id:
+                return membership.role
+        return None
+
+    def has_role(self, partnership_id: int, role: Role) -> bool:
+        mine = self.role_in(partnership_id)
+        return mine is not None and mine.includes(role)
+
+    @property
+    def partnership_ids(self) -> set[int]:
+        return {m.partnership_id for m in self.memberships}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r}>"
+
+
+class Membership(db.Model):
+    """A user's role in one partnership. A national team member has several."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "partnership_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    partnership: Mapped[Partnership] = relationship()

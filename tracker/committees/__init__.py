@@ -1,0 +1,1 @@
+"""Committees that oversee plans (IJB, performance and audit committee, strategic planning group)."""

@@ -1,0 +1,259 @@
+"""Load the demo data. Idempotent: every step finds what exists before creating anything.
+
+Feature packages add their own demo data by appending a callable to DEMO_STEPS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from importlib import resources
+
+from flask import current_app
+from sqlalchemy import select
+
+from tracker.auth import services as auth_services
+from tracker.auth.models import Role, User
+from tracker.committees.models import Committee, CommitteeKind, CommitteeMember, Meeting
+from tracker.extensions import db
+from tracker.frameworks import services as frameworks
+from tracker.frameworks.models import Framework
+from tracker.partnerships.models import Organisation, OrganisationAlias, OrganisationKind, Partnership
+from tracker.plans import services as plans
+from tracker.plans.models import Action, Plan, PlanKind
+from tracker.rag import Status
+from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+from tracker.timeutil import LONDON
+
+GLASGOW = "Glasgow City"
+DUNDEE = "Dundee"
+GLASGOW_PLAN = "MSG improvement action plan 2019"
+DUNDEE_PLAN = "A Caring Dundee 2: Carers Delivery Plan 2022"
+DUNDEE_FRAMEWORK = "dundee-caring-dundee-2"
+
+#: (email, name, job title, {partnership: role}, site admin)
+DEMO_USERS = [
+    ("admin@demo.scot", "Alex Administrator", "System administrator", {}, True),
+    ("manager@demo.scot", "Morag Manager", "Planning officer", {GLASGOW: Role.PLAN_MANAGER, DUNDEE: Role.PLAN_MANAGER}, False),
+    ("officer@demo.scot", "Owen Officer", "Service manager", {GLASGOW: Role.LEAD_OFFICER, DUNDEE: Role.LEAD_OFFICER}, False),
+    ("viewer@demo.scot", "Vera Viewer", "IJB voting member", {GLASGOW: Role.VIEWER, DUNDEE: Role.VIEWER}, False),
+    ("carer.rep@demo.scot", "Cara Carer", "Carer representative", {DUNDEE: Role.VIEWER}, False),
+    ("national@demo.scot", "Nina National", "National improvement adviser", {GLASGOW: Role.VIEWER, DUNDEE: Role.VIEWER}, False),
+    ("glasgow.officer@demo.scot", "Graham Lead", "Business development manager", {GLASGOW: Role.LEAD_OFFICER}, False),
+    ("dundee.officer@demo.scot", "Dana Lead", "Carers lead officer", {DUNDEE: Role.LEAD_OFFICER}, False),
+]
+
+#: Extra demo steps from feature packages: callables taking the DemoContext.
+DEMO_STEPS: list[Callable[[DemoContext], None]] = []
+
+
+class DemoContext:
+    """What the core demo created, for feature packages to build on."""
+
+    def __init__(self) -> None:
+        self.partnerships: dict[str, Partnership] = {}
+        self.users: dict[str, User] = {}
+        self.plans: dict[str, Plan] = {}
+        self.rounds: dict[str, SelfEvaluationRound] = {}
+
+
+def data(name: str) -> dict:
+    return json.loads(resources.files("tracker.demo").joinpath(f"data/{name}.json").read_text("utf-8"))
+
+
+def normalise_text(text: str) -> str:
+    """For spotting the same action written under several proposals."""
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", text.lower())).strip()
+
+
+def _partnership(name: str, full_name: str | None = None) -> Partnership:
+    partnership = db.session.scalar(select(Partnership).where(Partnership.name == name))
+    if partnership is None:
+        partnership = Partnership(name=name, full_name=full_name)
+        db.session.add(partnership)
+        db.session.flush()
+    return partnership
+
+
+def _users(ctx: DemoContext) -> None:
+    password = current_app.config["DEMO_PASSWORD"]
+    for email, name, title, roles, admin in DEMO_USERS:
+        user = auth_services.find_by_email(email)
+        if user is None:
+            user = auth_services.create_user(
+                email=email, name=name, job_title=title, password=password, is_admin=admin,
+                memberships={ctx.partnerships[p].id: role for p, role in roles.items()},
+            )
+        ctx.users[email] = user
+
+
+def _glasgow(ctx: DemoContext) -> None:
+    source = data("glasgow_2019")
+    partnership = ctx.partnerships[GLASGOW]
+    msg = frameworks.msg_framework() or frameworks.load_msg()
+    items = frameworks.items_by_number(msg)
+    plan = db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == GLASGOW_PLAN))
+    if plan is None:
+        plan = plans.create_plan(partnership_id=partnership.id, framework_id=msg.id, name=GLASGOW_PLAN,
+                                 kind=PlanKind.ACTION_PLAN, manager_id=ctx.users["manager@demo.scot"].id,
+                                 description="Improvement actions from the 2019 MSG self-evaluation of integration.")
+        leads = [ctx.users["glasgow.officer@demo.scot"], ctx.users["officer@demo.scot"]]
+        by_text: dict[str, Action] = {}
+        for proposal in source["proposals"]:
+            for index, text in enumerate(proposal["actions"], start=1):
+                key = normalise_text(text)
+                if key in by_text:
+                    by_text[key].items.append(items[proposal["number"]])
+                    continue
+                lead = leads[len(by_text) % 2]
+                by_text[key] = plans.create_action(
+                    plan=plan, text=text, ref=f"{proposal['number']}.{index}", timescale="March 2020",
+                    status=Status.ON_TRACK, lead_officer_id=lead.id, items=[items[proposal["number"]]],
+                )
+    ctx.plans[GLASGOW] = plan
+
+    round_ = db.session.scalar(select(SelfEvaluationRound).where(
+        SelfEvaluationRound.partnership_id == partnership.id, SelfEvaluationRound.title == "MSG self-evaluation 2019"))
+    if round_ is None:
+        round_ = SelfEvaluationRound(
+            partnership_id=partnership.id, framework_id=msg.id, title="MSG self-evaluation 2019",
+            completed_on=dt.date.fromisoformat(source["completed_on"]), agreed_at=source["agreed_at"],
+            contact=source["contact"], status=RoundStatus.AGREED,
+        )
+        db.session.add(round_)
+        for proposal in source["proposals"]:
+            level = msg.levels.index(proposal["rating"]) if proposal["rating"] else None
+            round_.ratings.append(Rating(
+                item=items[proposal["number"]], level=level,
+                evidence="\n".join(proposal["evidence"]),
+                proposed_actions="\n".join(proposal["actions"]),
+            ))
+        db.session.flush()
+    ctx.rounds[GLASGOW] = round_
+
+
+def _dundee_framework(source: dict) -> Framework:
+    definition = {
+        "code": DUNDEE_FRAMEWORK,
+        "name": "A Caring Dundee 2: carers strategy outcomes",
+        "levels": [],
+        "theme_label": "Strategic outcome",
+        "item_label": "Priority area",
+        "themes": [
+            {"number": o["number"], "title": o["title"], "description": o.get("description"),
+             "items": [{"number": pa["number"], "title": pa["title"], "descriptors": []}
+                       for pa in o["priority_areas"]]}
+            for o in source["outcomes"]
+        ],
+    }
+    return frameworks.load_framework(definition, partnership_id=db.session.scalar(
+        select(Partnership.id).where(Partnership.name == DUNDEE)))
+
+
+def _dundee_status(index: int, timescale: str) -> Status:
+    """A plausible spread of statuses for the demo (deterministic)."""
+    lowered = timescale.lower()
+    if "ongoing" in lowered:
+        return Status.ONGOING
+    return [Status.ON_TRACK, Status.COMPLETE, Status.ON_TRACK, Status.AT_RISK, Status.NOT_STARTED,
+            Status.COMPLETE, Status.ON_TRACK][index % 7]
+
+
+def _dundee(ctx: DemoContext) -> None:
+    source = data("dundee_carers_2022")
+    partnership = ctx.partnerships[DUNDEE]
+    organisations: dict[str, Organisation] = {}
+    for org in source["organisations"]:
+        found = db.session.scalar(select(Organisation).where(
+            Organisation.partnership_id == partnership.id, Organisation.name == org["name"]))
+        if found is None:
+            found = Organisation(partnership_id=partnership.id, name=org["name"], kind=OrganisationKind(org["kind"]))
+            db.session.add(found)
+        organisations[org["name"]] = found
+    db.session.flush()
+    for alias, canonical in source["organisation_aliases"].items():
+        exists = db.session.scalar(select(OrganisationAlias).where(
+            OrganisationAlias.partnership_id == partnership.id, OrganisationAlias.alias == alias))
+        if exists is None:
+            db.session.add(OrganisationAlias(partnership_id=partnership.id, alias=alias,
+                                             organisation_id=organisations[canonical].id))
+    framework = _dundee_framework(source)
+    items = frameworks.items_by_number(framework)
+    plan = db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == DUNDEE_PLAN))
+    if plan is None:
+        plan = plans.create_plan(partnership_id=partnership.id, framework_id=framework.id, name=DUNDEE_PLAN,
+                                 kind=PlanKind.DELIVERY_PLAN, manager_id=ctx.users["manager@demo.scot"].id,
+                                 description="Key actions agreed by the Dundee Carers Partnership to deliver "
+                                             "A Caring Dundee 2 (IJB report DIJB72-2022).")
+        officer, other = ctx.users["officer@demo.scot"], ctx.users["dundee.officer@demo.scot"]
+        index = 0
+        for outcome in source["outcomes"]:
+            for area in outcome["priority_areas"]:
+                for row in area["actions"]:
+                    lead = officer if "Dundee Health and Social Care Partnership" in row["lead_organisations"] else other
+                    status = _dundee_status(index, row["timescale"])
+                    action = plans.create_action(
+                        plan=plan, text=row["text"], ref=row["ref"], timescale=row["timescale"], status=status,
+                        lead_officer_id=lead.id if index % 9 != 8 else None, lead_text=row["lead"],
+                        items=[items[area["number"]]],
+                        organisations=[organisations[name] for name in row["lead_organisations"]],
+                    )
+                    if status is not Status.NOT_STARTED:
+                        plans.record_progress(
+                            action, author_id=action.lead_officer_id or ctx.users["manager@demo.scot"].id,
+                            status=status, narrative=_narrative(status),
+                            at=dt.datetime(2023, 3, 20, 10, 0, tzinfo=LONDON) + dt.timedelta(days=index * 17),
+                        )
+                    index += 1
+    ctx.plans[DUNDEE] = plan
+
+
+def _narrative(status: Status) -> str:
+    return {
+        Status.ON_TRACK: "Work is progressing as planned; reported to the Carers Partnership.",
+        Status.COMPLETE: "Completed and reported to the Carers Partnership.",
+        Status.AT_RISK: "Delayed by recruitment to a key post; timescale under review.",
+        Status.ONGOING: "Continuing activity; reviewed at each Carers Partnership meeting.",
+    }.get(status, "Update recorded.")
+
+
+def _committees(ctx: DemoContext) -> None:
+    wanted = [
+        (DUNDEE, "Performance and Audit Committee", CommitteeKind.PAC, [dt.date(2027, 1, 27), dt.date(2027, 4, 21)]),
+        (DUNDEE, "Strategic Planning Advisory Group", CommitteeKind.SPG, [dt.date(2026, 12, 16), dt.date(2027, 3, 17)]),
+        (DUNDEE, "Dundee Carers Partnership", CommitteeKind.CARERS_PARTNERSHIP, [dt.date(2026, 12, 9)]),
+        (GLASGOW, "Glasgow City IJB", CommitteeKind.IJB, [dt.date(2027, 1, 20)]),
+    ]
+    for partnership_name, name, kind, dates in wanted:
+        partnership = ctx.partnerships[partnership_name]
+        committee = db.session.scalar(select(Committee).where(
+            Committee.partnership_id == partnership.id, Committee.name == name))
+        if committee is not None:
+            continue
+        committee = Committee(partnership_id=partnership.id, name=name, kind=kind)
+        committee.plans.append(ctx.plans[partnership_name])
+        committee.members.append(CommitteeMember(user=ctx.users["viewer@demo.scot"], role_label="Voting member"))
+        if partnership_name == DUNDEE:
+            committee.members.append(CommitteeMember(user=ctx.users["carer.rep@demo.scot"],
+                                                     role_label="Carer representative"))
+        for held_on in dates:
+            committee.meetings.append(Meeting(held_on=held_on, title=f"{name} {held_on:%B %Y}"))
+        db.session.add(committee)
+    db.session.flush()
+
+
+def load_demo() -> DemoContext:
+    """Load all demo data; flushes, the caller commits."""
+    ctx = DemoContext()
+    frameworks.msg_framework() or frameworks.load_msg()
+    ctx.partnerships[GLASGOW] = _partnership(GLASGOW, "Glasgow City Health and Social Care Partnership")
+    ctx.partnerships[DUNDEE] = _partnership(DUNDEE, "Dundee Health and Social Care Partnership")
+    _users(ctx)
+    _glasgow(ctx)
+    _dundee(ctx)
+    _committees(ctx)
+    for step in DEMO_STEPS:
+        step(ctx)
+    db.session.flush()
+    return ctx

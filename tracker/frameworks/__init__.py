@@ -1,0 +1,1 @@
+"""Frameworks partnerships rate themselves against: themes (key features, outcomes) and items."""

@@ -1,0 +1,1 @@
+"""Partnerships (IJBs/HSCPs) and the organisations that lead actions."""

@@ -1,0 +1,1 @@
+"""Plans and their tracked actions, with the history of progress updates."""

@@ -1,0 +1,1 @@
+"""Self-evaluation rounds: a partnership's ratings of a framework's items, round after round."""
