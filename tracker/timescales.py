@@ -544,7 +544,7 @@ _TABLE_SOURCE: list[tuple[str, Handler]] = [
     # 2023, calendar year 2023
     (rf"(?:cy\s*|calendar\s+year\s+)?{_YEAR4}", _h_year),
     # -- relative to today= ---------------------------------------------------
-    (r"(?:this|current|the)\s+month|month[\s\-]end", _h_this_month),
+    (r"(?:(?:this|current|the)\s+)?month|month[\s\-]end", _h_this_month),
     (r"next\s+month", _h_next_month),
     (r"(?:(?:this|current|the)\s+)?quarter|quarter[\s\-]end", _h_this_quarter),
     (r"next\s+quarter", _h_next_quarter),

@@ -1,13 +1,14 @@
 """Load the demo data. Idempotent: every step finds what exists before creating anything.
 
-Feature packages add their own demo data by appending a callable to DEMO_STEPS.
+Feature packages add their own demo data as a step in DEMO_STEPS: "module:function",
+a function taking the DemoContext (what the core demo created).
 """
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import re
-from collections.abc import Callable
 from importlib import resources
 
 from flask import current_app
@@ -44,8 +45,9 @@ DEMO_USERS = [
     ("dundee.officer@demo.scot", "Dana Lead", "Carers lead officer", {DUNDEE: Role.LEAD_OFFICER}, False),
 ]
 
-#: Extra demo steps from feature packages: callables taking the DemoContext.
-DEMO_STEPS: list[Callable[[DemoContext], None]] = []
+#: Extra demo steps from feature packages, "module:function", run in order after the core demo.
+DEMO_STEPS: list[str] = [
+]
 
 
 class DemoContext:
@@ -253,7 +255,8 @@ def load_demo() -> DemoContext:
     _glasgow(ctx)
     _dundee(ctx)
     _committees(ctx)
-    for step in DEMO_STEPS:
-        step(ctx)
+    for spec in DEMO_STEPS:
+        module_path, function = spec.split(":")
+        getattr(importlib.import_module(module_path), function)(ctx)
     db.session.flush()
     return ctx
