@@ -14,6 +14,8 @@ from tracker.extensions import csrf, db, login_manager, migrate
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.committees.views",
+    "tracker.workbooks.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -22,11 +24,13 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.workbooks.cli:workbook_cli",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("committees.index", "Committees"),
 ]
 
 
