@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.committees.models import CommitteeKind
@@ -9,7 +9,7 @@ from tracker.committees.models import CommitteeKind
 
 class CommitteeForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the committee's name"), Length(max=200)])
-    kind = SelectField("Kind of committee", choices=[(k.value, k.label) for k in CommitteeKind])
+    kind = SelectField("Kind of committee", choices=[SelectChoice(k.value, k.label) for k in CommitteeKind])
     papers_due_working_days = IntegerField(
         "Papers due (working days before a meeting)", default=10,
         description="Scottish bank holidays and weekends are not counted. Usually 10.",

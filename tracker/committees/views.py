@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from tracker.auth.models import Role
 from tracker.committees import services
@@ -51,7 +52,7 @@ def detail(committee_id: int):
     committee = committee_or_404(committee_id)
     manage = services.can_manage_committee(current_user, committee)
     member_form = MemberForm()
-    member_form.user_id.choices = [(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
+    member_form.user_id.choices = [SelectChoice(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
     return render_template(
         "committees/detail.html", committee=committee, manage=manage, member_form=member_form,
         meeting_form=MeetingForm(), issued=workbooks.issued_for_committee(committee),
@@ -60,7 +61,7 @@ def detail(committee_id: int):
 
 
 def _plan_choices(form: CommitteeForm, partnership_id: int) -> None:
-    form.plans.choices = [(p.id, p.name) for p in services.partnership_plans(partnership_id)]
+    form.plans.choices = [SelectChoice(p.id, p.name) for p in services.partnership_plans(partnership_id)]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -111,7 +112,7 @@ def edit(committee_id: int):
 def add_member(committee_id: int):
     committee = managed_committee_or_403(committee_id)
     form = MemberForm()
-    form.user_id.choices = [(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
+    form.user_id.choices = [SelectChoice(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
     if form.validate_on_submit():
         user = next(u for u in services.partnership_users(committee.partnership_id) if u.id == form.user_id.data)
         try:
