@@ -158,3 +158,34 @@ def test_libreoffice_opens_the_workbook(tmp_path):
     path = tmp_path / "plan.xlsx"
     path.write_bytes(build_workbook(snapshot()))
     assert convert_with_libreoffice(path, tmp_path).stat().st_size > 1000
+
+
+def test_summary_lists_headline_changes_and_counts():
+    changes = [ChangeRow(n, f"A{n}", f"Action {n}", kind, "On track", "Complete", 0)
+               for n, kind in enumerate(["New", "Status moved", "Completed", "Date slipped"] * 3, start=1)]
+    wb = load(build_workbook(snapshot(changes=changes)))
+    lines = [row[0] for row in wb["Summary"].iter_rows(values_only=True) if row and row[0]]
+    first = lines.index(next(line for line in lines if line.startswith("A3 (completed)")))
+    assert lines[first:first + 3] == ["A3 (completed): Action 3", "A7 (completed): Action 7",
+                                      "A11 (completed): Action 11"]
+    assert "... and 4 more on the Changes sheet." in lines
+    counts = {row[0]: row[1] for row in wb["Summary"].iter_rows(values_only=True) if row and row[0] in
+              ("New", "Completed", "Status moved", "Date slipped")}
+    assert counts == {"New": 3, "Completed": 3, "Status moved": 3, "Date slipped": 3}
+
+
+def test_notes_give_the_rag_rules_from_tracker_rag():
+    from tracker import rag
+
+    wb = load(build_workbook(snapshot()))
+    notes = dict(row for row in wb["Notes"].iter_rows(min_row=2, values_only=True))
+    assert f"{rag.STALE_AFTER_DAYS} days" in notes["Amber"]
+    assert f"{rag.AT_RISK_RED_WINDOW_DAYS} days" in notes["Red"]
+    assert notes["RAG rules"].startswith("Blue when complete")
+
+
+def test_self_evaluation_sheet_shows_both_rounds():
+    wb = load(build_workbook(snapshot()))
+    rows = list(wb["Self-evaluation"].iter_rows(values_only=True))
+    assert rows[0][2:4] == ("Latest rating (MSG 2023)", "Previous rating (MSG 2019)")
+    assert rows[1] == ("1.1", "Shared vision", "Established", "Partly established", "Up")

@@ -185,3 +185,30 @@ def test_cli_builds_a_workbook_by_hand(app, world, runner, tmp_path):
     result = runner.invoke(args=["workbook", "build", "--plan", "No such plan", "--quarter", "Q2 2023/24",
                                  "--out", str(out)])
     assert result.exit_code != 0 and "No plan" in result.output
+
+
+def test_self_evaluation_rows_pair_the_latest_agreed_round_with_the_previous(world):
+    from tracker.frameworks.services import items_by_number
+    from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+
+    framework = world.plan.framework
+    items = items_by_number(framework)
+    first = SelfEvaluationRound(partnership_id=world.home.id, framework_id=framework.id, title="MSG 2019",
+                                completed_on=dt.date(2019, 5, 1), status=RoundStatus.AGREED)
+    first.ratings = [Rating(item=items["1.1"], level=1), Rating(item=items["1.2"], level=2)]
+    second = SelfEvaluationRound(partnership_id=world.home.id, framework_id=framework.id, title="MSG 2023",
+                                 completed_on=dt.date(2023, 5, 1), status=RoundStatus.AGREED, previous_round=first)
+    second.ratings = [Rating(item=items["1.1"], level=2), Rating(item=items["1.2"], level=2),
+                      Rating(item=items["1.3"], level=0)]
+    draft = SelfEvaluationRound(partnership_id=world.home.id, framework_id=framework.id, title="Draft 2024",
+                                completed_on=dt.date(2024, 5, 1), status=RoundStatus.DRAFT)
+    draft.ratings = [Rating(item=items["1.1"], level=0)]
+    db.session.add_all([first, second, draft])
+    db.session.commit()
+    data = services.workbook_data(world.plan, Q2, as_at=dt.date(2023, 10, 6))
+    assert (data.current_round, data.previous_round) == ("MSG 2023", "MSG 2019")
+    by_number = {r.number: r for r in data.self_evaluation}
+    assert by_number["1.1"].movement == "Up" and by_number["1.1"].current == framework.levels[2]
+    assert by_number["1.2"].movement == "Same"
+    assert by_number["1.3"].movement == "New rating" and by_number["1.3"].previous == "Not rated"
+    assert len(data.self_evaluation) == 25

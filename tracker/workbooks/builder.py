@@ -298,13 +298,40 @@ def _group_counts(actions: Iterable[ActionRow]) -> dict[str, tuple[Counter, Coun
     return groups
 
 
+HEADLINES = 8
+
+
+def headlines(data: WorkbookData) -> list[str]:
+    """The few changes a committee reads first: completions, then slipped dates, status moves, new actions."""
+    order = {"Completed": 0, "Date slipped": 1, "Status moved": 2, "New": 3}
+    picked = sorted(data.changes, key=lambda c: order[c.kind])[:HEADLINES]
+    lines = []
+    for change in picked:
+        text = change.text if len(change.text) <= 120 else change.text[:117] + "..."
+        detail = {"Completed": "completed", "New": "new action",
+                  "Date slipped": f"date moved from {change.before} to {change.after}",
+                  "Status moved": f"{change.before} to {change.after}"}[change.kind]
+        lines.append(f"{change.ref} ({detail}): {text}")
+    if len(data.changes) > HEADLINES:
+        lines.append(f"... and {len(data.changes) - HEADLINES} more on the Changes sheet.")
+    return lines
+
+
 def _summary(ws, styles: _Styles, data: WorkbookData, groups: dict[str, tuple[Counter, Counter]]) -> None:
     widths = [40] + [12] * (len(STATUS_ORDER) + len(RAG_ORDER) + 1)
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     _print_setup(ws)
     c = styles.cell
-    ws.append([c(ws, f"Quarterly progress: {data.plan_name}", "title")])
+    rows = 0
+
+    def append(cells: list) -> int:
+        nonlocal rows
+        ws.append(cells)
+        rows += 1
+        return rows
+
+    append([c(ws, f"Quarterly progress: {data.plan_name}", "title")])
     facts = [("Partnership", data.partnership_name), ("Quarter", data.quarter), ("Data as at", data.as_at)]
     if data.committee_name:
         facts.append(("Committee", data.committee_name))
@@ -312,45 +339,43 @@ def _summary(ws, styles: _Styles, data: WorkbookData, groups: dict[str, tuple[Co
         facts.append(("Meeting", data.meeting_date))
     for label, value in facts:
         style = "plain_date" if isinstance(value, dt.date) else "plain"
-        ws.append([c(ws, label, "label"), c(ws, value, style)])
-    ws.append([])
-    row = len(facts) + 3
-    ws.append([c(ws, f"Actions by status and RAG, per {data.group_label.lower()}", "heading")])
-    header_row = row + 1
-    ws.append([c(ws, data.group_label, "header")]
-              + [c(ws, s.label, "header") for s in STATUS_ORDER]
-              + [c(ws, "Total", "header")]
-              + [c(ws, f"RAG: {r.label}", "header") for r in RAG_ORDER])
+        append([c(ws, label, "label"), c(ws, value, style)])
+    append([])
+    append([c(ws, f"Actions by status and RAG, per {data.group_label.lower()}", "heading")])
+    header_row = append([c(ws, data.group_label, "header")]
+                        + [c(ws, s.label, "header") for s in STATUS_ORDER]
+                        + [c(ws, "Total", "header")]
+                        + [c(ws, f"RAG: {r.label}", "header") for r in RAG_ORDER])
     totals_status, totals_rag = Counter(), Counter()
     for group, (statuses, rags) in groups.items():
         totals_status.update(statuses)
         totals_rag.update(rags)
-        ws.append([c(ws, group, "wrap")]
-                  + [c(ws, statuses[s.value], "number") for s in STATUS_ORDER]
-                  + [c(ws, sum(statuses.values()), "total")]
-                  + [c(ws, rags[r.value], "number") for r in RAG_ORDER])
-    last_group_row = header_row + len(groups)
-    ws.append([c(ws, "All actions", "total")]
-              + [c(ws, totals_status[s.value], "total") for s in STATUS_ORDER]
-              + [c(ws, sum(totals_status.values()), "total")]
-              + [c(ws, totals_rag[r.value], "total") for r in RAG_ORDER])
-    ws.append([])
-    ws.append([c(ws, "Headline changes", "heading")])
+        append([c(ws, group, "wrap")]
+               + [c(ws, statuses[s.value], "number") for s in STATUS_ORDER]
+               + [c(ws, sum(statuses.values()), "total")]
+               + [c(ws, rags[r.value], "number") for r in RAG_ORDER])
+    last_group_row = rows
+    append([c(ws, "All actions", "total")]
+           + [c(ws, totals_status[s.value], "total") for s in STATUS_ORDER]
+           + [c(ws, sum(totals_status.values()), "total")]
+           + [c(ws, totals_rag[r.value], "total") for r in RAG_ORDER])
+    append([])
+    append([c(ws, "Headline changes", "heading")])
     kinds = Counter(change.kind for change in data.changes)
-    overdue = sum(1 for a in data.actions if a.days_overdue > 0)
-    ws.append([c(ws, f"Compared with {data.compared_with}" if data.compared_with else
-                 "No earlier workbook to compare with.", "plain")])
+    append([c(ws, f"Compared with {data.compared_with}." if data.compared_with else
+               "No earlier workbook to compare with.", "plain")])
     for kind in CHANGE_KINDS:
-        ws.append([c(ws, kind, "label"), c(ws, kinds[kind], "plain")])
-    ws.append([c(ws, "Overdue now", "label"), c(ws, overdue, "plain")])
-    ws.append([c(ws, "Updated this quarter", "label"),
-               c(ws, sum(1 for a in data.actions if a.changed_this_quarter), "plain")])
-    chart_row = last_group_row + 10 + len(CHANGE_KINDS)
-    ws.append([])
-    ws.append([c(ws, "Chart: the status columns of the table above, as stacked bars per "
-                     f"{data.group_label.lower()}.", "plain")])
+        append([c(ws, kind, "label"), c(ws, kinds[kind], "plain")])
+    append([c(ws, "Overdue now", "label"), c(ws, sum(1 for a in data.actions if a.days_overdue > 0), "plain")])
+    append([c(ws, "Changed this quarter", "label"),
+            c(ws, sum(1 for a in data.actions if a.changed_this_quarter), "plain")])
+    for line in headlines(data):
+        append([c(ws, line, "plain")])
+    append([])
+    chart_note = append([c(ws, "Chart: the status columns of the table above, as stacked bars per "
+                                f"{data.group_label.lower()}.", "plain")])
     if groups:
-        ws.add_chart(_status_chart(ws, data, header_row, last_group_row), f"A{chart_row + 1}")
+        ws.add_chart(_status_chart(ws, data, header_row, last_group_row), f"A{chart_note + 1}")
 
 
 def _status_chart(ws, data: WorkbookData, header_row: int, last_group_row: int) -> BarChart:
