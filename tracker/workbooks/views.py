@@ -123,3 +123,13 @@ def return_confirm(upload_id: int):
         message += f" {counts['conflict']} row(s) were not applied because the action changed meanwhile."
     flash(message, "success" if not counts["conflict"] else "warning")
     return redirect(url_for(".returns_page", plan_id=upload.plan_id))
+
+
+@bp.app_context_processor
+def workbook_links():
+    """Lets the plans list offer the update return to the people who can send one."""
+
+    def can_send_return(plan) -> bool:
+        return current_user.is_authenticated and current_user.has_role(plan.partnership_id, Role.LEAD_OFFICER)
+
+    return {"can_send_return": can_send_return}
