@@ -125,7 +125,9 @@ def test_formatting_fit_for_committee_papers():
     assert "&P" in actions.oddFooter.center.text
     assert actions.cell(row=1, column=1).font.bold
     assert actions.cell(row=2, column=4).alignment.wrap_text
-    assert actions.column_dimensions["D"].width == 60
+    assert actions.column_dimensions["D"].width == 45
+    assert actions.page_setup.paperSize == 8  # A3: the wide sheet stays readable
+    assert actions.row_dimensions[2].height and actions.row_dimensions[2].height >= 15
     assert wb.properties.title == "Demo plan: progress Q2 2023/24"
     assert wb.properties.creator == "Improvement action tracker"
 

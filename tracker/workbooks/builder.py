@@ -8,6 +8,7 @@ with a note saying so.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import zipfile
 from collections import Counter
@@ -58,21 +59,21 @@ class Column:
 
 
 ACTION_COLUMNS = (
-    Column("{group}", 28, "wrap"),
-    Column("Ref", 9),
-    Column("{items}s", 12),
-    Column("Action", 60, "wrap"),
-    Column("Lead officer", 20, "wrap"),
-    Column("Lead organisations", 24, "wrap"),
-    Column("Timescale (as written)", 18, "wrap"),
-    Column("Due date", 13, "date"),
-    Column("Status", 13),
-    Column("RAG", 10, "rag"),
-    Column("RAG reason", 30, "wrap"),
-    Column("Latest update", 50, "wrap"),
-    Column("Update date", 13, "date"),
-    Column("Days overdue", 10, "number"),
-    Column("Changed this quarter", 11),
+    Column("{group}", 18, "wrap"),
+    Column("Ref", 8),
+    Column("{items}s", 10, "wrap"),
+    Column("Action", 45, "wrap"),
+    Column("Lead officer", 16, "wrap"),
+    Column("Lead organisations", 18, "wrap"),
+    Column("Timescale (as written)", 14, "wrap"),
+    Column("Due date", 12, "date"),
+    Column("Status", 11, "wrap"),
+    Column("RAG", 8, "rag"),
+    Column("RAG reason", 22, "wrap"),
+    Column("Latest update", 40, "wrap"),
+    Column("Update date", 12, "date"),
+    Column("Days overdue", 9, "number"),
+    Column("Changed this quarter", 9, "wrap"),
 )
 OVERDUE_COLUMNS = (
     Column("Days overdue", 10, "number"),
@@ -166,14 +167,30 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _LETTERS = [get_column_letter(i) for i in range(1, 101)]
 
 
+LINE_HEIGHT_POINTS = 15
+MAX_ROW_HEIGHT_POINTS = 409  # Excel's limit
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Roughly how many lines text wraps to in a column `width` characters wide."""
+    per_line = max(int(width * 1.1) - 1, 1)
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
 class _RowWriter(WorksheetWriter):
-    """Writes a row of _Values as one XML element: several times faster than openpyxl's cell by cell."""
+    """Writes a row of _Values as one XML element: several times faster than openpyxl's cell by cell.
+
+    Rows with wrapped text get a height to fit it: LibreOffice does not work heights out on opening.
+    """
 
     def write_row(self, xf, row, row_idx):
         number = str(row_idx)
         element = Element("row", r=number)
-        for letter, value in zip(_LETTERS, row):
+        lines = 1
+        for index, (letter, value) in enumerate(zip(_LETTERS, row)):
             if value.kind == "s":
+                if value.style_id in self.ws.wrap_ids:
+                    lines = max(lines, wrapped_lines(value.text, self.widths[index]))
                 cell = SubElement(element, "c", r=letter + number, s=value.style_id, t="inlineStr")
                 text = SubElement(SubElement(cell, "is"), "t")
                 text.text = value.text
@@ -184,11 +201,21 @@ class _RowWriter(WorksheetWriter):
                 SubElement(cell, "v").text = value.text
             else:
                 SubElement(element, "c", r=letter + number, s=value.style_id)
+        if lines > 1:
+            element.set("ht", str(min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS)))
+            element.set("customHeight", "1")
         xf.write(element)
+
+    @functools.cached_property
+    def widths(self) -> list[float]:
+        return [self.ws.column_dimensions[letter].width or 8.43 if letter in self.ws.column_dimensions else 8.43
+                for letter in _LETTERS]
 
 
 class _CellSheet(WriteOnlyWorksheet):
     """A write-only sheet fed ready-made _Values and written row by row by _RowWriter."""
+
+    wrap_ids: frozenset[str] = frozenset()
 
     def _get_writer(self):
         if self._writer is None:
@@ -199,8 +226,9 @@ class _CellSheet(WriteOnlyWorksheet):
         return values
 
 
-def _sheet(wb: Workbook, title: str) -> _CellSheet:
+def _sheet(wb: Workbook, styles: _Styles, title: str) -> _CellSheet:
     ws = _CellSheet(parent=wb, title=title)
+    ws.wrap_ids = frozenset(styles.ids[name] for name in ("wrap", "note", "header"))
     wb._add_sheet(ws)
     return ws
 
@@ -234,12 +262,12 @@ def build_workbook(data: WorkbookData) -> bytes:
     styles = _Styles(wb)
     _properties(wb, data)
     groups = _group_counts(data.actions)
-    _summary(_sheet(wb, "Summary"), styles, data, groups)
-    _actions(_sheet(wb, "Actions"), styles, data)
-    _overdue(_sheet(wb, "Overdue"), styles, data)
-    _changes(_sheet(wb, "Changes"), styles, data)
-    _self_evaluation(_sheet(wb, "Self-evaluation"), styles, data)
-    _notes(_sheet(wb, "Notes"), styles, data)
+    _summary(_sheet(wb, styles, "Summary"), styles, data, groups)
+    _actions(_sheet(wb, styles, "Actions"), styles, data)
+    _overdue(_sheet(wb, styles, "Overdue"), styles, data)
+    _changes(_sheet(wb, styles, "Changes"), styles, data)
+    _self_evaluation(_sheet(wb, styles, "Self-evaluation"), styles, data)
+    _notes(_sheet(wb, styles, "Notes"), styles, data)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         _Writer(wb, archive).save()
@@ -259,7 +287,8 @@ def _properties(wb: Workbook, data: WorkbookData) -> None:
     props.language = "en-GB"
 
 
-def _header(ws, styles: _Styles, columns: Sequence[Column], freeze: str = "A2", **names) -> None:
+def _header(ws, styles: _Styles, columns: Sequence[Column], freeze: str = "A2", paper_size: int = 9,
+            **names) -> None:
     """Column widths, frozen header, print settings and the header row, shared by the table sheets.
 
     Write-only sheets write their views and columns with the first row, so these come first.
@@ -268,13 +297,17 @@ def _header(ws, styles: _Styles, columns: Sequence[Column], freeze: str = "A2", 
         ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.freeze_panes = freeze
     ws.print_title_rows = "1:1"
-    _print_setup(ws)
+    _print_setup(ws, paper_size)
     ws.append([styles.cell(ws, column.title.format(**names), "header") for column in columns])
 
 
-def _print_setup(ws) -> None:
+def _print_setup(ws, paper_size: int = 9) -> None:
+    """Landscape, fit to the page width, with the sheet name, page numbers and title on every page.
+
+    Paper sizes: 9 is A4, 8 is A3 (for the wide Actions sheet).
+    """
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.paperSize = paper_size
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -411,7 +444,7 @@ def _action_cells(ws, styles: _Styles, row: ActionRow) -> list:
 
 
 def _actions(ws, styles: _Styles, data: WorkbookData) -> None:
-    _header(ws, styles, ACTION_COLUMNS, freeze="C2", group=data.group_label, items=data.item_label)
+    _header(ws, styles, ACTION_COLUMNS, freeze="C2", paper_size=8, group=data.group_label, items=data.item_label)
     _filter(ws, ACTION_COLUMNS, len(data.actions))
     for row in data.actions:
         ws.append(_action_cells(ws, styles, row))
