@@ -143,3 +143,17 @@ def test_returns_are_for_lead_officers_and_uploads_for_their_uploader(world, cli
     assert client_as(world.manager).get(f"/returns/{upload_id}").status_code == 404
     assert client_as(world.manager).post(f"/returns/{upload_id}/confirm").status_code == 404
     assert client.get(f"/returns/{upload_id}").status_code == 200
+
+
+def test_junk_in_the_hidden_columns_is_a_problem_row_not_an_error(world, client_as):
+    import datetime as dt
+
+    client = client_as(world.officer)
+    wb = download(client, world.plan.id)
+    ws = wb[SHEET]
+    ws.cell(row=2, column=column("Progress update")).value = dt.datetime(2024, 1, 2)
+    ws.cell(row=2, column=column("Action ID")).value = dt.datetime(2024, 1, 1)
+    response = upload(client, world.plan.id, save(wb))
+    assert response.status_code == 302
+    text = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "not one of your actions" in text and "0 update(s) to record" in text

@@ -127,6 +127,19 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _whole(value) -> int | None:
+    """A hidden id or version as written back by a spreadsheet (1, 1.0 or "1"); None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def parse_return(filename: str, content: bytes) -> list[dict]:
     """The rows of an uploaded return that report something, as plain dicts; ReturnError if unreadable."""
     try:
@@ -152,8 +165,8 @@ def parse_return(filename: str, content: bytes) -> list[dict]:
             if all(v in (None, "") for v in values.values()):
                 continue
             parsed.append({
-                "row": number, "ref": _text(values["Ref"]), "action_id": values["Action ID"],
-                "version": values["Version"], "current_status": _text(values["Current status"]),
+                "row": number, "ref": _text(values["Ref"]), "action_id": _whole(values["Action ID"]),
+                "version": _whole(values["Version"]), "current_status": _text(values["Current status"]),
                 "status": _text(values["Status"]), "narrative": _text(values["Progress update"]),
                 "revised_timescale": _text(values["Revised timescale"]),
                 "reason": _text(values["Reason for the new timescale"]),
