@@ -36,6 +36,10 @@ def managed_partnerships() -> list[Partnership]:
     return [p for p in db.session.scalars(query) if current_user.has_role(p.id, Role.PLAN_MANAGER)]
 
 
+def member_choices(committee: Committee) -> list[SelectChoice]:
+    return [SelectChoice(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -52,7 +56,7 @@ def detail(committee_id: int):
     committee = committee_or_404(committee_id)
     manage = services.can_manage_committee(current_user, committee)
     member_form = MemberForm()
-    member_form.user_id.choices = [SelectChoice(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
+    member_form.user_id.choices = member_choices(committee)
     return render_template(
         "committees/detail.html", committee=committee, manage=manage, member_form=member_form,
         meeting_form=MeetingForm(), issued=workbooks.issued_for_committee(committee),
@@ -112,7 +116,7 @@ def edit(committee_id: int):
 def add_member(committee_id: int):
     committee = managed_committee_or_403(committee_id)
     form = MemberForm()
-    form.user_id.choices = [SelectChoice(u.id, u.name) for u in services.partnership_users(committee.partnership_id)]
+    form.user_id.choices = member_choices(committee)
     if form.validate_on_submit():
         user = next(u for u in services.partnership_users(committee.partnership_id) if u.id == form.user_id.data)
         try:
