@@ -212,3 +212,12 @@ def test_self_evaluation_rows_pair_the_latest_agreed_round_with_the_previous(wor
     assert by_number["1.2"].movement == "Same"
     assert by_number["1.3"].movement == "New rating" and by_number["1.3"].previous == "Not rated"
     assert len(data.self_evaluation) == 25
+
+
+def test_cli_issue_due_is_the_scheduled_job(app, world, runner):
+    _committee_with_meeting(world, dt.date(2023, 10, 25))
+    result = runner.invoke(args=["workbook", "issue-due", "--today", "2023-10-11"])
+    assert result.exit_code == 0, result.output
+    assert "Issued 2 workbook(s)." in result.output  # the meeting's, and the other plan's quarter-end one
+    result = runner.invoke(args=["workbook", "issue-due", "--today", "2023-10-11"])
+    assert "Issued 0 workbook(s)." in result.output
