@@ -42,3 +42,28 @@ def make_indicator(world):
 @pytest.fixture
 def indicator(make_indicator):
     return make_indicator()
+
+
+@pytest.fixture
+def client_as(app):
+    """client_as(user), safe to use for several users in one test.
+
+    The `app` fixture keeps one app context pushed for the whole test, so Flask-Login's cached user in
+    `g` would otherwise follow every client; forget it before each request.
+    """
+    from flask import g
+
+    from tests.conftest import sign_in_client
+
+    def make(user):
+        client = sign_in_client(app, user)
+        send = client.open
+
+        def open_as_user(*args, **kwargs):
+            g.pop("_login_user", None)
+            return send(*args, **kwargs)
+
+        client.open = open_as_user
+        return client
+
+    return make

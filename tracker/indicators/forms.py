@@ -5,6 +5,7 @@ import re
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms.fields.choices import SelectChoice
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -57,14 +58,15 @@ class IndicatorForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the indicator's name"), Length(max=300)])
     definition = TextAreaField("Definition", validators=[Optional(), Length(max=5000)],
                                description="What is counted and how, so that every period is measured the same way.")
-    unit = RadioField("Unit", choices=[(u.value, u.label) for u in Unit], default=Unit.COUNT.value,
+    unit = RadioField("Unit", choices=[SelectChoice(u.value, u.label) for u in Unit], default=Unit.COUNT.value,
                       validators=[DataRequired("Choose the unit")])
-    frequency = RadioField("How often it is measured", choices=[(f, f.capitalize()) for f in FREQUENCIES],
+    frequency = RadioField("How often it is measured", choices=[SelectChoice(f, f.capitalize()) for f in FREQUENCIES],
                            default="quarterly", validators=[DataRequired("Choose how often it is measured")])
     starts_on = StringField("First period", validators=[DataRequired("Enter the first period a value is expected for")],
                             description="Like 'Q1 2024/25' (quarterly), 'April 2024' (monthly), '2024/25' (annual) "
                                         "or '2023-25' (biennial). Values are due from this period on.")
-    direction = RadioField("Which way is better", choices=[("higher", "Higher is better"), ("lower", "Lower is better")],
+    direction = RadioField("Which way is better", choices=[SelectChoice("higher", "Higher is better"),
+                                                              SelectChoice("lower", "Lower is better")],
                            default="higher", validators=[DataRequired("Choose which way is better")])
     target = StringField("Target", validators=[Optional()], description="The standing target, e.g. 450.")
     yearly_targets = TextAreaField("Targets by year", validators=[Optional()],

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.models import Membership, User
 from tracker.auth.permissions import plan_or_404, plans_query
@@ -57,18 +58,19 @@ def index():
     return render_template("indicators/index.html", plans=plans, by_plan=by_plan)
 
 
-def _officer_choices(plan: Plan) -> list[tuple[int, str]]:
+def _officer_choices(plan: Plan) -> list[SelectChoice]:
     users = db.session.scalars(
         select(User).join(Membership).where(Membership.partnership_id == plan.partnership_id, User.active.is_(True))
         .order_by(User.name)
     ).all()
-    return [(0, "No one yet")] + [(u.id, u.name + (f", {u.job_title}" if u.job_title else "")) for u in users]
+    return [SelectChoice(0, "No one yet")] + [
+        SelectChoice(u.id, u.name + (f", {u.job_title}" if u.job_title else "")) for u in users]
 
 
 def _indicator_form(plan: Plan, indicator: Indicator | None = None) -> IndicatorForm:
     form = IndicatorForm(obj=None)
     form.responsible_officer_id.choices = _officer_choices(plan)
-    form.items.choices = [(item.id, item.label[:200]) for item in services.plan_items(plan)]
+    form.items.choices = [SelectChoice(item.id, item.label[:200]) for item in services.plan_items(plan)]
     if indicator is not None and request.method == "GET":
         form.name.data = indicator.name
         form.definition.data = indicator.definition
