@@ -298,7 +298,8 @@ def enter_value(
     if period.frequency != indicator.frequency:
         raise IndicatorError(f"{period.label} is not a {indicator.frequency} period.")
     if period.start > today:
-        raise IndicatorError(f"{period.label} has not started yet: values can be entered from {long_date(period.start)}.")
+        raise IndicatorError(f"{period.label} has not started yet: "
+                             f"values can be entered from {long_date(period.start)}.")
     note = check_text(note, "note")
     total = check_breakdowns(indicator.unit, value, breakdowns)
     if indicator.unit is Unit.PERCENTAGE and not 0 <= total <= 100:

@@ -160,7 +160,8 @@ def _period(indicator: Indicator, text: str) -> Period:
                              f"(write it like '{indicator.first_period.label}').") from None
 
 
-def preview(rows: list[dict], indicators: list[Indicator], current: dict, *, can_enter, today: dt.date) -> list[PreviewItem]:
+def preview(rows: list[dict], indicators: list[Indicator], current: dict, *, can_enter,
+            today: dt.date) -> list[PreviewItem]:
     """What the rows would do, grouped by indicator and period; nothing is changed.
 
     `current` is services.current_values() for the indicators; `can_enter(indicator)` says whether the

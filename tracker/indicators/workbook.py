@@ -48,7 +48,7 @@ class IndicatorSheetRow:
     rag: Rag
     rag_text: str  # "Red: 412 is 8% below the target of 450 (Q4 2024/25)"
     direction: str  # "Improving", "Worsening", "No change", "Not enough data"
-    note: str = ""  # e.g. "Illustrative figures"
+    note: str = ""  # the latest value's note, e.g. "Provisional" or "Illustrative figure."
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def indicators_sheet_data(plans: Sequence[Plan], today: dt.date) -> IndicatorsSh
             responsible=indicator.responsible_officer.name if indicator.responsible_officer else "",
             periods=[IndicatorPeriod(p.period.label, p.value, p.target) for p in trend.points],
             rag=trend.rag.rag, rag_text=trend.rag.text, direction=trend.direction,
-            note=indicator.definition if "illustrative" in indicator.definition.lower() else "",
+            note=trend.latest.entry.note if trend.latest and trend.latest.entry else "",
         ))
     return IndicatorsSheetData(as_at=today, indicators=rows)
 
