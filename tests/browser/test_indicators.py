@@ -69,3 +69,21 @@ def test_viewer_reads_without_entry_links(page, live_server, sign_in, assert_acc
     expect(page.locator("#values-table")).to_contain_text("2023-25")
     expect(page.get_by_role("link", name="Enter values")).to_have_count(0)
     assert_accessible(page)
+
+
+def test_define_and_upload_pages_are_accessible(page, live_server, sign_in, assert_accessible):
+    sign_in(page, live_server, "manager@demo.scot")
+    page.goto(f"{live_server.url}/indicators/")
+    page.get_by_role("link", name="Add an indicator to MSG improvement action plan 2019").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add an indicator")
+    assert_accessible(page)
+    page.get_by_label("Name", exact=True).fill("Delayed discharges")
+    page.locator("label[for=direction-1]").click()  # the design system styles the label over the radio
+    page.get_by_label("Target (optional)", exact=True).fill("lots")
+    page.get_by_role("button", name="Save the indicator").click()
+    expect(page.locator(".ds_error-summary")).to_contain_text("The target 'lots' is not a number")
+    assert_accessible(page)
+    page.goto(f"{live_server.url}/indicators/")
+    page.get_by_role("link", name=re.compile(r"^Upload values for A Caring Dundee 2")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Upload indicator values")
+    assert_accessible(page)

@@ -81,6 +81,19 @@ def test_only_plan_managers_define_indicators(world, indicator, client_as):
     assert created.starts_on == dt.date(2024, 4, 1) and created.responsible_officer_id == world.officer.id
 
 
+def test_manager_edits_an_indicator_leaving_optional_fields_blank(world, indicator, client_as):
+    response = client_as(world.manager).post(f"/indicators/{indicator.id}/edit", data={
+        "name": "Carers with a support plan", "unit": "count", "frequency": "quarterly", "starts_on": "Q1 2023/24",
+        "direction": "lower", "target": "", "yearly_targets": "", "responsible_officer_id": "0",
+    })
+    assert response.status_code == 302
+    db.session.refresh(indicator)
+    assert (indicator.name, indicator.target, indicator.higher_is_better, indicator.responsible_officer_id) == (
+        "Carers with a support plan", None, False, None)
+    page = client_as(world.manager).get(f"/indicators/{indicator.id}/edit").get_data(as_text=True)
+    assert 'value="Carers with a support plan"' in page
+
+
 def test_define_form_explains_bad_input(world, client_as):
     response = client_as(world.manager).post(f"/indicators/plans/{world.plan.id}/new", data={
         "name": "Respite", "unit": "hours", "frequency": "biennial", "starts_on": "2024-26",

@@ -80,13 +80,13 @@ class IndicatorForm(FlaskForm):
 
     def validate_target(self, field):
         try:
-            field.parsed = parse_number(field.data, "target")
+            parse_number(field.data, "target")
         except IndicatorError as error:
             raise ValidationError(str(error)) from None
 
     def validate_yearly_targets(self, field):
         try:
-            field.parsed = parse_yearly_targets(field.data)
+            parse_yearly_targets(field.data)
         except IndicatorError as error:
             raise ValidationError(str(error)) from None
 
@@ -94,7 +94,7 @@ class IndicatorForm(FlaskForm):
         if self.frequency.data not in FREQUENCIES:
             return
         try:
-            field.parsed = Period.parse(self.frequency.data, field.data)
+            Period.parse(self.frequency.data, field.data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
 

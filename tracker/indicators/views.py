@@ -14,7 +14,14 @@ from tracker.auth.permissions import plan_or_404, plans_query
 from tracker.extensions import db
 from tracker.indicators import services, spreadsheet
 from tracker.indicators.chart import trend_chart
-from tracker.indicators.forms import CsrfForm, IndicatorForm, UploadForm, parse_number, yearly_targets_text
+from tracker.indicators.forms import (
+    CsrfForm,
+    IndicatorForm,
+    UploadForm,
+    parse_number,
+    parse_yearly_targets,
+    yearly_targets_text,
+)
 from tracker.indicators.models import Dimension, Indicator
 from tracker.indicators.permissions import can_define_indicators, can_enter_values, indicator_or_404
 from tracker.periods import Period
@@ -95,10 +102,10 @@ def _fields(form: IndicatorForm, plan: Plan) -> dict:
         "definition": form.definition.data or "",
         "unit": form.unit.data,
         "frequency": form.frequency.data,
-        "starts_on": form.starts_on.parsed.start,
+        "starts_on": Period.parse(form.frequency.data, form.starts_on.data).start,
         "higher_is_better": form.direction.data == "higher",
-        "target": form.target.parsed,
-        "yearly_targets": form.yearly_targets.parsed,
+        "target": parse_number(form.target.data, "target"),  # both already checked by the form
+        "yearly_targets": parse_yearly_targets(form.yearly_targets.data),
         "source": form.source.data or "",
         "responsible_officer_id": form.responsible_officer_id.data or None,
         "items": [item for item in services.plan_items(plan) if item.id in chosen],
