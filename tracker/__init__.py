@@ -23,6 +23,7 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.indicators.cli:indicators_cli",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.

@@ -199,3 +199,12 @@ def test_responsible_officer_in_another_role_still_gets_the_reminder(world, make
     viewer_officer = factories.user(world.home, Role.VIEWER, email="analyst@example.scot")
     make_indicator(responsible_officer_id=viewer_officer.id, starts_on=dt.date(2024, 4, 1))
     assert {u.email for u, _, _ in services.due_indicator_values(TODAY)} == {"analyst@example.scot"}
+
+
+def test_due_command_lists_missing_values(world, make_indicator, runner):
+    make_indicator(starts_on=dt.date(2024, 4, 1))
+    result = runner.invoke(args=["indicators", "due", "--date", "2024-11-20"])
+    assert result.exit_code == 0, result.output
+    assert ("officer@example.scot\tCarers with adult carer support plans\tQ1 2024/25\tdue 26 July 2024"
+            in result.output)
+    assert "2 values due and not entered." in result.output

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from tests import factories
 from tracker.extensions import db
 from tracker.indicators import services, spreadsheet
 from tracker.indicators.models import Indicator, IndicatorValue
@@ -307,3 +308,21 @@ def test_upload_needs_the_columns(world, indicator, client_as):
 
 def test_viewer_cannot_upload(world, indicator, client_as):
     assert client_as(world.viewer).get(f"/indicators/plans/{world.plan.id}/import").status_code == 403
+
+
+def test_earlier_period_is_reached_by_its_label(world, indicator, client_as):
+    client = client_as(world.officer)
+    response = client.get(f"/indicators/{indicator.id}/values/other?period=Q4 2022/23")
+    assert response.status_code == 302 and response.location.endswith(f"/indicators/{indicator.id}/values/2023-01-01")
+    response = client.get(f"/indicators/{indicator.id}/values/other?period=spring")
+    assert response.status_code == 302 and response.location.endswith(f"/indicators/{indicator.id}/values")
+    assert client_as(world.viewer).get(f"/indicators/{indicator.id}/values/other?period=Q4 2022/23").status_code == 403
+
+
+def test_indicator_page_lists_the_actions_on_the_same_proposals(world, make_indicator, client_as):
+    items = factories.frameworks.items_by_number(factories.msg())
+    indicator = make_indicator(items=[items["1.1"]])
+    page = client_as(world.viewer).get(f"/indicators/{indicator.id}").get_data(as_text=True)
+    assert "Actions that should move this number" in page
+    assert world.officer_action.text in page and world.colleague_action.text in page  # both on proposal 1.1
+    assert world.outsider_action.text not in page

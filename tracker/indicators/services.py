@@ -19,7 +19,7 @@ from tracker.extensions import db
 from tracker.frameworks.models import FrameworkItem
 from tracker.indicators.models import Dimension, Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue, Unit
 from tracker.periods import FREQUENCIES, Period, add_working_days, financial_year_of
-from tracker.plans.models import Plan
+from tracker.plans.models import Action, Plan, action_items
 from tracker.rag import Rag, RagResult, against_target
 from tracker.timeutil import long_date, utcnow
 
@@ -417,6 +417,18 @@ def indicators_for_plan(plan: Plan, today: dt.date | None = None) -> list[Trend]
     indicators = db.session.scalars(indicators_query().where(Indicator.plan_id == plan.id)
                                     .order_by(Indicator.name)).all()
     return trends(indicators, today or uk_today())
+
+
+def related_actions(indicator: Indicator) -> list[Action]:
+    """The plan's actions on the priority areas or proposals the indicator evidences: what should move it."""
+    item_ids = [item.id for item in indicator.items]
+    if not item_ids:
+        return []
+    return list(db.session.scalars(
+        select(Action).join(action_items)
+        .where(Action.plan_id == indicator.plan_id, action_items.c.item_id.in_(item_ids))
+        .distinct().order_by(Action.id).options(selectinload(Action.lead_officer))
+    ))
 
 
 # ---------------------------------------------------------------------------

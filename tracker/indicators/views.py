@@ -160,6 +160,7 @@ def show(indicator_id: int):
     trend = services.trends([indicator], today())[0]
     return render_template("indicators/show.html", indicator=indicator, trend=trend, chart=trend_chart(trend),
                            corrections=services.corrections(services.value_history(indicator)),
+                           actions=services.related_actions(indicator),
                            latest_entry=trend.latest.entry if trend.latest else None)
 
 
@@ -221,6 +222,21 @@ def values(indicator_id: int):
     rows = [(p, current.get(p.start)) for p in periods]
     return render_template("indicators/values.html", indicator=indicator, rows=rows, form=form, errors=errors,
                            posted=request.form if errors else None), (400 if errors else 200)
+
+
+@bp.route("/<int:indicator_id>/values/other")
+@login_required
+def other_period(indicator_id: int):
+    """Go to an earlier period's page (a baseline, say) from its label; changes nothing."""
+    indicator = indicator_or_404(indicator_id)
+    if not can_enter_values(current_user, indicator):
+        abort(403)
+    try:
+        period = Period.parse(indicator.frequency, request.args.get("period", ""))
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for(".values", indicator_id=indicator.id))
+    return redirect(url_for(".period_value", indicator_id=indicator.id, start=period.start.isoformat()))
 
 
 def _period_or_404(indicator: Indicator, start: str) -> Period:
