@@ -83,6 +83,27 @@ def test_sheet_on_a_write_only_workbook_has_periods_targets_rag_direction_and_a_
     assert 'prstDash val="dash"' in chart_xml
 
 
+def test_text_that_looks_like_a_formula_is_written_as_text():
+    workbook = Workbook(write_only=True)
+    add_indicators_sheet(workbook, IndicatorsSheetData(as_at=TODAY, indicators=[
+        _row(responsible="=HYPERLINK(\"http://example.com\")", name="=1+1")]))
+    content = _saved(workbook)
+    sheet_xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["Indicators"]
+    values = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert "=1+1" in values
+
+
+def test_chart_alternative_text_summarises_the_figures():
+    from tracker.indicators.workbook import chart_description
+
+    assert chart_description(_row()) == (
+        "Line chart of Carers with adult carer support plans with its target, Q3 2022/23 to Q2 2024/25: "
+        "360 in Q3 2022/23, 412 in Q2 2024/25. Red: 412 is 8% below the target of 450 (Q2 2024/25). "
+        "Direction of travel: Improving. The figures are in the table beside the chart.")
+
+
 def test_sheet_without_indicators_says_so():
     workbook = Workbook(write_only=True)
     add_indicators_sheet(workbook, IndicatorsSheetData(as_at=TODAY, indicators=[]))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook import Workbook
@@ -81,6 +82,19 @@ def indicators_sheet_data(plans: Sequence[Plan], today: dt.date) -> IndicatorsSh
     return IndicatorsSheetData(as_at=today, indicators=rows)
 
 
+def chart_description(indicator: IndicatorSheetRow) -> str:
+    """A chart's alternative text: what it shows, its first and latest values, and the latest against target."""
+    known = [p for p in indicator.periods if p.value is not None]
+    if not known:
+        return f"Line chart of {indicator.name}: no values yet."
+    unit = indicator.unit
+    first, last = known[0], known[-1]
+    return (f"Line chart of {indicator.name} with its target, {indicator.periods[0].label} to "
+            f"{indicator.periods[-1].label}: {services.format_value(first.value, unit)} in {first.label}, "
+            f"{services.format_value(last.value, unit)} in {last.label}. {indicator.rag_text}. "
+            f"Direction of travel: {indicator.direction}. The figures are in the table beside the chart.")
+
+
 def _number_format(unit: str) -> str:
     return {"percentage": '0.0"%"', "hours": "#,##0", "count": "#,##0"}.get(unit, "#,##0.0")
 
@@ -94,6 +108,8 @@ def add_indicators_sheet(workbook: Workbook, data: IndicatorsSheetData):
 
     def cell(value, *, bold=False, size=None, fill: Rag | None = None, number_format=None, wrap=False):
         c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str) and c.data_type == "f":
+            c.data_type = "s"  # text that looks like a formula stays text
         if bold or size or fill:
             c.font = Font(bold=bold or fill is not None, size=size,
                           color=fill.text_hex if fill is not None else None)
@@ -109,7 +125,7 @@ def add_indicators_sheet(workbook: Workbook, data: IndicatorsSheetData):
 
     def append(*values):
         nonlocal row
-        ws.append(list(values))
+        ws.append([v if isinstance(v, Cell) or v is None else cell(v) for v in values])
         row += 1
 
     tolerance = f"{TARGET_TOLERANCE:.0%}"
@@ -140,6 +156,9 @@ def add_indicators_sheet(workbook: Workbook, data: IndicatorsSheetData):
         if indicator.periods:
             chart = LineChart()
             chart.title = indicator.name[:120]
+            # Alternative text, written by a drawing writer that supports it (the committee workbook's).
+            chart.alt_title = f"Trend: {indicator.name}"
+            chart.alt_text = chart_description(indicator)
             chart.y_axis.title = indicator.unit.capitalize()
             chart.x_axis.title = "Period"
             chart.x_axis.delete = False
