@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -355,11 +355,6 @@ class Trend:
     rag: RagResult
     direction: str
     latest: Point | None = None
-    all_values: dict[dt.date, IndicatorValue] = field(default_factory=dict)
-
-    @property
-    def has_values(self) -> bool:
-        return any(p.value is not None for p in self.points)
 
     def format(self, value: float | None) -> str:
         return format_value(value, self.indicator.unit)
@@ -396,7 +391,7 @@ def build_trend(indicator: Indicator, values: dict[dt.date, IndicatorValue], tod
         rag = RagResult(rag.rag, f"{rag.reason} ({latest.period.label})", 0)
     direction = direction_of_travel(previous.value if previous else None, latest.value if latest else None,
                                     higher_is_better=indicator.higher_is_better)
-    return Trend(indicator, points, rag, direction, latest, values)
+    return Trend(indicator, points, rag, direction, latest)
 
 
 def indicators_query():

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.models import Membership, User
@@ -55,7 +56,8 @@ def enterable(indicator: Indicator) -> bool:
 @bp.route("/")
 @login_required
 def index():
-    plans = db.session.scalars(plans_query(current_user).order_by(Plan.name)).all()
+    plans = db.session.scalars(plans_query(current_user).order_by(Plan.name)
+                               .options(selectinload(Plan.partnership))).all()
     indicators = db.session.scalars(
         services.indicators_query().where(Indicator.plan_id.in_([p.id for p in plans])).order_by(Indicator.name)
     ).all()
