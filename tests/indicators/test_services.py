@@ -208,3 +208,20 @@ def test_due_command_lists_missing_values(world, make_indicator, runner):
     assert ("officer@example.scot\tCarers with adult carer support plans\tQ1 2024/25\tdue 26 July 2024"
             in result.output)
     assert "2 values due and not entered." in result.output
+
+
+def test_grid_total_keeps_the_breakdown_and_must_still_match_it(world, indicator):
+    parts = [BreakdownInput(Dimension.LOCALITY, "Coldside", 150), BreakdownInput(Dimension.LOCALITY, "Lochee", 262)]
+    entry = services.enter_value(indicator, quarter("Q2 2024/25"), value=None, breakdowns=parts,
+                                 actor_id=world.officer.id, today=TODAY)
+    with pytest.raises(IndicatorError, match="has a breakdown"):
+        services.enter_total(indicator, quarter("Q2 2024/25"), value=420, note="", actor_id=world.officer.id,
+                             expected_current_id=entry.id, today=TODAY)
+    noted = services.enter_total(indicator, quarter("Q2 2024/25"), value=412, note="Checked",
+                                 actor_id=world.officer.id, expected_current_id=entry.id, today=TODAY)
+    assert noted.note == "Checked" and len(noted.breakdowns) == 2
+    assert services.enter_total(indicator, quarter("Q1 2024/25"), value=None, note="", actor_id=world.officer.id,
+                                expected_current_id=None, today=TODAY) is None
+    with pytest.raises(IndicatorError, match="cannot be removed"):
+        services.enter_total(indicator, quarter("Q2 2024/25"), value=None, note="", actor_id=world.officer.id,
+                             expected_current_id=noted.id, today=TODAY)

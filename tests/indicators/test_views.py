@@ -326,3 +326,25 @@ def test_indicator_page_lists_the_actions_on_the_same_proposals(world, make_indi
     assert "Actions that should move this number" in page
     assert world.officer_action.text in page and world.colleague_action.text in page  # both on proposal 1.1
     assert world.outsider_action.text not in page
+
+
+def test_simultaneous_correction_of_the_same_value_is_refused_plainly(world, indicator, client_as, monkeypatch):
+    _with_values(world, indicator, ("Q2 2024/25", 400))
+    stale = services.current_values([indicator.id])
+    services.enter_value(indicator, quarter("Q2 2024/25"), value=405, actor_id=world.manager.id, today=TODAY)
+    db.session.commit()
+    # The officer's request read the values just before the manager's correction was committed.
+    monkeypatch.setattr(services, "current_values", lambda ids: stale)
+    old_id = stale[indicator.id][dt.date(2024, 7, 1)].id
+    response = client_as(world.officer).post(f"/indicators/{indicator.id}/values", data={
+        "value-2024-07-01": "410", "current-2024-07-01": str(old_id)})
+    assert response.status_code == 400
+    assert "corrected Q2 2024/25 at the same moment" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert [e.value for e in services.value_history(indicator)] == [405, 400]
+
+
+def test_forged_breakdown_row_count_is_harmless(world, indicator, client_as):
+    url = f"/indicators/{indicator.id}/values/2024-07-01"
+    response = client_as(world.officer).post(url, data={"value": "5", "rows": "many"})
+    assert response.status_code == 302 and _values() == 1

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
@@ -317,7 +318,12 @@ def enter_value(
     entry.breakdowns = [IndicatorBreakdown(dimension=b.dimension, category=b.category.strip(), value=b.value)
                         for b in breakdowns]
     db.session.add(entry)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Someone corrected the same entry at the same moment (replaces_id is unique); the caller rolls back.
+        raise ValueChangedError(f"Someone corrected {period.label} at the same moment. "
+                                "Check the value now shown and enter yours again if it is still right.") from None
     unit = indicator.unit
     audit.record(
         user_id=actor_id, entity_type="indicator", entity_id=indicator.id,
@@ -331,6 +337,26 @@ def enter_value(
                  else f"Entered {format_value(total, unit)} for {period.label} of {indicator.name}"),
     )
     return entry
+
+
+def enter_total(indicator: Indicator, period: Period, *, value: float | None, note: str, actor_id: int | None,
+                expected_current_id: int | None, today: dt.date) -> IndicatorValue | None:
+    """Enter a period's total from the grid, keeping its breakdown: a total that would no longer match
+    the parts of a count or hours is refused (change those on the period's own page)."""
+    current = current_values([indicator.id])[indicator.id].get(period.start)
+    if value is None:
+        if current is None:
+            if note.strip():
+                raise IndicatorError(f"Enter a value for {period.label} to go with the note.")
+            return None
+        raise IndicatorError(f"Enter a value for {period.label}: a value cannot be removed, only corrected.")
+    parts = [BreakdownInput(Dimension(b.dimension), b.category, b.value)
+             for b in (current.breakdowns if current else [])]
+    if parts and indicator.unit.adds_up and abs(value - current.value) > _EPSILON:
+        raise IndicatorError(f"{period.label} has a breakdown: change its value on the period's own page "
+                             "so the parts still add up.")
+    return enter_value(indicator, period, value=value, note=note, breakdowns=parts, actor_id=actor_id,
+                       expected_current_id=expected_current_id, today=today)
 
 
 # ---------------------------------------------------------------------------

@@ -31,8 +31,9 @@ from tracker.timeutil import today
 
 bp = Blueprint("indicators", __name__, url_prefix="/indicators")
 
-#: Blank breakdown rows offered on the one-period page.
+#: Blank breakdown rows offered on the one-period page, and the most rows read from it.
 SPARE_BREAKDOWN_ROWS = 3
+MAX_BREAKDOWN_ROWS = 200
 #: A preview may be confirmed for this long.
 PREVIEW_MAX_AGE_SECONDS = 3600
 
@@ -190,29 +191,16 @@ def values(indicator_id: int):
         saved = 0
         for period in periods:
             key = period.start.isoformat()
-            value_text = request.form.get(f"value-{key}", "")
-            note = request.form.get(f"note-{key}", "")
             expected = request.form.get(f"current-{key}", "")
-            entry = current.get(period.start)
-            if not value_text.strip() and entry is None:
-                if note.strip():
-                    errors[key] = f"Enter a value for {period.label} to go with the note."
-                continue
             try:
-                number = parse_number(value_text)
-                if number is None:
-                    raise services.IndicatorError(f"Enter a value for {period.label}: a value cannot be removed, "
-                                                  "only corrected.")
-                # Breakdowns are kept unless the total changes (then correct them on the period's page).
-                breakdowns = [services.BreakdownInput(Dimension(b.dimension), b.category, b.value)
-                              for b in (entry.breakdowns if entry else [])]
-                if breakdowns and abs(number - entry.value) > 1e-9 and indicator.unit.adds_up:
-                    raise services.IndicatorError(f"{period.label} has a breakdown: change its value on the "
-                                                  "period's own page so the parts still add up.")
-                if services.enter_value(indicator, period, value=number, note=note, breakdowns=breakdowns,
-                                        actor_id=current_user.id, today=today(),
-                                        expected_current_id=int(expected) if expected.isdigit() else None):
+                if services.enter_total(indicator, period, value=parse_number(request.form.get(f"value-{key}")),
+                                        note=request.form.get(f"note-{key}", ""), actor_id=current_user.id,
+                                        expected_current_id=int(expected) if expected.isdigit() else None,
+                                        today=today()):
                     saved += 1
+            except services.ValueChangedError as error:
+                errors[key] = str(error)
+                break  # the session needs a rollback before anything else
             except services.IndicatorError as error:
                 errors[key] = str(error)
         if errors:
@@ -262,7 +250,8 @@ def period_value(indicator_id: int, start: str):
     if form.validate_on_submit():
         try:
             parts = []
-            for index in range(int(request.form.get("rows", "0") or 0)):
+            rows = request.form.get("rows", "")
+            for index in range(min(int(rows), MAX_BREAKDOWN_ROWS) if rows.isdigit() else 0):
                 category = request.form.get(f"category-{index}", "").strip()
                 figure = parse_number(request.form.get(f"figure-{index}"), "breakdown figure")
                 if not category and figure is None:
