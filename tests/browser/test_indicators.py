@@ -87,3 +87,12 @@ def test_define_and_upload_pages_are_accessible(page, live_server, sign_in, asse
     page.get_by_role("link", name=re.compile(r"^Upload values for A Caring Dundee 2")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Upload indicator values")
     assert_accessible(page)
+
+
+def test_locality_breakdown_table_is_accessible(page, live_server, sign_in, assert_accessible):
+    sign_in(page, live_server, "viewer@demo.scot")
+    page.goto(f"{live_server.url}/indicators/")
+    page.get_by_role("link", name="Number of carers supported via contracted services").click()
+    breakdown = page.get_by_role("table", name=re.compile("by locality, by period"))
+    expect(breakdown.get_by_role("rowheader", name="Lochee")).to_be_visible()
+    assert_accessible(page)

@@ -25,3 +25,6 @@ def test_demo_loads_dundees_six_indicators_labelled_illustrative(app):
     assert [p.period.label for p in survey.points] == ["2021-23", "2023-25"]
     assert len(by_name["Number of carers supported via contracted services"].points) == 8
     assert {t.rag.rag.value for t in trends} == {"red", "amber", "green"}
+    [by_locality] = services.breakdown_tables(by_name["Number of carers supported via contracted services"])
+    assert len(by_locality.rows) == 8 and len(by_locality.periods) == 2
+    assert sum(figures[-1] for _, figures in by_locality.rows) == 1865

@@ -225,3 +225,18 @@ def test_grid_total_keeps_the_breakdown_and_must_still_match_it(world, indicator
     with pytest.raises(IndicatorError, match="cannot be removed"):
         services.enter_total(indicator, quarter("Q2 2024/25"), value=None, note="", actor_id=world.officer.id,
                              expected_current_id=noted.id, today=TODAY)
+
+
+def test_breakdown_tables_follow_groups_across_periods(world, indicator):
+    loc, pc = Dimension.LOCALITY, Dimension.PROTECTED_CHARACTERISTIC
+    services.enter_value(indicator, quarter("Q1 2024/25"), value=None, actor_id=world.officer.id, today=TODAY,
+                         breakdowns=[BreakdownInput(loc, "Lochee", 250), BreakdownInput(loc, "Coldside", 150)])
+    services.enter_value(indicator, quarter("Q2 2024/25"), value=None, actor_id=world.officer.id, today=TODAY,
+                         breakdowns=[BreakdownInput(loc, "Lochee", 262), BreakdownInput(loc, "East End", 150),
+                                     BreakdownInput(pc, "Women", 300), BreakdownInput(pc, "Men", 112)])
+    services.enter_value(indicator, quarter("Q4 2023/24"), value=390, actor_id=world.officer.id, today=TODAY)
+    [trend] = services.indicators_for_plan(world.plan, TODAY)
+    by_locality, by_characteristic = services.breakdown_tables(trend)
+    assert [p.label for p in by_locality.periods] == ["Q1 2024/25", "Q2 2024/25"]  # Q4 2023/24 has none
+    assert by_locality.rows == [("Coldside", [150, None]), ("East End", [None, 150]), ("Lochee", [250, 262])]
+    assert by_characteristic.dimension is pc and by_characteristic.rows == [("Men", [None, 112]), ("Women", [None, 300])]

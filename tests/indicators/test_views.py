@@ -167,7 +167,8 @@ def test_one_period_with_breakdowns(world, indicator, client_as):
     assert response.status_code == 400
     assert "adds up to 412, not the total of 500" in response.get_data(as_text=True)
     page = client.get(f"/indicators/{indicator.id}").get_data(as_text=True)
-    assert "Breakdown for Q2 2024/25" in page and "Coldside" in page
+    assert "<h2>By locality</h2>" in page and "protected characteristic</h2>" not in page
+    assert re.search(r"Coldside</th>\s*<td[^>]*>150</td>", page)
     assert client.get(f"/indicators/{indicator.id}/values/2024-07-02").status_code == 404  # not a period start
 
 

@@ -7,7 +7,7 @@ from tracker.demo.services import DUNDEE, data
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
 from tracker.indicators import services
-from tracker.indicators.models import Indicator, IndicatorValue
+from tracker.indicators.models import Dimension, Indicator, IndicatorValue
 from tracker.periods import Period
 from tracker.timeutil import today
 
@@ -42,6 +42,19 @@ DETAILS = {
 }
 
 
+#: Dundee's eight localities and an illustrative share of carers in each, for the contracted services breakdown.
+LOCALITY_SHARES = {"Coldside": 0.15, "East End": 0.14, "Lochee": 0.16, "Maryfield": 0.11, "North East": 0.11,
+                   "Strathmartine": 0.14, "The Ferry": 0.09, "West End": 0.10}
+BROKEN_DOWN = "Number of carers supported via contracted services"
+
+
+def locality_breakdown(total: float) -> list[services.BreakdownInput]:
+    """The total split across the localities, whole numbers that add up to it."""
+    parts = {name: round(total * share) for name, share in LOCALITY_SHARES.items()}
+    parts["Coldside"] += int(total) - sum(parts.values())
+    return [services.BreakdownInput(Dimension.LOCALITY, name, float(value)) for name, value in parts.items()]
+
+
 def load_demo_indicators(ctx) -> None:
     """Dundee's indicators on its delivery plan, each with illustrative values. Idempotent."""
     plan = ctx.plans[DUNDEE]
@@ -68,7 +81,8 @@ def load_demo_indicators(ctx) -> None:
         has_values = db.session.scalar(select(IndicatorValue.id).where(IndicatorValue.indicator_id == indicator.id)
                                        .limit(1))
         if has_values is None:
-            for period, value in zip(periods, values):
+            for index, (period, value) in enumerate(zip(periods, values)):
+                parts = locality_breakdown(value) if spec["name"] == BROKEN_DOWN and index >= len(values) - 2 else []
                 services.enter_value(indicator, period, value=float(value), note="Illustrative figure.",
-                                     actor_id=ctx.users[officer].id, today=today(), via="demo")
+                                     breakdowns=parts, actor_id=ctx.users[officer].id, today=today(), via="demo")
     db.session.flush()

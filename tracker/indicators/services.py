@@ -386,6 +386,32 @@ class Trend:
         return format_value(value, self.indicator.unit)
 
 
+@dataclass(frozen=True)
+class BreakdownTable:
+    """One dimension's breakdown across the trend's periods: rows of (group, [value or None per period])."""
+
+    dimension: Dimension
+    periods: list[Period]
+    rows: list[tuple[str, list[float | None]]]
+
+
+def breakdown_tables(trend: Trend) -> list[BreakdownTable]:
+    """Breakdowns by locality and by protected characteristic over the trend's periods (those with any)."""
+    with_parts = [p for p in trend.points if p.entry is not None and p.entry.breakdowns]
+    tables = []
+    for dimension in Dimension:
+        groups: dict[str, dict[dt.date, float]] = {}
+        for point in with_parts:
+            for part in point.entry.breakdowns:
+                if Dimension(part.dimension) is dimension:
+                    groups.setdefault(part.category, {})[point.period.start] = part.value
+        if groups:
+            periods = [p.period for p in with_parts]
+            rows = [(name, [values.get(p.start) for p in periods]) for name, values in sorted(groups.items())]
+            tables.append(BreakdownTable(dimension, periods, rows))
+    return tables
+
+
 def trend_periods(indicator: Indicator, values: dict[dt.date, IndicatorValue], today: dt.date,
                   count: int = TREND_PERIODS) -> list[Period]:
     """The last `count` periods up to the latest one that has ended or has a value, not before the first."""

@@ -164,6 +164,7 @@ def show(indicator_id: int):
     return render_template("indicators/show.html", indicator=indicator, trend=trend, chart=trend_chart(trend),
                            corrections=services.corrections(services.value_history(indicator)),
                            actions=services.related_actions(indicator),
+                           breakdowns=services.breakdown_tables(trend),
                            latest_entry=trend.latest.entry if trend.latest else None)
 
 
