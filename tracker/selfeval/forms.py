@@ -34,7 +34,7 @@ class RatingForm(FlaskForm):
                                              "representatives")
     proposed_actions = TextAreaField("Proposed improvement actions", validators=[Optional(), Length(max=20_000)],
                                      description="One action per line.")
-    reason = TextAreaField("Reason for the change", validators=[Optional(), Length(max=2_000)],
+    reason = TextAreaField("Reason for the change", validators=[Length(max=2_000)],
                            description="This round has been agreed, so a change needs a reason. "
                                        "It is kept in the audit trail.")
     version = HiddenField()
