@@ -75,7 +75,8 @@ def test_a_plan_manager_starts_the_next_round(page, live_server, sign_in, assert
     expect(page.get_by_text("Not rated yet").first).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name=re.compile(r"^1\.1 ")).click()
-    expect(page.get_by_role("textbox", name=re.compile("^Evidence"))).to_have_value(re.compile("^Illustrative: the partnership"))
+    evidence = page.get_by_role("textbox", name=re.compile("^Evidence"))
+    expect(evidence).to_have_value(re.compile("^Illustrative: the partnership"))
     for radio in page.get_by_role("group", name=re.compile("Our rating")).get_by_role("radio").all():
         expect(radio).not_to_be_checked()
 

@@ -5,7 +5,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 
 import docx
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from tests.conftest import FIXTURES
 from tests.selfeval.conftest import rating_of
 from tracker.demo.services import load_demo
-from tracker.extensions import db
 from tracker.selfeval.docx_export import export_round
 from tracker.selfeval.models import split_lines
 

@@ -142,7 +142,8 @@ def test_starting_a_round_and_the_next_one(world, client_as, msg):
     assert 'value="MSG self-evaluation 2020"' in form
     response = client.post(f"/self-evaluation/rounds/{first.id}/next", data={"title": "MSG self-evaluation 2020"})
     assert response.status_code == 302
-    second = db.session.scalar(select(SelfEvaluationRound).where(SelfEvaluationRound.title == "MSG self-evaluation 2020"))
+    second = db.session.scalar(
+        select(SelfEvaluationRound).where(SelfEvaluationRound.title == "MSG self-evaluation 2020"))
     assert second.previous_round_id == first.id
     assert all(r.level is None for r in second.ratings)
     assert rating_of(second, "1.1").evidence == "Evidence for 1.1\nSecond paragraph"

@@ -67,15 +67,22 @@ def round_snapshot(round_: SelfEvaluationRound) -> dict:
     }
 
 
-def _title_taken(partnership_id: int, framework_id: int, title: str, except_id: int | None = None) -> bool:
+def _free_title(partnership: Partnership, framework_id: int, title: str, except_id: int | None = None) -> str:
+    """The title, cleaned; refused when empty or when the partnership has a round of that name already."""
+    title = clean_text(title, "title", "title")
+    if not title:
+        raise SelfEvalError("Enter a title for the round.", "title")
     query = select(SelfEvaluationRound.id).where(
-        SelfEvaluationRound.partnership_id == partnership_id,
+        SelfEvaluationRound.partnership_id == partnership.id,
         SelfEvaluationRound.framework_id == framework_id,
         func.lower(SelfEvaluationRound.title) == title.lower(),
     )
     if except_id is not None:
         query = query.where(SelfEvaluationRound.id != except_id)
-    return db.session.scalar(query) is not None
+    if db.session.scalar(query) is not None:
+        raise SelfEvalError(f"{partnership.name} already has a round called {title}. Choose another title.",
+                            "title")
+    return title
 
 
 def create_round(
@@ -92,14 +99,11 @@ def create_round(
     """A draft round with an empty rating for every item; evidence is carried forward from `previous`."""
     if not framework.is_rated:
         raise SelfEvalError(f"{framework.name} has no rating levels, so it cannot be self-evaluated.")
-    title = clean_text(title, "title", "title")
-    if not title:
-        raise SelfEvalError("Enter a title for the round.", "title")
-    if _title_taken(partnership.id, framework.id, title):
-        raise SelfEvalError(f"{partnership.name} already has a round called {title}. Choose another title.", "title")
+    title = _free_title(partnership, framework.id, title)
     round_ = SelfEvaluationRound(
         partnership_id=partnership.id, framework_id=framework.id, title=title, completed_on=completed_on,
-        agreed_at=clean_text(agreed_at, "place where it was agreed", "agreed_at") or None, contact=clean_text(contact, "contact", "contact") or None,
+        agreed_at=clean_text(agreed_at, "place where it was agreed", "agreed_at") or None,
+        contact=clean_text(contact, "contact", "contact") or None,
         status=RoundStatus.DRAFT, previous_round=previous,
     )
     carried = {r.item_id: r for r in previous.ratings} if previous is not None else {}
@@ -143,11 +147,7 @@ def suggest_next_title(title: str) -> str:
 
 def edit_round(round_: SelfEvaluationRound, *, actor_id: int | None, title: str, completed_on: dt.date | None,
                agreed_at: str | None, contact: str | None) -> SelfEvaluationRound:
-    title = clean_text(title, "title", "title")
-    if not title:
-        raise SelfEvalError("Enter a title for the round.", "title")
-    if _title_taken(round_.partnership_id, round_.framework_id, title, except_id=round_.id):
-        raise SelfEvalError(f"{round_.partnership.name} already has a round called {title}. Choose another title.", "title")
+    title = _free_title(round_.partnership, round_.framework_id, title, except_id=round_.id)
     before = round_snapshot(round_)
     round_.title = title
     round_.completed_on = completed_on
@@ -226,7 +226,8 @@ def rate(
         "level": level,
         "evidence": "\n".join(split_lines(clean_text(evidence, "evidence", "evidence"))),
         "participants": clean_text(participants, "list of who took part", "participants") or None,
-        "proposed_actions": "\n".join(split_lines(clean_text(proposed_actions, "proposed improvement actions", "proposed_actions"))),
+        "proposed_actions": "\n".join(split_lines(
+            clean_text(proposed_actions, "proposed improvement actions", "proposed_actions"))),
     }
     old, new = audit.changes(before, after)
     if not (old or new):
