@@ -60,6 +60,8 @@ def test_export_has_the_template_layout(glasgow_2019):
     assert tables[0].rows[0].cells[0].text == (
         "Proposal 1.1\nAll leadership development will be focused on shared and collaborative practice.")
     assert tables[0].rows[2].cells[1].text == "Lack of clear leadership and support for integration."
+    evidence = tables[0].rows[4].cells[1].paragraphs
+    assert len(evidence) == 15 and {p.style.name for p in evidence} == {"List Bullet"}
 
 
 def test_export_matches_the_national_template_fixture_cell_for_cell(glasgow_2019):

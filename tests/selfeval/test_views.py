@@ -1,6 +1,7 @@
 """Self-evaluation pages: who sees and changes what, the rating form, rounds, benchmarking."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from tests import factories
 from tests.selfeval.conftest import rate_all, rating_of
 from tracker.auth.models import Membership, Role
 from tracker.extensions import db
-from tracker.plans.models import Action
+from tracker.plans.models import Action, Plan
 from tracker.selfeval import services
 from tracker.selfeval.models import RoundStatus, SelfEvaluationRound
 
@@ -298,3 +299,49 @@ def test_export_downloads_a_word_file(draft, world, client_as):
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert "home-ijb-msg-self-evaluation-2019.docx" in response.headers["Content-Disposition"]
     assert response.data[:2] == b"PK"
+
+
+def _count_queries(function) -> int:
+    from sqlalchemy import event
+
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    db.session.remove()  # a request of its own: nothing cached from the test's session
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        function()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    if os.environ.get("SHOW_QUERIES"):
+        print("\n".join(s[:150] for s in statements))
+    return len(statements)
+
+
+def test_page_queries_do_not_grow_with_the_rows(draft, world, client_as, items):
+    rate_all(draft, 1)
+    first = rating_of(draft, "1.1").proposed[0]
+    first.action = world.officer_action
+    services.change_status(draft, RoundStatus.AGREED, actor_id=None)
+    second = services.start_next_round(draft, title="MSG self-evaluation 2020", actor_id=None)
+    rate_all(second, 2)
+    db.session.commit()
+    client = client_as(world.manager)
+    urls = [f"/self-evaluation/rounds/{second.id}", f"/self-evaluation/rounds/{draft.id}",
+            rate_url(draft, "1.1"), "/self-evaluation/benchmarking",
+            f"/self-evaluation/partnerships/{world.home.id}/proposals/{items['1.1'].id}"]
+    for url in urls:  # warm up (user loading, framework caches)
+        client.get(url)
+    before = {url: _count_queries(lambda: client.get(url)) for url in urls}
+    draft = db.session.get(SelfEvaluationRound, draft.id)
+    plan = db.session.get(Plan, world.plan.id)
+    for rating in draft.ratings:
+        if rating.item.local_completion:
+            rating.proposed_actions = rating.proposed_actions + "\nTwo\nThree"
+    db.session.flush()
+    for rating in draft.ratings:
+        for proposed in rating.proposed:
+            if proposed.action is None:
+                proposed.action = factories.action(plan, items=[rating.item])
+    db.session.commit()
+    after = {url: _count_queries(lambda: client.get(url)) for url in urls}
+    assert after == before

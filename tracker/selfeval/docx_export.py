@@ -26,6 +26,10 @@ def _set_text(cell, text: str) -> None:
     cell.paragraphs[0].text = text
 
 
+#: The style id of "List Bullet": set directly, as python-docx's lookup by name is slow (a scan per paragraph).
+BULLET_STYLE_ID = "ListBullet"
+
+
 def _fill_paragraphs(cell, lines: list[str], *, bullets: bool) -> None:
     """One paragraph per line in a cell, as the template writes evidence (bulleted) and actions."""
     first = cell.paragraphs[0]
@@ -33,7 +37,7 @@ def _fill_paragraphs(cell, lines: list[str], *, bullets: bool) -> None:
         paragraph = first if index == 0 else cell.add_paragraph()
         paragraph.text = line
         if bullets:
-            paragraph.style = "List Bullet"
+            paragraph._p.style = BULLET_STYLE_ID
 
 
 def _front_table(document, round_: SelfEvaluationRound) -> None:

@@ -391,7 +391,8 @@ def load_round(round_id: int) -> SelfEvaluationRound | None:
     """A round with its ratings, items and proposed actions loaded in a fixed number of queries."""
     return db.session.scalar(select(SelfEvaluationRound).where(SelfEvaluationRound.id == round_id).options(
         selectinload(SelfEvaluationRound.ratings).selectinload(Rating.item),
-        selectinload(SelfEvaluationRound.ratings).selectinload(Rating.proposed).selectinload(ProposedAction.action),
+        selectinload(SelfEvaluationRound.ratings).selectinload(Rating.proposed).selectinload(ProposedAction.action)
+        .selectinload(Action.plan),
         selectinload(SelfEvaluationRound.framework).selectinload(Framework.themes).selectinload(Theme.items),
     ).execution_options(populate_existing=True))
 
