@@ -35,7 +35,8 @@ def test_glasgow_2019_shows_all_25_proposals_with_the_seeded_ratings(demo, clien
     assert page.count('class="app-proposal"') == 25
     for rating in round_.ratings:
         assert rating.level_label == seed[rating.item.number]
-    rows = [row for summary in services.overview(round_, dt.date(2026, 11, 22)) for row in summary.rows]
+    themes = services.overview(round_, dt.date(2026, 11, 22)).themes
+    rows = [row for theme in themes for row in theme.rows]
     assert [row.item.number for row in rows] == list(seed)
     # Every proposed action of the 2019 return is linked to the action the plan tracks.
     linked = [p for r in round_.ratings for p in r.proposed]
@@ -45,7 +46,8 @@ def test_glasgow_2019_shows_all_25_proposals_with_the_seeded_ratings(demo, clien
 def test_glasgow_2020_draft_shows_movement(demo, client_as):
     second = round_called(GLASGOW_2020)
     assert second.status == RoundStatus.DRAFT and second.previous_round is demo.rounds["Glasgow City"]
-    moves = {row.item.number: row.movement for s in services.overview(second, dt.date(2026, 11, 22)) for row in s.rows}
+    themes = services.overview(second, dt.date(2026, 11, 22)).themes
+    moves = {row.item.number: row.movement for theme in themes for row in theme.rows}
     assert moves["1.2"] is Movement.UP and moves["2.3"] is Movement.UP and moves["6.3"] is Movement.DOWN
     assert moves["2.5"] is Movement.DOWN and moves["1.1"] is Movement.SAME and moves["6.2"] is Movement.NOT_RATED
     page = client_as(find_by_email("manager@demo.scot")).get(f"/self-evaluation/rounds/{second.id}").get_data(

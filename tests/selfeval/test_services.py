@@ -160,7 +160,7 @@ def test_overview_shows_movement_counts_per_key_feature_and_actions(draft, world
     factories.action(world.other_plan, items=[items["2.1"]])  # another partnership's
     db.session.flush()
 
-    summaries = services.overview(second, today)
+    summaries = services.overview(second, today).themes
     first = summaries[0]
     rows = {row.item.number: row for row in first.rows}
     assert [rows[n].movement for n in ("1.1", "1.2", "1.3")] == [Movement.UP, Movement.DOWN, Movement.NOT_RATED]
@@ -177,9 +177,27 @@ def test_overview_shows_movement_counts_per_key_feature_and_actions(draft, world
     assert non_local.movement is None and not non_local.flagged
 
 
+def test_a_round_started_from_scratch_is_compared_with_the_latest_earlier_round(draft, world, msg):
+    draft.completed_on = dt.date(2019, 5, 8)
+    rate_all(draft, 1)
+    older = services.create_round(partnership=world.home, framework=msg, title="2018", actor_id=None,
+                                  completed_on=dt.date(2018, 5, 1))
+    rate_all(older, 0)
+    later = services.create_round(partnership=world.home, framework=msg, title="2020", actor_id=None,
+                                  completed_on=dt.date(2020, 5, 1))
+    rate_all(later, 2)
+    other = services.create_round(partnership=world.other, framework=msg, title="2019", actor_id=None,
+                                  completed_on=dt.date(2019, 12, 1))
+    assert services.compared_round(later) is draft
+    assert services.compared_round(draft) is older and services.compared_round(older) is None
+    assert services.compared_round(other) is None
+    result = services.overview(later, dt.date(2030, 1, 1))
+    assert result.compared is draft and result.themes[0].rows[0].movement is Movement.UP
+
+
 def test_the_first_round_calls_every_rating_new(draft):
     rate_all(draft, 2)
-    rows = services.overview(draft, dt.date(2030, 1, 1))[0].rows
+    rows = services.overview(draft, dt.date(2030, 1, 1)).themes[0].rows
     assert {row.movement for row in rows} == {Movement.NEW}
 
 

@@ -397,17 +397,33 @@ def load_round(round_id: int) -> SelfEvaluationRound | None:
     ).execution_options(populate_existing=True))
 
 
-def previous_levels(round_: SelfEvaluationRound) -> dict[int, int | None] | None:
-    """Item id -> level in the round this one follows; None when it is the first round."""
-    if round_.previous_round_id is None:
-        return None
-    return dict(db.session.execute(select(Rating.item_id, Rating.level).where(
-        Rating.round_id == round_.previous_round_id)).all())
+def compared_round(round_: SelfEvaluationRound) -> SelfEvaluationRound | None:
+    """The round this one is compared with: the one it was started from, else the partnership's latest earlier one."""
+    if round_.previous_round_id is not None:
+        return round_.previous_round
+
+    def when(r: SelfEvaluationRound) -> tuple[dt.date, dt.datetime]:
+        return (r.completed_on or r.created_at.date(), r.created_at)
+
+    others = db.session.scalars(select(SelfEvaluationRound).where(
+        SelfEvaluationRound.partnership_id == round_.partnership_id,
+        SelfEvaluationRound.framework_id == round_.framework_id, SelfEvaluationRound.id != round_.id))
+    earlier = [r for r in others if when(r) < when(round_)]
+    return max(earlier, key=when, default=None)
 
 
-def overview(round_: SelfEvaluationRound, today: dt.date) -> list[ThemeSummary]:
+@dataclass
+class Overview:
+    compared: SelfEvaluationRound | None
+    themes: list[ThemeSummary]
+
+
+def overview(round_: SelfEvaluationRound, today: dt.date) -> Overview:
+    """Every item with its rating, its movement since the compared round, and its open and overdue actions."""
     ratings = {r.item_id: r for r in round_.ratings}
-    previous = previous_levels(round_)
+    compared = compared_round(round_)
+    previous = dict(db.session.execute(select(Rating.item_id, Rating.level).where(
+        Rating.round_id == compared.id)).all()) if compared is not None else {}
     counts = action_counts(round_.partnership_id, round_.framework_id, today)
     levels = round_.framework.levels
     summaries = []
@@ -416,15 +432,15 @@ def overview(round_: SelfEvaluationRound, today: dt.date) -> list[ThemeSummary]:
         for item in theme.items:
             rating = ratings.get(item.id)
             level = rating.level if rating else None
-            previous_level = previous.get(item.id) if previous is not None else None
+            previous_level = previous.get(item.id)
             move = movement(level, previous_level) if item.local_completion else None
             summary.rows.append(OverviewRow(item, rating, previous_level, move, counts.get(item.id, ActionCounts())))
             if level is not None:
                 summary.by_level[level] += 1
-            if move is not None and previous is not None:
+            if move is not None and compared is not None:
                 summary.by_movement[move] += 1
         summaries.append(summary)
-    return summaries
+    return Overview(compared, summaries)
 
 
 # ---------------------------------------------------------------- a proposal across rounds

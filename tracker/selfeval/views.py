@@ -115,8 +115,7 @@ def new_round():
 @login_required
 def round_overview(round_id: int):
     round_ = _loaded_round(round_id)
-    summaries = services.overview(round_, today())
-    return render_template("selfeval/overview.html", round=round_, summaries=summaries,
+    return render_template("selfeval/overview.html", round=round_, overview=services.overview(round_, today()),
                            can_manage=can_manage_round(current_user, round_),
                            next_status=services.NEXT_STATUS.get(RoundStatus(round_.status)),
                            status_form=StatusForm(), Movement=services.Movement)
