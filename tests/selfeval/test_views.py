@@ -102,12 +102,17 @@ def test_a_stale_rating_form_is_refused_and_nothing_changes(draft, world, client
     services.rate(rating, actor_id=None, level=1, evidence="Saved by a colleague", participants=None,
                   proposed_actions="")
     db.session.commit()
-    response = client_as(world.manager).post(rate_url(draft, "1.1"), data={
-        "level": "3", "evidence": "Mine", "version": "1"})
+    client = client_as(world.manager)
+    response = client.post(rate_url(draft, "1.1"), data={"level": "3", "evidence": "Mine", "version": "1"})
+    page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "Someone else changed this rating" in response.get_data(as_text=True)
+    assert "Someone else changed this rating" in page and "Mine</textarea>" in page
+    assert 'name="version" type="hidden" value="2"' in page
     db.session.refresh(rating)
     assert (rating.level, rating.evidence) == (1, "Saved by a colleague")
+    # Having checked, saving again replaces the colleague's change.
+    assert client.post(rate_url(draft, "1.1"), data={"level": "3", "evidence": "Mine", "version": "2"}
+                       ).status_code == 302
 
 
 def test_a_forged_form_without_the_csrf_token_changes_nothing(make_app, world_factory=None):

@@ -42,7 +42,9 @@ class RatingChangedError(RuntimeError):
     """The rating changed since the form was loaded; nothing was saved."""
 
     def __init__(self, current: Rating):
-        super().__init__("Someone else changed this rating while you were editing it. Check it and try again.")
+        super().__init__("Someone else changed this rating while you were editing it. Your changes are below "
+                         "but not saved: open the proposal in a new tab to see theirs, then save again if yours "
+                         "should replace them.")
         self.current = current
 
 

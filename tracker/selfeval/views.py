@@ -231,6 +231,9 @@ def rate(round_id: int, item_id: int):
             status = 400
         round_ = services.load_round(round_id)
         rating = _rating_of(round_, item_id)
+        if status == 409:
+            # The form keeps what this user typed; saving again, having checked, replaces the colleague's change.
+            form.version.data = rating.version
     return render_template("selfeval/rate.html", **_rating_page(round_, rating, form, can_manage)), status
 
 
