@@ -64,7 +64,12 @@ def test_a_rating_form_error_is_announced_and_accessible(page, live_server, sign
 
 def test_a_plan_manager_starts_the_next_round(page, live_server, sign_in, assert_accessible):
     sign_in(page, live_server, "manager@demo.scot")
+    page.goto("/self-evaluation/new")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Start a new self-evaluation round")
+    assert_accessible(page)
     open_round(page, "MSG self-evaluation 2019 (illustrative)")
+    expect(page.get_by_text("Low rating and no open action").first).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("link", name="Start the next round").click()
     expect(page.get_by_label("Title of the new round")).to_have_value("MSG self-evaluation 2020 (illustrative)")
     assert_accessible(page)
