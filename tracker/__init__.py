@@ -14,6 +14,8 @@ from tracker.extensions import csrf, db, login_manager, migrate
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.selfeval.views",
+    "tracker.indicators.views",
     "tracker.committees.views",
     "tracker.workbooks.views",
 ]
@@ -24,12 +26,15 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.indicators.cli:indicators_cli",
     "tracker.workbooks.cli:workbook_cli",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("selfeval.index", "Self-evaluation"),
+    ("indicators.index", "Indicators"),
     ("committees.index", "Committees"),
 ]
 
