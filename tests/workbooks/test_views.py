@@ -103,3 +103,22 @@ def test_forged_form_without_csrf_token_changes_nothing(make_app, world):
     assert response.status_code in (302, 400)
     db.session.expire_all()
     assert len(db.session.get(Committee, committee.id).meetings) == 1
+
+
+def test_edit_committee_and_remove_a_member(world, client_as):
+    committee = make_committee(world)
+    client = client_as(world.manager)
+    page = client.get(f"/committees/{committee.id}/edit").get_data(as_text=True)
+    assert 'value="Carers Partnership"' in page
+    response = client.post(f"/committees/{committee.id}/edit", data={
+        "name": "Carers Partnership Board", "kind": "carers_partnership", "papers_due_working_days": "12"})
+    assert response.status_code == 302
+    member = committee.members[0]
+    client.post(f"/committees/{committee.id}/members/{member.id}/remove")
+    db.session.expire_all()
+    committee = db.session.get(Committee, committee.id)
+    assert (committee.name, committee.papers_due_working_days, committee.plans) == ("Carers Partnership Board",
+                                                                                    12, [])
+    assert committee.members == []
+    assert client_as(world.viewer).get(f"/committees/{committee.id}/edit").status_code == 403
+    assert client_as(world.outsider).post(f"/committees/{committee.id}/edit").status_code == 404

@@ -26,15 +26,15 @@ MIB = 1024 * 1024
 
 
 def plans_with(n: int) -> tuple[list[int], int]:
-    """The largest plans, enough of them to hold at least n actions (and how many they hold)."""
-    counts = db.session.execute(select(Action.plan_id, func.count(Action.id)).group_by(Action.plan_id)
-                                .order_by(func.count(Action.id).desc())).all()
+    """Plans holding about n actions between them (best fit, within 10%), and how many they hold."""
+    left = dict(db.session.execute(select(Action.plan_id, func.count(Action.id)).group_by(Action.plan_id)).all())
     chosen, total = [], 0
-    for plan_id, count in counts:
-        if total >= n:
+    while left and total < n:
+        plan_id = min(left, key=lambda p: abs(n - total - left[p]))
+        if chosen and total + left[plan_id] > n * 1.1:
             break
         chosen.append(plan_id)
-        total += count
+        total += left.pop(plan_id)
     return chosen, total
 
 
