@@ -26,6 +26,7 @@ COMMANDS = [
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
+    ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
 ]
 
