@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories
+from tests.page_clients import client_as  # noqa: F401  (fixture)
 from tracker.audit.models import AuditEvent
 from tracker.extensions import db
 from tracker.plans import services as plans
