@@ -167,3 +167,27 @@ def test_query_count_does_not_grow_with_the_number_of_actions(world, client_as, 
         assert len(small_count) == len(large_count), (url_template, small_count, large_count)
     # My actions: the officer leads 205 + 1 actions now; compare with a colleague leading one.
     assert len(count_queries(client, "/")) == len(count_queries(colleague, "/"))
+
+
+def test_plan_page_shows_each_change_at_once_despite_its_cache(world, client_as):
+    client = client_as(world.manager)
+    url = f"/plans/{world.plan.id}"
+
+    def row_of(ref: str) -> str:
+        html = client.get(url).text
+        start = html.index(f">{ref}</a>")
+        return html[start: html.index("</tr>", start)]
+
+    assert "On track" in row_of("A1") and "Green" in row_of("A1")
+    assert row_of("A1") == row_of("A1")  # served twice (the second from the cache)
+    action = world.officer_action
+    assert client.post(f"/actions/{action.id}", data={
+        "version": str(action.version), "status": "complete", "narrative": "Done"}).status_code == 302
+    assert "Complete" in row_of("A1") and "Blue" in row_of("A1")
+    db.session.expire_all()
+    assert client.post(f"/actions/{action.id}/edit", data={
+        "version": str(db.session.get(type(action), action.id).version), "ref": "A1", "text": "Renamed action",
+        "status": "complete", "items": [str(i.id) for i in action.items]}).status_code == 302
+    assert "Renamed action" in row_of("A1")
+    assert client.post(f"{url}/actions/new", data={"text": "Brand new", "ref": "N1"}).status_code == 302
+    assert "Brand new" in row_of("N1")

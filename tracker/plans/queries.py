@@ -1,7 +1,8 @@
 """Read-only queries for the plan pages: a fixed number of queries whatever the number of actions.
 
-Everything a page shows is loaded up front (selectinload / joinedload), and RAG is worked out in
-Python from the loaded columns, so templates never trigger a lazy load.
+Everything a page shows is loaded up front (joined queries, or plain column rows for the plan page's
+thousands of actions), and RAG is worked out in Python from the loaded columns, so templates never
+trigger a lazy load.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from tracker.auth.models import Membership, Role, User
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Organisation
-from tracker.plans.models import Action, Plan, ProgressUpdate, action_organisations
-from tracker.rag import Rag, RagResult, Status, due_within
+from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
+from tracker.rag import OPEN_STATUSES, Rag, RagResult, Status, derive, due_within
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
-from tracker.timeutil import long_date
+from tracker.timeutil import local_date, long_date
 
 #: "Due soon" on My actions.
 DUE_SOON_DAYS = 30
@@ -55,7 +56,7 @@ def my_actions(user: User, today: dt.date) -> MyActions:
     query = (
         select(Action)
         .join(Plan)
-        .where(Action.lead_officer_id == user.id, Action.status.in_([s for s in Status if s.is_open]),
+        .where(Action.lead_officer_id == user.id, Action.status.in_(OPEN_STATUSES),
                Plan.archived_at.is_(None))
         .options(joinedload(Action.plan))
         .order_by(Action.due_end.is_(None), Action.due_end, Plan.name, Action.ref)
@@ -82,7 +83,7 @@ def managed_plans(user: User) -> list[Plan]:
 
 
 # --------------------------------------------------------------------------- Plan page
-@dataclass
+@dataclass(frozen=True)
 class PlanFilters:
     """The plan page's GET filters, already checked (bad values are dropped, not errors)."""
 
@@ -142,10 +143,25 @@ class Counts:
         return [(rag, n) for rag, n in sorted(self.by_rag.items(), key=lambda kv: kv[0].order) if n]
 
 
+@dataclass(slots=True)
+class PlanRow:
+    """One action on the plan page: only the columns shown, and its RAG worked out once."""
+
+    id: int
+    ref: str
+    text: str  # shortened for the table
+    lead: str
+    due: str  # the due date, or the timescale as written when it names none
+    status: Status
+    rag: RagResult
+    item_ids: list[int] = field(default_factory=list)
+    also: str = ""  # the other linked items' numbers: "2.2, 3.1"
+
+
 @dataclass
 class ItemGroup:
     item: FrameworkItem | None  # None: actions linked to no item
-    rows: list[Row] = field(default_factory=list)
+    rows: list[PlanRow] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
 
@@ -164,19 +180,24 @@ class PlanPage:
     total: int
 
 
+def shorten(text: str | None, length: int = 160) -> str:
+    """Whitespace collapsed, and cut at a word boundary with an ellipsis when longer than `length`."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
 
 
+PLAN_PAGE_COLUMNS = (Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text,
+                     Action.timescale_text, Action.due_end, Action.status, Action.last_update_at, Action.created_at)
+
+
 def plan_actions_query(plan: Plan, filters: PlanFilters, today: dt.date):
-    """The plan's actions with what the page shows, narrowed by the filters SQL can apply."""
-    query = (
-        select(Action)
-        .where(Action.plan_id == plan.id)
-        .options(joinedload(Action.lead_officer), selectinload(Action.items), selectinload(Action.organisations))
-        .order_by(Action.id)
-    )
+    """The columns the plan page shows, narrowed by the filters SQL can apply (RAG is filtered in Python)."""
+    query = select(*PLAN_PAGE_COLUMNS).where(Action.plan_id == plan.id).order_by(Action.id)
     if filters.status:
         query = query.where(Action.status == filters.status)
     if filters.lead_officer_id:
@@ -185,7 +206,7 @@ def plan_actions_query(plan: Plan, filters: PlanFilters, today: dt.date):
         query = query.where(Action.id.in_(select(action_organisations.c.action_id).where(
             action_organisations.c.organisation_id == filters.organisation_id)))
     if filters.overdue:
-        query = query.where(Action.due_end < today, Action.status.in_([s for s in Status if s.is_open]))
+        query = query.where(Action.due_end < today, Action.status.in_(OPEN_STATUSES))
     if filters.due_before:
         query = query.where(Action.due_end < filters.due_before)
     if filters.search:
@@ -203,24 +224,54 @@ def framework_outline(framework_id: int) -> list[Theme]:
     ))
 
 
+def plan_stamp(plan_id: int) -> tuple:
+    """Changes whenever an action of the plan is created or changed (each save bumps its version)."""
+    return tuple(db.session.execute(select(
+        func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
+        func.max(Action.last_update_at)).where(Action.plan_id == plan_id)).one())
+
+
+def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[PlanRow]:
+    """The filtered actions as PlanRows, in three queries whatever their number (no ORM objects per action)."""
+    leads = dict(db.session.execute(select(User.id, User.name).where(
+        User.id.in_(select(Action.lead_officer_id).where(Action.plan_id == plan.id)))).all())
+    links: dict[int, list[int]] = {}
+    for action_id, item_id in db.session.execute(
+        select(action_items.c.action_id, action_items.c.item_id).join(Action, Action.id == action_items.c.action_id)
+        .where(Action.plan_id == plan.id).order_by(action_items.c.action_id, action_items.c.item_id)
+    ):
+        links.setdefault(action_id, []).append(item_id)
+    rows = []
+    for a in db.session.execute(plan_actions_query(plan, filters, today)):
+        result = derive(a.status, a.due_end, local_date(a.last_update_at), today, created=local_date(a.created_at))
+        if filters.rag and result.rag is not filters.rag:
+            continue
+        rows.append(PlanRow(
+            id=a.id, ref=a.ref, text=shorten(a.text), lead=leads.get(a.lead_officer_id) or a.lead_text or "None",
+            due=long_date(a.due_end) or a.timescale_text, status=a.status, rag=result,
+            item_ids=links.get(a.id, []),
+        ))
+    return rows
+
+
 def plan_page(plan: Plan, filters: PlanFilters, today: dt.date) -> PlanPage:
     """The plan's actions grouped by theme then item; an action under several items sits under the first."""
     themes = framework_outline(plan.framework_id)
-    position = {}
+    position, numbers = {}, {}
     for t_index, theme in enumerate(themes):
         for i_index, item in enumerate(theme.items):
             position[item.id] = (t_index, i_index)
+            numbers[item.id] = item.number
     total = db.session.scalar(select(func.count(Action.id)).where(Action.plan_id == plan.id))
-    rows = with_rag(db.session.scalars(plan_actions_query(plan, filters, today)).unique(), today)
-    if filters.rag:
-        rows = [r for r in rows if r.rag.rag is filters.rag]
+    rows = plan_rows(plan, filters, today)
     theme_groups = [ThemeGroup(theme, [ItemGroup(item) for item in theme.items]) for theme in themes]
     unlinked = ItemGroup(None)
     overall = Counts()
     for row in rows:
-        linked = sorted((position[i.id] for i in row.action.items if i.id in position))
+        linked = sorted((position[i], i) for i in row.item_ids if i in position)
         if linked:
-            t_index, i_index = linked[0]
+            (t_index, i_index), _ = linked[0]
+            row.also = ", ".join(numbers[i] for _, i in linked[1:])
             theme_group = theme_groups[t_index]
             group = theme_group.items[i_index]
             theme_group.counts.add(row.rag.rag)
@@ -237,28 +288,30 @@ def plan_page(plan: Plan, filters: PlanFilters, today: dt.date) -> PlanPage:
     return PlanPage(result, overall, len(rows), total)
 
 
-def partnership_officers(partnership_id: int) -> list[User]:
-    """Users who may lead actions in a partnership (lead officer or above), by name."""
-    roles = [r for r in Role if r.includes(Role.LEAD_OFFICER)]
-    return list(db.session.scalars(
-        select(User).join(Membership).where(Membership.partnership_id == partnership_id,
-                                            Membership.role.in_(roles), User.active.is_(True))
+def _members(partnership_id: int, at_least: Role):
+    """(id, name) rows of active users with at least this role in the partnership, by name."""
+    roles = [r for r in Role if r.includes(at_least)]
+    return db.session.execute(
+        select(User.id, User.name).join(Membership).where(Membership.partnership_id == partnership_id,
+                                                          Membership.role.in_(roles), User.active.is_(True))
         .order_by(User.name)
-    ))
+    ).all()
 
 
-def partnership_managers(partnership_id: int) -> list[User]:
-    roles = [r for r in Role if r.includes(Role.PLAN_MANAGER)]
-    return list(db.session.scalars(
-        select(User).join(Membership).where(Membership.partnership_id == partnership_id,
-                                            Membership.role.in_(roles), User.active.is_(True))
-        .order_by(User.name)
-    ))
+def partnership_officers(partnership_id: int) -> list:
+    """Who may lead actions in a partnership (lead officer or above): (id, name) rows."""
+    return list(_members(partnership_id, Role.LEAD_OFFICER))
 
 
-def partnership_organisations(partnership_id: int) -> list[Organisation]:
-    return list(db.session.scalars(
-        select(Organisation).where(Organisation.partnership_id == partnership_id).order_by(Organisation.name)
+def partnership_managers(partnership_id: int) -> list:
+    return list(_members(partnership_id, Role.PLAN_MANAGER))
+
+
+def partnership_organisations(partnership_id: int) -> list:
+    """(id, name) rows, by name."""
+    return list(db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.partnership_id == partnership_id)
+        .order_by(Organisation.name)
     ))
 
 

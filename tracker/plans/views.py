@@ -20,6 +20,7 @@ from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
+from tracker.plans.cache import fragments
 from tracker.plans.forms import ActionForm, CloseForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.rag import Rag, Status
@@ -45,10 +46,7 @@ def when(value) -> str:
     return f"{long_date(local.date())} at {local:%H:%M}"
 
 
-@bp.app_template_filter("truncate_words")
-def truncate_text(text: str, length: int = 160) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+bp.add_app_template_filter(queries.shorten, "shorten")
 
 
 def manageable_or_403(plan: Plan) -> Plan:
@@ -85,14 +83,21 @@ def index():
 def plan(plan_id: int):
     plan = plan_or_404(plan_id)
     filters = queries.PlanFilters.from_args(request.args)
+    framework = db.session.get(Framework, plan.framework_id)
+    day = today()
+
+    def render_actions() -> str:
+        return render_template("plans/_plan_actions.html", page=queries.plan_page(plan, filters, day),
+                               filters=filters, framework=framework)
+
+    key = (plan.id, queries.plan_stamp(plan.id), day, filters)
     return render_template(
         "plans/plan.html",
         plan=plan,
-        page=queries.plan_page(plan, filters, today()),
+        actions_html=fragments().get_or_render(key, render_actions),
         filters=filters,
         officers=queries.partnership_officers(plan.partnership_id),
         organisations=queries.partnership_organisations(plan.partnership_id),
-        framework=db.session.get(Framework, plan.framework_id),
         can_manage=can_manage_plan(current_user, plan),
         statuses=list(Status),
         rags=list(Rag),
@@ -216,8 +221,8 @@ def action(action_id: int):
 def _action_form_choices(form: ActionForm, plan: Plan, action: Action | None = None) -> list:
     """Choices from the plan's partnership and framework only: another partnership's ids are refused."""
     officers = queries.partnership_officers(plan.partnership_id)
-    if action and action.lead_officer and action.lead_officer not in officers:
-        officers.append(action.lead_officer)
+    if action and action.lead_officer and action.lead_officer_id not in {u.id for u in officers}:
+        officers.append(action.lead_officer)  # keep a lead who has since lost the role
     form.lead_officer_id.choices = choices([(None, "No lead officer yet")] + [(u.id, u.name) for u in officers])
     form.organisations.choices = choices(
         (o.id, o.name) for o in queries.partnership_organisations(plan.partnership_id))
@@ -346,7 +351,7 @@ def supersede_action(action_id: int):
     others = db.session.execute(select(Action.id, Action.ref, Action.text).where(
         Action.plan_id == action.plan_id, Action.id != action.id).order_by(Action.id)).all()
     form.replacement.choices = choices([(None, "Choose an action")] + [
-        (row.id, f"{row.ref}: {truncate_text(row.text, 80)}") for row in others])
+        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}") for row in others])
     if request.method == "GET":
         form.version.data = str(action.version)
     elif form.validate_on_submit():
