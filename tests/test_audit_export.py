@@ -6,7 +6,6 @@ import zipfile
 
 from openpyxl import load_workbook
 
-from tests import factories
 from tests.page_clients import client_as  # noqa: F401  (fixture)
 from tracker.extensions import db
 from tracker.plans import services as plans

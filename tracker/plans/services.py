@@ -195,7 +195,8 @@ def edit_plan(plan: Plan, *, actor_id: int | None, **changes) -> Plan:
     return plan
 
 
-def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: int, actor_id: int | None) -> list[Action]:
+def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: int,
+                     actor_id: int | None) -> list[Action]:
     """Move every open action `from_user_id` leads in these plans to `to_user_id`; one audit event per action."""
     plan_ids = [plan.id for plan in plans]
     actions = db.session.scalars(

@@ -73,7 +73,8 @@ def my_actions():
 @bp.route("/plans")
 @login_required
 def index():
-    plans = db.session.scalars(plans_query(current_user).options(joinedload(Plan.partnership)).order_by(Plan.name)).all()
+    query = plans_query(current_user).options(joinedload(Plan.partnership)).order_by(Plan.name)
+    plans = db.session.scalars(query).all()
     can_create = current_user.is_admin or any(m.role.includes(Role.PLAN_MANAGER) for m in current_user.memberships)
     return render_template("plans/index.html", plans=plans, can_create=can_create)
 

@@ -20,6 +20,7 @@ from sqlalchemy import event, func, select
 
 from tracker.auth.models import Membership, Role, User
 from tracker.bench import BenchContext, Result
+from tracker.bench.suites.foundation import ensure_dataset
 from tracker.extensions import db
 from tracker.plans.models import Action, Plan
 from tracker.rag import OPEN_STATUSES
@@ -109,7 +110,7 @@ def p95(values: list[float]) -> float:
 
 
 def pick_subjects(ctx: BenchContext) -> dict:
-    """The plan with most actions, a filter of it showing about 10, and officers with most and fewest open actions."""
+    """The plan with most actions, a filter of it showing about 10, and the officers leading most and fewest."""
     with ctx.app.app_context():
         big_plan_id, big_count = db.session.execute(
             select(Action.plan_id, func.count(Action.id)).group_by(Action.plan_id)
@@ -162,10 +163,18 @@ def count_queries(ctx: BenchContext, user_id: int, token: str, path: str) -> int
     return len(statements)
 
 
+def plan_manager_of(ctx: BenchContext, plan_id: int) -> User:
+    """A plan manager of the plan's partnership (they see the whole plan, with the manager's links)."""
+    with ctx.app.app_context():
+        partnership_id = db.session.scalar(select(Plan.partnership_id).where(Plan.id == plan_id))
+        user = db.session.scalar(select(User).join(Membership).where(
+            Membership.partnership_id == partnership_id, Membership.role == Role.PLAN_MANAGER).order_by(User.id))
+        db.session.expunge(user)
+        return user
+
+
 def run(ctx: BenchContext) -> list[Result]:
     if "generated" not in ctx.extra:  # run alone: make sure the national data is there
-        from tracker.bench.suites.foundation import ensure_dataset
-
         ensure_dataset(ctx)
     subjects = pick_subjects(ctx)
     plan_path = f"/plans/{subjects['plan']}"
@@ -173,7 +182,7 @@ def run(ctx: BenchContext) -> list[Result]:
     results: list[Result] = []
 
     # Queries per page, in-process.
-    plan_member = db_user_in_partnership(ctx, subjects["plan"])
+    plan_member = plan_manager_of(ctx, subjects["plan"])
     plan_queries = {n: count_queries(ctx, plan_member.id, plan_member.session_token, path)
                     for n, path in ((subjects["small_count"], plan_path + subjects["small_query"]),
                                     (subjects["plan_actions"], plan_path))}
@@ -182,8 +191,8 @@ def run(ctx: BenchContext) -> list[Result]:
     for label, counts in (("plan page", plan_queries), ("My actions", mine_queries)):
         same = len(set(counts.values())) == 1
         for shown, queries in sorted(counts.items()):
-            results.append(Result(SUITE, f"queries per page: {label}, {shown:,} actions shown", queries, "queries",
-                                  "same for every size" if same else "DIFFERS with the number of actions"))
+            results.append(Result(SUITE, f"queries per page: {label}, {shown:,} actions shown", queries,
+                                  "queries", "same for every size" if same else "DIFFERS with the number of actions"))
 
     # The plan page rebuilt from the database (its cached table thrown away first), in-process.
     client = in_process_client(ctx, plan_member.id, plan_member.session_token)
@@ -191,10 +200,10 @@ def run(ctx: BenchContext) -> list[Result]:
     for _ in range(3 if ctx.quick else 10):
         ctx.app.extensions.pop("plan_fragments", None)
         started = time.perf_counter()
-        client.get(plan_path)
+        client.get(plan_path).close()
         rebuilds.append((time.perf_counter() - started) * 1000)
-    results.append(Result(SUITE, f"plan page ({subjects['plan_actions']:,} actions) rebuilt after a change, median",
-                          statistics.median(rebuilds), "ms",
+    results.append(Result(SUITE, f"plan page ({subjects['plan_actions']:,} actions) rebuilt after a change, "
+                          "median", statistics.median(rebuilds), "ms",
                           "in-process, table cache empty; later views reuse it until an action changes"))
 
     # Response times under gunicorn.
@@ -210,7 +219,8 @@ def run(ctx: BenchContext) -> list[Result]:
             (f"My actions ({busiest[3]:,} open actions)", measured["mine"], "mine"),
             (f"plan page ({subjects['plan_actions']:,} actions)", measured["plan"], "plan")]
     for name, values, kind in rows:
-        results.append(Result(SUITE, f"{name}, median", statistics.median(values), "ms", f"{n} requests, 2 workers, interleaved"))
+        results.append(Result(SUITE, f"{name}, median", statistics.median(values), "ms",
+                              f"{n} requests, 2 workers, interleaved"))
         note = ""
         if kind:
             ratio = p95(values) / static_p95
@@ -219,12 +229,3 @@ def run(ctx: BenchContext) -> list[Result]:
         results.append(Result(SUITE, f"{name}, p95", p95(values), "ms", note))
     return results
 
-
-def db_user_in_partnership(ctx: BenchContext, plan_id: int) -> User:
-    """A plan manager of the plan's partnership (they see the whole plan, with the manager's links)."""
-    with ctx.app.app_context():
-        partnership_id = db.session.scalar(select(Plan.partnership_id).where(Plan.id == plan_id))
-        user = db.session.scalar(select(User).join(Membership).where(
-            Membership.partnership_id == partnership_id, Membership.role == Role.PLAN_MANAGER).order_by(User.id))
-        db.session.expunge(user)
-        return user
