@@ -308,3 +308,13 @@ def test_plan_creation_refuses_another_partnership(world, client_as):
     assert response.status_code == 400
     assert db.session.scalar(select(Plan.id).where(Plan.name == "Sneaky")) is None
     assert client_as(world.officer).get("/plans/new").status_code == 403
+
+
+def test_main_navigation_marks_only_the_current_section(world, client_as):
+    client = client_as(world.officer)
+    home = client.get("/").text
+    assert 'href="/" class="ds_site-navigation__link ds_current" aria-current="page">My actions' in home
+    assert 'href="/plans" class="ds_site-navigation__link">Plans' in home
+    action_page = client.get(f"/actions/{world.officer_action.id}").text
+    assert 'href="/plans" class="ds_site-navigation__link ds_current" aria-current="true">Plans' in action_page
+    assert 'href="/" class="ds_site-navigation__link">My actions' in action_page
