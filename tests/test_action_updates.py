@@ -224,3 +224,18 @@ def test_status_outside_the_update_choices_is_refused(world, client_as, status):
     response = post_update(client_as(world.officer), world.officer_action, status=status)
     assert response.status_code == 400
     assert state(world.officer_action)[0] is Status.ON_TRACK
+
+
+def test_update_form_works_with_csrf_protection_on(make_app, world):
+    from tests.conftest import sign_in_client
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        client = sign_in_client(app, world.officer)
+        action_id, version = world.officer_action.id, world.officer_action.version
+        page = client.get(f"/actions/{action_id}").text
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        data = {"version": str(version), "status": "at_risk", "narrative": "With a token"}
+        forged = client.post(f"/actions/{action_id}", data=data)
+        assert forged.status_code == 400 and update_count(world.officer_action) == 0
+        assert client.post(f"/actions/{action_id}", data={**data, "csrf_token": token}).status_code == 302

@@ -26,24 +26,50 @@ from tracker.timeutil import local_date, long_date
 DUE_SOON_DAYS = 30
 
 
-@dataclass
-class Row:
-    """An action with its RAG worked out once."""
+@dataclass(slots=True)
+class ActionRow:
+    """One action in a list: only the columns shown, and its RAG worked out once (no ORM object)."""
 
-    action: Action
+    id: int
+    ref: str
+    text: str  # shortened for the table
+    due_end: dt.date | None
+    due: str  # the due date, or the timescale as written when it names none
+    status: Status
     rag: RagResult
+    lead: str = ""
+    plan: str = ""
+    item_ids: list[int] = field(default_factory=list)
+    also: str = ""  # the other linked items' numbers: "2.2, 3.1"
 
 
-def with_rag(actions, today: dt.date) -> list[Row]:
-    return [Row(action, action.rag(today)) for action in actions]
+#: The columns an ActionRow is built from.
+ROW_COLUMNS = (Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
+               Action.due_end, Action.status, Action.last_update_at, Action.created_at)
+
+
+def action_row(a, today: dt.date, **extra) -> ActionRow:
+    """An ActionRow from a result row of ROW_COLUMNS; RAG from tracker.rag, like Action.rag()."""
+    return ActionRow(
+        id=a.id, ref=a.ref, text=shorten(a.text), due_end=a.due_end, due=long_date(a.due_end) or a.timescale_text,
+        status=a.status, rag=derive(a.status, a.due_end, local_date(a.last_update_at), today,
+                                    created=local_date(a.created_at)),
+        **extra,
+    )
+
+
+def shorten(text: str | None, length: int = 160) -> str:
+    """Whitespace collapsed, and cut at a word boundary with an ellipsis when longer than `length`."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
 
 
 # --------------------------------------------------------------------------- My actions
 @dataclass
 class MyActions:
-    overdue: list[Row]
-    due_soon: list[Row]
-    others: list[Row]
+    overdue: list[ActionRow]
+    due_soon: list[ActionRow]
+    others: list[ActionRow]
     managed_plans: list[Plan]
 
     @property
@@ -54,18 +80,17 @@ class MyActions:
 def my_actions(user: User, today: dt.date) -> MyActions:
     """The open actions a user leads, in plans they can still see: overdue, due within 30 days, others."""
     query = (
-        select(Action)
-        .join(Plan)
+        select(*ROW_COLUMNS, Plan.name.label("plan_name"))
+        .join(Plan, Plan.id == Action.plan_id)
         .where(Action.lead_officer_id == user.id, Action.status.in_(OPEN_STATUSES),
                Plan.archived_at.is_(None))
-        .options(joinedload(Action.plan))
         .order_by(Action.due_end.is_(None), Action.due_end, Plan.name, Action.ref)
     )
     if not user.is_admin:
         query = query.where(Plan.partnership_id.in_(user.partnership_ids or {-1}))
-    rows = with_rag(db.session.scalars(query).unique(), today)
+    rows = [action_row(a, today, plan=a.plan_name) for a in db.session.execute(query)]
     overdue = sorted((r for r in rows if r.rag.days_overdue), key=lambda r: -r.rag.days_overdue)
-    due_soon = [r for r in rows if not r.rag.days_overdue and due_within(r.action.due_end, today, DUE_SOON_DAYS)]
+    due_soon = [r for r in rows if not r.rag.days_overdue and due_within(r.due_end, today, DUE_SOON_DAYS)]
     grouped = {id(r) for r in overdue} | {id(r) for r in due_soon}
     others = [r for r in rows if id(r) not in grouped]
     return MyActions(overdue, due_soon, others, managed_plans(user))
@@ -143,25 +168,10 @@ class Counts:
         return [(rag, n) for rag, n in sorted(self.by_rag.items(), key=lambda kv: kv[0].order) if n]
 
 
-@dataclass(slots=True)
-class PlanRow:
-    """One action on the plan page: only the columns shown, and its RAG worked out once."""
-
-    id: int
-    ref: str
-    text: str  # shortened for the table
-    lead: str
-    due: str  # the due date, or the timescale as written when it names none
-    status: Status
-    rag: RagResult
-    item_ids: list[int] = field(default_factory=list)
-    also: str = ""  # the other linked items' numbers: "2.2, 3.1"
-
-
 @dataclass
 class ItemGroup:
     item: FrameworkItem | None  # None: actions linked to no item
-    rows: list[PlanRow] = field(default_factory=list)
+    rows: list[ActionRow] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
 
@@ -180,24 +190,14 @@ class PlanPage:
     total: int
 
 
-def shorten(text: str | None, length: int = 160) -> str:
-    """Whitespace collapsed, and cut at a word boundary with an ellipsis when longer than `length`."""
-    text = " ".join((text or "").split())
-    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
 
 
-PLAN_PAGE_COLUMNS = (Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text,
-                     Action.timescale_text, Action.due_end, Action.status, Action.last_update_at, Action.created_at)
-
-
 def plan_actions_query(plan: Plan, filters: PlanFilters, today: dt.date):
     """The columns the plan page shows, narrowed by the filters SQL can apply (RAG is filtered in Python)."""
-    query = select(*PLAN_PAGE_COLUMNS).where(Action.plan_id == plan.id).order_by(Action.id)
+    query = select(*ROW_COLUMNS).where(Action.plan_id == plan.id).order_by(Action.id)
     if filters.status:
         query = query.where(Action.status == filters.status)
     if filters.lead_officer_id:
@@ -231,26 +231,22 @@ def plan_stamp(plan_id: int) -> tuple:
         func.max(Action.last_update_at)).where(Action.plan_id == plan_id)).one())
 
 
-def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[PlanRow]:
-    """The filtered actions as PlanRows, in three queries whatever their number (no ORM objects per action)."""
+def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:
+    """The filtered actions as ActionRows, in three queries whatever their number."""
+    plan_action_ids = select(Action.id).where(Action.plan_id == plan.id)
     leads = dict(db.session.execute(select(User.id, User.name).where(
         User.id.in_(select(Action.lead_officer_id).where(Action.plan_id == plan.id)))).all())
     links: dict[int, list[int]] = {}
     for action_id, item_id in db.session.execute(
-        select(action_items.c.action_id, action_items.c.item_id).join(Action, Action.id == action_items.c.action_id)
-        .where(Action.plan_id == plan.id).order_by(action_items.c.action_id, action_items.c.item_id)
+        select(action_items.c.action_id, action_items.c.item_id).where(action_items.c.action_id.in_(plan_action_ids))
     ):
         links.setdefault(action_id, []).append(item_id)
     rows = []
     for a in db.session.execute(plan_actions_query(plan, filters, today)):
-        result = derive(a.status, a.due_end, local_date(a.last_update_at), today, created=local_date(a.created_at))
-        if filters.rag and result.rag is not filters.rag:
-            continue
-        rows.append(PlanRow(
-            id=a.id, ref=a.ref, text=shorten(a.text), lead=leads.get(a.lead_officer_id) or a.lead_text or "None",
-            due=long_date(a.due_end) or a.timescale_text, status=a.status, rag=result,
-            item_ids=links.get(a.id, []),
-        ))
+        row = action_row(a, today, lead=leads.get(a.lead_officer_id) or a.lead_text or "None",
+                         item_ids=links.get(a.id, []))
+        if not filters.rag or row.rag.rag is filters.rag:
+            rows.append(row)
     return rows
 
 

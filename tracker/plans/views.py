@@ -384,9 +384,15 @@ def reassign(plan_id: int):
         (u.id, u.name) for u in queries.partnership_officers(plan.partnership_id)])
     if form.validate_on_submit():
         scope = [plan] if form.scope.data == "plan" else partnership_plans
-        moved = services.reassign_actions(plans=scope, from_user_id=form.from_user.data,
-                                          to_user_id=form.to_user.data, actor_id=current_user.id)
-        db.session.commit()
+        try:
+            moved = services.reassign_actions(plans=scope, from_user_id=form.from_user.data,
+                                              to_user_id=form.to_user.data, actor_id=current_user.id)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            flash("Someone else changed one of these actions at the same moment. Nothing was moved: "
+                  "try again.", "error")
+            return redirect(url_for("plans.reassign", plan_id=plan.id))
         names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
         where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
         flash(f"Moved {len(moved)} open action{'s' if len(moved) != 1 else ''} from {names[form.from_user.data]} to "
