@@ -84,12 +84,11 @@ def index():
 def plan(plan_id: int):
     plan = plan_or_404(plan_id)
     filters = queries.PlanFilters.from_args(request.args)
-    framework = db.session.get(Framework, plan.framework_id)
     day = today()
 
     def render_actions() -> str:
         return render_template("plans/_plan_actions.html", page=queries.plan_page(plan, filters, day),
-                               filters=filters, framework=framework)
+                               filters=filters, framework=db.session.get(Framework, plan.framework_id))
 
     key = (plan.id, queries.plan_stamp(plan.id), day, filters)
     return render_template(
@@ -310,7 +309,7 @@ def edit_action(action_id: int):
                            current=current), status
 
 
-def _stale_or_save(action: Action, form, save) -> bool:
+def _stale_or_save(form, save) -> bool:
     """Run `save` if the form's version is current; flash the refusal otherwise."""
     try:
         save(posted_version(form))
@@ -336,7 +335,7 @@ def close_action(action_id: int):
             services.record_progress(action, author_id=current_user.id, status=Status.COMPLETE,
                                      narrative=form.note.data, expected_version=version)
 
-        if _stale_or_save(action, form, save):
+        if _stale_or_save(form, save):
             flash(f"Action {action.ref} closed as complete.", "success")
         return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/close.html", form=form, action=action, plan=action.plan), \
@@ -361,7 +360,7 @@ def supersede_action(action_id: int):
                                      narrative=form.note.data, expected_version=version,
                                      superseded_by_id=form.replacement.data)
 
-        if _stale_or_save(action, form, save):
+        if _stale_or_save(form, save):
             flash(f"Action {action.ref} marked as superseded.", "success")
         return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/supersede.html", form=form, action=action, plan=action.plan), \
