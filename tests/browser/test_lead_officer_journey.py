@@ -84,6 +84,13 @@ def test_plan_manager_pages_are_accessible(page, live_server, sign_in, assert_ac
     assert_accessible(page)
 
     page.locator("table.app-actions a").first.click()
+    action_url = page.url
+    for link, heading in [("Close as complete", "Close action"), ("Mark as superseded", "Mark action")]:
+        page.goto(action_url)
+        page.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert_accessible(page)
+    page.goto(action_url)
     page.get_by_role("link", name="Edit the action").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Edit action "))
     assert_accessible(page)
