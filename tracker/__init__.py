@@ -14,6 +14,7 @@ from tracker.extensions import csrf, db, login_manager, migrate
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.selfeval.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -28,6 +29,7 @@ COMMANDS = [
 NAV_ITEMS = [
     ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
+    ("selfeval.index", "Self-evaluation"),
 ]
 
 
