@@ -217,6 +217,7 @@ def test_linked_proposals_show_the_latest_agreed_rating(app, world, client_as):
     assert "Established</strong> (2023 round)" in page
     assert "Exemplary" not in page  # neither the draft nor another partnership's round
     assert "Not rated" in page  # 2.2 has no rating of its own partnership
+    assert f'href="/self-evaluation/partnerships/{world.home.id}/proposals/{items["2.1"].id}"' in page
 
 
 @pytest.mark.parametrize("status", ["superseded", "bogus"])

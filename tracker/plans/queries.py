@@ -19,7 +19,8 @@ from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Organisation
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
 from tracker.rag import OPEN_STATUSES, Rag, RagResult, Status, derive, due_within
-from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+from tracker.selfeval.models import Rating, SelfEvaluationRound
+from tracker.selfeval.services import SHARED_STATUSES
 from tracker.timeutil import local_date, long_date
 
 #: "Due soon" on My actions.
@@ -321,7 +322,7 @@ def usable_frameworks(partnership_id: int) -> list[Framework]:
 
 # --------------------------------------------------------------------------- Action page
 def current_ratings(action: Action) -> dict[int, Rating]:
-    """Each linked item's rating in the latest agreed self-evaluation of the plan's partnership."""
+    """Each linked item's rating in the latest agreed (or submitted) self-evaluation of the plan's partnership."""
     item_ids = [item.id for item in action.items]
     if not item_ids:
         return {}
@@ -330,10 +331,11 @@ def current_ratings(action: Action) -> dict[int, Rating]:
         select(Rating).join(SelfEvaluationRound)
         .where(SelfEvaluationRound.partnership_id == plan.partnership_id,
                SelfEvaluationRound.framework_id == plan.framework_id,
-               SelfEvaluationRound.status != RoundStatus.DRAFT,
+               SelfEvaluationRound.status.in_([s.value for s in SHARED_STATUSES]),
                Rating.item_id.in_(item_ids))
         .options(joinedload(Rating.round).joinedload(SelfEvaluationRound.framework))
-        .order_by(SelfEvaluationRound.completed_on.desc().nulls_last(), SelfEvaluationRound.id.desc())
+        .order_by(SelfEvaluationRound.completed_on.desc().nulls_last(), SelfEvaluationRound.created_at.desc(),
+                  SelfEvaluationRound.id.desc())
     )
     found: dict[int, Rating] = {}
     for rating in ratings:
