@@ -32,6 +32,7 @@ COMMANDS = [
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
+    ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
     ("selfeval.index", "Self-evaluation"),
     ("indicators.index", "Indicators"),
