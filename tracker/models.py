@@ -6,3 +6,4 @@ from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401
 from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
 from tracker.selfeval.models import Rating, SelfEvaluationRound  # noqa: F401
+from tracker.imports.models import ImportJob  # noqa: F401

@@ -49,6 +49,20 @@ class ParsedSelfEvaluation:
     completed_on: dt.date | None = None
     contact: str | None = None
     levels: tuple[str, ...] = field(default=LEVELS)
+    kind: str = "docx"
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "problems": [p.to_dict() for p in self.problems], "partnership": self.partnership,
+                "completed_on": self.completed_on.isoformat() if self.completed_on else None,
+                "contact": self.contact, "levels": list(self.levels), "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ParsedSelfEvaluation:
+        completed = data.get("completed_on")
+        return cls(rows=data["rows"], problems=[Problem.from_dict(p) for p in data["problems"]],
+                   partnership=data.get("partnership"), contact=data.get("contact"),
+                   completed_on=dt.date.fromisoformat(completed) if completed else None,
+                   levels=tuple(data.get("levels", LEVELS)))
 
 
 def parse(file, *, limits: Limits | None = None,
