@@ -14,6 +14,7 @@ from tracker.extensions import csrf, db, login_manager, migrate
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.imports.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -22,11 +23,13 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.imports.cli:import_command",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("imports.upload", "Import"),
 ]
 
 

@@ -512,13 +512,14 @@ def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, p
     return job
 
 
-def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, limits: Limits | None = None) -> ImportJob:
-    """Read the kept file again with the user's column mapping and refresh the preview."""
+def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_suggested: bool = True,
+              limits: Limits | None = None) -> ImportJob:
+    """Read the kept file again with the user's column mapping (or plan name) and refresh the preview."""
     parsed = read(CheckedFile(data=job.data, kind=job.kind, name=job.filename),
-                  mapping=mapping if job.kind == "xlsx" else None, limits=limits)
+                  mapping=mapping or None, limits=limits)
     job.plan_name = plan_name
     job.mapping = getattr(parsed, "mapping", {}) or {}
-    job.preview = changes(parsed, job.partnership, plan_name)
+    job.preview = changes(parsed, job.partnership, plan_name, use_suggested=use_suggested)
     job.rows_read = getattr(parsed, "rows_read", len(parsed.rows))
     db.session.flush()
     return job
@@ -539,5 +540,5 @@ def commit_job(job: ImportJob, actor_id: int | None) -> dict:
     return summary
 
 
-__all__ = ["ImportBlocked", "ImportRefused", "Limits", "read", "changes", "apply", "create_job", "remap_job",
+__all__ = ["ImportBlocked", "ImportRefused", "Limits", "check", "read", "changes", "apply", "create_job", "remap_job",
            "commit_job", "default_plan_name", "known_organisations"]

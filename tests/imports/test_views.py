@@ -1,0 +1,94 @@
+"""Upload, preview, correct the mapping, confirm: in the browser's HTTP terms."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import g
+from sqlalchemy import func, select
+
+from tests import conftest
+from tracker.extensions import db
+from tracker.imports.models import ImportJob
+from tracker.plans.models import Action, Plan
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+DUNDEE = FIXTURES / "dundee-carers-delivery-plan-2022.xlsx"
+GLASGOW = FIXTURES / "glasgow-msg-self-evaluation-2019.docx"
+
+
+def sign_in_client(app, user):
+    """A client signed in as `user`; forgets the user cached on the shared app context by earlier requests."""
+    g.pop("_login_user", None)
+    return conftest.sign_in_client(app, user)
+
+
+def _upload(client, world, path, name=None, plan_name="Imported plan"):
+    return client.post("/imports/", data={
+        "file": (io.BytesIO(Path(path).read_bytes()), name or Path(path).name),
+        "partnership": str(world.home.id), "plan_name": plan_name,
+    }, content_type="multipart/form-data")
+
+
+def test_upload_previews_then_confirm_commits_once(app, world):
+    client = sign_in_client(app, world.manager)
+    response = _upload(client, world, DUNDEE)
+    assert response.status_code == 302
+    job = db.session.scalar(select(ImportJob))
+    page = client.get(response.location).get_data(as_text=True)
+    assert "54 rows read" in page
+    assert "50 to create" in page
+    assert "Development work: ongoing, no due date" in page or "ongoing, no due date" in page
+    assert "cell D45" in page and "Delivery Plan" in page
+    assert db.session.scalar(select(func.count(Action.id))) == 3  # the world's own actions only
+    assert client.get(response.location).status_code == 200  # GET changes nothing
+    confirmed = client.post(f"/imports/{job.token}/confirm")
+    assert confirmed.status_code == 302
+    plan = db.session.scalar(select(Plan).where(Plan.name == "Imported plan"))
+    assert len(plan.actions) == 50
+    again = client.post(f"/imports/{job.token}/confirm", follow_redirects=True)
+    assert "already committed" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Action.id)).where(Action.plan_id == plan.id)) == 50
+
+
+def test_the_column_mapping_can_be_corrected(app, world):
+    client = sign_in_client(app, world.manager)
+    response = _upload(client, world, DUNDEE)
+    job = db.session.scalar(select(ImportJob))
+    form = {f"column_{letter}": role for role, letter in job.mapping.items()}
+    form.update({"column_F": "", "plan": "Renamed plan"})  # stop reading the lead column
+    assert client.post(f"/imports/{job.token}/mapping", data=form).status_code == 302
+    db.session.refresh(job)
+    assert "lead" not in job.mapping and job.plan_name == "Renamed plan"
+    assert all(row["lead"] == "" for row in job.preview["rows"])
+    form.update({"column_E": "action"})  # two action columns
+    response = client.post(f"/imports/{job.token}/mapping", data=form)
+    assert response.status_code == 400
+    assert "Choose each kind of column once" in response.get_data(as_text=True)
+
+
+def test_docx_upload_preview_lists_proposals(app, world):
+    client = sign_in_client(app, world.manager)
+    response = _upload(client, world, GLASGOW, plan_name="")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "MSG self-evaluation 2019" in page
+    assert "25 to create" in page
+    assert "Not for local completion" in page
+
+
+def test_bad_files_get_a_clear_message_and_write_nothing(app, world):
+    client = sign_in_client(app, world.manager)
+    response = client.post("/imports/", data={"file": (io.BytesIO(b"not a spreadsheet"), "plan.xlsx"),
+                                              "partnership": str(world.home.id)}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "not an Excel .xlsx or Word .docx file" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ImportJob.id))) == 0
+
+
+def test_only_plan_managers_of_the_partnership_may_import(app, world):
+    assert sign_in_client(app, world.officer).get("/imports/").status_code == 403
+    response = _upload(sign_in_client(app, world.manager), world, DUNDEE)
+    token_url = response.location
+    assert sign_in_client(app, world.outsider).get(token_url).status_code == 404
+    assert sign_in_client(app, world.viewer).get(token_url).status_code == 403
+    assert sign_in_client(app, world.outsider).post(token_url + "/confirm").status_code == 404
