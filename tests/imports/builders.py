@@ -51,3 +51,38 @@ def selfeval_docx(proposals: list[dict], *, partnership="Test HSCP", completed="
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def plan_xlsx(headers: list[str], rows: list[list], *, title: list[str] = (), merges: list[str] = (),
+              sheet_title: str = "Plan") -> bytes:
+    """A workbook with an optional title block, a header row and the rows, with merged ranges."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title
+    for line in title:
+        sheet.append([line])
+    if title:
+        sheet.append([])
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    for cell_range in merges:
+        sheet.merge_cells(cell_range)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_part(package: bytes, part: str, change) -> bytes:
+    """The same zip with one part's bytes changed by `change(bytes) -> bytes`."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(package))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, change(data) if item.filename == part else data)
+    return buffer.getvalue()

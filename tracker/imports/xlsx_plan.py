@@ -104,6 +104,10 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
         raise ImportRefused("The workbook is damaged: Excel's parts could not be read.") from None
     try:
         grid, sheet_name, sheet_path = _first_sheet_with_data(workbook, limits, progress)
+    except ImportRefused:
+        raise
+    except Exception:  # a damaged sheet shows only when its rows are read
+        raise ImportRefused("The workbook is damaged: a sheet's cells could not be read.") from None
     finally:
         workbook.close()
     merges, uncached = _scan_sheet_xml(checked, sheet_path)
@@ -315,10 +319,9 @@ class _Interpreter:
             if all(_blank(v) for v in filled.values()):
                 continue
             in_block = self._inside_merged_block(row)
-            group = tuple(_text(filled.get(role)) for role in HIERARCHY)
+            group = self._group(filled, previous)
             if previous and all(_blank(filled.get(role)) for role in HIERARCHY if role in self.cols):
-                group = previous["group"]  # a blank hierarchy cell means "same as above"
-                in_block = True
+                in_block = True  # nothing new in the hierarchy columns: still the block above
             text = _text(own.get("action"))
             timescale_value = own.get("timescale")
             if (previous and text and text[0].islower() and previous["group"] == group
@@ -345,6 +348,18 @@ class _Interpreter:
             current = self._action_row(row, text, timescale_value, own, filled, group, in_block, previous)
             self.result.rows.append(current)
             previous = current
+
+    def _group(self, filled: dict, previous: dict | None) -> tuple[str, str, str]:
+        """Outcome, area number and area; a blank means "same as above" unless a higher level changed."""
+        values, changed = [], previous is None
+        for index, role in enumerate(HIERARCHY):
+            value = _text(filled.get(role))
+            if value:
+                changed = changed or value != previous["group"][index]
+            elif previous and not changed:
+                value = previous["group"][index]
+            values.append(value)
+        return tuple(values)
 
     def _inside_merged_block(self, row: int) -> bool:
         """Whether this row continues a merged outcome or priority-area block from the rows above."""
@@ -410,9 +425,9 @@ class _Interpreter:
             "group": group,
             "ref": _text(own.get("ref")) if "ref" in self.cols else "",
             "text": text,
-            "outcome": _text(filled.get("outcome")) if "outcome" in self.cols else group[0],
-            "area_ref": _text(filled.get("area_ref")) if "area_ref" in self.cols else group[1],
-            "area": _text(filled.get("area")) if "area" in self.cols else group[2],
+            "outcome": group[0],
+            "area_ref": group[1],
+            "area": group[2],
             "timescale": timescale_key,
             "timescale_is_date": isinstance(timescale, dt.date),
             "timescale_read": {"kind": read.kind, "start": read.start.isoformat() if read.start else None,
@@ -434,13 +449,15 @@ class _Interpreter:
                 del row["group"]
             return
         themes: dict[str, dict] = {}
+        numbered = {_numbered(row["outcome"] or "")[0] for row in self.result.rows}
+        auto_numbers = (str(n) for n in range(1, len(self.result.rows) + len(numbered) + 2) if str(n) not in numbered)
         item_keys: dict[tuple, tuple[str, str]] = {}
         counters: dict[tuple[str, str], int] = {}
         for row in self.result.rows:
             theme_number, theme_title = _numbered(row["outcome"] or "")
             theme_key = row["outcome"] or ""
             if theme_key not in themes:
-                themes[theme_key] = {"number": theme_number or str(len(themes) + 1), "title": theme_title or
+                themes[theme_key] = {"number": theme_number or next(auto_numbers), "title": theme_title or
                                      row["outcome"] or "Actions", "items": [], "_items": {}}
             theme = themes[theme_key]
             area_text = self.area_title_override.get(row["area"], row["area"])
