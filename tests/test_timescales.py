@@ -59,6 +59,12 @@ DATED_CASES = [
     ("Due: March 2024", D(2024, 3, 1), D(2024, 3, 31)),
     ("Target date - June 2024", D(2024, 6, 1), D(2024, 6, 30)),
     ("March 2024 at the latest", D(2024, 3, 1), D(2024, 3, 31)),
+    ("March 2024 (revised)", D(2024, 3, 1), D(2024, 3, 31)),
+    ("March 2024 TBC", D(2024, 3, 1), D(2024, 3, 31)),
+    ("Revised: Sept 2024", D(2024, 9, 1), D(2024, 9, 30)),
+    ("by 31st Mar 24", D(2024, 3, 31), D(2024, 3, 31)),
+    ("Sept/Oct 2024", D(2024, 9, 1), D(2024, 10, 31)),
+    ("Spring 2025 - Summer 2025", D(2025, 3, 1), D(2025, 8, 31)),
     ("w/c 4 March 2024", D(2024, 3, 4), D(2024, 3, 4)),
     ("Complete by March 2024", D(2024, 3, 1), D(2024, 3, 31)),
     ("To be completed by 31/03/2025", D(2025, 3, 31), D(2025, 3, 31)),
@@ -230,6 +236,16 @@ UNKNOWN_CASES = [
     "45382",  # an Excel serial written as text
     "3024",
     "Mar 2023 or June 2023 maybe",
+    "Phase 1 by March 2024",
+    "In line with SG timescales",
+    "31 June 2024",
+    "31.06.2024",
+    "2024/03",
+    "Q4",  # which year?
+    "mid 2024/25",
+    "FY 2023-2025",
+    "3/24",
+    "12",
 ]
 
 
@@ -257,6 +273,10 @@ STATUS_CASES = [
     ("Delayed", UNKNOWN, None, None, "at_risk"),
     ("Delayed - revised to June 2024", DATED, D(2024, 6, 1), D(2024, 6, 30), "at_risk"),
     ("At risk", UNKNOWN, None, None, "at_risk"),
+    ("On track", UNKNOWN, None, None, "on_track"),
+    ("On track - March 2024", DATED, D(2024, 3, 1), D(2024, 3, 31), "on_track"),
+    ("Monthly from April 2024", ONGOING, D(2024, 4, 1), None, "ongoing"),
+    ("March 2024 and ongoing", ONGOING, D(2024, 3, 1), None, "ongoing"),
     ("Superseded", UNKNOWN, None, None, "superseded"),
     ("No longer required", UNKNOWN, None, None, "superseded"),
     ("Ongoing until March 2025", DATED, D(2025, 3, 1), D(2025, 3, 31), "ongoing"),

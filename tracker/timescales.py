@@ -33,15 +33,17 @@ Conventions and documented choices
   "week commencing", "revised to", "approx" and the like.  "By end of
   December 2023" is therefore the window December 2023 (due 31 Dec 2023),
   and "before March 2024" is treated like "by March 2024" (due 31 Mar).
-  Trailing punctuation and "at the latest" are ignored.
+  Trailing punctuation, brackets and "at the latest", "(revised)", "TBC"
+  after a date are ignored ("March 2024 TBC" is March 2024).
 * "Q1 2024" (a quarter with a single calendar year) is the **calendar**
   quarter Jan-Mar 2024; "Q1 2024/25" (a financial year) is Apr-Jun 2024.
   Likewise "H1 2024" is Jan-Jun 2024 and "H1 2024/25" is Apr-Sep 2024.
 * Year pairs: "2022/23", "2024-25", "2022-2023", "2022/2023", "FY 2023/24"
   are financial years.  A two-digit pair further apart ("2023-25") spans
   financial years: 1 Apr 2023 - 31 Mar 2025 (the biennial label used by
-  :mod:`tracker.periods`).  A four-digit pair further apart ("2023-2025",
-  "2023 to 2025") spans calendar years: 1 Jan 2023 - 31 Dec 2025.  A bare
+  :mod:`tracker.periods`).  A four-digit pair further apart ("2023-2025"),
+  or two years joined by a word ("2023 to 2025", even "2022 to 2023"), spans
+  calendar years: 1 Jan 2023 - 31 Dec 2025.  A bare
   two-digit pair ("23/24") is a financial year only when it cannot be read
   as a day/month (so "11/12" is unknown, "23/24" is 2023/24).
   "FY2024" alone is ambiguous and unknown.
@@ -66,7 +68,8 @@ Status hints (the tracker's status codes)
 -----------------------------------------
 * ``"ongoing"``: "Ongoing ...", "Annually", "Continuous", "Business as usual".
 * ``"on_track"``: "In development", "Development work", "Development
-  activity", "Development/improvement activity", "In progress", "Underway".
+  activity", "Development/improvement activity", "In progress", "Underway";
+  also "On track"/"On target" (kind ``unknown`` unless a date follows).
   These say work is under way but give no end date, so their kind is
   ``ongoing``; "on_track" (work in progress) rather than "ongoing" keeps
   them distinguishable from business-as-usual.  Trailing words that are
@@ -619,7 +622,7 @@ _LEAD_FILLER = re.compile(
 )
 _TRAIL_FILLER = re.compile(
     r"(?:[\s\-:]*(?:at\s+the\s+latest|at\s+latest|latest|or\s+earlier|or\s+sooner"
-    r"|or\s+before|deadline|target|approx\.?|approximately|provisional|tbc|estimated?))+$"
+    r"|or\s+before|deadline|target|approx\.?|approximately|provisional|tbc|estimated?|revised))+$"
 )
 
 _FROM = re.compile(
@@ -745,6 +748,7 @@ _STATUS_TABLE_SOURCE: list[tuple[str, str, str]] = [
     (r"completed(?!\s+(?:by|before|within|no\s+later|not\s+later|until)\b)", "complete", UNKNOWN),
     (rf"(?:complete|achieved|done|closed\s*-?\s*complete){_NOT_A_TARGET}", "complete", UNKNOWN),
     (r"not\s+(?:yet\s+)?(?:started|commenced|begun)|yet\s+to\s+(?:start|commence|begin)", "not_started", UNKNOWN),
+    (r"on\s+(?:track|target|schedule)", "on_track", UNKNOWN),
     (r"delayed|at\s+risk|behind\s+schedule|slipped|slippage|overdue", "at_risk", UNKNOWN),
     (r"superseded|no\s+longer\s+(?:required|needed|applicable|relevant)|withdrawn", "superseded", UNKNOWN),
 ]

@@ -56,7 +56,7 @@ def create_plan(*, partnership_id: int, framework_id: int, name: str, kind: Plan
 def apply_timescale(action: Action, text: str | dt.date | None) -> None:
     """Store the timescale as written and the window it names."""
     timescale = interpret(text)
-    action.timescale_text = timescale.text
+    action.timescale_text = timescale.text[:200]
     action.timescale_kind = timescale.kind
     action.due_start = timescale.start
     action.due_end = timescale.end
