@@ -40,7 +40,7 @@ def import_command(file, partnership_name, plan_name, columns, dry_run):
         click.echo("Dry run: nothing was written.")
         return
     try:
-        summary = services.apply(parsed, partnership, plan_name, actor_id=None)
+        summary = services.apply(parsed, partnership, plan_name, actor_id=None, preview=preview)
         db.session.commit()
     except services.ImportBlocked as blocked:
         db.session.rollback()

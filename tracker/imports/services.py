@@ -12,10 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from types import SimpleNamespace
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
+from tracker.audit.models import AuditEvent
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
@@ -28,7 +31,7 @@ from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
 from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 from tracker.plans import services as plans
-from tracker.plans.models import Action, Plan, PlanKind
+from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
 from tracker.rag import Status
 from tracker.selfeval.models import Rating, SelfEvaluationRound
 from tracker.timescales import interpret
@@ -123,13 +126,15 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
     existing = _actions_by_ref(plan)
     in_database = known_organisations(partnership)
-    known = _with_new_names(parsed.rows, in_database)
+    lead_texts = sorted({row["lead"] for row in parsed.rows})
+    known = _with_new_names(lead_texts, in_database)
+    resolved_by_text = {text: leads.split(text, known) for text in lead_texts}
     database_names = set(in_database.values())
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
     for row in parsed.rows:
-        resolved = leads.split(row["lead"], known)
+        resolved = resolved_by_text[row["lead"]]
         for part, name, how in resolved:
             if name not in database_names:
                 new_orgs.add(name)
@@ -173,11 +178,11 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
     }
 
 
-def _with_new_names(rows: list[dict], known: dict[str, str]) -> dict[str, str]:
+def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> dict[str, str]:
     """Known names plus the file's own new ones, so "X Team" later in the file is found as X."""
     new = {}
-    for row in rows:
-        for _part, name, how in leads.split(row["lead"], known):
+    for text in lead_texts:
+        for _part, name, how in leads.split(text, known):
             if how == leads.NEW:
                 new.setdefault(leads.normalise(name), name)
     names = set(known) | set(new)
@@ -198,16 +203,19 @@ class _PlanTarget:
 
 
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
-               kind: PlanKind | None = None) -> dict:
-    """Create or update the plan, its framework, organisations and actions; flushes, never commits."""
-    preview = plan_changes(parsed, partnership, plan_name)
+               kind: PlanKind | None = None, preview: dict | None = None) -> dict:
+    """Create or update the plan, its framework, organisations and actions; flushes, never commits.
+
+    `preview` is plan_changes' answer when the caller has just computed it in this transaction.
+    """
+    preview = preview or plan_changes(parsed, partnership, plan_name)
     problems = [Problem.from_dict(p) for p in preview["problems"]]
     if has_errors(problems):
         raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
     target = _plan_target(parsed, partnership, plan_name, actor_id, kind)
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan)
-    created = []
+    to_create = []
     for row in preview["rows"]:
         if row["verb"] == "unchanged":
             continue
@@ -215,24 +223,14 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
             [target.msg_items[n] for n in row["msg"] if n in target.msg_items]
         orgs = list({organisations[name].id: organisations[name] for _, name, _ in row["leads"]}.values())
         if row["verb"] == "create":
-            action = Action(plan=target.plan, ref=row["ref"], text=row["text"].strip(),
-                            status=Status(row["status"] or Status.NOT_STARTED), lead_text=row["lead"] or None)
-            plans.apply_timescale(action, _timescale_value(row))
-            action.items = items
-            action.organisations = orgs
-            db.session.add(action)
-            created.append(action)
+            to_create.append(_new_action(target.plan, row, items, orgs))
         else:
             changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
                        "organisations": orgs, "items": items}
             if row["status"]:
                 changes["status"] = Status(row["status"])
             plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, **changes)
-    db.session.flush()
-    for action in created:
-        audit.record(user_id=actor_id, entity_type="action", entity_id=action.id, verb="import",
-                     partnership_id=partnership.id, plan_id=target.plan.id, after=plans.snapshot(action),
-                     summary=f"Imported action {action.ref}")
+    _insert_actions(to_create, target.plan, actor_id)
     summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
                "organisations_created": preview["new_organisations"],
                "aliases_created": [a for a, _ in preview["new_aliases"]],
@@ -243,6 +241,41 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
                          f"{summary['create']} created, {summary['update']} updated")
     db.session.flush()
     return summary
+
+
+def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> SimpleNamespace:
+    """An action's values, built the way plans.create_action builds them, for inserting in bulk."""
+    action = SimpleNamespace(plan_id=plan.id, ref=row["ref"], text=row["text"].strip(),
+                             status=Status(row["status"] or Status.NOT_STARTED), lead_text=row["lead"] or None,
+                             lead_officer_id=None, superseded_by_id=None, items=items, organisations=orgs)
+    plans.apply_timescale(action, _timescale_value(row))
+    return action
+
+
+def _insert_actions(actions: list[SimpleNamespace], plan: Plan, actor_id: int | None) -> None:
+    """Create many actions in a few statements (a plan may have thousands), each with its audit event."""
+    if not actions:
+        return
+    now = utcnow()
+    columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
+               "due_start", "due_end")
+    db.session.execute(insert(Action), [
+        {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1}
+        for a in actions])
+    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
+    ids = [id_by_ref[a.ref] for a in actions]  # refs are unique in a plan: one query instead of RETURNING
+    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, actions) for item in a.items]
+    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, actions) for org in a.organisations]
+    if item_links:
+        db.session.execute(action_items.insert(), item_links)
+    if org_links:
+        db.session.execute(action_organisations.insert(), org_links)
+    db.session.execute(insert(AuditEvent), [
+        {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": "import",
+         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
+         "after": audit.jsonable(plans.snapshot(a)), "summary": f"Imported action {a.ref}"}
+        for i, a in zip(ids, actions)])
+    db.session.expire(plan, ["actions"])
 
 
 def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> _PlanTarget:
@@ -496,7 +529,7 @@ def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id:
     if isinstance(parsed, ParsedSelfEvaluation):
         return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
                               use_suggested=options.get("use_suggested", True))
-    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id)
+    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"))
 
 
 def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,

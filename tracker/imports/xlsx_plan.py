@@ -64,6 +64,8 @@ HEADER_SEARCH_ROWS = 30
 PROGRESS_EVERY = 500
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 MSG_NUMBERS = frozenset(item["number"] for theme in builtin_definition("msg")["themes"] for item in theme["items"])
+MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3}[0-9]+:[A-Z]{1,3}[0-9]+)"')
+FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -144,15 +146,18 @@ def _too_many_rows(title: str, limits: Limits) -> str:
 
 def _scan_sheet_xml(checked: CheckedFile, sheet_path: str) -> tuple[list[tuple[int, int, int, int]], list[str]]:
     """Merged ranges and formula cells without a cached value, read straight from the sheet's XML."""
-    merges, uncached = [], []
-    with checked.open_zip() as archive, archive.open(sheet_path.lstrip("/")) as stream:
-        parser = etree.iterparse(stream, events=("end",), tag=(f"{SHEET_NS}c", f"{SHEET_NS}mergeCell"),
-                                 resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    with checked.open_zip() as archive:
+        xml = archive.read(sheet_path.lstrip("/"))
+    merges = []
+    for match in MERGE_CELL.finditer(xml):
+        min_col, min_row, max_col, max_row = range_boundaries(match[1].decode())
+        merges.append((min_row, min_col, max_row, max_col))
+    uncached = []
+    if FORMULA.search(xml):  # most plans have none: skip the element-by-element pass
+        parser = etree.iterparse(io.BytesIO(xml), events=("end",), tag=f"{SHEET_NS}c", resolve_entities=False,
+                                 no_network=True, load_dtd=False, huge_tree=False)
         for _event, element in parser:
-            if element.tag == f"{SHEET_NS}mergeCell":
-                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref"))
-                merges.append((min_row, min_col, max_row, max_col))
-            elif len(element) and element.find(f"{SHEET_NS}f") is not None:
+            if len(element) and element.find(f"{SHEET_NS}f") is not None:
                 value = element.find(f"{SHEET_NS}v")
                 if value is None or not (value.text or "").strip():
                     uncached.append(element.get("r"))
