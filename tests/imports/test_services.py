@@ -126,3 +126,35 @@ def test_errors_block_the_commit_and_nothing_is_written(app):
         services.apply(parsed, partnership, "Plan", actor_id=None)
     db.session.rollback()
     assert db.session.scalar(select(func.count(Plan.id))) == 0
+
+
+def test_commit_is_all_or_nothing(app, runner, monkeypatch):
+    factories.msg()
+    factories.partnership("Dundee")
+    db.session.commit()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_insert_actions", fail)
+    result = runner.invoke(args=["import", str(DUNDEE), "--partnership", "Dundee"])
+    assert result.exit_code != 0
+    assert db.session.scalar(select(func.count(Plan.id))) == 0
+    assert db.session.scalar(select(func.count(Organisation.id))) == 0
+
+
+def test_a_changed_file_updates_the_changed_actions_only(app):
+    from tests.imports.builders import plan_xlsx
+
+    factories.msg()
+    partnership = factories.partnership("Anytown")
+    rows = [["1", "Do one thing", "Council", "March 2024"], ["2", "Do another", "Council", "June 2024"]]
+    headers = ["Ref", "Action", "Lead", "Timescale"]
+    services.apply(services.read(plan_xlsx(headers, rows)), partnership, "Plan", actor_id=None)
+    rows[1][3] = "September 2024"
+    summary = services.apply(services.read(plan_xlsx(headers, rows)), partnership, "Plan", actor_id=None)
+    assert (summary["create"], summary["update"], summary["unchanged"]) == (0, 1, 1)
+    action = db.session.scalar(select(Action).where(Action.ref == "2"))
+    assert action.due_end.isoformat() == "2024-09-30"
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.entity_id == action.id,
+                                                                    AuditEvent.verb == "update")) == 1

@@ -92,3 +92,39 @@ def test_only_plan_managers_of_the_partnership_may_import(app, world):
     assert sign_in_client(app, world.outsider).get(token_url).status_code == 404
     assert sign_in_client(app, world.viewer).get(token_url).status_code == 403
     assert sign_in_client(app, world.outsider).post(token_url + "/confirm").status_code == 404
+
+
+def test_the_alias_list_can_be_corrected_and_the_preview_read_again(app, world):
+    from tests import factories
+    from tracker.partnerships.models import OrganisationAlias
+
+    tayside = factories.organisation(world.home, "NHS Tayside")
+    db.session.commit()
+    client = sign_in_client(app, world.manager)
+    response = _upload(client, world, DUNDEE)
+    job = db.session.scalar(select(ImportJob))
+    assert "NHST" in job.preview["new_organisations"]
+    page = client.get(f"/imports/names/{world.home.id}")
+    assert page.status_code == 200 and "No names have been recorded yet" in page.get_data(as_text=True)
+    saved = client.post(f"/imports/names/{world.home.id}", data={"alias": "NHST", "organisation": str(tayside.id)})
+    assert saved.status_code == 302
+    assert db.session.scalar(select(OrganisationAlias.alias)) == "NHST"
+    form = {f"column_{letter}": role for role, letter in job.mapping.items()}
+    client.post(f"/imports/{job.token}/mapping", data={**form, "plan": job.plan_name})
+    db.session.refresh(job)
+    assert "NHST" not in job.preview["new_organisations"]
+    row = next(r for r in job.preview["rows"] if r["lead"] == "NHST")
+    assert row["leads"] == [["NHST", "NHS Tayside", "alias"]]
+    client.post(f"/imports/names/{world.home.id}", data={"alias": "nhst", "organisation": "0"})
+    assert db.session.scalar(select(func.count(OrganisationAlias.id))) == 0
+    assert sign_in_client(app, world.outsider).get(f"/imports/names/{world.home.id}").status_code == 404
+    assert sign_in_client(app, world.viewer).get(f"/imports/names/{world.home.id}").status_code == 403
+
+
+def test_uploads_over_the_limit_are_refused(make_app, world):
+    small = make_app(MAX_CONTENT_LENGTH=10_000)
+    with small.app_context():
+        client = conftest.sign_in_client(small, world.manager)
+        response = _upload(client, world, GLASGOW)
+        assert response.status_code == 413
+        assert "File too large" in response.get_data(as_text=True)

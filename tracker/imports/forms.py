@@ -56,3 +56,11 @@ def mapping_form(headers: dict[str, str], mapping: dict[str, str], plan_name: st
             f"Column {letter}: {header}", choices=choices, default=by_letter.get(letter, ""),
             validators=[Optional()]))
     return MappingForm()
+
+
+class AliasForm(FlaskForm):
+    alias = StringField("Name as written in plans", validators=[DataRequired("Enter the name as plans write it"),
+                                                                Length(max=200)],
+                        description='For example "DH&SCP" or "Carers Centre Comms".')
+    organisation = SelectField("Means", coerce=int,
+                               description="Choose “Forget this name” to remove it from the list.")

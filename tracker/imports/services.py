@@ -516,6 +516,31 @@ def apply_selfeval(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_
     return summary
 
 
+# -- the alias list users correct --------------------------------------------------------------------------
+
+def set_alias(partnership: Partnership, alias: str, organisation: Organisation | None, actor_id: int | None) -> None:
+    """Say which organisation a name written in plans means; None forgets the name."""
+    alias = re.sub(r"\s+", " ", alias).strip()
+    found = next((a for a in db.session.scalars(select(OrganisationAlias).where(
+        OrganisationAlias.partnership_id == partnership.id))
+        if leads.normalise(a.alias) == leads.normalise(alias)), None)
+    before = {"alias": found.alias, "organisation": found.organisation.name} if found else None
+    if organisation is None:
+        if found is not None:
+            db.session.delete(found)
+    elif found is None:
+        found = OrganisationAlias(partnership_id=partnership.id, alias=alias, organisation_id=organisation.id)
+        db.session.add(found)
+    else:
+        found.organisation_id = organisation.id
+    db.session.flush()
+    after = {"alias": alias, "organisation": organisation.name} if organisation else None
+    audit.record(user_id=actor_id, entity_type="organisation_alias", entity_id=found.id if found else None,
+                 verb="update" if before and after else ("create" if after else "delete"),
+                 partnership_id=partnership.id, before=before, after=after,
+                 summary=f"'{alias}' now means {organisation.name}" if organisation else f"Forgot the name '{alias}'")
+
+
 # -- one entry point for the views and the CLI -------------------------------------------------------------
 
 def changes(parsed: Parsed, partnership: Partnership, plan_name: str, **options) -> dict:

@@ -9,12 +9,12 @@ from tracker.auth.models import Role
 from tracker.auth.permissions import visible_partnership_ids
 from tracker.extensions import db
 from tracker.imports import services
-from tracker.imports.forms import ConfirmForm, UploadForm, mapping_form
+from tracker.imports.forms import AliasForm, ConfirmForm, UploadForm, mapping_form
 from tracker.imports.models import ImportJob
 from tracker.imports.problems import Problem, has_errors
 from tracker.imports.safety import ImportRefused, Limits
 from tracker.imports.xlsx_plan import ROLES
-from tracker.partnerships.models import Partnership
+from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -117,3 +117,31 @@ def confirm(token: str):
     flash(f"Imported into {summary['plan_name']}: {summary['create']} actions created, {summary['update']} updated, "
           f"{summary['unchanged']} unchanged.", "success")
     return redirect(url_for("imports.preview", token=job.token))
+
+
+@bp.route("/names/<int:partnership_id>", methods=["GET", "POST"])
+@login_required
+def aliases(partnership_id: int):
+    """The names plans use for organisations, which imports match leads against; plan managers correct them."""
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None or current_user.role_in(partnership_id) is None:
+        abort(404)
+    if not current_user.has_role(partnership_id, Role.PLAN_MANAGER):
+        abort(403)
+    organisations = db.session.scalars(select(Organisation).where(Organisation.partnership_id == partnership_id)
+                                       .order_by(Organisation.name)).all()
+    form = AliasForm()
+    form.organisation.choices = [SelectChoice("0", "Forget this name")] + [
+        SelectChoice(str(o.id), o.name) for o in organisations]
+    if form.validate_on_submit():
+        chosen = next((o for o in organisations if o.id == form.organisation.data), None)
+        services.set_alias(partnership, form.alias.data, chosen, current_user.id)
+        db.session.commit()
+        flash(f"Saved: “{form.alias.data.strip()}” {'now means ' + chosen.name if chosen else 'was forgotten'}.",
+              "success")
+        return redirect(url_for("imports.aliases", partnership_id=partnership_id))
+    names = db.session.execute(select(OrganisationAlias.alias, Organisation.name).join(Organisation)
+                               .where(OrganisationAlias.partnership_id == partnership_id)
+                               .order_by(OrganisationAlias.alias)).all()
+    return render_template("imports/aliases.html", partnership=partnership, names=names, form=form), \
+        400 if form.errors else 200
