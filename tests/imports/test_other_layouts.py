@@ -91,3 +91,20 @@ def test_blank_cells_inside_a_merged_block_mean_same_as_above():
     assert leads == [("1.1.1", "Carers Centre", False), ("1.1.2", "Carers Centre", True), ("1.2.1", "", False)]
     assert [t["items"] for t in parsed.themes] == [[{"number": "1.1", "title": "Listen better"},
                                                     {"number": "1.2", "title": "Act on it"}]]
+
+
+def test_header_names_real_plans_use():
+    expected = {
+        "Planned actions": "action", "Improvement action": "action", "Action": "action",
+        "Lead": "lead", "By who": "lead", "Responsible officer": "lead",
+        "Timescale/Status": "timescale", "Target date": "timescale", "Timescale": "timescale",
+        "Ref": "ref", "MSG proposal(s)": "msg", "Priority areas": "area", "Outcome": "outcome",
+        "Carer Strategic Outcome": "outcome", "RAG": "status", "Status": "status", "Progress": "status",
+    }
+    assert {header: xlsx_plan.guess_role(header) for header in expected} == expected
+
+
+def test_a_merged_lead_cell_leads_every_action_it_spans():
+    rows = [["Do one", "Council/NHS Anytown", "2024"], ["Do two", None, "2025"], ["Do three", "TSI", "2025"]]
+    parsed = xlsx_plan.parse(plan_xlsx(["Action", "Lead", "Timescale"], rows, merges=["B2:B3"]))
+    assert [row["lead"] for row in parsed.rows] == ["Council/NHS Anytown", "Council/NHS Anytown", "TSI"]

@@ -91,6 +91,8 @@ class _Reader:
                 self._paragraph(Paragraph(element, self.document))
             elif tag == "tbl":
                 self._table(Table(element, self.document))
+        if self.progress:
+            self.progress(len(self.result.rows))
         if not self.result.rows:
             self.result.problems.append(Problem(
                 "No proposal tables were found. Is this a self-evaluation in the national template?", ERROR))
@@ -108,8 +110,6 @@ class _Reader:
             self._front_table(rows)
             return
         self._proposal(rows, labels)
-        if self.progress:
-            self.progress(len(self.result.rows))
 
     def _front_table(self, rows) -> None:
         for cells in rows:
