@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from types import SimpleNamespace
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
@@ -259,7 +259,8 @@ def _insert_actions(actions: list[SimpleNamespace], plan: Plan, actor_id: int | 
     now = utcnow()
     columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
                "due_start", "due_end")
-    db.session.execute(insert(Action), [
+    # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
+    db.session.execute(Action.__table__.insert(), [
         {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1}
         for a in actions])
     id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
@@ -270,7 +271,7 @@ def _insert_actions(actions: list[SimpleNamespace], plan: Plan, actor_id: int | 
         db.session.execute(action_items.insert(), item_links)
     if org_links:
         db.session.execute(action_organisations.insert(), org_links)
-    db.session.execute(insert(AuditEvent), [
+    db.session.execute(AuditEvent.__table__.insert(), [
         {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": "import",
          "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
          "after": audit.jsonable(plans.snapshot(a)), "summary": f"Imported action {a.ref}"}
