@@ -128,3 +128,13 @@ def test_uploads_over_the_limit_are_refused(make_app, world):
         response = _upload(client, world, GLASGOW)
         assert response.status_code == 413
         assert "File too large" in response.get_data(as_text=True)
+
+
+def test_previews_nobody_confirms_are_forgotten_after_a_week(app, world, time_machine):
+    import datetime as dt
+
+    time_machine.move_to(dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc))
+    assert _upload(sign_in_client(app, world.manager), world, DUNDEE).status_code == 302
+    time_machine.move_to(dt.datetime(2026, 1, 9, 9, tzinfo=dt.timezone.utc))
+    assert _upload(sign_in_client(app, world.manager), world, DUNDEE).status_code == 302
+    assert db.session.scalar(select(func.count(ImportJob.id))) == 1

@@ -40,6 +40,10 @@ from tracker.timeutil import today, utcnow
 Parsed = ParsedPlan | ParsedSelfEvaluation
 
 
+#: A preview not confirmed within this time is deleted, with the uploaded file it keeps.
+ABANDONED_AFTER = dt.timedelta(days=7)
+
+
 class ImportBlocked(RuntimeError):
     """The preview has errors; nothing was written."""
 
@@ -159,7 +163,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
                        "organisations": sorted(o.name for o in action.organisations),
                        "status": Status(action.status).value}
             changed = [key for key, value in wanted.items() if current[key] != value]
-            if framework_id and _item_keys(action) != wanted_items and not (plan is None and hierarchy):
+            if framework_id and _item_keys(action) != wanted_items:
                 changed.append("items")
             verb = "update" if changed else "unchanged"
         counts[verb] += 1
@@ -562,6 +566,7 @@ def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, p
                user_id: int | None) -> ImportJob:
     """Keep the upload and its preview until the user confirms or corrects it."""
     preview = changes(parsed, partnership, plan_name)
+    forget_abandoned_jobs()
     job = ImportJob(partnership_id=partnership.id, user_id=user_id, kind=checked.kind, filename=checked.name[:300],
                     data=checked.data, plan_name=plan_name, preview=preview,
                     mapping=getattr(parsed, "mapping", {}) or {},
@@ -569,6 +574,15 @@ def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, p
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def forget_abandoned_jobs(older_than: dt.timedelta = ABANDONED_AFTER) -> int:
+    """Delete previews nobody confirmed, so uploaded files are not kept indefinitely."""
+    old = db.session.scalars(select(ImportJob).where(ImportJob.status == "previewed",
+                                                     ImportJob.created_at < utcnow() - older_than)).all()
+    for job in old:
+        db.session.delete(job)
+    return len(old)
 
 
 def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_suggested: bool = True,
@@ -600,4 +614,4 @@ def commit_job(job: ImportJob, actor_id: int | None) -> dict:
 
 
 __all__ = ["ImportBlocked", "ImportRefused", "Limits", "check", "read", "changes", "apply", "create_job", "remap_job",
-           "commit_job", "default_plan_name", "known_organisations"]
+           "commit_job", "forget_abandoned_jobs", "default_plan_name", "known_organisations", "set_alias"]
