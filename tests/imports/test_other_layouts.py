@@ -108,3 +108,21 @@ def test_a_merged_lead_cell_leads_every_action_it_spans():
     rows = [["Do one", "Council/NHS Anytown", "2024"], ["Do two", None, "2025"], ["Do three", "TSI", "2025"]]
     parsed = xlsx_plan.parse(plan_xlsx(["Action", "Lead", "Timescale"], rows, merges=["B2:B3"]))
     assert [row["lead"] for row in parsed.rows] == ["Council/NHS Anytown", "Council/NHS Anytown", "TSI"]
+
+
+def test_a_cover_sheet_without_a_header_is_passed_over():
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["Anytown delivery plan, approved by the IJB on 1 April 2024"])
+    plan = workbook.create_sheet("Actions")
+    plan.append(["Action", "Lead", "Timescale"])
+    plan.append(["Do it", "Council", "March 2025"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    parsed = xlsx_plan.parse(buffer.getvalue())
+    assert parsed.sheet == "Actions" and [row["text"] for row in parsed.rows] == ["Do it"]
+    assert any(p.sheet == "Cover" and "no header row" in p.message for p in parsed.problems)

@@ -11,7 +11,6 @@ from tests import factories
 from tracker.audit.models import AuditEvent
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
-from tracker.frameworks import services as frameworks
 from tracker.imports import services
 from tracker.partnerships.models import Organisation, OrganisationAlias, OrganisationKind
 from tracker.plans.models import Action, Plan

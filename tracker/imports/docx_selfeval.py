@@ -36,9 +36,9 @@ NOT_FOR_LOCAL = re.compile(r"not\s+for\s+local\s+completion", re.I)
 HEADING = re.compile(r"^\s*(?:proposal|indicator)\s+(\d{1,2}\s*\.\s*\d{1,2})\s*[:.\-–—]?\s*(.*)$", re.I | re.S)
 BULLET_SPLIT = re.compile(r"\s*[•◦▪●■▸►‣⁃]\s*")
 LEADING_BULLET = re.compile(r"^\s*(?:[•◦▪●■▸►‣⁃·\-–—*]|\(?[0-9a-z]{1,2}[.)])\s+", re.I)
-SUGGESTED = re.compile(
-    r"rating\s+of\s+['\"‘’“”]?(" + "|".join(LEVELS) + r")['\"‘’“”]?\s+(?:was|has been|is)\s+(?:agreed|proposed|given)",
-    re.I)
+QUOTE = "['\"‘’“”]?"
+SUGGESTED = re.compile(rf"rating\s+of\s+{QUOTE}(" + "|".join(LEVELS) +
+                       rf"){QUOTE}\s+(?:was|has been|is)\s+(?:agreed|proposed|given)", re.I)
 
 
 @dataclass

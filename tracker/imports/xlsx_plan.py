@@ -105,7 +105,7 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
     except Exception:  # openpyxl raises many kinds on a damaged workbook
         raise ImportRefused("The workbook is damaged: Excel's parts could not be read.") from None
     try:
-        grid, sheet_name, sheet_path = _first_sheet_with_data(workbook, limits, progress)
+        grid, sheet_name, sheet_path, skipped = _first_sheet_with_data(workbook, limits, progress)
     except ImportRefused:
         raise
     except Exception:  # a damaged sheet shows only when its rows are read
@@ -113,30 +113,56 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
     finally:
         workbook.close()
     merges, uncached = _scan_sheet_xml(checked, sheet_path)
-    return _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
+    parsed = _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
+    parsed.problems[:0] = [Problem(f"The sheet '{name}' has no header row (Action, Lead, Timescale ...); it was not "
+                                   "read.", WARNING, sheet=name) for name in skipped]
+    return parsed
 
 
 def _first_sheet_with_data(workbook, limits: Limits, progress):
-    empty = []
+    """The first sheet with a header row (else the first with anything in it), and the sheets passed over."""
+    empty, skipped, first = [], [], None
     for sheet in workbook.worksheets:
-        if sheet.max_row and sheet.max_row > limits.max_rows + HEADER_SEARCH_ROWS:
-            raise ImportRefused(_too_many_rows(sheet.title, limits))
-        grid = []
-        for values in sheet.iter_rows(values_only=True):
-            grid.append(values)
-            if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
-                raise ImportRefused(_too_many_rows(sheet.title, limits))
-            if progress and len(grid) % PROGRESS_EVERY == 0:
-                progress(len(grid))
-        while grid and all(_blank(v) for v in grid[-1]):
-            grid.pop()
-        if grid:
-            if progress:
-                progress(len(grid))
-            return grid, sheet.title, sheet._worksheet_path
-        empty.append(sheet.title)
+        grid = _read_grid(sheet, limits, progress)
+        if not grid:
+            empty.append(sheet.title)
+        elif _header_row(grid) is not None:
+            return grid, sheet.title, sheet._worksheet_path, skipped
+        else:
+            skipped.append(sheet.title)
+            first = first or (grid, sheet.title, sheet._worksheet_path)
+    if first:
+        return (*first, [])
     raise ImportRefused(f"The workbook has no data: {', '.join(repr(n) for n in empty)} "
                         f"{'is' if len(empty) == 1 else 'are'} empty.")
+
+
+def _read_grid(sheet, limits: Limits, progress) -> list[tuple]:
+    if sheet.max_row and sheet.max_row > limits.max_rows + HEADER_SEARCH_ROWS:
+        raise ImportRefused(_too_many_rows(sheet.title, limits))
+    grid = []
+    for values in sheet.iter_rows(values_only=True):
+        grid.append(values)
+        if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
+            raise ImportRefused(_too_many_rows(sheet.title, limits))
+        if progress and len(grid) % PROGRESS_EVERY == 0:
+            progress(len(grid))
+    while grid and all(_blank(v) for v in grid[-1]):
+        grid.pop()
+    if grid and progress:
+        progress(len(grid))
+    return grid
+
+
+def _header_row(grid: list[tuple]) -> int | None:
+    """The row (1-based) among the first 30 that names most columns, counting an action column double."""
+    best, best_score = None, 0
+    for index, values in enumerate(grid[:HEADER_SEARCH_ROWS], start=1):
+        roles = {guess_role(_text(v)) for v in values if isinstance(v, str)} - {None}
+        score = len(roles) + (2 if "action" in roles else 0)
+        if score > best_score and len(roles) >= 2:
+            best, best_score = index, score
+    return best
 
 
 def _too_many_rows(title: str, limits: Limits) -> str:
@@ -253,15 +279,6 @@ class _Interpreter:
         return f"{get_column_letter(col)}{row}"
 
     # -- layout --------------------------------------------------------------------------------------
-    def find_header(self) -> int | None:
-        best, best_score = None, 0
-        for index, values in enumerate(self.grid[:HEADER_SEARCH_ROWS], start=1):
-            roles = {guess_role(_text(v)) for v in values if isinstance(v, str)} - {None}
-            score = len(roles) + (2 if "action" in roles else 0)
-            if score > best_score and len(roles) >= 2:
-                best, best_score = index, score
-        return best
-
     def guess_mapping(self, header_row: int) -> dict[str, str]:
         mapping: dict[str, str] = {}
         for col, value in enumerate(self.grid[header_row - 1], start=1):
@@ -290,7 +307,7 @@ class _Interpreter:
 
     # -- run -----------------------------------------------------------------------------------------
     def run(self) -> ParsedPlan:
-        header_row = self.find_header()
+        header_row = _header_row(self.grid)
         if header_row is None:
             self.problems.append(Problem(
                 "No header row was found in the first 30 rows (a row naming columns such as Action, Lead, "
