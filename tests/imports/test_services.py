@@ -157,3 +157,18 @@ def test_a_changed_file_updates_the_changed_actions_only(app):
     assert action.due_end.isoformat() == "2024-09-30"
     assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.entity_id == action.id,
                                                                     AuditEvent.verb == "update")) == 1
+
+
+def test_a_status_read_from_the_timescale_only_starts_an_action_off(app):
+    from tracker.plans import services as plans
+
+    factories.msg()
+    partnership = factories.partnership("Dundee")
+    _import(DUNDEE, partnership, "Carers plan")
+    action = db.session.scalar(select(Action).where(Action.ref == "1.1.1"))
+    assert action.status == Status.ON_TRACK  # "In development"
+    plans.record_progress(action, author_id=None, status=Status.COMPLETE, narrative="Done.")
+    db.session.commit()
+    again = _import(DUNDEE, partnership, "Carers plan")
+    assert again["update"] == 0
+    assert db.session.get(Action, action.id).status == Status.COMPLETE

@@ -153,9 +153,11 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
             "timescale_text": interpret(_timescale_value(row)).text,
             "organisations": sorted({name for _, name, _ in resolved}),
         }
-        if row["status"]:
-            wanted["status"] = row["status"]
         action = existing.get(row["ref"])
+        if row["status"] and (action is None or row["status_from"] == "status column"):
+            # A status read from the timescale column ("In development") only starts an action off;
+            # after that the action's own progress updates decide it.
+            wanted["status"] = row["status"]
         if action is None:
             verb, changed = "create", []
         else:
@@ -231,7 +233,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         else:
             changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
                        "organisations": orgs, "items": items}
-            if row["status"]:
+            if row["status"] and row["status_from"] == "status column":
                 changes["status"] = Status(row["status"])
             plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, **changes)
     _insert_actions(to_create, target.plan, actor_id)
