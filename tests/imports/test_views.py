@@ -86,7 +86,8 @@ def test_bad_files_get_a_clear_message_and_write_nothing(app, world):
 
 
 def test_only_plan_managers_of_the_partnership_may_import(app, world):
-    assert sign_in_client(app, world.officer).get("/imports/").status_code == 403
+    refused = sign_in_client(app, world.officer).get("/imports/")
+    assert refused.status_code == 403 and "Only plan managers can import" in refused.get_data(as_text=True)
     response = _upload(sign_in_client(app, world.manager), world, DUNDEE)
     token_url = response.location
     assert sign_in_client(app, world.outsider).get(token_url).status_code == 404

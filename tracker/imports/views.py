@@ -46,7 +46,7 @@ def _job_or_404(token: str) -> ImportJob:
 def upload():
     partnerships = _managed_partnerships()
     if not partnerships:
-        abort(403)
+        abort(403, "Only plan managers can import plans and self-evaluations. Ask your partnership's plan manager.")
     form = UploadForm()
     form.partnership.choices = [SelectChoice(str(p.id), p.name) for p in partnerships]
     if form.validate_on_submit():
