@@ -14,6 +14,7 @@ from tracker.extensions import csrf, db, login_manager, migrate
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.selfeval.views",
     "tracker.imports.views",
 ]
 
@@ -29,6 +30,7 @@ COMMANDS = [
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("selfeval.index", "Self-evaluation"),
     ("imports.upload", "Import"),
 ]
 
