@@ -52,6 +52,9 @@ def test_glasgow_return_imports_to_the_seed_ratings_and_actions(app):
     assert {normalise_text(a.text): {i.number for i in a.items} for a in actions} == expected
     assert any(len(numbers) > 1 for numbers in expected.values())  # the same action under 2.3 and 3.5
     assert summary["create"] == len(expected)
+    proposed = [p for r in round_.ratings for p in r.proposed]
+    assert len(proposed) == sum(len(p["actions"]) for p in seed["proposals"])
+    assert all(p.action is not None and normalise_text(p.action.text) == normalise_text(p.text) for p in proposed)
 
     again = _import(GLASGOW, partnership, "MSG improvement action plan 2019")
     assert again["create"] == again["update"] == 0

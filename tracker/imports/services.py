@@ -33,6 +33,7 @@ from tracker.partnerships.models import Organisation, OrganisationAlias, Partner
 from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
 from tracker.rag import Status
+from tracker.selfeval import services as selfeval
 from tracker.selfeval.models import Rating, SelfEvaluationRound
 from tracker.timescales import interpret
 from tracker.timeutil import today, utcnow
@@ -503,16 +504,19 @@ def apply_selfeval(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_
                                  kind=PlanKind.ACTION_PLAN, actor_id=actor_id,
                                  description=f"Improvement actions from the {round_.title}.")
     existing = _existing_plan_actions(plan)
+    tracked: dict[str, Action] = {}
     for entry in preview["actions"]:
         linked = [items[n] for n in entry["numbers"]]
         action = existing.get(entry["key"]) or existing.get(entry["ref"])
         if action is None:
-            plans.create_action(plan=plan, text=entry["text"], ref=entry["ref"], items=linked, actor_id=actor_id,
-                                verb="import")
+            action = plans.create_action(plan=plan, text=entry["text"], ref=entry["ref"], items=linked,
+                                         actor_id=actor_id, verb="import")
         elif entry["verb"] == "update":
             others = [i for i in action.items if i.theme.framework_id != msg.id]
             plans.edit_action(action, expected_version=None, actor_id=actor_id, text=entry["text"],
                               items=others + linked)
+        tracked[entry["key"]] = action
+    _link_proposed_actions(round_, tracked, actor_id)
     summary = {"round_id": round_.id, "round_title": round_.title, "plan_id": plan.id if plan else None,
                "plan_name": plan_name, "ratings": preview["counts"], **preview["action_counts"],
                "warnings": sum(1 for p in problems if p.severity == WARNING)}
@@ -521,6 +525,15 @@ def apply_selfeval(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_
                  summary=f"Imported self-evaluation into {round_.title}")
     db.session.flush()
     return summary
+
+
+def _link_proposed_actions(round_: SelfEvaluationRound, tracked: dict[str, Action], actor_id: int | None) -> None:
+    """Each proposed action in the round points at the tracked action made from it, as if linked by hand."""
+    for rating in round_.ratings:
+        for proposed in rating.proposed:
+            action = tracked.get(normalise_text(proposed.text))
+            if proposed.action_id is None and action is not None:
+                selfeval.link_proposed_action(proposed, action=action, actor_id=actor_id)
 
 
 # -- the alias list users correct --------------------------------------------------------------------------
