@@ -106,6 +106,11 @@ def test_empty_sheets_are_refused():
     assert "no data" in refused(buffer.getvalue())
 
 
+def test_a_header_with_nothing_below_it_is_an_error():
+    parsed = xlsx_plan.parse(plan_xlsx(["Action", "Lead", "Timescale"], []))
+    assert any(p.severity == "error" and "no actions below the header" in p.message for p in parsed.problems)
+
+
 def test_formulas_are_never_evaluated_and_missing_values_are_reported():
     data = plan_xlsx(["Action", "Lead", "Timescale"], [["Do a thing", "NHS Tayside", "March 2024"],
                                                       ["=A1&\"!\"", "NHS Tayside", "=TODAY()"]])

@@ -327,6 +327,9 @@ class _Interpreter:
         self.cols = {role: openpyxl.utils.column_index_from_string(letter)
                      for role, letter in self.result.mapping.items()}
         self.read_rows(header_row)
+        if not self.result.rows:
+            self.problems.append(Problem("There are no actions below the header row.", ERROR, sheet=self.sheet,
+                                         row=header_row))
         self.build_hierarchy()
         self.check_refs()
         return self.result
