@@ -175,3 +175,25 @@ def test_a_status_read_from_the_timescale_only_starts_an_action_off(app):
     again = _import(DUNDEE, partnership, "Carers plan")
     assert again["update"] == 0
     assert db.session.get(Action, action.id).status == Status.COMPLETE
+
+
+def test_a_file_without_outcomes_keeps_the_plans_own_outcome_links(app):
+    from tests.imports.builders import plan_xlsx
+
+    factories.msg()
+    partnership = factories.partnership("Anytown")
+    data = plan_xlsx(["Outcome", "Ref", "Action", "Lead", "MSG proposal"],
+                     [["Outcome 1: Carers are heard", "1", "Listen", "Council", "6.3"],
+                      ["Outcome 2: Carers have a life", "2", "Breaks", "Council", "6.3"]])
+    services.apply(services.read(data), partnership, "Plan", actor_id=None)
+    without_outcomes = services.read(data, mapping={"ref": "B", "action": "C", "lead": "D", "msg": "E"})
+    summary = services.apply(without_outcomes, partnership, "Plan", actor_id=None)
+    assert (summary["create"], summary["update"], summary["unchanged"]) == (0, 0, 2)
+    action = db.session.scalar(select(Action).where(Action.ref == "1"))
+    assert sorted(f"{i.theme.framework.code[:6]} {i.number}" for i in action.items) == ["import 1", "msg-20 6.3"]
+    changed = plan_xlsx(["Ref", "Action", "Lead", "MSG proposal"], [["1", "Listen", "NHS Anytown", "6.3"],
+                                                                     ["2", "Breaks", "Council", "6.3"]])
+    summary = services.apply(services.read(changed), partnership, "Plan", actor_id=None)
+    assert (summary["update"], summary["unchanged"]) == (1, 1)
+    db.session.refresh(action)
+    assert len(action.items) == 2 and [o.name for o in action.organisations] == ["NHS Anytown"]

@@ -166,6 +166,9 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
                        "organisations": sorted(o.name for o in action.organisations),
                        "status": Status(action.status).value}
             changed = [key for key, value in wanted.items() if current[key] != value]
+            if not hierarchy:  # the file says nothing about the plan's own outcomes: keep those links
+                wanted_items = sorted(wanted_items + [k for k in _item_keys(action)
+                                                      if not msg or not k.startswith(f"{msg.id}:")])
             if framework_id and _item_keys(action) != wanted_items:
                 changed.append("items")
             verb = "update" if changed else "unchanged"
@@ -207,6 +210,7 @@ class _PlanTarget:
     plan: Plan
     items: dict[str, FrameworkItem]
     msg_items: dict[str, FrameworkItem]
+    msg_framework_id: int
 
 
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
@@ -232,6 +236,8 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         if row["verb"] == "create":
             to_create.append(_new_action(target.plan, row, items, orgs))
         else:
+            if not parsed.themes:
+                items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
             changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
                        "organisations": orgs, "items": items}
             if row["status"] and row["status_from"] == "status column":
@@ -309,7 +315,7 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
                                  kind=kind or (PlanKind.DELIVERY_PLAN if "delivery" in title else PlanKind.ACTION_PLAN),
                                  description=parsed.title or None, actor_id=actor_id)
     return _PlanTarget(plan=plan, items=frameworks.items_by_number(framework),
-                       msg_items=frameworks.items_by_number(msg))
+                       msg_items=frameworks.items_by_number(msg), msg_framework_id=msg.id)
 
 
 def _update_framework(framework: Framework, themes: list[dict]) -> None:
