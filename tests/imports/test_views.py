@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests import conftest
 from tracker.extensions import db
+from tracker.imports import services
 from tracker.imports.models import ImportJob
 from tracker.plans.models import Action, Plan
 
@@ -139,3 +140,14 @@ def test_previews_nobody_confirms_are_forgotten_after_a_week(app, world, time_ma
     time_machine.move_to(dt.datetime(2026, 1, 9, 9, tzinfo=dt.timezone.utc))
     assert _upload(sign_in_client(app, world.manager), world, DUNDEE).status_code == 302
     assert db.session.scalar(select(func.count(ImportJob.id))) == 1
+
+
+def test_a_forged_confirm_without_the_csrf_token_is_refused(make_app, world):
+    guarded = make_app(WTF_CSRF_ENABLED=True)
+    with guarded.app_context():
+        checked = services.check(DUNDEE)
+        job = services.create_job(checked, services.read(checked), world.home, "Forged plan", world.manager.id)
+        db.session.commit()
+        client = conftest.sign_in_client(guarded, world.manager)
+        assert client.post(f"/imports/{job.token}/confirm").status_code == 400
+        assert db.session.scalar(select(func.count(Plan.id)).where(Plan.name == "Forged plan")) == 0
