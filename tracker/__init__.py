@@ -15,6 +15,9 @@ BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
     "tracker.selfeval.views",
+    "tracker.indicators.views",
+    "tracker.committees.views",
+    "tracker.workbooks.views",
     "tracker.imports.views",
 ]
 
@@ -24,6 +27,8 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.indicators.cli:indicators_cli",
+    "tracker.workbooks.cli:workbook_cli",
     "tracker.imports.cli:import_command",
 ]
 
@@ -31,6 +36,8 @@ COMMANDS = [
 NAV_ITEMS = [
     ("plans.index", "Plans"),
     ("selfeval.index", "Self-evaluation"),
+    ("indicators.index", "Indicators"),
+    ("committees.index", "Committees"),
     ("imports.upload", "Import"),
 ]
 
