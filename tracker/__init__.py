@@ -18,6 +18,7 @@ BLUEPRINTS = [
     "tracker.indicators.views",
     "tracker.committees.views",
     "tracker.workbooks.views",
+    "tracker.imports.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -28,6 +29,7 @@ COMMANDS = [
     "tracker.auth.cli:users_cli",
     "tracker.indicators.cli:indicators_cli",
     "tracker.workbooks.cli:workbook_cli",
+    "tracker.imports.cli:import_command",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
@@ -37,6 +39,7 @@ NAV_ITEMS = [
     ("selfeval.index", "Self-evaluation"),
     ("indicators.index", "Indicators"),
     ("committees.index", "Committees"),
+    ("imports.upload", "Import"),
 ]
 
 
