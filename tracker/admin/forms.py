@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from tracker.auth.models import Role
 from tracker.partnerships.models import OrganisationKind, Partnership
 
 NO_ROLE = ""
-ROLE_CHOICES = [(NO_ROLE, "No access")] + [(r.value, r.label) for r in Role]
+ROLE_CHOICES = [SelectChoice(NO_ROLE, "No access")] + [SelectChoice(r.value, r.label) for r in Role]
 
 
 class PartnershipForm(FlaskForm):
@@ -56,7 +57,7 @@ class NewUserForm(UserDetailsForm, RolesForm):
 class OrganisationForm(FlaskForm):
     partnership_id = SelectField("Partnership", coerce=int)
     name = StringField("Name", validators=[DataRequired("Enter the organisation's name"), Length(max=200)])
-    kind = SelectField("Kind", choices=[(k.value, k.label) for k in OrganisationKind],
+    kind = SelectField("Kind", choices=[SelectChoice(k.value, k.label) for k in OrganisationKind],
                        default=OrganisationKind.OTHER.value)
     aliases = TextAreaField(
         "Other names",

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from tracker import mail
 from tracker.admin import services
@@ -240,7 +241,7 @@ def organisation(organisation_id: int | None = None):
     partnerships = administered_partnerships()
     if existing is None:
         form = OrganisationForm()
-        form.partnership_id.choices = [(p.id, p.name) for p in partnerships]
+        form.partnership_id.choices = [SelectChoice(str(p.id), p.name) for p in partnerships]
         if request.method == "GET" and request.args.get("partnership", "").isdigit():
             form.partnership_id.data = int(request.args["partnership"])
     else:
