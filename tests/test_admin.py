@@ -300,3 +300,21 @@ def test_partnerships_are_created_and_renamed_by_site_administrators(app, world,
     assert fife.name == "Fife IJB"
     verbs = db.session.scalars(select(AuditEvent.verb).where(AuditEvent.entity_type == "partnership")).all()
     assert verbs == ["create", "update"]
+
+
+def test_a_user_is_still_created_when_the_welcome_email_cannot_be_sent(make_app, world, caplog):
+    import socket
+
+    from tests.conftest import sign_in_client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    client = sign_in_client(app, world.admin)
+    response = client.post("/admin/users/new", data={"name": "Offline Person", "email": "offline@example.scot",
+                                                      f"role_{world.home.id}": "viewer"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "the e-mail could not be sent" in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "offline@example.scot")) is not None
+    assert "Could not send" in caplog.text

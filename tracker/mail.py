@@ -5,6 +5,7 @@ Call `send_messages` after the database commit, so that no e-mail describes a ch
 """
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -52,3 +53,13 @@ def send_messages(messages: list[EmailMessage]) -> None:
             connection.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         for message in messages:
             connection.send_message(message)
+
+
+def send_or_log(messages: list[EmailMessage]) -> bool:
+    """Send, or log why not: for e-mail a page should not fail over (the change is already committed)."""
+    try:
+        send_messages(messages)
+    except (OSError, smtplib.SMTPException):
+        logging.getLogger("tracker.mail").exception("Could not send %d e-mail message(s)", len(messages))
+        return False
+    return True

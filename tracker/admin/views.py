@@ -99,15 +99,15 @@ def users():
     return render_template("admin/users.html", users=db.session.scalars(query).all())
 
 
-def _send_welcome(user: User) -> None:
-    """E-mail a new user a link to choose their password (after the commit)."""
+def _send_welcome(user: User) -> bool:
+    """E-mail a new user a link to choose their password (after the commit); False if it could not be sent."""
     started = auth_services.start_password_reset(user.email)
     db.session.commit()
     if started is None:
-        return
+        return False
     _, token = started
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-    mail.send_messages([mail.build_message(
+    return mail.send_or_log([mail.build_message(
         to=user.email, to_name=user.name, subject="Your account on the improvement action tracker",
         body=render_template("admin/welcome_email.txt", user=user, link=link, inviter=current_user.name),
     )])
@@ -133,8 +133,12 @@ def new_user():
                 _fail(form, error)
             else:
                 db.session.commit()
-                _send_welcome(user)
-                flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.", "success")
+                if _send_welcome(user):
+                    flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
+                          "success")
+                else:
+                    flash(f"Created an account for {user.name}, but the e-mail could not be sent. Ask them to use "
+                          "'Forgotten your password?' on the sign-in page.", "warning")
                 return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_new.html", form=form), (400 if form.errors or form.form_errors else 200)
 

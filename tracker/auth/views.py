@@ -90,7 +90,7 @@ def request_reset():
         if started is not None:
             user, token = started
             link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-            mail.send_messages([mail.build_message(
+            mail.send_or_log([mail.build_message(
                 to=user.email, to_name=user.name, subject="Reset your password",
                 body=render_template("auth/reset_email.txt", user=user, link=link,
                                      hours=current_app.config["PASSWORD_RESET_HOURS"]),
