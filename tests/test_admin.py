@@ -318,3 +318,11 @@ def test_a_user_is_still_created_when_the_welcome_email_cannot_be_sent(make_app,
     assert "the e-mail could not be sent" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.email == "offline@example.scot")) is not None
     assert "Could not send" in caplog.text
+
+
+def test_a_refusal_says_why_in_plain_words(app, world, client_as):
+    response = client_as(world.manager).get("/admin/users")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Only administrators can use the administration pages." in html
+    assert "You don't have the permission" not in html

@@ -122,7 +122,8 @@ def register_error_handlers(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         title, sentence = messages.get(code, ("Error", "Something went wrong."))
         description = getattr(error, "description", None)
-        if code in (400, 403, 409, 413) and description and not description.startswith("The "):
+        # A description given with abort() is shown; werkzeug's stock descriptions are not.
+        if code in (400, 403, 409, 413) and description and description != type(error).description:
             sentence = description
         if code == 500:
             db.session.rollback()

@@ -23,7 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required
 def require_administrator():
     if not permissions.can_administer(current_user):
-        abort(403)
+        abort(403, "Only administrators can use the administration pages.")
 
 
 def administered_partnerships() -> list[Partnership]:
@@ -241,7 +241,7 @@ def organisation(organisation_id: int | None = None):
         if existing is None or not permissions.can_view_partnership(current_user, existing.partnership_id):
             abort(404)
         if not permissions.can_administer_partnership(current_user, existing.partnership_id):
-            abort(403)
+            abort(403, "Only the partnership's administrators can change its organisations.")
     partnerships = administered_partnerships()
     if existing is None:
         form = OrganisationForm()
