@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tracker.audit.models import AuditEvent
 from tracker.auth import services
-from tracker.auth.models import ApiToken, PasswordResetToken, SignInAttempt
+from tracker.auth.models import ApiToken, PasswordResetToken, SignInAttempt, User
 from tracker.auth.passwords import verify_password
 from tracker.auth.throttle import lock_ends
 from tracker.auth.views import safe_next
@@ -365,3 +365,52 @@ def test_users_token_command_prints_a_working_token(app, runner, officer):
     assert token.startswith("trk_")
     assert app.test_client().get("/api/v1/plans", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert runner.invoke(args=["users", "token", "nobody@example.scot"]).exit_code != 0
+
+
+# Permission table for the account endpoints: each role, its own account and someone else's ------------------
+
+ACCOUNT_ROLES = ["viewer", "officer", "other_officer", "manager", "outsider", "admin", None]
+
+
+def _account_cases():
+    cases = []
+    for role in ACCOUNT_ROLES:
+        signed_in = role is not None
+        cases += [
+            ("create token", role, 200 if signed_in else 302, signed_in),
+            ("revoke the officer's token", role, 302 if role == "officer" else (404 if signed_in else 302),
+             role == "officer"),
+            ("change password", role, 302, signed_in),
+        ]
+    return cases
+
+
+ACCOUNT_CASES = _account_cases()
+
+
+@pytest.mark.parametrize("endpoint,role,expected,changes", ACCOUNT_CASES,
+                         ids=[f"{e.replace(' ', '-')}-{r or 'anonymous'}-{s}" for e, r, s, _ in ACCOUNT_CASES])
+def test_account_endpoint_permissions(app, world, client_as, endpoint, role, expected, changes):
+    from tests.test_admin import database_state
+    from tracker.api import tokens
+
+    officer_token, _ = tokens.create_token(world.officer, "officer's script")
+    db.session.commit()
+    path, data = {
+        "create token": ("/auth/api-tokens", {"name": "My script"}),
+        "revoke the officer's token": (f"/auth/api-tokens/{officer_token.id}/revoke", {}),
+        "change password": ("/auth/change-password", {"current_password": factories.PASSWORD,
+                                                      "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
+    }[endpoint]
+    client = client_as(getattr(world, role)) if role else app.test_client()
+    tokens_before = db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all()
+    before = database_state()
+    hashes = dict(db.session.execute(select(User.id, User.password_hash)).all())
+    response = client.post(path, data=data)
+    assert response.status_code == expected
+    if role is None:
+        assert "/auth/sign-in" in response.location
+    after = database_state()
+    changed = (after != before or db.session.execute(select(ApiToken.id, ApiToken.revoked_at)).all() != tokens_before
+               or dict(db.session.execute(select(User.id, User.password_hash)).all()) != hashes)
+    assert changed == changes
