@@ -326,3 +326,15 @@ def test_a_refusal_says_why_in_plain_words(app, world, client_as):
     assert response.status_code == 403
     assert "Only administrators can use the administration pages." in html
     assert "You don't have the permission" not in html
+
+
+def test_demo_has_a_partnership_administrator_for_dundee(app, runner):
+    from tracker.auth import permissions
+    from tracker.auth.services import find_by_email
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    dundee_admin = find_by_email("dundee.admin@demo.scot")
+    dundee = db.session.scalar(select(Partnership).where(Partnership.name == "Dundee"))
+    assert permissions.administered_partnership_ids(dundee_admin) == {dundee.id}
+    assert db.session.scalar(select(func.count(User.id)).where(User.email == "dundee.admin@demo.scot")) == 1
