@@ -286,6 +286,15 @@ def test_reset_requests_are_limited_per_hour(app, officer):
     assert len(outbox()) == services.MAX_RESETS_PER_HOUR
 
 
+def test_a_reset_ends_a_lock_caused_by_someone_elses_guesses(app, officer):
+    for _ in range(5):
+        post_sign_in(app.test_client(), "officer@example.scot", "guess")
+    assert post_sign_in(app.test_client(), "officer@example.scot").status_code == 429
+    app.test_client().post("/auth/reset-password", data={"email": "officer@example.scot"})
+    app.test_client().post(_reset_link(), data={"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert post_sign_in(app.test_client(), "officer@example.scot", NEW_PASSWORD).status_code == 302
+
+
 def test_a_forged_reset_token_is_refused(app, officer):
     response = app.test_client().post("/auth/reset-password/not-a-real-token",
                                       data={"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})

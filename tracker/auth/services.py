@@ -161,4 +161,5 @@ def complete_password_reset(reset: PasswordResetToken, password: str) -> User | 
         .values(used_at=now)
     )
     set_password(reset.user, password)
+    throttle.clear_failures(reset.user.email)  # a lock from someone else's guesses ends with the reset
     return reset.user
