@@ -17,6 +17,7 @@ BLUEPRINTS = [
     "tracker.plans.views",
     "tracker.admin.views",
     "tracker.api.views",
+    "tracker.selfeval.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -31,6 +32,7 @@ COMMANDS = [
 #: an entry with a predicate shows only to users for whom predicate(user) is true.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("selfeval.index", "Self-evaluation"),
     ("admin.index", "Administration", "tracker.auth.permissions:can_administer"),
     ("auth.account", "Your account"),
 ]
