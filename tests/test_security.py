@@ -5,6 +5,7 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from tests import factories
 from tracker.audit.models import AuditEvent
@@ -240,5 +241,30 @@ def test_no_get_changes_anything(app, world, client_as, who):
     for path in paths:
         with client.get(path) as response:
             assert response.status_code < 500, path
+    db.session.expire_all()
+    assert _all_counts() == before
+
+
+def test_every_form_route_refuses_a_request_without_a_csrf_token(csrf_app):
+    """Every POST route of the app (the token-authenticated API aside), signed in as a site administrator."""
+    admin = factories.user(is_admin=True, role=None)
+    db.session.commit()
+    client = csrf_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    routes = [rule for rule in csrf_app.url_map.iter_rules()
+              if "POST" in rule.methods and not rule.endpoint.startswith("api.")]
+    assert len(routes) >= 10
+    before = _all_counts()
+    for rule in routes:
+        values = {}
+        for name, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                values[name] = re.findall(r"\w+", converter.regex)[0]  # its first choice
+            else:
+                values[name] = 1 if isinstance(converter, IntegerConverter) else "x"
+        path = rule.build(values, append_unknown=False)[1]
+        response = client.post(path, data={"name": "forged"})
+        assert response.status_code == 400, (rule.rule, response.status_code)
     db.session.expire_all()
     assert _all_counts() == before
