@@ -338,3 +338,21 @@ def test_demo_has_a_partnership_administrator_for_dundee(app, runner):
     dundee = db.session.scalar(select(Partnership).where(Partnership.name == "Dundee"))
     assert permissions.administered_partnership_ids(dundee_admin) == {dundee.id}
     assert db.session.scalar(select(func.count(User.id)).where(User.email == "dundee.admin@demo.scot")) == 1
+
+
+def test_users_are_found_by_name_or_email(app, world, admins, client_as):
+    client = client_as(world.admin)
+    html = client.get("/admin/users", query_string={"q": "OUTSIDER@"}).get_data(as_text=True)
+    assert "outsider@example.scot" in html and "officer@example.scot" not in html
+    assert "No users match" in client.get("/admin/users", query_string={"q": "100%_"}).get_data(as_text=True)
+    html = client_as(admins["home_admin"]).get("/admin/users", query_string={"q": "outsider"}).get_data(as_text=True)
+    assert "outsider@example.scot" not in html  # not in a partnership this administrator manages
+
+
+def test_the_users_list_is_capped(app, world, client_as, monkeypatch):
+    from tracker.admin import views
+
+    monkeypatch.setattr(views, "USERS_SHOWN", 3)
+    html = client_as(world.admin).get("/admin/users").get_data(as_text=True)
+    assert html.count('href="/admin/users/') == 3 + 1  # three users, and "Add a user" (/admin/users/new)
+    assert "Showing the first 3 users" in html

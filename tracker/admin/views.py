@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -89,14 +89,25 @@ def partnership(partnership_id: int | None = None):
 # Users ---------------------------------------------------------------------------------------------------
 
 
+#: The users list shows at most this many; a search narrows it.
+USERS_SHOWN = 100
+
+
 @bp.get("/users")
 def users():
     ids = permissions.administered_partnership_ids(current_user)
+    search = request.args.get("q", "").strip()[:100]
     query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership)).order_by(
         User.name, User.id)
     if ids is not None:
         query = query.where(User.memberships.any(Membership.partnership_id.in_(ids)))
-    return render_template("admin/users.html", users=db.session.scalars(query).all())
+    if search:
+        needle = search.lower()
+        query = query.where(func.lower(User.name).contains(needle, autoescape=True)
+                            | func.lower(User.email).contains(needle, autoescape=True))
+    found = db.session.scalars(query.limit(USERS_SHOWN + 1)).all()
+    return render_template("admin/users.html", users=found[:USERS_SHOWN], more=len(found) > USERS_SHOWN,
+                           search=search, shown=USERS_SHOWN)
 
 
 def _send_welcome(user: User) -> bool:
