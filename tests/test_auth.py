@@ -100,14 +100,14 @@ def test_safe_next_keeps_paths_in_the_app(target):
     assert safe_next(target) == target
 
 
-@pytest.mark.parametrize("target,expected", [("//evil.com", "/"), ("https://evil.com/x", "/"),
-                                             ("/\\evil.com", "/"), ("javascript:alert(1)", "/"),
+@pytest.mark.parametrize("target,expected", [("//evil.com", None), ("https://evil.com/x", None),
+                                             ("/\\evil.com", None), ("javascript:alert(1)", None),
                                              ("/auth/account", "/auth/account")])
 def test_sign_in_follows_next_only_inside_the_app(app, officer, target, expected):
     response = app.test_client().post("/auth/sign-in", query_string={"next": target},
                                       data={"email": "officer@example.scot", "password": factories.PASSWORD})
     assert response.status_code == 302
-    assert response.location == expected
+    assert response.location == (expected or app.url_for("plans.index", _external=False))
 
 
 # Rate limits -----------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ BLUEPRINTS = [
     "tracker.admin.views",
     "tracker.api.views",
     "tracker.selfeval.views",
+    "tracker.indicators.views",
+    "tracker.committees.views",
+    "tracker.workbooks.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -26,13 +29,18 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.indicators.cli:indicators_cli",
+    "tracker.workbooks.cli:workbook_cli",
 ]
 
 #: Main navigation: (endpoint, label) or (endpoint, label, "module:predicate"), shown to signed-in users;
 #: an entry with a predicate shows only to users for whom predicate(user) is true.
 NAV_ITEMS = [
+    ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
     ("selfeval.index", "Self-evaluation"),
+    ("indicators.index", "Indicators"),
+    ("committees.index", "Committees"),
     ("admin.index", "Administration", "tracker.auth.permissions:can_administer"),
     ("auth.account", "Your account"),
 ]

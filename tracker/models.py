@@ -6,3 +6,5 @@ from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401
 from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
 from tracker.selfeval.models import ProposedAction, Rating, SelfEvaluationRound  # noqa: F401
+from tracker.indicators.models import Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue  # noqa: F401
+from tracker.workbooks.models import IssuedWorkbook, ReturnUpload  # noqa: F401

@@ -1,7 +1,7 @@
 """security: sign-in attempts (rate limits), password reset tokens, API tokens
 
 Revision ID: 0002
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-22 08:17:48.174470
 
 """
@@ -13,7 +13,7 @@ import tracker.types  # noqa: F401  (custom column types used below)
 
 # revision identifiers, used by Alembic.
 revision = '0002'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

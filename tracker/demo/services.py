@@ -49,6 +49,8 @@ DEMO_USERS = [
 DEMO_STEPS: list[str] = [
     "tracker.admin.demo:load_demo_admin",
     "tracker.selfeval.demo:load_demo_selfeval",
+    "tracker.indicators.demo:load_demo_indicators",
+    "tracker.workbooks.demo:load_demo_workbooks",
 ]
 
 
