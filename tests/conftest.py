@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import text
 
 from tests import factories
@@ -65,6 +66,12 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+def _forget_previous_user() -> None:
+    """Requests in a test share the fixture's app context (and so `g`): Flask-Login must not reuse the user
+    it loaded for an earlier request, or a second client (or a replayed cookie) would act as the first user."""
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def make_app(database_url, _schema):
     """Build an app with extra config; tables are emptied after the test."""
@@ -72,6 +79,7 @@ def make_app(database_url, _schema):
 
     def factory(**overrides):
         app = create_app(app_config(database_url, **overrides))
+        app.before_request(_forget_previous_user)
         apps.append(app)
         return app
 

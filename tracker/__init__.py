@@ -5,15 +5,18 @@ import importlib
 import logging
 import os
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 
 from tracker import config as config_module
+from tracker import security
 from tracker.extensions import csrf, db, login_manager, migrate
 
 #: Blueprints, by module path; each module has a `bp`.
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.admin.views",
+    "tracker.api.views",
     "tracker.selfeval.views",
     "tracker.indicators.views",
     "tracker.committees.views",
@@ -32,7 +35,8 @@ COMMANDS = [
     "tracker.imports.cli:import_command",
 ]
 
-#: Main navigation: (endpoint, label), shown to signed-in users.
+#: Main navigation: (endpoint, label) or (endpoint, label, "module:predicate"), shown to signed-in users;
+#: an entry with a predicate shows only to users for whom predicate(user) is true.
 NAV_ITEMS = [
     ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
@@ -40,6 +44,8 @@ NAV_ITEMS = [
     ("indicators.index", "Indicators"),
     ("committees.index", "Committees"),
     ("imports.upload", "Import"),
+    ("admin.index", "Administration", "tracker.auth.permissions:can_administer"),
+    ("auth.account", "Your account"),
 ]
 
 
@@ -53,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     load_config(app, config)
     register_extensions(app)
+    security.init_app(app)
     register_blueprints(app)
     register_commands(app)
     register_error_handlers(app)
@@ -128,10 +135,13 @@ def register_error_handlers(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         title, sentence = messages.get(code, ("Error", "Something went wrong."))
         description = getattr(error, "description", None)
-        if code in (400, 403, 409, 413) and description and not description.startswith("The "):
+        # A description given with abort() is shown; werkzeug's stock descriptions are not.
+        if code in (400, 403, 409, 413) and description and description != type(error).description:
             sentence = description
         if code == 500:
             db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(error=sentence), code
         return render_template("errors/error.html", code=code, title=title, sentence=sentence), code
 
     for code in messages:
@@ -151,12 +161,27 @@ def _unhandled(render_error):
     return handler
 
 
+def nav_items_for(user) -> list[tuple[str, str]]:
+    """The NAV_ITEMS this user may see, as (endpoint, label)."""
+    items = []
+    for endpoint, label, *predicate in NAV_ITEMS:
+        if predicate:
+            module_path, attribute = predicate[0].split(":")
+            allowed = getattr(importlib.import_module(module_path), attribute)
+            if not (user.is_authenticated and allowed(user)):
+                continue
+        items.append((endpoint, label))
+    return items
+
+
 def register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
     from tracker import rag, timeutil
 
     @app.context_processor
     def inject_globals():
-        return {"nav_items": NAV_ITEMS, "Status": rag.Status, "today": timeutil.today()}
+        return {"nav_items": nav_items_for(current_user), "Status": rag.Status, "today": timeutil.today()}
 
     app.jinja_env.filters["long_date"] = timeutil.long_date
     app.jinja_env.filters["local_date"] = timeutil.local_date

@@ -54,6 +54,14 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO"),
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND"),
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-password-2026"),
+        # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
+        "TRUST_PROXY": _bool("TRUST_PROXY"),
+        # Sign-in limits: this many failures within the window locks sign-in for the lock time.
+        "SIGN_IN_MAX_FAILURES_PER_EMAIL": _int("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
+        "SIGN_IN_MAX_FAILURES_PER_IP": _int("SIGN_IN_MAX_FAILURES_PER_IP", 20),
+        "SIGN_IN_WINDOW_MINUTES": _int("SIGN_IN_WINDOW_MINUTES", 15),
+        "SIGN_IN_LOCK_MINUTES": _int("SIGN_IN_LOCK_MINUTES", 15),
+        "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 1),
     }
 
 

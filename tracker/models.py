@@ -1,6 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 from tracker.audit.models import AuditEvent  # noqa: F401
-from tracker.auth.models import Membership, Role, User  # noqa: F401
+from tracker.auth.models import ApiToken, Membership, PasswordResetToken, Role, SignInAttempt, User  # noqa: F401
 from tracker.committees.models import Committee, CommitteeMember, Meeting  # noqa: F401
 from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F401
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401

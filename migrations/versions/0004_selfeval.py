@@ -1,7 +1,7 @@
 """selfeval: proposed improvement actions of a rating, each linkable to a tracked action
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 08:18:23.756551
 
 """
@@ -13,7 +13,7 @@ import tracker.types  # noqa: F401  (custom column types used below)
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

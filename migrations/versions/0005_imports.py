@@ -1,7 +1,7 @@
 """imports: uploaded plans and self-evaluations kept with their preview until confirmed
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0004
 Create Date: 2026-11-22 08:23:24.321431
 
 """
@@ -13,7 +13,7 @@ import tracker.types  # noqa: F401  (custom column types used below)
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0007'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

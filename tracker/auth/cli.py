@@ -36,3 +36,19 @@ def create_user_command(email, name, password, partnership_name, role, admin):
     services.create_user(email=email, name=name, password=password, memberships=memberships, is_admin=admin)
     db.session.commit()
     click.echo(f"Created {email}.")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="Command line", show_default=True, help="What the token is for.")
+@with_appcontext
+def create_token_command(email, name):
+    """Create an API token for a user and print it (it is shown only this once)."""
+    from tracker.api import tokens
+
+    user = services.find_by_email(email)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user with e-mail {email}.")
+    _, plain = tokens.create_token(user, name)
+    db.session.commit()
+    click.echo(plain)

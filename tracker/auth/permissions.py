@@ -80,3 +80,45 @@ def round_or_404(round_id: int, user: User | None = None) -> SelfEvaluationRound
     if round_ is None or not can_view_round(user, round_):
         abort(404)
     return round_
+
+
+# Administration -------------------------------------------------------------------------------------------
+
+
+def administered_partnership_ids(user: User) -> set[int] | None:
+    """The partnerships whose users and organisations this user manages; None means all (site administrators)."""
+    if user.is_admin:
+        return None
+    return {m.partnership_id for m in user.memberships if m.role is Role.ADMIN}
+
+
+def can_administer(user: User) -> bool:
+    """Site administrators and partnership administrators see the Administration pages."""
+    return user.is_admin or bool(administered_partnership_ids(user))
+
+
+def can_administer_partnership(user: User, partnership_id: int) -> bool:
+    return user.has_role(partnership_id, Role.ADMIN)
+
+
+def can_manage_partnerships(user: User) -> bool:
+    """Only site administrators create and rename partnerships."""
+    return user.is_admin
+
+
+def can_see_account(actor: User, user: User) -> bool:
+    """Administrators see the accounts of people in the partnerships they administer."""
+    ids = administered_partnership_ids(actor)
+    return ids is None or bool(ids & user.partnership_ids)
+
+
+def can_manage_account(actor: User, user: User) -> bool:
+    """Name, e-mail, job title and disabling: an account that belongs wholly to partnerships the actor administers.
+
+    A partnership administrator cannot change a site administrator, nor someone who also works in a partnership
+    they do not administer (a national adviser, say): a site administrator does that.
+    """
+    if actor.is_admin:
+        return True
+    ids = administered_partnership_ids(actor) or set()
+    return not user.is_admin and bool(user.partnership_ids) and user.partnership_ids <= ids

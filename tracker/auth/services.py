@@ -1,13 +1,25 @@
 """Accounts: creating users, checking passwords, ending sessions."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select, update
 
 from tracker.audit import services as audit
-from tracker.auth.models import Membership, Role, User
+from tracker.auth import throttle
+from tracker.auth.models import Membership, PasswordResetToken, Role, User
 from tracker.auth.passwords import hash_password, needs_rehash, verify_password
 from tracker.extensions import db
 from tracker.timeutil import utcnow
+
+#: Shown for an unknown e-mail address, a wrong password and a disabled account alike.
+SIGN_IN_FAILED = "The email address or password is not right."
+#: At most this many reset links per account per hour.
+MAX_RESETS_PER_HOUR = 3
 
 
 def normalise_email(email: str) -> str:
@@ -28,6 +40,26 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_sign_in_at = utcnow()
     return user
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None = None
+    locked_until: dt.datetime | None = None
+
+
+def sign_in(email: str, password: str, ip: str) -> SignInResult:
+    """Check a sign-in against the rate limits and the password; records failures (the caller commits)."""
+    email = normalise_email(email)
+    until = throttle.locked_until(email, ip)
+    if until is not None:
+        return SignInResult(locked_until=until)
+    user = authenticate(email, password)
+    if user is None:
+        throttle.record_failure(email, ip)
+        return SignInResult()
+    throttle.clear_failures(email)
+    return SignInResult(user=user)
 
 
 def create_user(
@@ -73,3 +105,61 @@ def set_password(user: User, password: str, *, actor_id: int | None = None) -> N
 
 def end_sessions(user: User) -> None:
     user.rotate_session_token()
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored as SHA-256 hashes: they are long and random, so a slow hash adds nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_password_reset(email: str) -> tuple[User, str] | None:
+    """A new single-use reset token for an active account, or None (unknown, disabled, or too many requests)."""
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return None
+    now = utcnow()
+    recent = db.session.scalar(
+        select(func.count(PasswordResetToken.id)).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - dt.timedelta(hours=1)
+        )
+    )
+    if recent >= MAX_RESETS_PER_HOUR:
+        return None
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash(token), created_at=now,
+                                      expires_at=now + dt.timedelta(hours=hours)))
+    audit.record(user_id=user.id, entity_type="user", entity_id=user.id, verb="reset_requested",
+                 summary="Password reset link sent")
+    return user, token
+
+
+def valid_reset(token: str) -> PasswordResetToken | None:
+    """The unused, unexpired reset for this token, for an active account; None otherwise."""
+    reset = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow() or not reset.user.active:
+        return None
+    return reset
+
+
+def complete_password_reset(reset: PasswordResetToken, password: str) -> User | None:
+    """Set the new password, use up every outstanding link of the account, and end its sessions.
+
+    None when the link was used in the meantime (two tabs, or a replayed request): nothing changes.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == reset.user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    set_password(reset.user, password)
+    throttle.clear_failures(reset.user.email)  # a lock from someone else's guesses ends with the reset
+    return reset.user

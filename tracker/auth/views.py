@@ -2,15 +2,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker import mail
+from tracker.api import tokens as api_tokens
 from tracker.auth import services
-from tracker.auth.forms import SignInForm
-from tracker.auth.models import User
+from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
+from tracker.auth.models import ApiToken, User
+from tracker.auth.passwords import verify_password
 from tracker.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+RESET_SENT = ("If that email address belongs to an account, we have sent it a link to reset the password. "
+              "The link works once, within an hour.")
+RESET_INVALID = "That reset link has expired or has already been used. Ask for a new one."
 
 
 @login_manager.user_loader
@@ -35,21 +42,33 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def client_address() -> str:
+    """The client's address (the proxy's X-Forwarded-For only when TRUST_PROXY is set)."""
+    return request.remote_addr or "unknown"
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("plans.index"))
     form = SignInForm()
+    status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            db.session.commit()
-            form.email.errors.append("The email address or password is not right.")
-        else:
-            db.session.commit()
-            login_user(user)
+        result = services.sign_in(form.email.data, form.password.data, client_address())
+        db.session.commit()
+        if result.user is not None:
+            login_user(result.user)
             return redirect(safe_next(request.args.get("next")) or url_for("plans.index"))
-    return render_template("auth/sign_in.html", form=form), (200 if not form.errors else 400)
+        if result.locked_until is not None:
+            status = 429
+            minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
+            form.email.errors.append(f"There have been too many failed attempts to sign in. "
+                                     f"Wait {minutes} minutes and try again, or reset your password.")
+        else:
+            form.email.errors.append(services.SIGN_IN_FAILED)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("auth/sign_in.html", form=form), status
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -60,3 +79,90 @@ def sign_out():
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def request_reset():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        started = services.start_password_reset(form.email.data)
+        db.session.commit()
+        if started is not None:
+            user, token = started
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+            mail.send_or_log([mail.build_message(
+                to=user.email, to_name=user.name, subject="Reset your password",
+                body=render_template("auth/reset_email.txt", user=user, link=link,
+                                     hours=current_app.config["PASSWORD_RESET_HOURS"]),
+            )])
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_request.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    reset = services.valid_reset(token)
+    if reset is None:
+        return render_template("errors/error.html", code=404, title="Reset link not valid",
+                               sentence=RESET_INVALID), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user = services.complete_password_reset(reset, form.new_password.data)
+        if user is None:
+            db.session.rollback()
+            return render_template("errors/error.html", code=404, title="Reset link not valid",
+                                   sentence=RESET_INVALID), 404
+        db.session.commit()
+        logout_user()
+        flash("Your password has been changed. Sign in with the new password.", "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/account")
+@login_required
+def account():
+    return render_template("auth/account.html")
+
+
+@bp.route("/change-password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append("Your current password is not right")
+        else:
+            services.set_password(current_user, form.new_password.data)
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this session continues with the new session token; others end
+            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = ApiTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _, new_token = api_tokens.create_token(current_user, form.name.data)
+        db.session.commit()
+        form = ApiTokenForm(formdata=None)
+    status = 400 if form.errors else 200
+    return render_template("auth/api_tokens.html", form=form, tokens=api_tokens.tokens_of(current_user),
+                           new_token=new_token), status
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    api_tokens.revoke_token(token, actor_id=current_user.id)
+    db.session.commit()
+    flash(f"The token '{token.name}' has been revoked: it no longer works.", "success")
+    return redirect(url_for("auth.tokens"))

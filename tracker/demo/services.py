@@ -47,6 +47,7 @@ DEMO_USERS = [
 
 #: Extra demo steps from feature packages, "module:function", run in order after the core demo.
 DEMO_STEPS: list[str] = [
+    "tracker.admin.demo:load_demo_admin",
     "tracker.selfeval.demo:load_demo_selfeval",
     "tracker.indicators.demo:load_demo_indicators",
     "tracker.workbooks.demo:load_demo_workbooks",

@@ -1,0 +1,270 @@
+"""Security headers, cookies, the proxy setting, error pages, CSRF and 'no GET changes anything'."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.routing import AnyConverter, IntegerConverter
+
+from tests import factories
+from tracker.audit.models import AuditEvent
+from tracker.auth.models import User
+from tracker.extensions import db
+from tracker.partnerships.models import Organisation, Partnership
+from tracker.security import CONTENT_SECURITY_POLICY
+
+EXPECTED_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+@pytest.mark.parametrize("path", ["/auth/sign-in", "/", "/no-such-page", "/static/css/app.css",
+                                  "/api/v1/openapi.json", "/api/v1/plans"])
+def test_every_response_carries_the_security_headers(client, path):
+    with client.get(path) as response:
+        headers = response.headers
+    response = type("R", (), {"headers": headers})
+    assert response.headers["Content-Security-Policy"] == EXPECTED_CSP == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] in {"same-origin", "strict-origin-when-cross-origin"}
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP
+
+
+def test_pages_have_no_inline_script_or_style(app, world, client_as):
+    for path in ["/auth/sign-in", "/admin/", "/admin/users", f"/admin/users/{world.officer.id}",
+                 "/admin/organisations", "/admin/organisations/new", "/admin/partnerships", "/auth/account",
+                 "/auth/api-tokens", "/auth/change-password"]:
+        html = client_as(world.admin).get(path).get_data(as_text=True)
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], path
+        assert " style=" not in html and "<style" not in html, path
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/auth/sign-in").headers
+    secure = client.get("/auth/sign-in", base_url="https://tracker.test")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_forwarded_proto_is_ignored_unless_the_proxy_is_trusted(make_app):
+    untrusted = make_app().test_client()
+    response = untrusted.get("/auth/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+
+    trusted = make_app(TRUST_PROXY=True).test_client()
+    response = trusted.get("/auth/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_trusted_proxy_gives_the_client_address_for_rate_limits(make_app):
+    from flask import request
+
+    app = make_app(TRUST_PROXY=True)
+    seen = []
+    app.before_request(lambda: seen.append(request.remote_addr))
+    app.test_client().get("/auth/sign-in", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert seen == ["203.0.113.9"]
+
+
+def _session_cookie(response) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert cookies, response.headers
+    return cookies[0]
+
+
+def _sign_in(client, email="officer@example.scot", **kwargs):
+    return client.post("/auth/sign-in", data={"email": email, "password": factories.PASSWORD}, **kwargs)
+
+
+def test_session_cookie_is_httponly_and_samesite_lax_and_secure_over_https(app, world):
+    cookie = _session_cookie(_sign_in(app.test_client()))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP in development
+
+    cookie = _session_cookie(_sign_in(app.test_client(), base_url="https://tracker.test"))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_production_config_makes_cookies_secure(monkeypatch):
+    from tracker.config import from_environment
+
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    config = from_environment("/tmp")
+    assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_an_exception_shows_a_plain_page_without_a_traceback(make_app, caplog):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def explode():
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app.add_url_rule("/explode", "explode", explode)
+    app.add_url_rule("/api/v1/explode", "api_explode", explode)
+    response = app.test_client().get("/explode")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in html
+    assert "Traceback" not in html and "hunter2" not in html and "RuntimeError" not in html
+    assert response.headers["Content-Security-Policy"] == EXPECTED_CSP
+
+    response = app.test_client().get("/api/v1/explode")
+    assert response.status_code == 500 and "hunter2" not in response.get_data(as_text=True)
+    assert set(response.get_json()) == {"error"}
+    assert "hunter2" in caplog.text  # logged for the operators, not shown
+
+
+def test_an_exception_in_testing_mode_is_also_handled(app):
+    def explode():
+        raise ZeroDivisionError("boom")
+
+    app.add_url_rule("/explode", "explode", explode)
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500 and "boom" not in response.get_data(as_text=True)
+
+
+# CSRF ------------------------------------------------------------------------------------------------------
+
+
+def _counts() -> dict:
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (AuditEvent, User, Partnership, Organisation)}
+
+
+@pytest.fixture
+def csrf_app(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+
+
+def _csrf_token(client, path) -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+FORGED_POSTS = [
+    ("/admin/partnerships/new", {"name": "Forged IJB"}),
+    ("/admin/organisations/new", {"name": "Forged org", "kind": "other"}),
+    ("/admin/users/new", {"name": "Forged", "email": "forged@example.scot"}),
+    ("/auth/api-tokens", {"name": "forged"}),
+    ("/auth/change-password", {"current_password": factories.PASSWORD, "new_password": "a whole new passphrase",
+                               "confirm_password": "a whole new passphrase"}),
+    ("/auth/sign-out", {}),
+]
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"], ids=["missing", "forged"])
+@pytest.mark.parametrize("path,data", FORGED_POSTS, ids=[p for p, _ in FORGED_POSTS])
+def test_forged_or_missing_csrf_token_changes_nothing(csrf_app, path, data, token):
+    home = factories.partnership("Home IJB")
+    admin = factories.user(is_admin=True, role=None, email="admin@example.scot")
+    db.session.commit()
+    client = csrf_app.test_client()
+    _csrf_token(client, "/auth/sign-in")
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+        session["_fresh"] = True
+    before = _counts()
+    session_token = admin.session_token
+    password_hash = admin.password_hash
+    payload = dict(data, partnership_id=home.id)
+    if token:
+        payload["csrf_token"] = token
+    response = client.post(path, data=payload)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "nothing was changed" in html and "CSRF" not in html
+    db.session.expire_all()
+    assert _counts() == before
+    assert admin.session_token == session_token and admin.password_hash == password_hash
+
+
+def test_sign_in_with_a_valid_csrf_token_works(csrf_app):
+    factories.user(email="officer@example.scot")
+    db.session.commit()
+    client = csrf_app.test_client()
+    token = _csrf_token(client, "/auth/sign-in")
+    response = client.post("/auth/sign-in", data={"email": "officer@example.scot", "password": factories.PASSWORD,
+                                                  "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_forms_on_admin_pages_carry_a_csrf_token(csrf_app):
+    admin = factories.user(is_admin=True, role=None)
+    factories.partnership()
+    db.session.commit()
+    client = csrf_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    for path in ["/admin/users/new", "/admin/organisations/new", "/admin/partnerships/new", "/auth/api-tokens",
+                 f"/admin/users/{admin.id}", "/auth/change-password"]:
+        html = client.get(path).get_data(as_text=True)
+        forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S)
+        assert forms, path
+        assert all('name="csrf_token"' in form for form in forms), path
+
+
+# No GET changes anything -----------------------------------------------------------------------------------
+
+
+def _all_counts() -> dict:
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
+def _get_paths(app, world) -> list[str]:
+    """Every GET route of the app, with ids from the world filled in."""
+    values = {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
+              "action_id": world.officer_action.id, "organisation_id": None, "token": "not-a-token",
+              "token_id": 1, "filename": "css/app.css"}
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        args = {name: values.get(name, 1) for name in rule.arguments}
+        if any(v is None for v in args.values()):
+            continue
+        paths.append(rule.build(args, append_unknown=False)[1])
+    return paths
+
+
+@pytest.mark.parametrize("who", ["admin", "manager", "officer", "viewer"])
+def test_no_get_changes_anything(app, world, client_as, who):
+    org = factories.organisation(world.home)
+    db.session.commit()
+    client = client_as(getattr(world, who))
+    paths = _get_paths(app, world) + [f"/admin/organisations/{org.id}"]
+    assert "/admin/users" in paths and "/api/v1/plans" in paths
+    before = _all_counts()
+    for path in paths:
+        with client.get(path) as response:
+            assert response.status_code < 500, path
+    db.session.expire_all()
+    assert _all_counts() == before
+
+
+def test_every_form_route_refuses_a_request_without_a_csrf_token(csrf_app):
+    """Every POST route of the app (the token-authenticated API aside), signed in as a site administrator."""
+    admin = factories.user(is_admin=True, role=None)
+    db.session.commit()
+    client = csrf_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    routes = [rule for rule in csrf_app.url_map.iter_rules()
+              if "POST" in rule.methods and not rule.endpoint.startswith("api.")]
+    assert len(routes) >= 10
+    before = _all_counts()
+    for rule in routes:
+        values = {}
+        for name, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                values[name] = re.findall(r"\w+", converter.regex)[0]  # its first choice
+            else:
+                values[name] = 1 if isinstance(converter, IntegerConverter) else "x"
+        path = rule.build(values, append_unknown=False)[1]
+        response = client.post(path, data={"name": "forged"})
+        assert response.status_code == 400, (rule.rule, response.status_code)
+    db.session.expire_all()
+    assert _all_counts() == before

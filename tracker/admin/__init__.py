@@ -1,0 +1,1 @@
+"""Administration: partnerships (site administrators), users and organisations (partnership administrators)."""

@@ -1,0 +1,283 @@
+"""Administration pages. Site administrators manage partnerships; administrators manage users and organisations."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from tracker import mail
+from tracker.admin import services
+from tracker.admin.forms import NO_ROLE, NewUserForm, OrganisationForm, PartnershipForm, RolesForm, UserDetailsForm
+from tracker.auth import permissions
+from tracker.auth import services as auth_services
+from tracker.auth.models import Membership, User
+from tracker.extensions import db
+from tracker.partnerships.models import Organisation, OrganisationKind, Partnership
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_administrator():
+    if not permissions.can_administer(current_user):
+        abort(403, "Only administrators can use the administration pages.")
+
+
+def administered_partnerships() -> list[Partnership]:
+    ids = permissions.administered_partnership_ids(current_user)
+    query = select(Partnership).order_by(Partnership.name)
+    if ids is not None:
+        query = query.where(Partnership.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
+def _fail(form, error: services.AdminError) -> None:
+    getattr(form, error.field).errors.append(str(error))
+
+
+@bp.get("/")
+def index():
+    return render_template("admin/index.html", partnerships=administered_partnerships(),
+                           can_manage_partnerships=permissions.can_manage_partnerships(current_user))
+
+
+# Partnerships --------------------------------------------------------------------------------------------
+
+
+def _require_site_admin() -> None:
+    if not permissions.can_manage_partnerships(current_user):
+        abort(403, "Only site administrators manage partnerships.")
+
+
+@bp.get("/partnerships")
+def partnerships():
+    _require_site_admin()
+    return render_template("admin/partnerships.html",
+                           partnerships=db.session.scalars(select(Partnership).order_by(Partnership.name)).all())
+
+
+@bp.route("/partnerships/new", methods=["GET", "POST"])
+@bp.route("/partnerships/<int:partnership_id>", methods=["GET", "POST"])
+def partnership(partnership_id: int | None = None):
+    _require_site_admin()
+    existing = db.session.get(Partnership, partnership_id) if partnership_id else None
+    if partnership_id and existing is None:
+        abort(404)
+    form = PartnershipForm(obj=existing)
+    if form.validate_on_submit():
+        try:
+            if existing is None:
+                services.create_partnership(name=form.name.data, full_name=form.full_name.data,
+                                            actor_id=current_user.id)
+            else:
+                services.update_partnership(existing, name=form.name.data, full_name=form.full_name.data,
+                                            actor_id=current_user.id)
+        except services.AdminError as error:
+            db.session.rollback()
+            _fail(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved partnership {form.name.data.strip()}.", "success")
+            return redirect(url_for("admin.partnerships"))
+    return render_template("admin/partnership_form.html", form=form, partnership=existing), (
+        400 if form.errors else 200)
+
+
+# Users ---------------------------------------------------------------------------------------------------
+
+
+#: The users list shows at most this many; a search narrows it.
+USERS_SHOWN = 100
+
+
+@bp.get("/users")
+def users():
+    ids = permissions.administered_partnership_ids(current_user)
+    search = request.args.get("q", "").strip()[:100]
+    query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership)).order_by(
+        User.name, User.id)
+    if ids is not None:
+        query = query.where(User.memberships.any(Membership.partnership_id.in_(ids)))
+    if search:
+        needle = search.lower()
+        query = query.where(func.lower(User.name).contains(needle, autoescape=True)
+                            | func.lower(User.email).contains(needle, autoescape=True))
+    found = db.session.scalars(query.limit(USERS_SHOWN + 1)).all()
+    return render_template("admin/users.html", users=found[:USERS_SHOWN], more=len(found) > USERS_SHOWN,
+                           search=search, shown=USERS_SHOWN)
+
+
+def _send_welcome(user: User) -> bool:
+    """E-mail a new user a link to choose their password (after the commit); False if it could not be sent."""
+    started = auth_services.start_password_reset(user.email)
+    db.session.commit()
+    if started is None:
+        return False
+    _, token = started
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+    return mail.send_or_log([mail.build_message(
+        to=user.email, to_name=user.name, subject="Your account on the improvement action tracker",
+        body=render_template("admin/welcome_email.txt", user=user, link=link, inviter=current_user.name),
+    )])
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    partnerships = administered_partnerships()
+    form = NewUserForm.with_partnerships(partnerships)
+    if not current_user.is_admin:
+        del form.is_admin
+    if form.validate_on_submit():
+        roles = {pid: role for pid, role in form.roles().items() if role is not None}
+        is_admin = bool(form.is_admin.data) if "is_admin" in form else False
+        if not roles and not is_admin:
+            form.form_errors.append("Give the person a role in at least one partnership.")
+        else:
+            try:
+                user = services.create_user(name=form.name.data, email=form.email.data, job_title=form.job_title.data,
+                                            roles=roles, is_admin=is_admin, actor_id=current_user.id)
+            except services.AdminError as error:
+                db.session.rollback()
+                _fail(form, error)
+            else:
+                db.session.commit()
+                if _send_welcome(user):
+                    flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
+                          "success")
+                else:
+                    flash(f"Created an account for {user.name}, but the e-mail could not be sent. Ask them to use "
+                          "'Forgotten your password?' on the sign-in page.", "warning")
+                return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render_template("admin/user_new.html", form=form), (400 if form.errors or form.form_errors else 200)
+
+
+def _visible_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not permissions.can_see_account(current_user, user):
+        abort(404)
+    return user
+
+
+def _user_forms(user: User, partnerships: list[Partnership], formdata_for: str | None):
+    """The details and roles forms for the user page; only the submitted one reads the request."""
+    details = UserDetailsForm(formdata=request.form if formdata_for == "details" else None, obj=user)
+    if not current_user.is_admin:
+        del details.is_admin
+    current = {m.partnership_id: m.role.value for m in user.memberships}
+    roles = RolesForm.with_partnerships(partnerships, formdata=request.form if formdata_for == "roles" else None,
+                                        data={f"role_{p.id}": current.get(p.id, NO_ROLE) for p in partnerships})
+    return details, roles
+
+
+def _render_user(user: User, details, roles, status: int = 200):
+    return render_template("admin/user_edit.html", user=user, details=details, roles=roles,
+                           can_manage=permissions.can_manage_account(current_user, user)), status
+
+
+@bp.get("/users/<int:user_id>")
+def edit_user(user_id: int):
+    user = _visible_user_or_404(user_id)
+    details, roles = _user_forms(user, administered_partnerships(), None)
+    return _render_user(user, details, roles)
+
+
+@bp.post("/users/<int:user_id>")
+def update_user(user_id: int):
+    user = _visible_user_or_404(user_id)
+    if not permissions.can_manage_account(current_user, user):
+        abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
+    details, roles = _user_forms(user, administered_partnerships(), "details")
+    if details.validate_on_submit():
+        try:
+            services.update_user(user, name=details.name.data, email=details.email.data,
+                                 job_title=details.job_title.data, actor_id=current_user.id,
+                                 is_admin=details.is_admin.data if "is_admin" in details else None)
+        except services.AdminError as error:
+            db.session.rollback()
+            _fail(details, error)
+        else:
+            db.session.commit()
+            flash(f"Saved the details of {user.name}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _render_user(user, details, roles, 400)
+
+
+@bp.post("/users/<int:user_id>/roles")
+def update_roles(user_id: int):
+    user = _visible_user_or_404(user_id)
+    details, roles = _user_forms(user, administered_partnerships(), "roles")
+    if roles.validate_on_submit():
+        services.set_roles(user, roles.roles(), actor_id=current_user.id)
+        db.session.commit()
+        flash(f"Saved the roles of {user.name}.", "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id) if permissions.can_see_account(
+            current_user, user) else url_for("admin.users"))
+    return _render_user(user, details, roles, 400)
+
+
+@bp.post("/users/<int:user_id>/<any(disable, enable):change>")
+def set_active(user_id: int, change: str):
+    user = _visible_user_or_404(user_id)
+    if not permissions.can_manage_account(current_user, user):
+        abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
+    if user.id == current_user.id:
+        abort(403, "You cannot disable your own account.")
+    services.set_active(user, change == "enable", actor_id=current_user.id)
+    db.session.commit()
+    flash(f"{user.name} can {'now' if change == 'enable' else 'no longer'} sign in.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+# Organisations -------------------------------------------------------------------------------------------
+
+
+@bp.get("/organisations")
+def organisations():
+    partnerships = administered_partnerships()
+    query = (select(Organisation).options(selectinload(Organisation.aliases), selectinload(Organisation.partnership))
+             .where(Organisation.partnership_id.in_([p.id for p in partnerships]))
+             .order_by(Organisation.name))
+    return render_template("admin/organisations.html", organisations=db.session.scalars(query).all(),
+                           partnerships=partnerships)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def organisation(organisation_id: int | None = None):
+    existing = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation_id:
+        if existing is None or not permissions.can_view_partnership(current_user, existing.partnership_id):
+            abort(404)
+        if not permissions.can_administer_partnership(current_user, existing.partnership_id):
+            abort(403, "Only the partnership's administrators can change its organisations.")
+    partnerships = administered_partnerships()
+    if existing is None:
+        form = OrganisationForm()
+        form.partnership_id.choices = [SelectChoice(str(p.id), p.name) for p in partnerships]
+        if request.method == "GET" and request.args.get("partnership", "").isdigit():
+            form.partnership_id.data = int(request.args["partnership"])
+    else:
+        form = OrganisationForm(data={"name": existing.name, "kind": existing.kind.value,
+                                      "aliases": "\n".join(a.alias for a in existing.aliases)})
+        del form.partnership_id
+    if form.validate_on_submit():
+        kind = OrganisationKind(form.kind.data)
+        try:
+            if existing is None:
+                services.create_organisation(partnership_id=form.partnership_id.data, name=form.name.data, kind=kind,
+                                             aliases=form.alias_lines(), actor_id=current_user.id)
+            else:
+                services.update_organisation(existing, name=form.name.data, kind=kind, aliases=form.alias_lines(),
+                                             actor_id=current_user.id)
+        except services.AdminError as error:
+            db.session.rollback()
+            _fail(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved organisation {form.name.data.strip()}.", "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, organisation=existing), (
+        400 if form.errors else 200)

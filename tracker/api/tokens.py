@@ -1,0 +1,57 @@
+"""Personal API tokens: created by their owner, stored hashed, revocable, with the time of last use."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+
+from tracker.audit import services as audit
+from tracker.auth.models import ApiToken, User
+from tracker.auth.services import token_hash
+from tracker.extensions import db
+from tracker.timeutil import utcnow
+
+PREFIX = "trk_"
+#: last_used_at is written at most this often per token, so that reading the API rarely writes.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def create_token(user: User, name: str, *, actor_id: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`; the plain token is returned once and never stored."""
+    plain = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip(), prefix=plain[:12], token_hash=token_hash(plain))
+    db.session.add(token)
+    db.session.flush()
+    audit.record(user_id=actor_id or user.id, entity_type="api_token", entity_id=token.id, verb="create",
+                 after={"user_id": user.id, "name": token.name, "prefix": token.prefix},
+                 summary=f"Created API token {token.name} for {user.name}")
+    return token, plain
+
+
+def authenticate(plain: str) -> ApiToken | None:
+    """The active token for this secret, if its owner's account is active; notes the time of use."""
+    if not plain.startswith(PREFIX) or len(plain) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(plain)))
+    if token is None or not token.is_active or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ))
+
+
+def revoke_token(token: ApiToken, *, actor_id: int | None) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
+    audit.record(user_id=actor_id, entity_type="api_token", entity_id=token.id, verb="revoke",
+                 before={"revoked_at": None}, after={"revoked_at": token.revoked_at},
+                 summary=f"Revoked API token {token.name}")

@@ -1,0 +1,227 @@
+"""The JSON API: bearer-token authentication, the same permission rules as the pages, JSON errors."""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, g, jsonify, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.api import serialise, tokens
+from tracker.api.openapi import document
+from tracker.auth.permissions import action_or_404, can_update_action, plan_or_404, plans_query
+from tracker.extensions import csrf, db
+from tracker.plans import services as plans
+from tracker.plans.models import Action, Plan, ProgressUpdate
+from tracker.rag import Rag, Status
+from tracker.timescales import interpret
+from tracker.timeutil import today
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Requests are authenticated by a bearer token only, never by the session cookie, so a forged cross-site
+# request carries no credentials and CSRF tokens have nothing to protect here.
+csrf.exempt(bp)
+
+MAX_PER_PAGE = 100
+MAX_TEXT = 10_000
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+class BadInput(ValueError):
+    """A request the API cannot act on; the message says what to fix."""
+
+
+def error(message: str, status: int, **extra):
+    response = jsonify(error=message, **extra)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(BadInput)
+def bad_input(exc: BadInput):
+    return error(str(exc), 400)
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        db.session.rollback()
+        response = error("Send a valid API token in the header 'Authorization: Bearer <token>'.", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+        return response
+    db.session.commit()  # the token's last-used time
+    g.api_user = token.user
+    return None
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/plans")
+def list_plans():
+    query = plans_query(g.api_user).options(
+        joinedload(Plan.partnership), joinedload(Plan.framework), joinedload(Plan.manager)
+    ).order_by(Plan.name, Plan.id)
+    return jsonify(items=[serialise.plan(p) for p in db.session.scalars(query).unique()])
+
+
+@bp.get("/plans/<int:plan_id>")
+def get_plan(plan_id: int):
+    plan = plan_or_404(plan_id, g.api_user)
+    return jsonify(serialise.plan(plan))
+
+
+def _choices(name: str, enum_type) -> set | None:
+    """A filter given as ?name=a,b or ?name=a&name=b, checked against the enum's values."""
+    raw = [part.strip() for value in request.args.getlist(name) for part in value.split(",") if part.strip()]
+    if not raw:
+        return None
+    allowed = {member.value for member in enum_type}
+    unknown = [value for value in raw if value not in allowed]
+    if unknown:
+        raise BadInput(f"Unknown {name} '{unknown[0]}'. Use one of: {', '.join(sorted(allowed))}.")
+    return {enum_type(value) for value in raw}
+
+
+def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadInput(f"'{name}' must be a whole number of 1 or more.")
+    return min(int(raw), maximum) if maximum else int(raw)
+
+
+def _flag(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() in {"true", "1", "yes"}:
+        return True
+    if raw.lower() in {"false", "0", "no"}:
+        return False
+    raise BadInput(f"'{name}' must be true or false.")
+
+
+@bp.get("/plans/<int:plan_id>/actions")
+def plan_actions(plan_id: int):
+    plan = plan_or_404(plan_id, g.api_user)
+    statuses = _choices("status", Status)
+    rags = _choices("rag", Rag)
+    overdue = _flag("overdue")
+    page = _positive_int("page", 1)
+    per_page = _positive_int("per_page", 25, MAX_PER_PAGE)
+
+    # RAG is derived in Python by tracker.rag (the one place for its rules): filter on the few columns it needs,
+    # then load the page's actions in full.
+    query = select(Action).where(Action.plan_id == plan.id).order_by(Action.id).options(
+        load_only(Action.id, Action.status, Action.due_end, Action.last_update_at, Action.created_at)
+    )
+    if statuses:
+        query = query.where(Action.status.in_(statuses))
+    now = today()
+    rows = [(action, action.rag(now)) for action in db.session.scalars(query)]
+    if rags:
+        rows = [(a, r) for a, r in rows if r.rag in rags]
+    if overdue is not None:
+        rows = [(a, r) for a, r in rows if (r.days_overdue > 0) == overdue]
+    total = len(rows)
+    pages = max(1, math.ceil(total / per_page))
+    page_ids = [a.id for a, _ in rows[(page - 1) * per_page: page * per_page]]
+    shown = db.session.scalars(
+        select(Action).where(Action.id.in_(page_ids)).order_by(Action.id)
+        .options(selectinload(Action.items), selectinload(Action.organisations), joinedload(Action.lead_officer))
+        .execution_options(populate_existing=True)
+    ).unique().all() if page_ids else []
+
+    def page_link(number: int) -> str | None:
+        if number < 1 or number > pages:
+            return None
+        return url_for("api.plan_actions", plan_id=plan.id, **{**request.args.to_dict(flat=False),
+                                                               "page": number, "per_page": per_page})
+
+    return jsonify(items=[serialise.action(a, now) for a in shown], page=page, per_page=per_page, total=total,
+                   pages=pages, links={"next": page_link(page + 1), "prev": page_link(page - 1)})
+
+
+@bp.get("/actions/<int:action_id>")
+def get_action(action_id: int):
+    action = action_or_404(action_id, g.api_user)
+    return jsonify(serialise.action(action, today()))
+
+
+@bp.get("/actions/<int:action_id>/updates")
+def action_updates(action_id: int):
+    action = action_or_404(action_id, g.api_user)
+    updates = db.session.scalars(
+        select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
+        .options(joinedload(ProgressUpdate.author)).order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+    )
+    return jsonify(items=[serialise.progress_update(u) for u in updates])
+
+
+def _text(body: dict, name: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadInput(f"'{name}' is required.")
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"'{name}' must be a string.")
+    if len(value) > max_length:
+        raise BadInput(f"'{name}' is longer than {max_length:,} characters.")
+    return value
+
+
+def progress_input(body: object) -> dict:
+    """Check a progress update's JSON body; raises BadInput with a plain message."""
+    if not isinstance(body, dict):
+        raise BadInput("Send a JSON object with status, narrative and version.")
+    status = _text(body, "status", required=True, max_length=20)
+    if status not in {s.value for s in Status}:
+        raise BadInput(f"Unknown status '{status}'. Use one of: {', '.join(s.value for s in Status)}.")
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BadInput("'version' is required: the action's version when you read it (a whole number).")
+    revised = (_text(body, "revised_timescale", max_length=200) or "").strip() or None
+    reason = (_text(body, "revision_reason") or "").strip() or None
+    if revised is not None:
+        if interpret(revised).end is None:
+            raise BadInput(f"The revised timescale '{revised}' is not a date or period we can read, "
+                           "for example 'March 2025', 'Q3 2024/25' or '2025-03-31'.")
+        if reason is None:
+            raise BadInput("Give a revision_reason when the timescale changes.")
+    return {"status": Status(status), "narrative": _text(body, "narrative") or "",
+            "revised_timescale": revised, "revision_reason": reason, "expected_version": version}
+
+
+@bp.post("/actions/<int:action_id>/updates")
+def add_update(action_id: int):
+    user = g.api_user
+    action = action_or_404(action_id, user)
+    if not can_update_action(user, action):
+        return error("You cannot update this action: only its lead officer and the plan's managers can.", 403)
+    values = progress_input(request.get_json(silent=True))
+    try:
+        update = plans.record_progress(action, author_id=user.id, **values)
+        db.session.commit()
+    except (plans.ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        current = db.session.get(Action, action_id)
+        return error("The action changed since you read it. Read it again and resend your update.", 409,
+                     current_version=current.version)
+    except ValueError as exc:
+        db.session.rollback()
+        return error(str(exc), 400)
+    response = jsonify(update=serialise.progress_update(update), action=serialise.action(action, today()))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.action_updates", action_id=action.id)
+    return response
+
