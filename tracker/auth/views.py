@@ -50,7 +50,7 @@ def client_address() -> str:
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(url_for("plans.index"))
+        return redirect(url_for("plans.my_actions"))
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
@@ -58,7 +58,7 @@ def sign_in():
         db.session.commit()
         if result.user is not None:
             login_user(result.user)
-            return redirect(safe_next(request.args.get("next")) or url_for("plans.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
         if result.locked_until is not None:
             status = 429
             minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
