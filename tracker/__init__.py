@@ -9,11 +9,13 @@ from flask import Flask, render_template
 
 from tracker import config as config_module
 from tracker.extensions import csrf, db, login_manager, migrate
+from tracker.scheduler import banner as scheduler_banner
 
 #: Blueprints, by module path; each module has a `bp`.
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.reminders.views",
 ]
 
 #: Command groups and commands, by "module:attribute".
@@ -22,11 +24,14 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.reminders.cli:reminders_cli",
+    "tracker.scheduler.cli:scheduler_command",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("reminders.settings", "Reminder settings"),
 ]
 
 
@@ -44,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    scheduler_banner.register(app)
     return app
 
 

@@ -1,0 +1,115 @@
+"""SMTP for reminders: one connection per run, reused for every message, configured like Flask-Mail."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+
+class MailServerUnavailable(Exception):
+    """The server cannot be reached or refused service (e.g. 421): stop the run, retry next time."""
+
+
+class MessageRefused(Exception):
+    """The server refused this one message (e.g. an unknown mailbox); others may still go."""
+
+
+def build_message(config, *, to: str, to_name: str, subject: str, text: str, html: str,
+                  reference: str) -> EmailMessage:
+    """A plain-text e-mail with an HTML alternative, a Reply-To, and headers marking it automatic."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = formataddr((to_name, to)) if to_name else to
+    message["Reply-To"] = config.get("MAIL_REPLY_TO") or config["MAIL_DEFAULT_SENDER"]
+    domain = _domain(config["MAIL_DEFAULT_SENDER"])
+    message["Message-ID"] = make_msgid(idstring=reference.replace(":", "."), domain=domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay quiet
+    message["X-Tracker-Reminder"] = reference
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def _domain(sender: str) -> str | None:
+    try:
+        return Address(addr_spec=sender.split("<")[-1].rstrip(">").strip()).domain or None
+    except (ValueError, IndexError):
+        return None
+
+
+class Mailer:
+    """`with Mailer(config) as mailer: mailer.send(message)`: one SMTP session for the whole run."""
+
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        cfg = self.config
+        host, port, timeout = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"]), cfg.get("MAIL_TIMEOUT", 30)
+        try:
+            if cfg.get("MAIL_USE_SSL"):
+                self.smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+            else:
+                self.smtp = smtplib.SMTP(host, port, timeout=timeout)
+                if cfg.get("MAIL_USE_TLS"):
+                    self.smtp.starttls(context=ssl.create_default_context())
+            if cfg.get("MAIL_USERNAME"):
+                self.smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        except (OSError, smtplib.SMTPException) as error:
+            self._close()
+            raise MailServerUnavailable(f"Cannot use the mail server {host}:{port}: {_describe(error)}") from error
+        return self
+
+    def send(self, message: EmailMessage) -> None:
+        if self.smtp is None:
+            raise MailServerUnavailable("The connection to the mail server is closed.")
+        try:
+            self.smtp.send_message(message)
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            self._close()
+            raise MailServerUnavailable(_describe(error)) from error
+        except smtplib.SMTPException as error:
+            # smtplib closes the session itself on a 421 ("service not available").
+            if self.smtp.sock is None or getattr(error, "smtp_code", None) == 421 or _all_421(error):
+                self._close()
+                raise MailServerUnavailable(_describe(error)) from error
+            raise MessageRefused(_describe(error)) from error
+
+    def __exit__(self, *exc_info) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        self._close()
+
+    def _close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            except OSError:
+                pass
+        self.smtp = None
+
+
+def _all_421(error: Exception) -> bool:
+    recipients = getattr(error, "recipients", None)
+    return bool(recipients) and all(code == 421 for code, _ in recipients.values())
+
+
+def _describe(error: Exception) -> str:
+    code = getattr(error, "smtp_code", None)
+    detail = getattr(error, "smtp_error", None)
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    if code:
+        return f"{code} {detail}"[:500]
+    recipients = getattr(error, "recipients", None)
+    if recipients:
+        return "; ".join(f"{addr}: {c} {m.decode('utf-8', 'replace') if isinstance(m, bytes) else m}"
+                         for addr, (c, m) in recipients.items())[:500]
+    return (f"{type(error).__name__}: {error}")[:500]
