@@ -69,15 +69,18 @@ class Mailer:
             raise MailServerUnavailable("The connection to the mail server is closed.")
         try:
             self.smtp.send_message(message)
-        except (OSError, smtplib.SMTPServerDisconnected) as error:
+        except smtplib.SMTPServerDisconnected as error:
             self._close()
             raise MailServerUnavailable(_describe(error)) from error
-        except smtplib.SMTPException as error:
+        except smtplib.SMTPException as error:  # (a subclass of OSError: caught first)
             # smtplib closes the session itself on a 421 ("service not available").
             if self.smtp.sock is None or getattr(error, "smtp_code", None) == 421 or _all_421(error):
                 self._close()
                 raise MailServerUnavailable(_describe(error)) from error
             raise MessageRefused(_describe(error)) from error
+        except OSError as error:  # connection reset, timeout
+            self._close()
+            raise MailServerUnavailable(_describe(error)) from error
 
     def __exit__(self, *exc_info) -> None:
         if self.smtp is not None:
