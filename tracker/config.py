@@ -56,7 +56,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
         # Reminders (tracker.reminders) and the scheduler process (tracker.scheduler).
         "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 14),
-        "REMINDER_UPDATE_REQUEST_DAYS": _int("REMINDER_UPDATE_REQUEST_DAYS", 14),
+        "REMINDER_UPDATE_REQUEST_DAYS": _int("REMINDER_UPDATE_REQUEST_DAYS", 21),
         "REMINDER_ESCALATION_DAYS": _int("REMINDER_ESCALATION_DAYS", 28),
         "SCHEDULER_STALE_AFTER_MINUTES": _int("SCHEDULER_STALE_AFTER_MINUTES", 10),
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-password-2026"),

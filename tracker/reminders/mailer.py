@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email.policy import SMTP as SMTP_POLICY
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+
+
+#: CRLF line ends; headers are folded only beyond RFC 5322's 998-character limit, because Python's
+#: folding at 78 puts a long Subject on a continuation line that some clients show with a leading space.
+MESSAGE_POLICY = SMTP_POLICY.clone(max_line_length=998)
 
 
 class MailServerUnavailable(Exception):
@@ -19,7 +25,7 @@ class MessageRefused(Exception):
 def build_message(config, *, to: str, to_name: str, subject: str, text: str, html: str,
                   reference: str) -> EmailMessage:
     """A plain-text e-mail with an HTML alternative, a Reply-To, and headers marking it automatic."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = subject
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = formataddr((to_name, to)) if to_name else to
