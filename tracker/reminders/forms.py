@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from tracker.reminders.models import DueSoonFrequency
@@ -10,6 +11,6 @@ from tracker.reminders.models import DueSoonFrequency
 class ReminderSettingsForm(FlaskForm):
     due_soon = RadioField(
         "How often do you want to hear about your actions?",
-        choices=[(f.value, f.label) for f in DueSoonFrequency],
+        choices=[SelectChoice(f.value, f.label) for f in DueSoonFrequency],
         validators=[InputRequired("Choose how often you want reminders")],
     )
