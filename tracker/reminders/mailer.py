@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.policy import SMTP as SMTP_POLICY
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
-
-
-#: CRLF line ends; headers are folded only beyond RFC 5322's 998-character limit, because Python's
-#: folding at 78 puts a long Subject on a continuation line that some clients show with a leading space.
-MESSAGE_POLICY = SMTP_POLICY.clone(max_line_length=998)
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid, parseaddr
 
 
 class MailServerUnavailable(Exception):
@@ -23,27 +19,35 @@ class MessageRefused(Exception):
 
 
 def build_message(config, *, to: str, to_name: str, subject: str, text: str, html: str,
-                  reference: str) -> EmailMessage:
-    """A plain-text e-mail with an HTML alternative, a Reply-To, and headers marking it automatic."""
-    message = EmailMessage(policy=MESSAGE_POLICY)
-    message["Subject"] = subject
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
-    message["To"] = formataddr((to_name, to)) if to_name else to
-    message["Reply-To"] = config.get("MAIL_REPLY_TO") or config["MAIL_DEFAULT_SENDER"]
-    domain = _domain(config["MAIL_DEFAULT_SENDER"])
+                  reference: str) -> Message:
+    """A plain-text e-mail with an HTML alternative, a Reply-To, and headers marking it automatic.
+
+    Built with the email package's classic (compat32) API: its headers are plain strings, where
+    EmailMessage parses every header it is given, which costs more than sending the message.
+    """
+    message = MIMEMultipart("alternative")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["From"] = _address(config["MAIL_DEFAULT_SENDER"])
+    message["To"] = formataddr((to_name, to), charset="utf-8") if to_name else to
+    message["Reply-To"] = _address(config.get("MAIL_REPLY_TO") or config["MAIL_DEFAULT_SENDER"])
+    domain = parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or None
     message["Message-ID"] = make_msgid(idstring=reference.replace(":", "."), domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay quiet
     message["X-Tracker-Reminder"] = reference
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.attach(_part(text, "plain"))
+    message.attach(_part(html, "html"))
     return message
 
 
-def _domain(sender: str) -> str | None:
-    try:
-        return Address(addr_spec=sender.split("<")[-1].rstrip(">").strip()).domain or None
-    except (ValueError, IndexError):
-        return None
+def _address(value: str) -> str:
+    """'Name <addr>' with a non-ASCII name encoded as RFC 2047 requires."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def _part(body: str, subtype: str) -> MIMEText:
+    """7-bit when the body is ASCII, else UTF-8 in base64 (safe for any server, and fast to encode)."""
+    return MIMEText(body, subtype, "us-ascii" if body.isascii() else "utf-8")
 
 
 class Mailer:

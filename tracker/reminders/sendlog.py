@@ -36,6 +36,8 @@ from tracker.reminders.services import Reminder
 from tracker.timeutil import utcnow
 
 log = logging.getLogger("tracker.reminders")
+#: The send log as a Core table: the per-message updates skip the ORM's session bookkeeping.
+SENDS = ReminderSend.__table__
 
 #: Rows claimed longer ago than this belong to a run that died (a batch takes far less:
 #: BATCH_SIZE messages, each bounded by MAIL_TIMEOUT).
@@ -174,12 +176,11 @@ def _claim(token: str, after_id: int) -> tuple[list, int | None]:
 
 
 def _mark(row, token: str, status: SendStatus, error: str | None = None) -> None:
-    values = {"status": status, "attempts": ReminderSend.attempts + 1, "last_error": error[:500] if error else None}
+    """Record the server's answer and commit at once: the window for a duplicate is this one statement."""
+    values = {"status": status, "attempts": SENDS.c.attempts + 1, "last_error": error[:500] if error else None}
     if status in (SendStatus.SENT, SendStatus.SUPPRESSED):
         values["sent_at"] = utcnow()
-    db.session.execute(
-        update(ReminderSend).where(ReminderSend.id == row.id, ReminderSend.claim_token == token).values(**values)
-    )
+    db.session.execute(SENDS.update().where(SENDS.c.id == row.id, SENDS.c.claim_token == token).values(**values))
     db.session.commit()
 
 
