@@ -165,41 +165,29 @@ def test_the_next_working_day_after_a_long_weekend_catches_up(world, dated, mail
 
 
 def test_digest_queries_do_not_grow_with_the_number_of_actions(world, mailbox, app, time_machine):
-    time_machine.move_to(at(2026, 9, 1), tick=False)
-
-    def count_queries(extra_actions: int) -> int:
-        for _ in range(extra_actions):
-            lead = factories.user(world.home, email=None)
-            lead.email = f"lead{lead.id}@example.scot"
+    def add_officers(count: int) -> None:
+        time_machine.move_to(at(2026, 9, 1), tick=False)
+        for _ in range(count):
+            lead = factories.user(world.home)
             for n in range(3):
                 action = factories.action(world.plan, lead=lead, timescale=dt.date(2026, 10, n + 1))
                 plan_services.record_progress(action, author_id=lead.id, status=Status.ON_TRACK, narrative="x")
         db.session.commit()
+
+    def statements_to_decide() -> tuple[int, int]:
+        time_machine.move_to(MONDAY, tick=False)
         statements = []
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            with time_machine_at(time_machine, MONDAY):
-                reminders = services.digests(services_today())
+            reminders = services.due_reminders(MONDAY.date())
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
-        assert reminders
-        return len(statements)
+        return len(reminders), len(statements)
 
-    assert count_queries(2) == count_queries(20)
-
-
-def services_today():
-    from tracker.timeutil import today
-    return today()
-
-
-class time_machine_at:
-    def __init__(self, machine, when):
-        self.machine, self.when = machine, when
-
-    def __enter__(self):
-        self.machine.move_to(self.when, tick=False)
-
-    def __exit__(self, *exc):
-        self.machine.move_to(at(2026, 9, 1), tick=False)
+    add_officers(2)
+    few = statements_to_decide()
+    add_officers(18)
+    many = statements_to_decide()
+    assert (few[0], many[0]) == (2 + 1, 20 + 1)  # a digest per officer, and the manager's escalation
+    assert few[1] == many[1]

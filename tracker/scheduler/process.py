@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -74,7 +75,7 @@ def build_scheduler(app: Flask, lock: SchedulerLock, jobs: list[Job] = JOBS) -> 
                 db.session.remove()
 
     scheduler.add_job(keep_alive, IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=LONDON),
-                      id="heartbeat", next_run_time=dt.datetime.now(LONDON))
+                      id="heartbeat", name="heartbeat", next_run_time=dt.datetime.now(LONDON))
     now = dt.datetime.now(LONDON)
     for job in jobs:
         trigger = trigger_for(job)
@@ -102,7 +103,10 @@ def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print) -> int:
         time.sleep(poll_seconds)
     echo(f"Scheduler started (holding the {lock.description}). Jobs: {', '.join(j.id for j in JOBS)}.")
     try:
-        build_scheduler(app, lock).start()
+        scheduler = build_scheduler(app, lock)
+        # systemd stops services with SIGTERM: stop taking new runs; a run in progress finishes first.
+        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+        scheduler.start()
         status = 0 if lock.held() else 1  # the scheduler stops itself when the lock is lost
     except (KeyboardInterrupt, SystemExit):
         status = 0
