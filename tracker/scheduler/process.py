@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import threading
 import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -104,8 +105,9 @@ def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print) -> int:
     echo(f"Scheduler started (holding the {lock.description}). Jobs: {', '.join(j.id for j in JOBS)}.")
     try:
         scheduler = build_scheduler(app, lock)
-        # systemd stops services with SIGTERM: stop taking new runs; a run in progress finishes first.
-        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+        if threading.current_thread() is threading.main_thread():
+            # systemd stops services with SIGTERM: stop taking new runs; a run in progress finishes first.
+            signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
         scheduler.start()
         status = 0 if lock.held() else 1  # the scheduler stops itself when the lock is lost
     except (KeyboardInterrupt, SystemExit):
