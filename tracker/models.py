@@ -6,5 +6,10 @@ from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401
 from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
 from tracker.selfeval.models import Rating, SelfEvaluationRound  # noqa: F401
-from tracker.reminders.models import PartnershipReminderSettings, ReminderPreference, ReminderSend  # noqa: F401
+from tracker.reminders.models import (  # noqa: F401
+    PartnershipReminderSettings,
+    ReminderMessage,
+    ReminderPreference,
+    ReminderSend,
+)
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401

@@ -1,8 +1,8 @@
-"""reminders and scheduler: send log, reminder preferences, chief officer contacts, scheduler heartbeat
+"""reminders and scheduler: send log and messages, reminder preferences, chief officer contacts, scheduler heartbeat
 
 Revision ID: 0006
 Revises: 0001
-Create Date: 2026-11-22 08:21:30.219357
+Create Date: 2026-11-22 08:48:02.278433
 
 """
 from alembic import op
@@ -51,8 +51,6 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('recipient_name', sa.String(length=200), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('body_text', sa.Text(), nullable=False),
-    sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'failed', 'uncertain', 'suppressed', name='sendstatus', native_enum=False, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=True),
@@ -68,9 +66,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_reminder_sends_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_sends_user_id'), ['user_id'], unique=False)
 
+    op.create_table('reminder_messages',
+    sa.Column('send_id', sa.Integer(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['send_id'], ['reminder_sends.id'], name=op.f('fk_reminder_messages_send_id_reminder_sends'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('send_id', name=op.f('pk_reminder_messages'))
+    )
 
 
 def downgrade():
+    op.drop_table('reminder_messages')
     with op.batch_alter_table('reminder_sends', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reminder_sends_user_id'))
         batch_op.drop_index(batch_op.f('ix_reminder_sends_status'))

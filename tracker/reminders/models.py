@@ -72,8 +72,6 @@ class ReminderSend(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[SendStatus] = mapped_column(_enum(SendStatus), default=SendStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -85,3 +83,14 @@ class ReminderSend(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReminderSend {self.kind} {self.period} to {self.recipient} {self.status}>"
+
+
+class ReminderMessage(db.Model):
+    """The rendered bodies of a send-log row, written once with it. Kept apart so that the many
+    small status updates of the send log never rewrite (or, on SQLite, scan through) the bodies."""
+
+    __tablename__ = "reminder_messages"
+
+    send_id: Mapped[int] = mapped_column(ForeignKey("reminder_sends.id", ondelete="CASCADE"), primary_key=True)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)

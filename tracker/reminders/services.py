@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -46,25 +47,25 @@ from tracker.timeutil import local_date, long_date
 log = logging.getLogger("tracker.reminders")
 
 DIGEST, UPDATE_REQUEST, ESCALATION = "digest", "update_request", "escalation"
-#: Characters of the latest progress update quoted in an e-mail.
+#: Characters of the latest progress update quoted in an e-mail, and of an action's text.
 UPDATE_EXCERPT = 300
+TEXT_LENGTH = 200
 
 
-@dataclass(frozen=True, slots=True)
-class ActionLine:
-    """One action as an e-mail lists it."""
+class ActionLine(NamedTuple):
+    """One action as an e-mail lists it, formatted once for both the text and the HTML part
+    (a named tuple: thousands are made per run)."""
 
     id: int
     ref: str
-    text: str
+    text: str  # shortened to TEXT_LENGTH
     plan_name: str
-    due: dt.date | None
-    rag: str
-    rag_reason: str
+    due: str  # "31 October 2026"
+    rag_reason: str  # "Red: 23 days past due 31 October 2026"
     lead: str
-    last_update_on: dt.date | None
-    last_update_text: str
+    last_update: str  # "1 September 2026: Draft with the chief officer." or "none yet"
     url: str
+    overdue: bool
 
 
 @dataclass
@@ -105,8 +106,9 @@ def normalise_email(email: str | None) -> str | None:
     return email.strip().lower() if email and email.strip() else None
 
 
-def action_url(action_id: int) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/actions/{action_id}"
+def action_url(action_id: int, base_url: str | None = None) -> str:
+    """The action's page: BASE_URL + /actions/<id>."""
+    return f"{(base_url or current_app.config['BASE_URL']).rstrip('/')}/actions/{action_id}"
 
 
 def due_reminders(today: dt.date) -> list[Reminder]:
@@ -186,22 +188,31 @@ def _reachable(email: str | None, active: bool | None) -> str | None:
     return normalise_email(email) if active else None
 
 
-def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]]) -> ActionLine:
+def _shorten(text: str, length: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
+def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]], base_url: str) -> ActionLine:
     when, narrative = latest.get(row.id, (None, ""))
-    result = derive(row.status, row.due_end, local_date(when), today, created=local_date(row.created_at))
+    updated_on = local_date(when)
+    result = derive(row.status, row.due_end, updated_on, today, created=local_date(row.created_at))
     if row.lead_id is None:
         lead = f"No lead ({row.lead_text})" if row.lead_text else "No lead"
     elif not _reachable(row.lead_email, row.lead_active):
         lead = f"{row.lead_name} (cannot be e-mailed)"
     else:
         lead = row.lead_name
-    narrative = (narrative or "").strip()
-    if len(narrative) > UPDATE_EXCERPT:
-        narrative = narrative[:UPDATE_EXCERPT].rsplit(" ", 1)[0] + "…"
+    if updated_on is None:
+        last_update = "none yet"
+    else:
+        narrative = _shorten(narrative, UPDATE_EXCERPT)
+        last_update = f"{long_date(updated_on)}: {narrative}" if narrative else long_date(updated_on)
     return ActionLine(
-        id=row.id, ref=row.ref, text=row.text, plan_name=row.plan_name, due=row.due_end,
-        rag=result.rag.label, rag_reason=result.text, lead=lead,
-        last_update_on=local_date(when), last_update_text=narrative, url=action_url(row.id),
+        id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
+        due=long_date(row.due_end) if row.due_end else "no date", rag_reason=result.text, lead=lead,
+        last_update=last_update, url=action_url(row.id, base_url),
+        overdue=row.due_end is not None and row.due_end < today,
     )
 
 
@@ -226,10 +237,11 @@ def digests(today: dt.date) -> list[Reminder]:
     rows = _action_rows(*conditions)
     latest = _latest_updates(*conditions)
     preferences = dict(db.session.execute(select(ReminderPreference.user_id, ReminderPreference.due_soon)).all())
+    base_url = current_app.config["BASE_URL"]
 
     by_user: dict[int, _Digest] = {}
     for row in rows:
-        line = _line(row, today, latest)
+        line = _line(row, today, latest, base_url)
         overdue = row.due_end < today
         lead_email = _reachable(row.lead_email, row.lead_active)
         if lead_email:
@@ -249,7 +261,7 @@ def digests(today: dt.date) -> list[Reminder]:
         frequency = preferences.get(user_id, DueSoonFrequency.DAILY)
         if frequency is DueSoonFrequency.OFF:
             digest.due_soon = []
-            digest.needs_lead = [line for line in digest.needs_lead if line.due < today]
+            digest.needs_lead = [line for line in digest.needs_lead if line.overdue]
         if not (digest.overdue or digest.due_soon or digest.needs_lead):
             continue
         reminders.append(_digest_reminder(digest, frequency, today))
@@ -328,7 +340,7 @@ def update_requests(today: dt.date) -> list[Reminder]:
         for lead_rows in per_lead.values():
             first = lead_rows[0]
             last_updates = {row.id: (row.last_update_at, "") for row in lead_rows if row.last_update_at}
-            lines = [_line(row, today, last_updates) for row in lead_rows]
+            lines = [_line(row, today, last_updates, current_app.config["BASE_URL"]) for row in lead_rows]
             reminders.append(Reminder(
                 recipient=normalise_email(first.lead_email), recipient_name=first.lead_name,
                 user_id=first.lead_id, kind=UPDATE_REQUEST, period=f"meeting:{meeting.id}",
@@ -357,8 +369,9 @@ def escalations(today: dt.date) -> list[Reminder]:
     ).all())
 
     recipients: dict[str, dict] = {}
+    base_url = current_app.config["BASE_URL"]
     for row in rows:
-        line = _line(row, today, latest)
+        line = _line(row, today, latest, base_url)
         manager_email = _reachable(row.manager_email, row.manager_active)
         targets = []
         if manager_email:
