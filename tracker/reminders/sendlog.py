@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 
 from tracker.extensions import db
 from tracker.reminders.mailer import Mailer, MailServerUnavailable, MessageRefused, build_message
@@ -137,6 +137,15 @@ def deliver() -> DeliveryReport:
     return report
 
 
+#: Built once: it runs once per message.
+MARK = (
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("send_id"), SENDS.c.claim_token == bindparam("token"))
+    .values(status=bindparam("new_status"), attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
+            sent_at=bindparam("sent"))
+)
+
+
 class _Delivery:
     """One run of phase 2: its connection, its claim token and what it achieved."""
 
@@ -205,11 +214,9 @@ class _Delivery:
 
     def mark(self, row, status: SendStatus, error: str | None = None) -> None:
         """Record the server's answer and commit at once: the window for a duplicate is this statement."""
-        values = {"status": status, "attempts": SENDS.c.attempts + 1, "last_error": error[:500] if error else None}
-        if status in (SendStatus.SENT, SendStatus.SUPPRESSED):
-            values["sent_at"] = utcnow()
-        self.connection.execute(
-            SENDS.update().where(SENDS.c.id == row.id, SENDS.c.claim_token == self.token).values(**values))
+        sent_at = utcnow() if status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
+        self.connection.execute(MARK, {"send_id": row.id, "token": self.token, "new_status": status,
+                                       "error": error[:500] if error else None, "sent": sent_at})
         self.connection.commit()
 
     def release(self, rows: list) -> None:
