@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
@@ -193,10 +194,20 @@ def _shorten(text: str, length: int) -> str:
     return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
 
 
+@lru_cache(maxsize=65_536)
+def _rag_text(status, due: dt.date | None, updated_on: dt.date | None, today: dt.date,
+              created: dt.date | None) -> str:
+    """tracker.rag's verdict as text; cached, as many actions share a due date and a creation date."""
+    return derive(status, due, updated_on, today, created=created).text
+
+
+_long_date = lru_cache(maxsize=4096)(long_date)
+
+
 def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]], base_url: str) -> ActionLine:
     when, narrative = latest.get(row.id, (None, ""))
     updated_on = local_date(when)
-    result = derive(row.status, row.due_end, updated_on, today, created=local_date(row.created_at))
+    rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
     if row.lead_id is None:
         lead = f"No lead ({row.lead_text})" if row.lead_text else "No lead"
     elif not _reachable(row.lead_email, row.lead_active):
@@ -207,10 +218,10 @@ def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]], base_
         last_update = "none yet"
     else:
         narrative = _shorten(narrative, UPDATE_EXCERPT)
-        last_update = f"{long_date(updated_on)}: {narrative}" if narrative else long_date(updated_on)
+        last_update = f"{_long_date(updated_on)}: {narrative}" if narrative else _long_date(updated_on)
     return ActionLine(
         id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
-        due=long_date(row.due_end) if row.due_end else "no date", rag_reason=result.text, lead=lead,
+        due=_long_date(row.due_end) if row.due_end else "no date", rag_reason=rag_reason, lead=lead,
         last_update=last_update, url=action_url(row.id, base_url),
         overdue=row.due_end is not None and row.due_end < today,
     )
