@@ -166,3 +166,21 @@ def test_administrators_see_a_warning_when_the_heartbeat_is_stale(world, client_
     time_machine.move_to(dt.datetime(2026, 11, 23, 8, 11, tzinfo=dt.timezone.utc), tick=False)
     assert "The scheduler has not reported since 23 November 2026 at 08:00" in page(admin)
     assert "scheduler" not in page(officer)
+
+
+def test_a_scheduler_that_loses_its_postgresql_session_knows_it(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from sqlalchemy import text
+
+    lock = new_lock(app)
+    assert lock.acquire()
+    backend = lock._connection.scalar(text("SELECT pg_backend_pid()"))
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        other.commit()
+    assert not lock.held()  # the scheduler stops, and a standby takes over
+    lock.release()
+    successor = new_lock(app)
+    assert successor.acquire()
+    successor.release()
