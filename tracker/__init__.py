@@ -15,6 +15,10 @@ from tracker.scheduler import banner as scheduler_banner
 BLUEPRINTS = [
     "tracker.auth.views",
     "tracker.plans.views",
+    "tracker.selfeval.views",
+    "tracker.indicators.views",
+    "tracker.committees.views",
+    "tracker.workbooks.views",
     "tracker.reminders.views",
 ]
 
@@ -24,6 +28,8 @@ COMMANDS = [
     "tracker.frameworks.cli:frameworks_cli",
     "tracker.demo.cli:demo_command",
     "tracker.auth.cli:users_cli",
+    "tracker.indicators.cli:indicators_cli",
+    "tracker.workbooks.cli:workbook_cli",
     "tracker.reminders.cli:reminders_cli",
     "tracker.scheduler.cli:scheduler_command",
 ]
@@ -31,6 +37,9 @@ COMMANDS = [
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
     ("plans.index", "Plans"),
+    ("selfeval.index", "Self-evaluation"),
+    ("indicators.index", "Indicators"),
+    ("committees.index", "Committees"),
     ("reminders.settings", "Reminder settings"),
 ]
 

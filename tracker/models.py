@@ -5,7 +5,9 @@ from tracker.committees.models import Committee, CommitteeMember, Meeting  # noq
 from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F401
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401
 from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
-from tracker.selfeval.models import Rating, SelfEvaluationRound  # noqa: F401
+from tracker.selfeval.models import ProposedAction, Rating, SelfEvaluationRound  # noqa: F401
+from tracker.indicators.models import Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue  # noqa: F401
+from tracker.workbooks.models import IssuedWorkbook, ReturnUpload  # noqa: F401
 from tracker.reminders.models import (  # noqa: F401
     PartnershipReminderSettings,
     ReminderMessage,

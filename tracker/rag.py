@@ -139,3 +139,65 @@ def derive(
 
 def due_within(due: dt.date | None, today: dt.date, days: int) -> bool:
     return due is not None and today <= due <= today + dt.timedelta(days=days)
+
+
+# ---------------------------------------------------------------------------
+# Indicators: a value against its target
+# ---------------------------------------------------------------------------
+
+#: Amber when a value misses its target by no more than this fraction of the target (5%).
+TARGET_TOLERANCE = 0.05
+
+
+def _number(value: float) -> str:
+    """412 -> '412', 1234.5 -> '1,234.5', 72.25 -> '72.3'."""
+    rounded = round(value, 1)
+    if rounded == int(rounded):
+        return f"{int(rounded):,}"
+    return f"{rounded:,.1f}"
+
+
+def _percent_of(difference: float) -> str:
+    """A relative difference as people read it: '8%', '4.9%' near the amber boundary, 'less than 1%'."""
+    pct = abs(difference) * 100
+    if pct < 0.5:
+        return "less than 1%"
+    edge = TARGET_TOLERANCE * 100
+    if edge - 0.5 <= pct < edge + 0.5:
+        return f"{round(pct, 1):g}%"
+    return f"{round(pct):d}%"
+
+
+def against_target(
+    value: float | None,
+    target: float | None,
+    *,
+    higher_is_better: bool,
+    suffix: str = "",
+) -> RagResult:
+    """RAG for an indicator's value against its target.
+
+    Green when the value meets or beats the target (at or above it when higher is better, at or below
+    it when lower is better); amber when it misses by no more than TARGET_TOLERANCE (5%) of the target;
+    red when it misses by more. `suffix` is the unit as written after a number ('%' for percentages).
+    The reason reads "412 is 8% below the target of 450". Not rated without a value or a target.
+    """
+    if value is None:
+        return RagResult(Rag.NONE, "no value entered yet", 0)
+    if target is None:
+        return RagResult(Rag.NONE, f"{_number(value)}{suffix}; no target set", 0)
+    shown, goal = f"{_number(value)}{suffix}", f"the target of {_number(target)}{suffix}"
+    if value == target:
+        return RagResult(Rag.GREEN, f"{shown} meets {goal}", 0)
+    side = "above" if value > target else "below"
+    better = (value > target) == higher_is_better
+    if target == 0:
+        # No relative difference from zero: any miss is red.
+        return RagResult(Rag.GREEN if better else Rag.RED, f"{shown} is {side} {goal}", 0)
+    difference = (value - target) / abs(target)
+    reason = f"{shown} is {_percent_of(difference)} {side} {goal}"
+    if better:
+        return RagResult(Rag.GREEN, reason, 0)
+    if abs(difference) <= TARGET_TOLERANCE:
+        return RagResult(Rag.AMBER, reason, 0)
+    return RagResult(Rag.RED, reason, 0)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.plans.models import Action, Plan
+from tracker.selfeval.models import SelfEvaluationRound
 
 
 def visible_partnership_ids(user: User) -> set[int] | None:
@@ -61,3 +62,21 @@ def action_or_404(action_id: int, user: User | None = None) -> Action:
     if action is None or not can_view_plan(user, action.plan):
         abort(404)
     return action
+
+
+def can_view_round(user: User, round_: SelfEvaluationRound) -> bool:
+    """Any role in the partnership reads its rounds, drafts included; nobody outside sees a draft."""
+    return can_view_partnership(user, round_.partnership_id)
+
+
+def can_manage_round(user: User, round_: SelfEvaluationRound) -> bool:
+    """Plan managers create rounds, rate and agree them."""
+    return user.has_role(round_.partnership_id, Role.PLAN_MANAGER)
+
+
+def round_or_404(round_id: int, user: User | None = None) -> SelfEvaluationRound:
+    user = user or current_user
+    round_ = db.session.get(SelfEvaluationRound, round_id)
+    if round_ is None or not can_view_round(user, round_):
+        abort(404)
+    return round_

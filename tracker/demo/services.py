@@ -47,6 +47,9 @@ DEMO_USERS = [
 
 #: Extra demo steps from feature packages, "module:function", run in order after the core demo.
 DEMO_STEPS: list[str] = [
+    "tracker.selfeval.demo:load_demo_selfeval",
+    "tracker.indicators.demo:load_demo_indicators",
+    "tracker.workbooks.demo:load_demo_workbooks",
 ]
 
 

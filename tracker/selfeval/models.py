@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from difflib import SequenceMatcher
 
 from sqlalchemy import Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Partnership
+from tracker.plans.models import Action
 from tracker.timeutil import utcnow
 from tracker.types import UTCDateTime
 
@@ -71,9 +73,74 @@ class Rating(db.Model):
 
     round: Mapped[SelfEvaluationRound] = relationship(back_populates="ratings")
     item: Mapped[FrameworkItem] = relationship()
+    #: The proposed improvement actions as rows, one per line of `proposed_actions`, each linkable to an Action.
+    proposed: Mapped[list[ProposedAction]] = relationship(
+        back_populates="rating", order_by="ProposedAction.position", cascade="all, delete-orphan"
+    )
 
     @property
     def level_label(self) -> str | None:
         if self.level is None:
             return None
         return self.round.framework.levels[self.level]
+
+    @property
+    def evidence_paragraphs(self) -> list[str]:
+        return split_lines(self.evidence)
+
+    @validates("proposed_actions")
+    def _sync_proposed(self, _key: str, value: str | None) -> str:
+        """Keep the rows in step with the text, whoever sets it (forms, importers, demo), keeping links."""
+        texts = split_lines(value)
+        unused = list(self.proposed)
+        rows: list[ProposedAction | None] = []
+        for text in texts:
+            row = next((r for r in unused if _key_of(r.text) == _key_of(text)), None)
+            if row is not None:
+                unused.remove(row)
+            rows.append(row)
+        for position, text in enumerate(texts):
+            row = rows[position]
+            if row is None:
+                # A corrected line (a typo fixed, a word added) keeps the link of the line it replaced.
+                row = _most_similar(text, unused) or ProposedAction()
+                if row in unused:
+                    unused.remove(row)
+            row.text, row.position = text, position
+            rows[position] = row
+        self.proposed = rows
+        return "\n".join(texts)
+
+
+class ProposedAction(db.Model):
+    """One proposed improvement action of a rating, and the tracked action it became (if any)."""
+
+    __tablename__ = "selfeval_proposed_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("selfeval_ratings.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"), index=True)
+
+    rating: Mapped[Rating] = relationship(back_populates="proposed")
+    action: Mapped[Action | None] = relationship()
+
+
+def split_lines(text: str | None) -> list[str]:
+    """Non-blank lines, stripped: how evidence and proposed actions are stored (one per line)."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _key_of(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+#: How alike an edited line must be to the old one to keep its link (difflib ratio).
+SAME_ACTION_SIMILARITY = 0.7
+
+
+def _most_similar(text: str, rows: list[ProposedAction]) -> ProposedAction | None:
+    scored = [(SequenceMatcher(None, _key_of(text), _key_of(row.text)).ratio(), row) for row in rows]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    return best[1] if best[0] >= SAME_ACTION_SIMILARITY else None

@@ -1,0 +1,137 @@
+"""Committee workbooks at 1,000, 10,000 and 100,000 actions, beside XlsxWriter writing the same Actions rows.
+
+Targets: the whole 10,000-action workbook, database queries included, within 2x XlsxWriter's
+constant-memory time for the Actions rows alone; extra peak memory (Python allocations while
+building, beyond the snapshot already in memory) under 50 MiB at 100,000 actions.
+"""
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+
+from sqlalchemy import func, select
+
+from tracker.bench import BenchContext, Result
+from tracker.extensions import db
+from tracker.periods import FinancialQuarter
+from tracker.plans.models import Action
+from tracker.rag import Rag, Status
+from tracker.workbooks.builder import ACTION_COLUMNS, build_workbook
+from tracker.workbooks.data import WorkbookData
+from tracker.workbooks.services import workbook_data_for_plans
+
+SUITE = "Workbooks"
+MIB = 1024 * 1024
+
+
+def plans_with(n: int) -> tuple[list[int], int]:
+    """Plans holding about n actions between them (best fit, within 10%), and how many they hold."""
+    left = dict(db.session.execute(select(Action.plan_id, func.count(Action.id)).group_by(Action.plan_id)).all())
+    chosen, total = [], 0
+    while left and total < n:
+        plan_id = min(left, key=lambda p: abs(n - total - left[p]))
+        if chosen and total + left[plan_id] > n * 1.1:
+            break
+        chosen.append(plan_id)
+        total += left.pop(plan_id)
+    return chosen, total
+
+
+def xlsxwriter_actions(data: WorkbookData, path) -> None:
+    """The Actions rows alone, with XlsxWriter in constant-memory mode: the yardstick."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = workbook.add_worksheet("Actions")
+    header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#333E48", "text_wrap": True})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top", "border": 1})
+    plain = workbook.add_format({"valign": "top", "border": 1})
+    date = workbook.add_format({"num_format": "d mmm yyyy", "valign": "top", "border": 1})
+    rags = {r.value: workbook.add_format({"bg_color": "#" + r.hex, "font_color": "#" + r.text_hex, "bold": True,
+                                          "border": 1}) for r in Rag}
+    for col, column in enumerate(ACTION_COLUMNS):
+        ws.set_column(col, col, column.width)
+        ws.write_string(0, col, column.title, header)
+    for r, a in enumerate(data.actions, start=1):
+        ws.write_string(r, 0, a.group, wrap)
+        ws.write_string(r, 1, a.ref, plain)
+        ws.write_string(r, 2, a.proposals, wrap)
+        ws.write_string(r, 3, a.text, wrap)
+        ws.write_string(r, 4, a.lead_officer, wrap)
+        ws.write_string(r, 5, a.organisations, wrap)
+        ws.write_string(r, 6, a.timescale_text, wrap)
+        if a.due:
+            ws.write_datetime(r, 7, a.due, date)
+        ws.write_string(r, 8, Status(a.status).label, plain)
+        ws.write_string(r, 9, Rag(a.rag).label, rags[a.rag])
+        ws.write_string(r, 10, a.rag_text, wrap)
+        ws.write_string(r, 11, a.latest_update, wrap)
+        if a.latest_update_on:
+            ws.write_datetime(r, 12, a.latest_update_on, date)
+        ws.write_number(r, 13, a.days_overdue, plain)
+        ws.write_string(r, 14, "Yes" if a.changed_this_quarter else "No", plain)
+    ws.freeze_panes(1, 2)
+    ws.autofilter(0, 0, len(data.actions), len(ACTION_COLUMNS) - 1)
+    workbook.close()
+
+
+def _timed(fn, *args):
+    gc.collect()
+    started = time.perf_counter()
+    value = fn(*args)
+    return value, time.perf_counter() - started
+
+
+def _peak(fn, *args) -> float:
+    """Peak Python allocations while fn runs, in MiB (beyond what was allocated before)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1] / MIB
+    finally:
+        tracemalloc.stop()
+
+
+def measure(ctx: BenchContext, size: int, quarter: FinancialQuarter) -> list[Result]:
+    with ctx.app.app_context():
+        plan_ids, actual = plans_with(size)
+        data, query_s = _timed(workbook_data_for_plans, plan_ids, quarter)
+        db.session.remove()
+    content, build_s = _timed(build_workbook, data)
+    path = ctx.workdir / f"xlsxwriter-{size}.xlsx"
+    _none, xlsx_s = _timed(xlsxwriter_actions, data, path)
+    ours_mib = _peak(build_workbook, data)
+    theirs_mib = _peak(xlsxwriter_actions, data, path)
+    label = f"{len(data.actions):,} actions"
+    whole = query_s + build_s
+    ratio = whole / xlsx_s if xlsx_s else float("inf")
+    results = [
+        Result(SUITE, f"{label}: read snapshot from database", query_s, "s", f"{len(plan_ids)} plan(s)"),
+        Result(SUITE, f"{label}: build workbook (6 sheets)", build_s, "s", f"{len(content) / MIB:.1f} MiB file"),
+        Result(SUITE, f"{label}: whole workbook incl. queries", whole, "s",
+               f"{ratio:.2f}x XlsxWriter" + (" (target: within 2x)" if size == 10_000 else "")),
+        Result(SUITE, f"{label}: XlsxWriter constant-memory, Actions rows only", xlsx_s, "s", ""),
+        Result(SUITE, f"{label}: peak memory while building", ours_mib, "MiB",
+               f"XlsxWriter {theirs_mib:.1f} MiB; extra {ours_mib - theirs_mib:.1f} MiB"
+               + (" (target: under 50 MiB)" if size >= 100_000 else "")),
+    ]
+    del data, content
+    gc.collect()
+    return results
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    with ctx.app.app_context():
+        db.create_all()  # this feature's tables, on a dataset generated before they existed
+        total = db.session.scalar(select(func.count(Action.id))) or 0
+        db.session.remove()
+    sizes = [s for s in (1_000, 10_000, 100_000) if s <= max(total, 1_000)]
+    if ctx.quick:
+        sizes = [s for s in (1_000, 5_000) if s <= max(total, 1_000)]
+    quarter = FinancialQuarter(2023, 2)
+    results: list[Result] = []
+    for size in sizes:
+        results.extend(measure(ctx, size, quarter))
+    return results

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from tracker.committees.models import CommitteeKind
+
+
+class CommitteeForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the committee's name"), Length(max=200)])
+    kind = SelectField("Kind of committee", choices=[SelectChoice(k.value, k.label) for k in CommitteeKind])
+    papers_due_working_days = IntegerField(
+        "Papers due (working days before a meeting)", default=10,
+        description="Scottish bank holidays and weekends are not counted. Usually 10.",
+        validators=[DataRequired("Enter a number of working days"),
+                    NumberRange(min=1, max=60, message="Enter a number from 1 to 60")])
+    plans = SelectMultipleField("Plans it oversees", coerce=int, validators=[Optional()])
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField("Person", coerce=int, validators=[DataRequired("Choose a person")])
+    role_label = StringField("Role on the committee", default="Member",
+                             description="For example: Voting member, Carer representative, "
+                                         "Service-user representative, Officer",
+                             validators=[DataRequired("Enter their role"), Length(max=100)])
+
+
+class MeetingForm(FlaskForm):
+    held_on = DateField("Meeting date", description="For example, 2027-01-27",
+                        validators=[DataRequired("Enter the meeting date as a real date, like 2027-01-27")])
+    title = StringField("Title", validators=[Optional(), Length(max=300)])

@@ -1,0 +1,1 @@
+"""Performance indicators beside the plans: targets, periodic values, trends."""

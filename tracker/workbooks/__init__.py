@@ -1,0 +1,1 @@
+"""Quarterly progress workbooks for committees, their frozen snapshots, and update returns."""

@@ -1,0 +1,428 @@
+"""Assemble workbook snapshots from the database, issue them to committees, and the scheduled job.
+
+Services flush, never commit, except `issue_due_workbooks`, which is a whole scheduled job:
+it commits once, then e-mails.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from flask import current_app, url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from tracker import timeutil
+from tracker.audit import services as audit
+from tracker.auth.models import User
+from tracker.committees.models import Committee, Meeting, committee_plans
+from tracker.extensions import db
+from tracker.frameworks.models import Framework, FrameworkItem, Theme
+from tracker.partnerships.models import Organisation
+from tracker.periods import FinancialQuarter, working_days_before
+from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
+from tracker.rag import Status, derive
+from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+from tracker.timeutil import local_date
+from tracker.workbooks import mail
+from tracker.workbooks.builder import build_workbook
+from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
+from tracker.workbooks.models import IssuedWorkbook
+
+log = logging.getLogger(__name__)
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def natural_key(text: str) -> tuple:
+    """'A10' after 'A9'; '1.10' after '1.9'."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=timeutil.LONDON)
+
+
+# ---------------------------------------------------------------------------
+# Snapshot assembly
+# ---------------------------------------------------------------------------
+
+
+def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
+                  committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
+    """Everything the workbook shows for one plan and quarter, read in a fixed number of queries."""
+    return workbook_data_for_plans([plan.id], quarter, as_at=as_at, committee=committee, meeting=meeting)
+
+
+def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, *, as_at: dt.date | None = None,
+                            committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
+    """As `workbook_data`, over several plans of one framework (the benchmark reads national volumes so)."""
+    as_at = as_at or timeutil.today()
+    plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids)).options(
+        selectinload(Plan.partnership), selectinload(Plan.framework))).all()
+    first = plans[0]
+    framework: Framework = first.framework
+    in_plans = Action.plan_id.in_(plan_ids)
+
+    groups: dict[int, tuple[tuple, str, list[str]]] = {}
+    for action_id, item_number, item_pos, theme_number, theme_title, theme_pos in db.session.execute(
+        select(action_items.c.action_id, FrameworkItem.number, FrameworkItem.position, Theme.number, Theme.title,
+               Theme.position)
+        .join(FrameworkItem, FrameworkItem.id == action_items.c.item_id)
+        .join(Theme, Theme.id == FrameworkItem.theme_id)
+        .join(Action, Action.id == action_items.c.action_id)
+        .where(in_plans).order_by(action_items.c.action_id, Theme.position, FrameworkItem.position)
+    ):
+        if action_id not in groups:
+            groups[action_id] = ((0, theme_pos, item_pos), f"{theme_number} {theme_title}", [])
+        groups[action_id][2].append(item_number)
+
+    organisations: dict[int, list[str]] = defaultdict(list)
+    for action_id, name in db.session.execute(
+        select(action_organisations.c.action_id, Organisation.name)
+        .join(Organisation, Organisation.id == action_organisations.c.organisation_id)
+        .join(Action, Action.id == action_organisations.c.action_id)
+        .where(in_plans).order_by(action_organisations.c.action_id, Organisation.name)
+    ):
+        organisations[action_id].append(name)
+
+    latest = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
+              .join(Action, Action.id == ProgressUpdate.action_id).where(in_plans)
+              .group_by(ProgressUpdate.action_id).subquery())
+    latest_updates = {
+        action_id: (narrative, created_at)
+        for action_id, narrative, created_at in db.session.execute(
+            select(ProgressUpdate.action_id, ProgressUpdate.narrative, ProgressUpdate.created_at)
+            .join(latest, latest.c.update_id == ProgressUpdate.id))
+    }
+    history = _history(in_plans, quarter, as_at)
+
+    no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
+    rows: list[tuple[tuple, ActionRow]] = []
+    for (action_id, ref, text, lead_name, lead_text, timescale_text, due, status, created_at,
+         last_update_at) in db.session.execute(
+        select(Action.id, Action.ref, Action.text, User.name, Action.lead_text, Action.timescale_text,
+               Action.due_end, Action.status, Action.created_at, Action.last_update_at)
+        .outerjoin(User, User.id == Action.lead_officer_id).where(in_plans)
+    ):
+        order, group, items = groups.get(action_id, no_group)
+        result = derive(status, due, local_date(last_update_at), as_at, created=local_date(created_at))
+        narrative, update_at = latest_updates.get(action_id, ("", None))
+        rows.append(((order, natural_key(ref)), ActionRow(
+            action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=text,
+            lead_officer=lead_name or lead_text or "", organisations=", ".join(organisations.get(action_id, ())),
+            timescale_text=timescale_text or "", due=due, status=Status(status).value, rag=result.rag.value,
+            rag_text=result.text, latest_update=narrative, latest_update_on=local_date(update_at),
+            days_overdue=result.days_overdue, changed_this_quarter=False,
+        )))
+    rows.sort(key=lambda pair: pair[0])
+    actions = [row for _key, row in rows]
+
+    baseline, compared_with = _baseline(plan_ids, quarter, history, actions)
+    changes = diff_changes(actions, baseline, history["moves"], history["moved_in_quarter"])
+    changed = {c.action_id for c in changes} | history["updated_in_quarter"]
+    for row in actions:
+        row.changed_this_quarter = row.action_id in changed
+
+    ratings, current_round, previous_round = _self_evaluation(first.partnership_id, framework)
+    return WorkbookData(
+        plan_name=first.name if len(plans) == 1 else f"{len(plans)} plans",
+        partnership_name=first.partnership.name if len(plans) == 1 else "Several partnerships",
+        quarter=quarter.label, as_at=as_at, group_label=framework.theme_label, item_label=framework.item_label,
+        committee_name=committee.name if committee else "", meeting_date=meeting.held_on if meeting else None,
+        compared_with=compared_with, actions=actions, changes=changes, self_evaluation=ratings,
+        current_round=current_round, previous_round=previous_round,
+    )
+
+
+def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
+    """Progress-update facts for the Changes sheet: date moves, updates this quarter, state at its start."""
+    start = _start_of(quarter.start)
+    end = _start_of(max(as_at, quarter.end) + dt.timedelta(days=1))
+    moves = dict(db.session.execute(
+        select(ProgressUpdate.action_id, func.count(ProgressUpdate.id))
+        .join(Action, Action.id == ProgressUpdate.action_id)
+        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None)).group_by(ProgressUpdate.action_id)).all())
+    updated = set(db.session.scalars(
+        select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
+        .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end)))
+    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start)))
+    before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
+              .join(Action, Action.id == ProgressUpdate.action_id)
+              .where(in_plans, ProgressUpdate.created_at < start).group_by(ProgressUpdate.action_id).subquery())
+    at_start = {
+        action_id: (Status(status).value, None)
+        for action_id, status in db.session.execute(
+            select(ProgressUpdate.action_id, ProgressUpdate.status)
+            .join(before, before.c.update_id == ProgressUpdate.id))
+    }
+    dated_before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
+                    .join(Action, Action.id == ProgressUpdate.action_id)
+                    .where(in_plans, ProgressUpdate.created_at < start, ProgressUpdate.revised_due_end.is_not(None))
+                    .group_by(ProgressUpdate.action_id).subquery())
+    for action_id, due in db.session.execute(
+        select(ProgressUpdate.action_id, ProgressUpdate.revised_due_end)
+        .join(dated_before, dated_before.c.update_id == ProgressUpdate.id)
+    ):
+        status = at_start.get(action_id, (None, None))[0]
+        at_start[action_id] = (status, due.isoformat())
+    return {"moves": moves, "updated_in_quarter": updated, "created_in_quarter": created, "at_start": at_start,
+            "moved_in_quarter": set(db.session.scalars(
+                select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
+                .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end,
+                       ProgressUpdate.revised_due_end.is_not(None))))}
+
+
+Baseline = dict[int, tuple[str | None, str | None]]
+
+
+def _baseline(plan_ids: Sequence[int], quarter: FinancialQuarter, history: dict,
+              actions: Sequence[ActionRow]) -> tuple[Baseline, str]:
+    """What Changes compares with: the previous quarter's issued workbook, else the state at the quarter's
+    start read from the progress-update history (an action with no earlier update counts as unchanged)."""
+    if len(plan_ids) == 1:
+        previous = db.session.scalar(
+            select(IssuedWorkbook).where(IssuedWorkbook.plan_id == plan_ids[0],
+                                         IssuedWorkbook.quarter == quarter.previous().label)
+            .order_by(IssuedWorkbook.issued_at.desc()).limit(1))
+        if previous is not None:
+            snapshot = WorkbookData.from_json(previous.snapshot_json)
+            baseline = {row.action_id: (row.status, row.due.isoformat() if row.due else None)
+                        for row in snapshot.actions}
+            return baseline, f"the {previous.quarter} workbook issued {timeutil.long_date(previous.as_at)}"
+    at_start = history["at_start"]
+    baseline = {
+        row.action_id: (at_start.get(row.action_id, (None, None))[0] or row.status,
+                        at_start.get(row.action_id, (None, None))[1])
+        for row in actions if row.action_id not in history["created_in_quarter"]
+    }
+    return baseline, f"the start of {quarter.label} (from the progress-update history)"
+
+
+def diff_changes(actions: Sequence[ActionRow], baseline: Baseline, moves: dict[int, int],
+                 moved_in_period: set[int]) -> list[ChangeRow]:
+    """New, completed, status moves and slipped dates since the baseline {action id: (status, due iso)}.
+
+    A date counts as slipped when it is later than the baseline's, or, when the baseline has no date, when a
+    progress update in the period revised it.
+    """
+    changes: list[ChangeRow] = []
+    for row in actions:
+        def change(kind: str, before: str, after: str) -> None:
+            changes.append(ChangeRow(row.action_id, row.ref, row.text, kind, before, after,
+                                     moves.get(row.action_id, 0)))
+
+        if row.action_id not in baseline:
+            change("New", "", Status(row.status).label)
+            continue
+        old_status, old_due = baseline[row.action_id]
+        if old_status is not None and old_status != row.status:
+            kind = "Completed" if row.status == Status.COMPLETE else "Status moved"
+            change(kind, Status(old_status).label, Status(row.status).label)
+        if old_due is not None:
+            if row.due is not None and row.due > dt.date.fromisoformat(old_due):
+                change("Date slipped", timeutil.long_date(dt.date.fromisoformat(old_due)),
+                       timeutil.long_date(row.due))
+        elif row.action_id in moved_in_period and row.due is not None:
+            change("Date slipped", "the earlier timescale", timeutil.long_date(row.due))
+    return changes
+
+
+def _self_evaluation(partnership_id: int, framework: Framework) -> tuple[list[RatingRow], str, str]:
+    rounds = db.session.scalars(
+        select(SelfEvaluationRound)
+        .where(SelfEvaluationRound.partnership_id == partnership_id,
+               SelfEvaluationRound.framework_id == framework.id,
+               SelfEvaluationRound.status.in_([RoundStatus.AGREED, RoundStatus.SUBMITTED]))
+        .order_by(SelfEvaluationRound.completed_on.desc(), SelfEvaluationRound.id.desc())).all()
+    if not rounds or not framework.levels:
+        return [], "", ""
+    current = rounds[0]
+    previous = current.previous_round or (rounds[1] if len(rounds) > 1 else None)
+    wanted = [current.id] + ([previous.id] if previous else [])
+    levels: dict[tuple[int, int], int | None] = {
+        (round_id, item_id): level for round_id, item_id, level in db.session.execute(
+            select(Rating.round_id, Rating.item_id, Rating.level).where(Rating.round_id.in_(wanted)))
+    }
+    items = db.session.execute(
+        select(FrameworkItem.id, FrameworkItem.number, FrameworkItem.title).join(Theme)
+        .where(Theme.framework_id == framework.id).order_by(Theme.position, FrameworkItem.position)).all()
+
+    def label(level: int | None) -> str:
+        return framework.levels[level] if level is not None and 0 <= level < len(framework.levels) else "Not rated"
+
+    rows = []
+    for item_id, number, title in items:
+        now = levels.get((current.id, item_id))
+        before = levels.get((previous.id, item_id)) if previous else None
+        if now is None:
+            movement = ""
+        elif before is None:
+            movement = "New rating"
+        else:
+            movement = "Up" if now > before else "Down" if now < before else "Same"
+        rows.append(RatingRow(number, title, label(now), label(before) if previous else "", movement))
+    return rows, current.title, previous.title if previous else ""
+
+
+# ---------------------------------------------------------------------------
+# Issuing
+# ---------------------------------------------------------------------------
+
+
+def issue_key(plan: Plan, quarter: FinancialQuarter, meeting: Meeting | None) -> str:
+    return f"plan {plan.id} meeting {meeting.id}" if meeting else f"plan {plan.id} quarter {quarter.label}"
+
+
+def workbook_filename(plan_name: str, quarter: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", f"{plan_name} {quarter}").strip("-")[:150]
+    return f"{stem}.xlsx"
+
+
+def issue_workbook(plan: Plan, quarter: FinancialQuarter, *, committee: Committee | None = None,
+                   meeting: Meeting | None = None, actor_id: int | None = None,
+                   as_at: dt.date | None = None) -> tuple[IssuedWorkbook, bool]:
+    """Freeze and store the quarter's workbook; (workbook, True) if issued now, (existing, False) if it was."""
+    key = issue_key(plan, quarter, meeting)
+    existing = db.session.scalar(select(IssuedWorkbook).where(IssuedWorkbook.issue_key == key))
+    if existing is not None:
+        return existing, False
+    data = workbook_data(plan, quarter, as_at=as_at, committee=committee, meeting=meeting)
+    content = build_workbook(data)
+    issued = IssuedWorkbook(
+        plan_id=plan.id, committee_id=committee.id if committee else None, meeting_id=meeting.id if meeting else None,
+        issue_key=key, quarter=quarter.label, as_at=data.as_at, filename=workbook_filename(plan.name, quarter.label),
+        snapshot_json=data.to_json(), content=content, size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), issued_by_id=actor_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(issued)
+    except IntegrityError:  # another process issued it a moment ago
+        return db.session.scalar(select(IssuedWorkbook).where(IssuedWorkbook.issue_key == key)), False
+    audit.record(user_id=actor_id, entity_type="issued_workbook", entity_id=issued.id, verb="issue",
+                 partnership_id=plan.partnership_id, plan_id=plan.id,
+                 after={"quarter": quarter.label, "meeting_id": issued.meeting_id, "sha256": issued.sha256},
+                 summary=f"Issued the {quarter.label} workbook for {plan.name}")
+    return issued, True
+
+
+def rebuild(issued: IssuedWorkbook) -> bytes:
+    """The issued workbook rebuilt from its frozen snapshot (same figures, whatever changed since)."""
+    return build_workbook(WorkbookData.from_json(issued.snapshot_json))
+
+
+def papers_due(meeting: Meeting) -> dt.date:
+    return working_days_before(meeting.held_on, meeting.committee.papers_due_working_days)
+
+
+def quarter_for_meeting(meeting: Meeting) -> FinancialQuarter:
+    """The last whole quarter before the papers are due."""
+    return FinancialQuarter.containing(papers_due(meeting)).previous()
+
+
+def due_issues(today: dt.date) -> list[tuple[Plan, FinancialQuarter, Committee | None, Meeting | None]]:
+    """What should have been issued by today and has not: per meeting whose papers are due, and per plan
+    with no meeting this quarter or later, at the end of each quarter."""
+    issued_keys = set(db.session.scalars(select(IssuedWorkbook.issue_key)))
+    wanted = []
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.held_on >= today)
+        .options(selectinload(Meeting.committee).selectinload(Committee.plans))).all()
+    for meeting in meetings:
+        if papers_due(meeting) > today:
+            continue
+        quarter = quarter_for_meeting(meeting)
+        for plan in meeting.committee.plans:
+            if plan.archived_at is None and issue_key(plan, quarter, meeting) not in issued_keys:
+                wanted.append((plan, quarter, meeting.committee, meeting))
+    ended = FinancialQuarter.containing(today).previous()
+    with_meetings = (select(committee_plans.c.plan_id).join(Meeting, Meeting.committee_id ==
+                                                             committee_plans.c.committee_id)
+                     .where(Meeting.held_on >= FinancialQuarter.containing(today).start))
+    plans = db.session.scalars(select(Plan).where(
+        Plan.archived_at.is_(None), Plan.id.not_in(with_meetings),
+        Plan.created_at < _start_of(ended.end + dt.timedelta(days=1)))).all()
+    for plan in plans:
+        if issue_key(plan, ended, None) not in issued_keys:
+            wanted.append((plan, ended, None, None))
+    return wanted
+
+
+def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
+    """Scheduled job: issue each workbook whose papers are due, commit, then e-mail members a link.
+
+    Idempotent: a workbook is never issued twice for the same meeting (or plan and quarter).
+    """
+    today = today or timeutil.today()
+    issued = []
+    for plan, quarter, committee, meeting in due_issues(today):
+        workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting, as_at=today)
+        if created:
+            issued.append(workbook)
+    db.session.commit()
+    notify(issued)
+    return issued
+
+
+def notify(issued: Sequence[IssuedWorkbook]) -> None:
+    """E-mail each issued workbook's recipients a link (after commit); a mail failure is logged, not raised."""
+    for workbook in issued:
+        try:
+            mail.send(issue_messages(workbook))
+        except OSError:
+            log.exception("Could not e-mail the issued workbook %s", workbook.id)
+
+
+def recipients(workbook: IssuedWorkbook) -> list[User]:
+    if workbook.committee is not None:
+        users = [m.user for m in workbook.committee.members]
+    else:
+        users = [workbook.plan.manager] if workbook.plan.manager else []
+    return [u for u in users if u.active and u.email]
+
+
+def external_url(endpoint: str, **values) -> str:
+    base = current_app.config.get("BASE_URL") or "http://localhost"
+    with current_app.test_request_context(base_url=base):
+        return url_for(endpoint, _external=True, **values)
+
+
+def issue_messages(workbook: IssuedWorkbook) -> list:
+    link = external_url("workbooks.download", workbook_id=workbook.id)
+    who = workbook.committee.name if workbook.committee else workbook.plan.name
+    when = f" for the meeting on {timeutil.long_date(workbook.meeting.held_on)}" if workbook.meeting else ""
+    subject = f"Papers: {workbook.plan.name} progress workbook {workbook.quarter}"
+    return [
+        mail.message(user.email, subject,
+                     f"Dear {user.name},\n\nThe {workbook.quarter} progress workbook for {workbook.plan.name} has "
+                     f"been issued to {who}{when}.\n\nDownload it (sign in first): {link}\n\n"
+                     f"Figures are as at {timeutil.long_date(workbook.as_at)} and will not change.\n")
+        for user in recipients(workbook)
+    ]
+
+
+def find_plan(id_or_name: str) -> Plan:
+    """A plan by id or exact name (for the command line)."""
+    plan = db.session.get(Plan, int(id_or_name)) if id_or_name.isdigit() else None
+    if plan is None:
+        matches = db.session.scalars(select(Plan).where(Plan.name == id_or_name)).all()
+        if len(matches) > 1:
+            raise LookupError(f"More than one plan is called {id_or_name!r}; give its id.")
+        plan = matches[0] if matches else None
+    if plan is None:
+        raise LookupError(f"No plan {id_or_name!r}. `flask --app tracker plans list` shows them.")
+    return plan
+
+
+def issued_for_committee(committee: Committee) -> list[IssuedWorkbook]:
+    return db.session.scalars(
+        select(IssuedWorkbook).where(IssuedWorkbook.committee_id == committee.id)
+        .options(selectinload(IssuedWorkbook.plan), selectinload(IssuedWorkbook.meeting))
+        .order_by(IssuedWorkbook.issued_at.desc())).all()
+

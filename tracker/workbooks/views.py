@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from tracker.auth.models import Role
+from tracker.auth.permissions import plan_or_404
+from tracker.committees.services import can_view_committee
+from tracker.extensions import db
+from tracker.periods import FinancialQuarter
+from tracker.timeutil import today
+from tracker.workbooks import returns, services
+from tracker.workbooks.builder import build_workbook
+from tracker.workbooks.models import IssuedWorkbook, ReturnUpload
+
+bp = Blueprint("workbooks", __name__)
+
+
+def _xlsx(content: bytes, filename: str):
+    response = send_file(io.BytesIO(content), mimetype=services.XLSX_MIMETYPE, as_attachment=True,
+                         download_name=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/workbooks/<int:workbook_id>/download")
+@login_required
+def download(workbook_id: int):
+    """An issued workbook, exactly as issued: for committee members and the partnership's users."""
+    workbook = db.session.get(IssuedWorkbook, workbook_id)
+    allowed = workbook is not None and (
+        current_user.role_in(workbook.plan.partnership_id) is not None
+        or (workbook.committee is not None and can_view_committee(current_user, workbook.committee)))
+    if not allowed:
+        abort(404)
+    response = _xlsx(workbook.content, workbook.filename)
+    response.headers["X-Checksum-SHA256"] = workbook.sha256
+    return response
+
+
+@bp.route("/plans/<int:plan_id>/workbook")
+@login_required
+def draft(plan_id: int):
+    """Today's figures for a quarter as a workbook (a draft: not stored, not issued)."""
+    plan = plan_or_404(plan_id)
+    try:
+        quarter = FinancialQuarter.parse(request.args.get("quarter", ""))
+    except ValueError:
+        quarter = FinancialQuarter.containing(today()).previous()
+    content = build_workbook(services.workbook_data(plan, quarter))
+    return _xlsx(content, "Draft-" + services.workbook_filename(plan.name, quarter.label))
+
+
+def _returns_plan(plan_id: int):
+    plan = plan_or_404(plan_id)
+    if not current_user.has_role(plan.partnership_id, Role.LEAD_OFFICER):
+        abort(403)
+    return plan
+
+
+@bp.route("/plans/<int:plan_id>/returns", methods=["GET", "POST"])
+@login_required
+def returns_page(plan_id: int):
+    """Download an update return, and upload it back for a preview."""
+    plan = _returns_plan(plan_id)
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("return_file")
+        if upload is None or not upload.filename:
+            error = "Choose the filled-in return to upload."
+        else:
+            try:
+                staged = returns.stage_upload(plan, current_user, upload.filename, upload.read())
+            except returns.ReturnError as problem:
+                error = str(problem)
+            else:
+                db.session.commit()
+                return redirect(url_for(".return_preview", upload_id=staged.id))
+    count = len(returns.return_actions(plan, current_user))
+    return render_template("workbooks/returns.html", plan=plan, error=error, count=count,
+                           is_manager=current_user.has_role(plan.partnership_id, Role.PLAN_MANAGER)), \
+        400 if error else 200
+
+
+@bp.route("/plans/<int:plan_id>/returns/download")
+@login_required
+def return_download(plan_id: int):
+    plan = _returns_plan(plan_id)
+    return _xlsx(returns.build_return(plan, current_user),
+                 f"Update-return-{services.workbook_filename(plan.name, today().isoformat())}")
+
+
+def _upload_or_404(upload_id: int) -> ReturnUpload:
+    upload = db.session.get(ReturnUpload, upload_id)
+    if upload is None or upload.user_id != current_user.id:
+        abort(404)
+    return upload
+
+
+@bp.route("/returns/<int:upload_id>")
+@login_required
+def return_preview(upload_id: int):
+    upload = _upload_or_404(upload_id)
+    rows = returns.preview(upload, current_user)
+    counts = {kind: sum(1 for r in rows if r.outcome == kind) for kind in ("apply", "conflict", "error", "unchanged")}
+    return render_template("workbooks/preview.html", upload=upload, rows=rows, counts=counts)
+
+
+@bp.route("/returns/<int:upload_id>/confirm", methods=["POST"])
+@login_required
+def return_confirm(upload_id: int):
+    upload = _upload_or_404(upload_id)
+    try:
+        counts = returns.apply(upload, current_user)
+    except returns.ReturnError as error:
+        flash(str(error), "error")
+        return redirect(url_for(".returns_page", plan_id=upload.plan_id))
+    db.session.commit()
+    message = f"Recorded {counts['apply']} progress update(s)."
+    if counts["conflict"]:
+        message += f" {counts['conflict']} row(s) were not applied because the action changed meanwhile."
+    flash(message, "success" if not counts["conflict"] else "warning")
+    return redirect(url_for(".returns_page", plan_id=upload.plan_id))
+
+
+@bp.app_context_processor
+def workbook_links():
+    """Lets the plans list offer the update return to the people who can send one."""
+
+    def can_send_return(plan) -> bool:
+        return current_user.is_authenticated and current_user.has_role(plan.partnership_id, Role.LEAD_OFFICER)
+
+    return {"can_send_return": can_send_return}
