@@ -139,32 +139,26 @@ def _open_actions():
     return Action.status.in_(OPEN_STATUSES), Plan.archived_at.is_(None)
 
 
-def _latest_updates(*conditions) -> dict[int, tuple[dt.datetime, str]]:
-    """{action id: (when, narrative)} of the latest progress update of the matching actions: one query."""
-    ranked = (
-        select(
-            ProgressUpdate.action_id,
-            ProgressUpdate.created_at,
-            ProgressUpdate.narrative,
-            func.row_number().over(
-                partition_by=ProgressUpdate.action_id,
-                order_by=(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()),
-            ).label("position"),
-        )
-        .where(ProgressUpdate.action_id.in_(select(Action.id).join(Plan).where(*conditions)))
-        .subquery()
-    )
+def _latest_narratives(*conditions) -> dict[int, str]:
+    """{action id: narrative} of the latest progress update of the matching actions: one query.
+
+    The latest update is the one made at the action's last_update_at (which record_progress keeps),
+    found through the (action_id, created_at) index.
+    """
     rows = db.session.execute(
-        select(ranked.c.action_id, ranked.c.created_at, ranked.c.narrative).where(ranked.c.position == 1)
+        select(ProgressUpdate.action_id, ProgressUpdate.narrative)
+        .join(Action, (ProgressUpdate.action_id == Action.id) & (ProgressUpdate.created_at == Action.last_update_at))
+        .join(Plan, Action.plan_id == Plan.id)
+        .where(*conditions)
     )
-    return {action_id: (created_at, narrative) for action_id, created_at, narrative in rows}
+    return dict(rows.all())
 
 
 Lead = aliased(User, name="lead")
 Manager = aliased(User, name="manager")
 
 _ACTION_COLUMNS = (
-    Action.id, Action.ref, Action.text, Action.status, Action.due_end, Action.created_at,
+    Action.id, Action.ref, Action.text, Action.status, Action.due_end, Action.created_at, Action.last_update_at,
     Action.lead_text, Plan.id.label("plan_id"), Plan.name.label("plan_name"), Plan.partnership_id,
     Lead.id.label("lead_id"), Lead.email.label("lead_email"), Lead.name.label("lead_name"),
     Lead.active.label("lead_active"),
@@ -204,9 +198,8 @@ def _rag_text(status, due: dt.date | None, updated_on: dt.date | None, today: dt
 _long_date = lru_cache(maxsize=4096)(long_date)
 
 
-def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]], base_url: str) -> ActionLine:
-    when, narrative = latest.get(row.id, (None, ""))
-    updated_on = local_date(when)
+def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> ActionLine:
+    updated_on = local_date(row.last_update_at)
     rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
     if row.lead_id is None:
         lead = f"No lead ({row.lead_text})" if row.lead_text else "No lead"
@@ -217,7 +210,7 @@ def _line(row, today: dt.date, latest: dict[int, tuple[dt.datetime, str]], base_
     if updated_on is None:
         last_update = "none yet"
     else:
-        narrative = _shorten(narrative, UPDATE_EXCERPT)
+        narrative = _shorten(narratives.get(row.id, ""), UPDATE_EXCERPT)
         last_update = f"{_long_date(updated_on)}: {narrative}" if narrative else _long_date(updated_on)
     return ActionLine(
         id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
@@ -246,13 +239,13 @@ def digests(today: dt.date) -> list[Reminder]:
     horizon = today + dt.timedelta(days=current_app.config["REMINDER_DUE_SOON_DAYS"])
     conditions = (*_open_actions(), Action.due_end.is_not(None), Action.due_end <= horizon)
     rows = _action_rows(*conditions)
-    latest = _latest_updates(*conditions)
+    narratives = _latest_narratives(*conditions)
     preferences = dict(db.session.execute(select(ReminderPreference.user_id, ReminderPreference.due_soon)).all())
     base_url = current_app.config["BASE_URL"]
 
     by_user: dict[int, _Digest] = {}
     for row in rows:
-        line = _line(row, today, latest, base_url)
+        line = _line(row, today, narratives, base_url)
         overdue = row.due_end < today
         lead_email = _reachable(row.lead_email, row.lead_active)
         if lead_email:
@@ -325,7 +318,7 @@ def update_requests(today: dt.date) -> list[Reminder]:
         return []
     committee_ids = {m.committee_id for m in meetings}
     rows = db.session.execute(
-        select(committee_plans.c.committee_id, *_ACTION_COLUMNS, Action.last_update_at)
+        select(committee_plans.c.committee_id, *_ACTION_COLUMNS)
         .join(Plan, committee_plans.c.plan_id == Plan.id)
         .join(Action, Action.plan_id == Plan.id)
         .join(Lead, Action.lead_officer_id == Lead.id)
@@ -350,8 +343,7 @@ def update_requests(today: dt.date) -> list[Reminder]:
         papers_due = working_days_before(meeting.held_on, meeting.papers_due_working_days)
         for lead_rows in per_lead.values():
             first = lead_rows[0]
-            last_updates = {row.id: (row.last_update_at, "") for row in lead_rows if row.last_update_at}
-            lines = [_line(row, today, last_updates, current_app.config["BASE_URL"]) for row in lead_rows]
+            lines = [_line(row, today, {}, current_app.config["BASE_URL"]) for row in lead_rows]
             reminders.append(Reminder(
                 recipient=normalise_email(first.lead_email), recipient_name=first.lead_name,
                 user_id=first.lead_id, kind=UPDATE_REQUEST, period=f"meeting:{meeting.id}",
@@ -373,7 +365,7 @@ def escalations(today: dt.date) -> list[Reminder]:
     rows = _action_rows(*conditions)
     if not rows:
         return []
-    latest = _latest_updates(*conditions)
+    narratives = _latest_narratives(*conditions)
     chief_officers = dict(db.session.execute(
         select(PartnershipReminderSettings.partnership_id, PartnershipReminderSettings.chief_officer_email)
         .where(PartnershipReminderSettings.chief_officer_email.is_not(None))
@@ -382,7 +374,7 @@ def escalations(today: dt.date) -> list[Reminder]:
     recipients: dict[str, dict] = {}
     base_url = current_app.config["BASE_URL"]
     for row in rows:
-        line = _line(row, today, latest, base_url)
+        line = _line(row, today, narratives, base_url)
         manager_email = _reachable(row.manager_email, row.manager_active)
         targets = []
         if manager_email:
