@@ -249,7 +249,8 @@ def digests(today: dt.date) -> list[Reminder]:
         overdue = row.due_end < today
         lead_email = _reachable(row.lead_email, row.lead_active)
         if lead_email:
-            digest = by_user.setdefault(row.lead_id, _Digest(lead_email, row.lead_name, row.lead_id))
+            digest = by_user.get(row.lead_id) or by_user.setdefault(
+                row.lead_id, _Digest(lead_email, row.lead_name, row.lead_id))
             (digest.overdue if overdue else digest.due_soon).append(line)
             continue
         manager_email = _reachable(row.manager_email, row.manager_active)
@@ -257,7 +258,8 @@ def digests(today: dt.date) -> list[Reminder]:
             log.warning("Action %s (%s) needs a lead, and plan %r has no manager who can be e-mailed.",
                         row.id, row.ref, row.plan_name)
             continue
-        digest = by_user.setdefault(row.manager_id, _Digest(manager_email, row.manager_name, row.manager_id))
+        digest = by_user.get(row.manager_id) or by_user.setdefault(
+            row.manager_id, _Digest(manager_email, row.manager_name, row.manager_id))
         digest.needs_lead.append(line)
 
     reminders = []
@@ -386,7 +388,8 @@ def escalations(today: dt.date) -> list[Reminder]:
         if chief and chief != manager_email:
             targets.append((chief, "", None))
         for email, name, user_id in targets:
-            entry = recipients.setdefault(email, {"name": name, "user_id": user_id, "plans": defaultdict(list)})
+            entry = recipients.get(email) or recipients.setdefault(
+                email, {"name": name, "user_id": user_id, "plans": defaultdict(list)})
             entry["plans"][row.plan_name].append(line)
 
     reminders = []
