@@ -246,20 +246,21 @@ def digests(today: dt.date) -> list[Reminder]:
     by_user: dict[int, _Digest] = {}
     for row in rows:
         line = _line(row, today, narratives, base_url)
-        overdue = row.due_end < today
         lead_email = _reachable(row.lead_email, row.lead_active)
         if lead_email:
-            digest = by_user.get(row.lead_id) or by_user.setdefault(
-                row.lead_id, _Digest(lead_email, row.lead_name, row.lead_id))
-            (digest.overdue if overdue else digest.due_soon).append(line)
+            digest = by_user.get(row.lead_id)
+            if digest is None:
+                digest = by_user[row.lead_id] = _Digest(lead_email, row.lead_name, row.lead_id)
+            (digest.overdue if line.overdue else digest.due_soon).append(line)
             continue
         manager_email = _reachable(row.manager_email, row.manager_active)
         if manager_email is None:
             log.warning("Action %s (%s) needs a lead, and plan %r has no manager who can be e-mailed.",
                         row.id, row.ref, row.plan_name)
             continue
-        digest = by_user.get(row.manager_id) or by_user.setdefault(
-            row.manager_id, _Digest(manager_email, row.manager_name, row.manager_id))
+        digest = by_user.get(row.manager_id)
+        if digest is None:
+            digest = by_user[row.manager_id] = _Digest(manager_email, row.manager_name, row.manager_id)
         digest.needs_lead.append(line)
 
     reminders = []
@@ -282,7 +283,8 @@ def _digest_reminder(digest: _Digest, frequency: DueSoonFrequency, today: dt.dat
     if digest.due_soon:
         parts.append(f"{len(digest.due_soon)} due soon")
     if digest.needs_lead:
-        parts.append(f"{len(digest.needs_lead)} need a lead")
+        count = len(digest.needs_lead)
+        parts.append(f"{count} need{'s' if count == 1 else ''} a lead")
     summary = ", ".join(parts)
     heading = "Your actions" if daily else "Your actions this week"
     return Reminder(
@@ -388,8 +390,9 @@ def escalations(today: dt.date) -> list[Reminder]:
         if chief and chief != manager_email:
             targets.append((chief, "", None))
         for email, name, user_id in targets:
-            entry = recipients.get(email) or recipients.setdefault(
-                email, {"name": name, "user_id": user_id, "plans": defaultdict(list)})
+            entry = recipients.get(email)
+            if entry is None:
+                entry = recipients[email] = {"name": name, "user_id": user_id, "plans": defaultdict(list)}
             entry["plans"][row.plan_name].append(line)
 
     reminders = []
