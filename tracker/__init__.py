@@ -19,6 +19,7 @@ BLUEPRINTS = [
     "tracker.indicators.views",
     "tracker.committees.views",
     "tracker.workbooks.views",
+    "tracker.imports.views",
     "tracker.reminders.views",
 ]
 
@@ -30,16 +31,19 @@ COMMANDS = [
     "tracker.auth.cli:users_cli",
     "tracker.indicators.cli:indicators_cli",
     "tracker.workbooks.cli:workbook_cli",
+    "tracker.imports.cli:import_command",
     "tracker.reminders.cli:reminders_cli",
     "tracker.scheduler.cli:scheduler_command",
 ]
 
 #: Main navigation: (endpoint, label), shown to signed-in users.
 NAV_ITEMS = [
+    ("plans.my_actions", "My actions"),
     ("plans.index", "Plans"),
     ("selfeval.index", "Self-evaluation"),
     ("indicators.index", "Indicators"),
     ("committees.index", "Committees"),
+    ("imports.upload", "Import"),
     ("reminders.settings", "Reminder settings"),
 ]
 

@@ -8,6 +8,7 @@ from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
 from tracker.selfeval.models import ProposedAction, Rating, SelfEvaluationRound  # noqa: F401
 from tracker.indicators.models import Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue  # noqa: F401
 from tracker.workbooks.models import IssuedWorkbook, ReturnUpload  # noqa: F401
+from tracker.imports.models import ImportJob  # noqa: F401
 from tracker.reminders.models import (  # noqa: F401
     PartnershipReminderSettings,
     ReminderMessage,

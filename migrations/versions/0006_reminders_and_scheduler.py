@@ -1,7 +1,7 @@
 """reminders and scheduler: send log and messages, reminder preferences, chief officer contacts, scheduler heartbeat
 
 Revision ID: 0006
-Revises: 0007
+Revises: 0005
 Create Date: 2026-11-22 08:48:02.278433
 
 """
@@ -13,7 +13,7 @@ import tracker.types  # noqa: F401  (custom column types used below)
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0007'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -279,7 +279,7 @@ def test_upload_refuses_other_people_indicators(world, make_indicator, client_as
 def test_upload_refuses_a_file_that_is_not_xlsx_by_content(world, indicator, client_as):
     response = _upload(client_as(world.officer), world.plan.id, b"Indicator,Period,Value\n", name="values.xlsx")
     assert response.status_code == 400
-    assert "The file is not an Excel workbook (.xlsx)" in response.get_data(as_text=True)
+    assert "The file is not an Excel .xlsx" in response.get_data(as_text=True)
 
 
 def test_upload_refuses_a_zip_bomb_by_declared_sizes(world, indicator, client_as):
@@ -290,7 +290,7 @@ def test_upload_refuses_a_zip_bomb_by_declared_sizes(world, indicator, client_as
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (4 * 1024 * 1024))
     response = _upload(client_as(world.officer), world.plan.id, buffer.getvalue())
     assert response.status_code == 400
-    assert "could overload the server" in response.get_data(as_text=True)
+    assert "zip bomb" in response.get_data(as_text=True)
 
 
 def test_upload_refuses_too_many_rows(world, indicator, client_as, monkeypatch):

@@ -224,3 +224,25 @@ def test_cli_issue_due_is_the_scheduled_job(app, world, runner):
     assert "Issued 2 workbook(s)." in result.output  # the meeting's, and the other plan's quarter-end one
     result = runner.invoke(args=["workbook", "issue-due", "--today", "2023-10-11"])
     assert "Issued 0 workbook(s)." in result.output
+
+
+
+def test_the_workbook_has_an_indicators_sheet_frozen_with_the_snapshot(world):
+    from tracker.indicators import services as indicator_services
+    from tracker.periods import Period
+
+    indicator = indicator_services.create_indicator(
+        world.plan, name="Carers with support plans", frequency="quarterly", starts_on=dt.date(2023, 4, 1),
+        actor_id=world.manager.id, target=100)
+    indicator_services.enter_value(indicator, Period("quarterly", dt.date(2023, 4, 1)), value=90,
+                                   actor_id=world.manager.id, today=dt.date(2023, 7, 20))
+    db.session.commit()
+    issued, _created = services.issue_workbook(world.plan, Q2, as_at=dt.date(2023, 10, 6))
+    db.session.commit()
+    assert "Indicators" in openpyxl.load_workbook(io.BytesIO(issued.content)).sheetnames
+    sheet = rows(issued.content, "Indicators")
+    assert "Carers with support plans" in str(sheet)
+    indicator_services.enter_value(indicator, Period("quarterly", dt.date(2023, 7, 1)), value=120,
+                                   actor_id=world.manager.id, today=dt.date(2023, 10, 20))
+    db.session.commit()
+    assert rows(services.rebuild(issued), "Indicators") == sheet

@@ -11,17 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 
+from tracker.imports import safety
 from tracker.indicators.forms import parse_number
 from tracker.indicators.models import Dimension, Indicator
 from tracker.indicators.services import BreakdownInput, IndicatorError, check_breakdowns, check_text, format_value
 from tracker.periods import Period
 
-#: Refuse archives that declare more than this once unpacked, or members packed tighter than this ratio.
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
 MAX_ROWS = 5000
 COLUMNS = ("indicator", "period", "value", "note", "breakdown", "category")
 REQUIRED_COLUMNS = ("indicator", "period", "value")
@@ -32,26 +29,11 @@ class SpreadsheetError(ValueError):
 
 
 def check_xlsx(data: bytes) -> None:
-    """Refuse anything that is not a modest .xlsx, judged by content, not by name."""
-    if not data.startswith(b"PK\x03\x04"):
-        raise SpreadsheetError("The file is not an Excel workbook (.xlsx). Save it as .xlsx and upload it again.")
+    """Refuse anything that is not a modest .xlsx, judged by content (the importer's safety rules)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise SpreadsheetError("The file is damaged or is not an Excel workbook (.xlsx).") from None
-    names = {m.filename for m in members}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise SpreadsheetError("The file is not an Excel workbook (.xlsx). Save it as .xlsx and upload it again.")
-    if any(m.flag_bits & 0x1 for m in members):
-        raise SpreadsheetError("The workbook is password-protected. Remove the password and upload it again.")
-    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-        raise SpreadsheetError("The workbook is too large once unpacked. Upload only the indicator values.")
-    for member in members:
-        if member.file_size > 1024 * 1024 and member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
-            raise SpreadsheetError("The workbook is packed in a way that could overload the server, so it was "
-                                   "not opened. Save it again from Excel and upload that.")
-
+        safety.check(data, expect="xlsx")
+    except safety.ImportRefused as error:
+        raise SpreadsheetError(str(error)) from None
 
 def _cell_text(value) -> str:
     if value is None:

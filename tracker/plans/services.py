@@ -143,11 +143,19 @@ def record_progress(
     revision_reason: str | None = None,
     expected_version: int | None = None,
     at: dt.datetime | None = None,
+    superseded_by_id: int | None = None,
 ) -> ProgressUpdate:
-    """A progress update: appends to the history, moves the status, and re-dates the action if asked."""
+    """A progress update: appends to the history, moves the status, and re-dates the action if asked.
+
+    `superseded_by_id` names the replacing action when the status becomes Superseded.
+    """
     if expected_version is not None and action.version != expected_version:
         raise ConcurrentEditError(action)
     before = snapshot(action)
+    if superseded_by_id is not None:
+        if Status(status) is not Status.SUPERSEDED or superseded_by_id == action.id:
+            raise ValueError("Only a superseded action names another action that replaces it.")
+        action.superseded_by_id = superseded_by_id
     now = at or utcnow()
     update = ProgressUpdate(action=action, author_id=author_id, status=Status(status), narrative=narrative or "",
                             created_at=now)
@@ -168,3 +176,34 @@ def record_progress(
                  partnership_id=action.plan.partnership_id, plan_id=action.plan_id, before=old,
                  after={**new, "progress_update_id": update.id}, summary=f"Progress update on {action.ref}")
     return update
+
+
+def edit_plan(plan: Plan, *, actor_id: int | None, **changes) -> Plan:
+    """Change a plan's name, kind, framework, manager or description, with an audit event."""
+    fields = ("name", "kind", "framework_id", "manager_id", "description")
+    before = {key: getattr(plan, key) for key in fields}
+    for key, value in changes.items():
+        if key not in fields:
+            raise TypeError(f"unknown plan field {key!r}")
+        setattr(plan, key, value.strip() if isinstance(value, str) else value)
+    old, new = audit.changes(before, {key: getattr(plan, key) for key in fields})
+    if old or new:
+        db.session.flush()
+        audit.record(user_id=actor_id, entity_type="plan", entity_id=plan.id, verb="update",
+                     partnership_id=plan.partnership_id, plan_id=plan.id, before=old, after=new,
+                     summary=f"Edited plan {plan.name}")
+    return plan
+
+
+def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: int,
+                     actor_id: int | None) -> list[Action]:
+    """Move every open action `from_user_id` leads in these plans to `to_user_id`; one audit event per action."""
+    plan_ids = [plan.id for plan in plans]
+    actions = db.session.scalars(
+        select(Action).where(Action.plan_id.in_(plan_ids), Action.lead_officer_id == from_user_id,
+                             Action.status.in_([s for s in Status if s.is_open]))
+        .order_by(Action.plan_id, Action.id)
+    ).all()
+    for action in actions:
+        edit_action(action, expected_version=None, actor_id=actor_id, lead_officer_id=to_user_id)
+    return list(actions)

@@ -1,17 +1,412 @@
+"""Pages for lead officers, plan managers and committee members: My actions, plans, actions, edits."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.auth.permissions import plans_query
+from tracker.auth.models import Role, User
+from tracker.auth.permissions import (
+    action_or_404,
+    can_manage_plan,
+    can_update_action,
+    plan_or_404,
+    plans_query,
+)
 from tracker.extensions import db
-from tracker.plans.models import Plan
+from tracker.frameworks.models import Framework, FrameworkItem
+from tracker.indicators.services import indicators_for_plan
+from tracker.partnerships.models import Organisation, Partnership
+from tracker.plans import export, queries, services
+from tracker.plans.cache import fragments
+from tracker.plans.forms import ActionForm, CloseForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
+from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
+from tracker.rag import Rag, Status
+from tracker.timeutil import LONDON, as_utc, long_date, today
 
 bp = Blueprint("plans", __name__)
 
 
+@bp.app_template_filter("paragraphs")
+def paragraphs(text: str | None) -> Markup:
+    """User text as escaped paragraphs: blank lines split paragraphs, single newlines become <br>."""
+    blocks = [block.strip() for block in (text or "").replace("\r\n", "\n").split("\n\n")]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
+        for block in blocks if block
+    )
+
+
+@bp.app_template_filter("when")
+def when(value) -> str:
+    """'3 March 2024 at 14:05', UK time."""
+    local = as_utc(value).astimezone(LONDON)
+    return f"{long_date(local.date())} at {local:%H:%M}"
+
+
+bp.add_app_template_filter(queries.shorten, "shorten")
+
+
+def manageable_or_403(plan: Plan) -> Plan:
+    if not can_manage_plan(current_user, plan):
+        abort(403)
+    return plan
+
+
+def posted_version(form) -> int:
+    """The version the form was loaded at; a forged or missing one is a bad request."""
+    value = (form.version.data or "").strip()
+    if not value.isdigit():
+        abort(400, "The form was missing information. Reload the page and try again.")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- lists
 @bp.route("/")
 @login_required
+def my_actions():
+    return render_template("plans/my_actions.html", mine=queries.my_actions(current_user, today()))
+
+
+@bp.route("/plans")
+@login_required
 def index():
-    plans = db.session.scalars(plans_query(current_user).order_by(Plan.name)).all()
-    return render_template("plans/index.html", plans=plans)
+    query = plans_query(current_user).options(joinedload(Plan.partnership)).order_by(Plan.name)
+    plans = db.session.scalars(query).all()
+    can_create = current_user.is_admin or any(m.role.includes(Role.PLAN_MANAGER) for m in current_user.memberships)
+    return render_template("plans/index.html", plans=plans, can_create=can_create)
+
+
+@bp.route("/plans/<int:plan_id>")
+@login_required
+def plan(plan_id: int):
+    plan = plan_or_404(plan_id)
+    filters = queries.PlanFilters.from_args(request.args)
+    day = today()
+
+    def render_actions() -> str:
+        return render_template("plans/_plan_actions.html", page=queries.plan_page(plan, filters, day),
+                               filters=filters, framework=db.session.get(Framework, plan.framework_id))
+
+    key = (plan.id, queries.plan_stamp(plan.id), day, filters)
+    return render_template(
+        "plans/plan.html",
+        plan=plan,
+        actions_html=fragments().get_or_render(key, render_actions),
+        filters=filters,
+        officers=queries.partnership_officers(plan.partnership_id),
+        organisations=queries.partnership_organisations(plan.partnership_id),
+        can_manage=can_manage_plan(current_user, plan),
+        statuses=list(Status),
+        rags=list(Rag),
+        indicators=indicators_for_plan(plan, day),
+    )
+
+
+# --------------------------------------------------------------------------- plans: create and edit
+def _plan_form_choices(form: PlanForm, partnership_ids: list[int]) -> None:
+    partnerships = db.session.scalars(select(Partnership).where(Partnership.id.in_(partnership_ids))
+                                      .order_by(Partnership.name)).all()
+    form.partnership_id.choices = choices([(p.id, p.name) for p in partnerships])
+    chosen = form.partnership_id.data or (partnerships[0].id if partnerships else None)
+    frameworks = queries.usable_frameworks(chosen) if chosen else []
+    managers = queries.partnership_managers(chosen) if chosen else []
+    form.framework_id.choices = choices((f.id, f.name) for f in frameworks)
+    form.manager_id.choices = choices([(None, "No manager yet")] + [(u.id, u.name) for u in managers])
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@login_required
+def new_plan():
+    if current_user.is_admin:
+        partnership_ids = list(db.session.scalars(select(Partnership.id)))
+    else:
+        partnership_ids = [m.partnership_id for m in current_user.memberships if m.role.includes(Role.PLAN_MANAGER)]
+    if not partnership_ids:
+        abort(403)
+    form = PlanForm()
+    _plan_form_choices(form, partnership_ids)
+    if form.validate_on_submit():
+        if db.session.scalar(select(Plan.id).where(Plan.partnership_id == form.partnership_id.data,
+                                                    Plan.name == form.name.data.strip())):
+            form.name.errors.append("The partnership already has a plan with this name")
+        else:
+            plan = services.create_plan(
+                partnership_id=form.partnership_id.data, framework_id=form.framework_id.data,
+                name=form.name.data.strip(), kind=PlanKind(form.kind.data), description=form.description.data or None,
+                manager_id=form.manager_id.data, actor_id=current_user.id)
+            db.session.commit()
+            flash(f"Plan “{plan.name}” created.", "success")
+            return redirect(url_for("plans.plan", plan_id=plan.id))
+    return render_template("plans/plan_form.html", form=form, plan=None), 400 if form.errors else 200
+
+
+@bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_plan(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    form = PlanForm(obj=plan if request.method == "GET" else None)
+    form.partnership_id.data = plan.partnership_id
+    _plan_form_choices(form, [plan.partnership_id])
+    if form.validate_on_submit():
+        clash = db.session.scalar(select(Plan.id).where(Plan.partnership_id == plan.partnership_id,
+                                                        Plan.name == form.name.data.strip(), Plan.id != plan.id))
+        if clash:
+            form.name.errors.append("The partnership already has a plan with this name")
+        else:
+            services.edit_plan(plan, actor_id=current_user.id, name=form.name.data, kind=PlanKind(form.kind.data),
+                               framework_id=form.framework_id.data, manager_id=form.manager_id.data,
+                               description=form.description.data or None)
+            db.session.commit()
+            flash("Plan saved.", "success")
+            return redirect(url_for("plans.plan", plan_id=plan.id))
+    return render_template("plans/plan_form.html", form=form, plan=plan), 400 if form.errors else 200
+
+
+# --------------------------------------------------------------------------- one action
+def _action_page(action: Action, form: UpdateForm | None, *, conflict: bool = False, status: int = 200):
+    may_update = can_update_action(current_user, action)
+    latest = db.session.scalar(
+        select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
+        .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1)
+    ) if conflict else None
+    return render_template(
+        "actions/action.html",
+        action=action,
+        plan=action.plan,
+        rag=action.rag(today()),
+        ratings=queries.current_ratings(action),
+        timeline=queries.timeline(action),
+        form=form if may_update else None,
+        conflict=conflict,
+        latest=latest,
+        can_manage=can_manage_plan(current_user, action.plan),
+    ), status
+
+
+@bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
+@login_required
+def action(action_id: int):
+    action = action_or_404(action_id)
+    may_update = can_update_action(current_user, action)
+    if request.method == "POST" and not may_update:
+        abort(403)
+    form = UpdateForm(current_timescale=action.timescale_text)
+    if request.method == "GET":
+        form.version.data = str(action.version)
+        form.status.data = Status(action.status).value if action.status is not Status.SUPERSEDED else None
+        return _action_page(action, form)
+    if not form.validate_on_submit():
+        return _action_page(action, form, status=400)
+    expected = posted_version(form)
+    try:
+        services.record_progress(
+            action, author_id=current_user.id, status=Status(form.status.data), narrative=form.narrative.data,
+            revised_timescale=form.revised_timescale.data.strip() if form.timescale_changes else None,
+            revision_reason=form.revision_reason.data, expected_version=expected)
+        db.session.commit()
+    except (services.ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        action = action_or_404(action_id)
+        form.version.data = str(action.version)
+        flash("Someone else updated this action while you were writing. Your update has not been saved: "
+              "compare it with their version below, then save again if it is still right.", "error")
+        return _action_page(action, form, conflict=True, status=409)
+    flash(f"Update saved. {action.ref} is now {action.rag(today()).text}.", "success")
+    return redirect(url_for("plans.action", action_id=action.id))
+
+
+# --------------------------------------------------------------------------- plan managers: actions
+def _action_form_choices(form: ActionForm, plan: Plan, action: Action | None = None) -> list:
+    """Choices from the plan's partnership and framework only: another partnership's ids are refused."""
+    officers = queries.partnership_officers(plan.partnership_id)
+    if action and action.lead_officer and action.lead_officer_id not in {u.id for u in officers}:
+        officers.append(action.lead_officer)  # keep a lead who has since lost the role
+    form.lead_officer_id.choices = choices([(None, "No lead officer yet")] + [(u.id, u.name) for u in officers])
+    form.organisations.choices = choices(
+        (o.id, o.name) for o in queries.partnership_organisations(plan.partnership_id))
+    themes = queries.framework_outline(plan.framework_id)
+    form.items.choices = choices([(item.id, item.label) for theme in themes for item in theme.items])
+    return themes
+
+
+def _action_changes(form: ActionForm, plan: Plan) -> dict:
+    items = db.session.scalars(select(FrameworkItem).where(FrameworkItem.id.in_(form.items.data or []))).all()
+    organisations = db.session.scalars(
+        select(Organisation).where(Organisation.id.in_(form.organisations.data or []),
+                                   Organisation.partnership_id == plan.partnership_id)).all()
+    return {
+        "text": form.text.data, "timescale": (form.timescale.data or "").strip() or None,
+        "status": Status(form.status.data), "lead_officer_id": form.lead_officer_id.data,
+        "lead_text": form.lead_text.data or None, "items": sorted(items, key=lambda i: i.id),
+        "organisations": organisations,
+    }
+
+
+def _ref_taken(plan: Plan, ref: str, action: Action | None) -> bool:
+    query = select(Action.id).where(Action.plan_id == plan.id, Action.ref == ref)
+    if action is not None:
+        query = query.where(Action.id != action.id)
+    return db.session.scalar(query) is not None
+
+
+@bp.route("/plans/<int:plan_id>/actions/new", methods=["GET", "POST"])
+@login_required
+def new_action(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    form = ActionForm()
+    themes = _action_form_choices(form, plan)
+    if form.validate_on_submit():
+        ref = (form.ref.data or "").strip() or None
+        if ref and _ref_taken(plan, ref, None):
+            form.ref.errors.append(f"{ref} is already used in this plan")
+        else:
+            changes = _action_changes(form, plan)
+            action = services.create_action(plan=plan, ref=ref, actor_id=current_user.id, **changes)
+            db.session.commit()
+            flash(f"Action {action.ref} created.", "success")
+            return redirect(url_for("plans.action", action_id=action.id))
+    return render_template("actions/action_form.html", form=form, plan=plan, action=None, themes=themes,
+                           current=None), 400 if form.errors else 200
+
+
+@bp.route("/actions/<int:action_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_action(action_id: int):
+    action = action_or_404(action_id)
+    plan = manageable_or_403(action.plan)
+    form = ActionForm(obj=action if request.method == "GET" else None)
+    themes = _action_form_choices(form, plan, action)
+    if request.method == "GET":
+        form.version.data = str(action.version)
+        form.timescale.data = action.timescale_text
+        form.status.data = Status(action.status).value
+        form.items.data = [item.id for item in action.items]
+        form.organisations.data = [o.id for o in action.organisations]
+    status, current = 200, None
+    if form.validate_on_submit():
+        ref = (form.ref.data or "").strip() or action.ref
+        if _ref_taken(plan, ref, action):
+            form.ref.errors.append(f"{ref} is already used in this plan")
+        else:
+            try:
+                services.edit_action(action, expected_version=posted_version(form), actor_id=current_user.id,
+                                     ref=ref, **_action_changes(form, plan))
+                db.session.commit()
+                flash(f"Action {action.ref} saved.", "success")
+                return redirect(url_for("plans.action", action_id=action.id))
+            except (services.ConcurrentEditError, StaleDataError):
+                db.session.rollback()
+                action = action_or_404(action_id)
+                form.version.data = str(action.version)
+                current, status = action, 409
+                flash("Someone else updated this action while you were editing it. Your changes have not been "
+                      "saved: compare them with the saved version, then save again if they are still right.", "error")
+    if form.errors:
+        status = 400
+    return render_template("actions/action_form.html", form=form, plan=plan, action=action, themes=themes,
+                           current=current), status
+
+
+def _stale_or_save(form, save) -> bool:
+    """Run `save` if the form's version is current; flash the refusal otherwise."""
+    try:
+        save(posted_version(form))
+        db.session.commit()
+        return True
+    except (services.ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        flash("Someone else updated this action while you were writing. Nothing was saved: check the action "
+              "and try again.", "error")
+        return False
+
+
+@bp.route("/actions/<int:action_id>/close", methods=["GET", "POST"])
+@login_required
+def close_action(action_id: int):
+    action = action_or_404(action_id)
+    manageable_or_403(action.plan)
+    form = CloseForm()
+    if request.method == "GET":
+        form.version.data = str(action.version)
+    elif form.validate_on_submit():
+        def save(version):
+            services.record_progress(action, author_id=current_user.id, status=Status.COMPLETE,
+                                     narrative=form.note.data, expected_version=version)
+
+        if _stale_or_save(form, save):
+            flash(f"Action {action.ref} closed as complete.", "success")
+        return redirect(url_for("plans.action", action_id=action_id))
+    return render_template("actions/close.html", form=form, action=action, plan=action.plan), \
+        400 if form.errors else 200
+
+
+@bp.route("/actions/<int:action_id>/supersede", methods=["GET", "POST"])
+@login_required
+def supersede_action(action_id: int):
+    action = action_or_404(action_id)
+    manageable_or_403(action.plan)
+    form = SupersedeForm()
+    others = db.session.execute(select(Action.id, Action.ref, Action.text).where(
+        Action.plan_id == action.plan_id, Action.id != action.id).order_by(Action.id)).all()
+    form.replacement.choices = choices([(None, "Choose an action")] + [
+        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}") for row in others])
+    if request.method == "GET":
+        form.version.data = str(action.version)
+    elif form.validate_on_submit():
+        def save(version):
+            services.record_progress(action, author_id=current_user.id, status=Status.SUPERSEDED,
+                                     narrative=form.note.data, expected_version=version,
+                                     superseded_by_id=form.replacement.data)
+
+        if _stale_or_save(form, save):
+            flash(f"Action {action.ref} marked as superseded.", "success")
+        return redirect(url_for("plans.action", action_id=action_id))
+    return render_template("actions/supersede.html", form=form, action=action, plan=action.plan), \
+        400 if form.errors else 200
+
+
+@bp.route("/plans/<int:plan_id>/reassign", methods=["GET", "POST"])
+@login_required
+def reassign(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    form = ReassignForm()
+    partnership_plans = db.session.scalars(select(Plan).where(Plan.partnership_id == plan.partnership_id,
+                                                              Plan.archived_at.is_(None))).all()
+    leaders = db.session.scalars(
+        select(Action.lead_officer_id).where(Action.plan_id.in_([p.id for p in partnership_plans]),
+                                             Action.lead_officer_id.is_not(None)).distinct()).all()
+    leading = db.session.scalars(select(User).where(User.id.in_(leaders)).order_by(User.name)).all()
+    form.from_user.choices = choices([(None, "Choose an officer")] + [(u.id, u.name) for u in leading])
+    form.to_user.choices = choices([(None, "Choose an officer")] + [
+        (u.id, u.name) for u in queries.partnership_officers(plan.partnership_id)])
+    if form.validate_on_submit():
+        scope = [plan] if form.scope.data == "plan" else partnership_plans
+        try:
+            moved = services.reassign_actions(plans=scope, from_user_id=form.from_user.data,
+                                              to_user_id=form.to_user.data, actor_id=current_user.id)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            flash("Someone else changed one of these actions at the same moment. Nothing was moved: "
+                  "try again.", "error")
+            return redirect(url_for("plans.reassign", plan_id=plan.id))
+        names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
+        where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
+        flash(f"Moved {len(moved)} open action{'s' if len(moved) != 1 else ''} from {names[form.from_user.data]} to "
+              f"{names[form.to_user.data]} in {where}.", "success")
+        return redirect(url_for("plans.plan", plan_id=plan.id))
+    return render_template("plans/reassign.html", form=form, plan=plan), 400 if form.errors else 200
+
+
+@bp.route("/plans/<int:plan_id>/audit.xlsx")
+@login_required
+def audit_export(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    stream = export.audit_workbook(plan)
+    name = f"audit-trail-plan-{plan.id}-{today().isoformat()}.xlsx"
+    return send_file(stream, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

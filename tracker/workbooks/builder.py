@@ -30,6 +30,7 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
 from tracker import rag
+from tracker.indicators.workbook import IndicatorsSheetData, add_indicators_sheet
 from tracker.rag import Rag, Status
 from tracker.workbooks.data import CHANGE_KINDS, ActionRow, WorkbookData
 
@@ -267,6 +268,8 @@ def build_workbook(data: WorkbookData) -> bytes:
     _overdue(_sheet(wb, styles, "Overdue"), styles, data)
     _changes(_sheet(wb, styles, "Changes"), styles, data)
     _self_evaluation(_sheet(wb, styles, "Self-evaluation"), styles, data)
+    if data.indicators:
+        add_indicators_sheet(wb, IndicatorsSheetData(as_at=data.as_at, indicators=data.indicators))
     _notes(_sheet(wb, styles, "Notes"), styles, data)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:

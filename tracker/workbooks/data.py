@@ -12,6 +12,9 @@ import json
 import typing
 from dataclasses import dataclass, field
 
+from tracker.indicators.workbook import IndicatorPeriod, IndicatorSheetRow
+from tracker.rag import Rag
+
 
 @dataclass(slots=True)
 class ActionRow:
@@ -78,6 +81,7 @@ class WorkbookData:
     self_evaluation: list[RatingRow] = field(default_factory=list)
     current_round: str = ""
     previous_round: str = ""
+    indicators: list[IndicatorSheetRow] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(_plain(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -112,7 +116,14 @@ def _build(cls, raw: dict):
     for name, value in raw.items():
         if name in _ROW_TYPES and cls is WorkbookData:
             value = [_build(_ROW_TYPES[name], row) for row in value]
+        elif name == "indicators" and cls is WorkbookData:
+            value = [_indicator_row(row) for row in value]
         elif name in dates and value is not None:
             value = dt.date.fromisoformat(value)
         values[name] = value
     return cls(**values)
+
+
+def _indicator_row(raw: dict) -> IndicatorSheetRow:
+    periods = [IndicatorPeriod(**period) for period in raw.get("periods", [])]
+    return IndicatorSheetRow(**{**raw, "periods": periods, "rag": Rag(raw["rag"])})

@@ -20,13 +20,13 @@ from tracker.audit import services as audit
 from tracker.auth.models import Role, User
 from tracker.auth.permissions import can_update_action
 from tracker.extensions import db
+from tracker.imports import safety
 from tracker.plans.models import Action, Plan
 from tracker.plans.services import ConcurrentEditError, record_progress
 from tracker.rag import OPEN_STATUSES, STATUS_LABELS, Status
 from tracker.timeutil import utcnow
 from tracker.workbooks.builder import safe_text
 from tracker.workbooks.models import ReturnUpload
-from tracker.workbooks.safety import UnsafeUpload, check_xlsx
 from tracker.workbooks.services import natural_key
 
 SHEET = "Update return"
@@ -143,9 +143,9 @@ def _whole(value) -> int | None:
 def parse_return(filename: str, content: bytes) -> list[dict]:
     """The rows of an uploaded return that report something, as plain dicts; ReturnError if unreadable."""
     try:
-        check_xlsx(filename, content)
+        safety.check(content, expect="xlsx")
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except UnsafeUpload as error:
+    except safety.ImportRefused as error:
         raise ReturnError(str(error)) from error
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
         raise ReturnError("The file could not be read as an Excel workbook.") from error

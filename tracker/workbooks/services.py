@@ -23,6 +23,7 @@ from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
+from tracker.indicators.workbook import indicators_sheet_data
 from tracker.partnerships.models import Organisation
 from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
@@ -137,6 +138,7 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
         committee_name=committee.name if committee else "", meeting_date=meeting.held_on if meeting else None,
         compared_with=compared_with, actions=actions, changes=changes, self_evaluation=ratings,
         current_round=current_round, previous_round=previous_round,
+        indicators=indicators_sheet_data(plans, as_at).indicators,
     )
 
 

@@ -1,0 +1,150 @@
+"""Importing a 5,000-row delivery plan: preview and commit, against openpyxl just reading the values.
+
+Each measurement runs in its own process, so peak memory (ru_maxrss) belongs to that step alone.
+The import commits into a scratch SQLite database, leaving the national dataset untouched.
+Target: preview + commit within 5x the read-only read time; peak memory under 200 MiB.
+"""
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tracker.bench import BenchContext, Result
+
+SUITE = "Imports"
+ROWS = 5_000
+ROWS_PER_AREA = 5
+AREAS_PER_OUTCOME = 100
+LEADS = ["Dundee Carers Centre", "DH&SCP", "NHS Tayside", "Penumbra/Carseview/ Carers Trust",
+         "Dundee Carers Centre/Lead Scotland", "Young Carers Sub Group", "The Corner & Partner Agencies",
+         "Carer Involvement Subgroup", "Dundee City Council", "DHSCP ACSP Improvement Work"]
+TIMESCALES = ["March 2023", "Autumn 2022", "Q3 2023/24", "In development", "Ongoing", "By end of Sept 24",
+              "Development work", "June 2023", "2023/24", "TBC"]
+STATUSES = ["On track", "Complete", "Delayed", "Slippage", "At risk", "Not started", "Ongoing", ""]
+
+
+def make_plan(path: Path, rows: int = ROWS, seed: int = 5) -> Path:
+    """A delivery plan with a title block, outcomes and priority areas merged over their actions."""
+    import openpyxl
+
+    rng = random.Random(seed)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Delivery Plan"
+    sheet.append(["A Caring Anytown: Carers Delivery Plan (synthetic benchmark data)"])
+    sheet.append([])
+    sheet.append(["Carer Strategic Outcome", "Ref", "Priority areas", "Planned actions", "Timescale/Status", "Lead",
+                  "MSG proposal(s)", "RAG"])
+    first = 4
+    for index in range(rows):
+        row = first + index
+        area_index, within = divmod(index, ROWS_PER_AREA)
+        outcome_index = area_index // AREAS_PER_OUTCOME
+        starts_area = within == 0
+        starts_outcome = starts_area and area_index % AREAS_PER_OUTCOME == 0
+        sheet.append([
+            f"Outcome {outcome_index + 1}: Carers are supported, theme {outcome_index + 1}" if starts_outcome else None,
+            f"{outcome_index + 1}.{area_index % AREAS_PER_OUTCOME + 1}" if starts_area else None,
+            f"Priority area {area_index + 1}: improve support for carers in locality {area_index % 8 + 1}"
+            if starts_area else None,
+            f"Action {index + 1}: review and improve the carer support pathway with partners "
+            f"({rng.choice(['locality', 'hospital', 'community', 'school'])} setting)",
+            rng.choice(TIMESCALES),
+            rng.choice(LEADS) if within == 0 or rng.random() < 0.6 else None,
+            rng.choice(["2.3, 3.5", "1.1; 1.2", "4.4", "", "6.1"]),
+            rng.choice(STATUSES),
+        ])
+        if starts_area:
+            last = min(row + ROWS_PER_AREA - 1, first + rows - 1)
+            sheet.merge_cells(f"B{row}:B{last}")
+            sheet.merge_cells(f"C{row}:C{last}")
+        if starts_outcome:
+            sheet.merge_cells(f"A{row}:A{min(row + ROWS_PER_AREA * AREAS_PER_OUTCOME - 1, first + rows - 1)}")
+    workbook.save(path)
+    return path
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def child_read(path: str) -> dict:
+    """openpyxl's read-only mode reading every value, and nothing else: the yardstick."""
+    import openpyxl
+
+    started = time.perf_counter()
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    cells = sum(1 for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for _ in row)
+    workbook.close()
+    return {"seconds": time.perf_counter() - started, "cells": cells, "peak_mib": _peak_mib()}
+
+
+def child_import(path: str, database: str) -> dict:
+    """Preview (check, parse, plan the changes) and commit into a fresh database, as the CLI does."""
+    from tracker import create_app
+    from tracker.extensions import db
+    from tracker.frameworks import services as frameworks
+    from tracker.imports import services
+    from tracker.partnerships.models import Partnership
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench", "TESTING": True})
+    with app.app_context():
+        db.create_all()
+        frameworks.load_msg()
+        partnership = Partnership(name="Anytown")
+        db.session.add(partnership)
+        db.session.commit()
+        baseline = _peak_mib()
+        started = time.perf_counter()
+        parsed = services.read(path)
+        parsed_at = time.perf_counter()
+        preview = services.changes(parsed, partnership, "Benchmark plan")
+        previewed = time.perf_counter()
+        summary = services.apply(parsed, partnership, "Benchmark plan", actor_id=None, preview=preview)
+        db.session.commit()
+        committed = time.perf_counter()
+        again = services.changes(services.read(path), partnership, "Benchmark plan")
+        db.engine.dispose()
+    return {"parse": parsed_at - started, "preview": previewed - started, "commit": committed - previewed,
+            "created": summary["create"], "unchanged_again": again["counts"]["unchanged"],
+            "rows": len(preview["rows"]), "baseline_mib": baseline, "peak_mib": _peak_mib()}
+
+
+def _in_child(*args: str) -> dict:
+    output = subprocess.run([sys.executable, "-m", "tracker.bench.suites.imports", *args], check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    rows = 500 if ctx.quick else ROWS
+    path = make_plan(ctx.workdir / "plan.xlsx", rows)
+    read = _in_child("read", str(path))
+    done = _in_child("import", str(path), f"sqlite:///{ctx.workdir / 'imports.db'}")
+    total = done["preview"] + done["commit"]
+    ratio = total / read["seconds"]
+    return [
+        Result(SUITE, f"openpyxl read-only: read the values of a {rows:,}-row plan", read["seconds"], "s",
+               f"{read['cells']:,} cells; peak {read['peak_mib']:.0f} MiB"),
+        Result(SUITE, f"preview a {rows:,}-row plan (checks, parse, merged cells, changes)", done["preview"], "s",
+               f"parse alone {done['parse']:.2f} s"),
+        Result(SUITE, f"commit a {rows:,}-row plan ({done['created']:,} actions created)", done["commit"], "s",
+               "scratch SQLite database"),
+        Result(SUITE, "preview + commit / read-only read", ratio, "x",
+               f"target within 5x: {'met' if ratio <= 5 else 'NOT met'}"),
+        Result(SUITE, "peak memory, preview + commit process", done["peak_mib"], "MiB",
+               f"target under 200 MiB: {'met' if done['peak_mib'] < 200 else 'NOT met'}; "
+               f"{done['baseline_mib']:.0f} MiB before reading the file"),
+        Result(SUITE, "second import finds every action unchanged", done["unchanged_again"], "actions", ""),
+    ]
+
+
+if __name__ == "__main__":
+    command, *arguments = sys.argv[1:]
+    result = child_read(*arguments) if command == "read" else child_import(*arguments)
+    print(json.dumps(result))

@@ -1,0 +1,89 @@
+"""Split a lead cell ("Penumbra/Carseview/ Carers Trust") into organisations; no database.
+
+Known names and aliases are matched first, so a name with "/" or "&" inside is never broken; what is left
+is split on "/", ";" and new lines. A part that starts with a known name ("DH&SCP Hospital Discharge Team")
+is that organisation; generic words ("all partners") name nobody.
+"""
+from __future__ import annotations
+
+import re
+
+from tracker.partnerships.models import OrganisationKind
+
+SEPARATORS = re.compile(r"\s*(?:/|;|\n|\r)\s*")
+GENERIC = {"all partners", "all", "partners", "partner agencies", "all agencies", "others", "tbc", "tbd", "n/a",
+           "various", "all services"}
+#: A part ending in one of these names a post or team, not an organisation ("Info & Communication funded post").
+ROLE_WORDS = {"post", "posts", "team", "officer", "officers", "worker", "workers", "manager", "coordinator",
+              "co-ordinator", "resource", "bid"}
+
+EXACT = "exact"  # the organisation's own name
+ALIAS = "alias"  # a name in the alias list
+PREFIX = "prefix"  # a known name followed by a team or service ("DH&SCP Hospital Discharge Team")
+NEW = "new"  # nobody by that name yet: a new organisation
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().lower()
+
+
+def split(text: str | None, known: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(part as written, organisation name, how it was matched) for each lead named in `text`.
+
+    `known` maps a normalised name or alias to the organisation's name.
+    """
+    text = re.sub(r"[ \t\u00a0]+", " ", text or "").strip()
+    if not text:
+        return []
+    if normalise(text) in known:
+        return [_resolve(text, known)]
+    protected: list[str] = []
+
+    def protect(match: re.Match) -> str:
+        protected.append(match[0])
+        return f"\x00{len(protected) - 1}\x00"
+
+    for name in sorted((k for k in known if "/" in k or ";" in k), key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", protect, text, flags=re.I)
+    parts = []
+    for part in SEPARATORS.split(text):
+        part = re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m[1])], part).strip(" ,.-")
+        if part and normalise(part) not in GENERIC:
+            parts.append(part)
+    resolved, seen = [], set()
+    items = [_resolve(part, known) for part in parts]
+    names_someone = any(how != NEW for _, _, how in items)
+    for item in items:
+        if item[2] == NEW and names_someone and normalise(item[0]).rsplit(" ", 1)[-1] in ROLE_WORDS:
+            continue  # a post or team inside an organisation the cell already names
+        if item[1] not in seen:
+            seen.add(item[1])
+            resolved.append(item)
+    return resolved
+
+
+def _resolve(part: str, known: dict[str, str]) -> tuple[str, str, str]:
+    key = normalise(part)
+    if key in known:
+        name = known[key]
+        return part, name, EXACT if normalise(name) == key else ALIAS
+    prefixes = [k for k in known if key.startswith(k + " ") or key.startswith(k + " &")]
+    if prefixes:
+        return part, known[max(prefixes, key=len)], PREFIX
+    return part, part, NEW
+
+
+def guess_kind(name: str) -> OrganisationKind:
+    """A sensible kind for an organisation first seen in an import; users can change it."""
+    lowered = name.lower()
+    rules = [
+        (("sub group", "subgroup", "sub-group"), OrganisationKind.SUBGROUP),
+        (("carers centre",), OrganisationKind.CARERS_CENTRE),
+        (("hscp", "health and social care partnership", "h&scp"), OrganisationKind.HSCP),
+        (("nhs", "health board"), OrganisationKind.HEALTH_BOARD),
+        (("council",), OrganisationKind.COUNCIL),
+    ]
+    for words, kind in rules:
+        if any(word in lowered for word in words):
+            return kind
+    return OrganisationKind.OTHER

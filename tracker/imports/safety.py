@@ -1,0 +1,155 @@
+"""Checks an uploaded file must pass before any parser opens it: type, size, zip bomb, DTDs.
+
+Everything here reads the bytes and the sizes the zip declares; nothing is parsed or executed.
+Each refusal is an ImportRefused with a sentence a user can act on.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import openpyxl
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MIB = 1024 * 1024
+
+# openpyxl parses with defusedxml when it is installed; the importer refuses to run without it.
+if not openpyxl.DEFUSEDXML:  # pragma: no cover - guarded by install_requires
+    raise ImportError("defusedxml must be installed: openpyxl would otherwise parse untrusted XML unprotected.")
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported; the message says why in plain words. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big an upload may be, before and after decompression."""
+
+    max_bytes: int = 20 * MIB
+    max_uncompressed: int = 200 * MIB
+    max_ratio: int = 100
+    max_members: int = 1000
+    max_rows: int = 20_000
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed the checks: its bytes and what kind of document it is."""
+
+    data: bytes
+    kind: str  # "xlsx" or "docx"
+    name: str
+
+    def open_zip(self) -> zipfile.ZipFile:
+        return zipfile.ZipFile(io.BytesIO(self.data))
+
+
+def read_upload(file: str | os.PathLike | bytes | BinaryIO, limits: Limits) -> tuple[bytes, str]:
+    """The file's bytes and name, refusing anything over the size limit without reading it all."""
+    if isinstance(file, bytes):
+        data, name = file, ""
+    elif isinstance(file, (str, os.PathLike)):
+        path = Path(file)
+        if path.stat().st_size > limits.max_bytes:
+            raise ImportRefused(_too_big(limits))
+        data, name = path.read_bytes(), path.name
+    else:
+        data = file.read(limits.max_bytes + 1)
+        name = getattr(file, "filename", None) or getattr(file, "name", "") or ""
+    if len(data) > limits.max_bytes:
+        raise ImportRefused(_too_big(limits))
+    return data, os.path.basename(str(name))
+
+
+def _too_big(limits: Limits) -> str:
+    return f"The file is larger than the {limits.max_bytes // MIB} MB limit. Split the plan or remove images."
+
+
+def check(file: str | os.PathLike | bytes | BinaryIO, limits: Limits | None = None,
+          expect: str | None = None) -> CheckedFile:
+    """Refuse anything that is not a safe, plain .xlsx or .docx; `expect` names the kind wanted."""
+    limits = limits or Limits()
+    data, name = read_upload(file, limits)
+    if not data:
+        raise ImportRefused("The file is empty.")
+    if name.lower().endswith(".xlsm"):
+        raise ImportRefused(_MACRO_MESSAGE)
+    if data.startswith(OLE2_MAGIC):
+        raise ImportRefused(
+            "The file is password-protected or in the old Excel/Word 97-2003 format. "
+            "Remove the password and save it as .xlsx or .docx, then upload it again.")
+    if not data.startswith(ZIP_MAGIC):
+        raise ImportRefused("The file is not an Excel .xlsx or Word .docx file (whatever its name says).")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportRefused("The file is damaged: it could not be opened as an .xlsx or .docx file.") from None
+    _check_sizes(members, len(data), limits)
+    kind = _kind(archive)
+    if expect and kind != expect:
+        wanted = {"xlsx": "an Excel .xlsx workbook", "docx": "a Word .docx document"}[expect]
+        raise ImportRefused(f"Upload {wanted}; this file is a .{kind}.")
+    _check_no_dtd(archive, members)
+    return CheckedFile(data=data, kind=kind, name=name)
+
+
+_MACRO_MESSAGE = ("Macro-enabled workbooks (.xlsm) are not accepted. "
+                  "Save the workbook as an Excel Workbook (.xlsx) and upload that.")
+
+
+def _check_sizes(members: list[zipfile.ZipInfo], compressed_total: int, limits: Limits) -> None:
+    """Zip-bomb defence from the sizes the archive declares (zipfile refuses data longer than declared)."""
+    if len(members) > limits.max_members:
+        raise ImportRefused(f"The file holds {len(members):,} parts, more than the {limits.max_members:,} allowed; "
+                            "it may be a zip bomb.")
+    total = sum(member.file_size for member in members)
+    if total > limits.max_uncompressed:
+        raise ImportRefused(f"The file would expand to {total // MIB:,} MB, more than the "
+                            f"{limits.max_uncompressed // MIB} MB allowed; it may be a zip bomb.")
+    if total > MIB and total > limits.max_ratio * compressed_total:
+        raise ImportRefused(f"The file expands more than {limits.max_ratio} times when unpacked; "
+                            "it may be a zip bomb, so it was not opened.")
+
+
+def _kind(archive: zipfile.ZipFile) -> str:
+    names = set(archive.namelist())
+    if "[Content_Types].xml" not in names:
+        raise ImportRefused("The file is not an Excel .xlsx or Word .docx file (whatever its name says).")
+    content_types = archive.read("[Content_Types].xml").lower()
+    if b"macroenabled" in content_types or any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise ImportRefused(_MACRO_MESSAGE)
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    raise ImportRefused("The file is an Office file but neither an .xlsx workbook nor a .docx document.")
+
+
+def _check_no_dtd(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """Office files never need a DTD; one in any XML part means entity tricks (billion laughs, XXE)."""
+    for member in members:
+        if member.filename.lower().endswith((".xml", ".rels", ".vml")) and _declares_dtd(archive, member):
+            raise ImportRefused("The file contains XML declarations (a DTD or entities) that Office files "
+                                "never need; it was refused as unsafe.")
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    with archive.open(member) as stream:
+        tail = b""
+        utf16 = None
+        while chunk := stream.read(MIB):
+            if utf16 is None:
+                utf16 = chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or chunk[1:2] == b"\x00"
+            window = tail + chunk
+            text = window.replace(b"\x00", b"") if utf16 else window
+            if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                return True
+            tail = window[-32:]
+    return False

@@ -1,0 +1,638 @@
+"""Decisions for imports: what a parsed file will change, and making those changes.
+
+`changes(parsed, partnership, plan_name)` reads the database and says, row by row, what would be created or
+updated (the preview); `apply(...)` makes exactly those changes and flushes. The caller commits once, so a
+commit is all-or-nothing. Importing the same file twice changes nothing the second time: actions are found
+again by their reference (plans) or by their words (self-evaluations).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from types import SimpleNamespace
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.audit import services as audit
+from tracker.audit.models import AuditEvent
+from tracker.demo.services import normalise_text
+from tracker.extensions import db
+from tracker.frameworks import services as frameworks
+from tracker.frameworks.models import Framework, FrameworkItem, Theme
+from tracker.imports import docx_selfeval, leads, xlsx_plan
+from tracker.imports.docx_selfeval import ParsedSelfEvaluation
+from tracker.imports.models import ImportJob
+from tracker.imports.problems import ERROR, WARNING, Problem, has_errors
+from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
+from tracker.imports.xlsx_plan import ParsedPlan
+from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
+from tracker.plans import services as plans
+from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
+from tracker.rag import Status
+from tracker.selfeval import services as selfeval
+from tracker.selfeval.models import Rating, SelfEvaluationRound
+from tracker.timescales import interpret
+from tracker.timeutil import today, utcnow
+
+Parsed = ParsedPlan | ParsedSelfEvaluation
+
+
+#: A preview not confirmed within this time is deleted, with the uploaded file it keeps.
+ABANDONED_AFTER = dt.timedelta(days=7)
+
+
+class ImportBlocked(RuntimeError):
+    """The preview has errors; nothing was written."""
+
+
+# -- reading -----------------------------------------------------------------------------------------------
+
+def read(file, *, mapping: dict | None = None, limits: Limits | None = None,
+         progress: Callable[[int], None] | None = None) -> Parsed:
+    """Check and parse an uploaded .xlsx plan or .docx self-evaluation; ImportRefused if it is unsafe."""
+    checked = file if isinstance(file, CheckedFile) else check(file, limits)
+    if checked.kind == "docx":
+        return docx_selfeval.parse(checked, limits=limits, progress=progress)
+    return xlsx_plan.parse(checked, mapping=mapping, limits=limits, progress=progress)
+
+
+def parsed_from_dict(data: dict) -> Parsed:
+    return (ParsedSelfEvaluation if data.get("kind") == "docx" else ParsedPlan).from_dict(data)
+
+
+def default_plan_name(parsed: Parsed, filename: str = "") -> str:
+    if isinstance(parsed, ParsedSelfEvaluation):
+        year = (parsed.completed_on or today()).year
+        return f"MSG improvement action plan {year}"
+    stem = re.sub(r"\.xlsx$", "", filename or "", flags=re.I).replace("_", " ").replace("-", " ").strip()
+    return (parsed.title or stem or "Imported plan")[:300]
+
+
+def round_title(parsed: ParsedSelfEvaluation) -> str:
+    return f"MSG self-evaluation {(parsed.completed_on or today()).year}"
+
+
+# -- lookups -----------------------------------------------------------------------------------------------
+
+def known_organisations(partnership: Partnership) -> dict[str, str]:
+    """Normalised name or alias -> organisation name, for splitting lead cells."""
+    known = {leads.normalise(name): name for name in db.session.scalars(
+        select(Organisation.name).where(Organisation.partnership_id == partnership.id))}
+    for alias, name in db.session.execute(
+            select(OrganisationAlias.alias, Organisation.name).join(Organisation)
+            .where(OrganisationAlias.partnership_id == partnership.id)):
+        known.setdefault(leads.normalise(alias), name)
+    return known
+
+
+def find_plan(partnership: Partnership, plan_name: str) -> Plan | None:
+    return db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == plan_name))
+
+
+def _actions_by_ref(plan: Plan | None) -> dict[str, Action]:
+    if plan is None:
+        return {}
+    actions = db.session.scalars(select(Action).where(Action.plan_id == plan.id).options(
+        selectinload(Action.items).selectinload(FrameworkItem.theme), selectinload(Action.organisations))).all()
+    return {action.ref: action for action in actions}
+
+
+def _item_keys(action: Action) -> list[str]:
+    return sorted(f"{item.theme.framework_id}:{item.number}" for item in action.items)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+# -- plans (.xlsx) -----------------------------------------------------------------------------------------
+
+def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -> dict:
+    """The preview: for each row, create/update/unchanged and what changes, with leads resolved."""
+    problems = list(parsed.problems)
+    plan = find_plan(partnership, plan_name)
+    msg = frameworks.msg_framework()
+    hierarchy = bool(parsed.themes)
+    framework_note = ""
+    if plan is not None and hierarchy and plan.framework.partnership_id is None:
+        problems.append(Problem(f"The plan '{plan_name}' uses the national {plan.framework.name}; the file's "
+                                "outcomes and priority areas cannot be added to it. Import under another plan name.",
+                                ERROR))
+    if hierarchy:
+        framework_id = plan.framework_id if plan else None
+        framework_note = (f"Outcomes and priority areas go into the plan's framework '{plan.framework.name}'"
+                          if plan else "Outcomes and priority areas become the new plan's own framework")
+    else:
+        framework_id = plan.framework_id if plan else (msg.id if msg else None)
+        framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
+    existing = _actions_by_ref(plan)
+    in_database = known_organisations(partnership)
+    lead_texts = sorted({row["lead"] for row in parsed.rows})
+    known = _with_new_names(lead_texts, in_database)
+    resolved_by_text = {text: leads.split(text, known) for text in lead_texts}
+    database_names = set(in_database.values())
+    new_orgs: set[str] = set()
+    new_aliases: dict[str, str] = {}
+    rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
+    for row in parsed.rows:
+        resolved = resolved_by_text[row["lead"]]
+        for part, name, how in resolved:
+            if name not in database_names:
+                new_orgs.add(name)
+            if how in (leads.PREFIX, leads.ALIAS) and leads.normalise(part) not in in_database:
+                new_aliases.setdefault(part, name)
+        wanted_items = sorted(
+            ([f"{framework_id}:{row['item']}"] if row.get("item") and framework_id else []) +
+            ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
+        wanted = {
+            "text": row["text"].strip(),
+            "lead_text": row["lead"] or None,
+            "timescale_text": interpret(_timescale_value(row)).text,
+            "organisations": sorted({name for _, name, _ in resolved}),
+        }
+        action = existing.get(row["ref"])
+        if row["status"] and (action is None or row["status_from"] == "status column"):
+            # A status read from the timescale column ("In development") only starts an action off;
+            # after that the action's own progress updates decide it.
+            wanted["status"] = row["status"]
+        if action is None:
+            verb, changed = "create", []
+        else:
+            current = {"text": action.text, "lead_text": action.lead_text, "timescale_text": action.timescale_text,
+                       "organisations": sorted(o.name for o in action.organisations),
+                       "status": Status(action.status).value}
+            changed = [key for key, value in wanted.items() if current[key] != value]
+            if not hierarchy:  # the file says nothing about the plan's own outcomes: keep those links
+                wanted_items = sorted(wanted_items + [k for k in _item_keys(action)
+                                                      if not msg or not k.startswith(f"{msg.id}:")])
+            if framework_id and _item_keys(action) != wanted_items:
+                changed.append("items")
+            verb = "update" if changed else "unchanged"
+        counts[verb] += 1
+        rows.append({**row, "verb": verb, "changed": changed, "leads": [list(r) for r in resolved]})
+    return {
+        "kind": "xlsx",
+        "plan_name": plan_name,
+        "plan_exists": plan is not None,
+        "framework_note": framework_note,
+        "rows": rows,
+        "counts": counts,
+        "new_organisations": sorted(new_orgs),
+        "new_aliases": sorted(new_aliases.items()),
+        "problems": [p.to_dict() for p in problems],
+        "parsed": parsed.to_dict(),
+    }
+
+
+def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> dict[str, str]:
+    """Known names plus the file's own new ones, so "X Team" later in the file is found as X."""
+    new = {}
+    for text in lead_texts:
+        for _part, name, how in leads.split(text, known):
+            if how == leads.NEW:
+                new.setdefault(leads.normalise(name), name)
+    names = set(known) | set(new)
+    shortest = {key: name for key, name in new.items()
+                if not any(key.startswith(other + " ") for other in names if other != key)}
+    return {**known, **shortest}
+
+
+def _timescale_value(row: dict) -> str | dt.date:
+    return dt.date.fromisoformat(row["timescale"]) if row["timescale_is_date"] else row["timescale"]
+
+
+@dataclass
+class _PlanTarget:
+    plan: Plan
+    items: dict[str, FrameworkItem]
+    msg_items: dict[str, FrameworkItem]
+    msg_framework_id: int
+
+
+def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
+               kind: PlanKind | None = None, preview: dict | None = None) -> dict:
+    """Create or update the plan, its framework, organisations and actions; flushes, never commits.
+
+    `preview` is plan_changes' answer when the caller has just computed it in this transaction.
+    """
+    preview = preview or plan_changes(parsed, partnership, plan_name)
+    problems = [Problem.from_dict(p) for p in preview["problems"]]
+    if has_errors(problems):
+        raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
+    target = _plan_target(parsed, partnership, plan_name, actor_id, kind)
+    organisations = _organisations(partnership, preview, actor_id)
+    existing = _actions_by_ref(target.plan)
+    to_create = []
+    for row in preview["rows"]:
+        if row["verb"] == "unchanged":
+            continue
+        items = ([target.items[row["item"]]] if row.get("item") and row["item"] in target.items else []) + \
+            [target.msg_items[n] for n in row["msg"] if n in target.msg_items]
+        orgs = list({organisations[name].id: organisations[name] for _, name, _ in row["leads"]}.values())
+        if row["verb"] == "create":
+            to_create.append(_new_action(target.plan, row, items, orgs))
+        else:
+            if not parsed.themes:
+                items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
+            changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
+                       "organisations": orgs, "items": items}
+            if row["status"] and row["status_from"] == "status column":
+                changes["status"] = Status(row["status"])
+            plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, **changes)
+    _insert_actions(to_create, target.plan, actor_id)
+    summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
+               "organisations_created": preview["new_organisations"],
+               "aliases_created": [a for a, _ in preview["new_aliases"]],
+               "warnings": sum(1 for p in problems if p.severity == WARNING)}
+    audit.record(user_id=actor_id, entity_type="plan", entity_id=target.plan.id, verb="import",
+                 partnership_id=partnership.id, plan_id=target.plan.id, after=summary,
+                 summary=f"Imported {parsed.sheet or 'a workbook'} into {target.plan.name}: "
+                         f"{summary['create']} created, {summary['update']} updated")
+    db.session.flush()
+    return summary
+
+
+def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> SimpleNamespace:
+    """An action's values, built the way plans.create_action builds them, for inserting in bulk."""
+    action = SimpleNamespace(plan_id=plan.id, ref=row["ref"], text=row["text"].strip(),
+                             status=Status(row["status"] or Status.NOT_STARTED), lead_text=row["lead"] or None,
+                             lead_officer_id=None, superseded_by_id=None, items=items, organisations=orgs)
+    plans.apply_timescale(action, _timescale_value(row))
+    return action
+
+
+def _insert_actions(actions: list[SimpleNamespace], plan: Plan, actor_id: int | None) -> None:
+    """Create many actions in a few statements (a plan may have thousands), each with its audit event."""
+    if not actions:
+        return
+    now = utcnow()
+    columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
+               "due_start", "due_end")
+    # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
+    db.session.execute(Action.__table__.insert(), [
+        {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1}
+        for a in actions])
+    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
+    ids = [id_by_ref[a.ref] for a in actions]  # refs are unique in a plan: one query instead of RETURNING
+    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, actions) for item in a.items]
+    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, actions) for org in a.organisations]
+    if item_links:
+        db.session.execute(action_items.insert(), item_links)
+    if org_links:
+        db.session.execute(action_organisations.insert(), org_links)
+    db.session.execute(AuditEvent.__table__.insert(), [
+        {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": "import",
+         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
+         "after": audit.jsonable(plans.snapshot(a)), "summary": f"Imported action {a.ref}"}
+        for i, a in zip(ids, actions)])
+    db.session.expire(plan, ["actions"])
+
+
+def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> _PlanTarget:
+    plan = find_plan(partnership, plan_name)
+    msg = frameworks.msg_framework() or frameworks.load_msg()
+    if parsed.themes:
+        framework = plan.framework if plan else None
+        if framework is None:
+            framework = frameworks.load_framework({
+                "code": f"import-{partnership.id}-{_slug(plan_name)}", "name": f"{plan_name}: outcomes",
+                "levels": [], "theme_label": "Outcome", "item_label": "Priority area",
+                "themes": [{"number": t["number"], "title": t["title"],
+                            "items": [{"number": i["number"], "title": i["title"]} for i in t["items"]]}
+                           for t in parsed.themes],
+            }, partnership_id=partnership.id)
+        else:
+            _update_framework(framework, parsed.themes)
+    else:
+        framework = plan.framework if plan else msg
+    if plan is None:
+        title = f"{parsed.title} {plan_name}".lower()
+        plan = plans.create_plan(partnership_id=partnership.id, framework_id=framework.id, name=plan_name,
+                                 kind=kind or (PlanKind.DELIVERY_PLAN if "delivery" in title else PlanKind.ACTION_PLAN),
+                                 description=parsed.title or None, actor_id=actor_id)
+    return _PlanTarget(plan=plan, items=frameworks.items_by_number(framework),
+                       msg_items=frameworks.items_by_number(msg), msg_framework_id=msg.id)
+
+
+def _update_framework(framework: Framework, themes: list[dict]) -> None:
+    """Add the file's missing outcomes and priority areas to an existing framework and refresh their titles."""
+    by_number = {theme.number: theme for theme in framework.themes}
+    for theme_def in themes:
+        theme = by_number.get(theme_def["number"])
+        if theme is None:
+            theme = Theme(number=theme_def["number"], title=theme_def["title"], position=len(framework.themes))
+            framework.themes.append(theme)
+        elif theme.title != theme_def["title"]:
+            theme.title = theme_def["title"]
+        items = {item.number: item for item in theme.items}
+        for item_def in theme_def["items"]:
+            item = items.get(item_def["number"])
+            if item is None:
+                theme.items.append(FrameworkItem(number=item_def["number"], title=item_def["title"],
+                                                 descriptors=[], position=len(theme.items)))
+            elif item.title != item_def["title"]:
+                item.title = item_def["title"]
+    db.session.flush()
+
+
+def _organisations(partnership: Partnership, preview: dict, actor_id: int | None) -> dict[str, Organisation]:
+    """Every organisation the rows name, creating new ones and remembering prefix matches as aliases."""
+    existing = {org.name: org for org in db.session.scalars(
+        select(Organisation).where(Organisation.partnership_id == partnership.id))}
+    for name in preview["new_organisations"]:
+        if name not in existing:
+            org = Organisation(partnership_id=partnership.id, name=name, kind=leads.guess_kind(name))
+            db.session.add(org)
+            existing[name] = org
+    db.session.flush()
+    taken = {leads.normalise(a) for a in db.session.scalars(
+        select(OrganisationAlias.alias).where(OrganisationAlias.partnership_id == partnership.id))}
+    for alias, name in preview["new_aliases"]:
+        if leads.normalise(alias) not in taken:
+            db.session.add(OrganisationAlias(partnership_id=partnership.id, alias=alias,
+                                             organisation_id=existing[name].id))
+            taken.add(leads.normalise(alias))
+    for name in preview["new_organisations"]:
+        audit.record(user_id=actor_id, entity_type="organisation", entity_id=existing[name].id, verb="import",
+                     partnership_id=partnership.id, after={"name": name}, summary=f"Added organisation {name}")
+    db.session.flush()
+    return existing
+
+
+# -- self-evaluations (.docx) ------------------------------------------------------------------------------
+
+def _msg() -> Framework:
+    return frameworks.msg_framework() or frameworks.load_msg()
+
+
+def _proposed_actions(parsed: ParsedSelfEvaluation) -> list[dict]:
+    """One entry per distinct action text, linked to every proposal that lists it."""
+    by_key: dict[str, dict] = {}
+    for row in parsed.rows:
+        for index, text in enumerate(row["actions"], start=1):
+            key = normalise_text(text)
+            if key in by_key:
+                if row["number"] not in by_key[key]["numbers"]:
+                    by_key[key]["numbers"].append(row["number"])
+            else:
+                by_key[key] = {"key": key, "text": text, "ref": f"{row['number']}.{index}", "numbers": [row["number"]]}
+    return list(by_key.values())
+
+
+def selfeval_changes(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_name: str,
+                     title: str | None = None, use_suggested: bool = True) -> dict:
+    """The preview for a self-evaluation: each proposal's rating and each action, created/updated/unchanged."""
+    problems = list(parsed.problems)
+    msg = frameworks.msg_framework()
+    numbers = {item.number for item in frameworks.items_by_number(msg).values()} if msg else \
+        xlsx_plan.MSG_NUMBERS
+    title = title or round_title(parsed)
+    round_ = _find_round(partnership, msg, title)
+    ratings = {r.item.number: r for r in round_.ratings} if round_ else {}
+    if parsed.partnership and not _same_partnership(parsed.partnership, partnership):
+        problems.append(Problem(f"The return names '{parsed.partnership}', but it is being imported for "
+                                f"{partnership.name}. Check the partnership.", WARNING, sheet="Front table"))
+    rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
+    for row in parsed.rows:
+        if row["number"] not in numbers:
+            problems.append(Problem(f"Proposal {row['number']} is not in the MSG framework.", ERROR,
+                                    sheet=f"Proposal {row['number']}"))
+            continue
+        level_label = row["rating"] or (row["rating_suggested"] if use_suggested else None)
+        wanted = {"level": parsed.levels.index(level_label) if level_label else None,
+                  "evidence": "\n".join(row["evidence"]), "proposed_actions": "\n".join(row["actions"])}
+        rating = ratings.get(row["number"])
+        if rating is None:
+            verb, changed = "create", []
+        else:
+            changed = [k for k, v in wanted.items() if getattr(rating, k) != v]
+            verb = "update" if changed else "unchanged"
+        rows.append({**row, "level_used": level_label, "verb": verb, "changed": changed})
+    plan = find_plan(partnership, plan_name)
+    existing = _existing_plan_actions(plan)
+    actions, action_counts = [], {"create": 0, "update": 0, "unchanged": 0}
+    for entry in _proposed_actions(parsed):
+        action = existing.get(entry["key"]) or existing.get(entry["ref"])
+        if action is None:
+            verb = "create"
+        else:
+            current_numbers = sorted(i.number for i in action.items if msg and i.theme.framework_id == msg.id)
+            verb = "unchanged" if current_numbers == sorted(entry["numbers"]) and action.text == entry["text"] \
+                else "update"
+            entry = {**entry, "ref": action.ref}
+        action_counts[verb] += 1
+        actions.append({**entry, "verb": verb})
+    for row in rows:
+        counts[row["verb"]] += 1
+    return {
+        "kind": "docx",
+        "plan_name": plan_name,
+        "plan_exists": plan is not None,
+        "round_title": title,
+        "round_exists": round_ is not None,
+        "use_suggested": use_suggested,
+        "rows": rows,
+        "actions": actions,
+        "counts": counts,
+        "action_counts": action_counts,
+        "problems": [p.to_dict() for p in problems],
+        "parsed": parsed.to_dict(),
+    }
+
+
+def _same_partnership(written: str, partnership: Partnership) -> bool:
+    def words(text):
+        return set(re.findall(r"[a-z]+", text.lower())) - {"hscp", "ijb", "health", "and", "social", "care",
+                                                          "partnership", "the", "integration", "joint", "board"}
+    named = words(written)
+    return not named or bool(named & (words(partnership.name) | words(partnership.full_name or "")))
+
+
+def _find_round(partnership, msg, title) -> SelfEvaluationRound | None:
+    if msg is None:
+        return None
+    return db.session.scalar(select(SelfEvaluationRound).where(
+        SelfEvaluationRound.partnership_id == partnership.id, SelfEvaluationRound.framework_id == msg.id,
+        SelfEvaluationRound.title == title).options(selectinload(SelfEvaluationRound.ratings)
+                                                    .selectinload(Rating.item)))
+
+
+def _existing_plan_actions(plan: Plan | None) -> dict[str, Action]:
+    """The plan's actions by normalised text and by reference."""
+    found: dict[str, Action] = {}
+    for action in _actions_by_ref(plan).values():
+        found.setdefault(normalise_text(action.text), action)
+        found.setdefault(action.ref, action)
+    return found
+
+
+def apply_selfeval(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_name: str, *,
+                   actor_id: int | None, title: str | None = None, use_suggested: bool = True) -> dict:
+    """Create or update the round's ratings and the plan's actions linked to proposals; flushes only."""
+    preview = selfeval_changes(parsed, partnership, plan_name, title, use_suggested)
+    problems = [Problem.from_dict(p) for p in preview["problems"]]
+    if has_errors(problems):
+        raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
+    msg = _msg()
+    items = frameworks.items_by_number(msg)
+    round_ = _find_round(partnership, msg, preview["round_title"])
+    if round_ is None:
+        round_ = SelfEvaluationRound(partnership_id=partnership.id, framework_id=msg.id, title=preview["round_title"],
+                                     completed_on=parsed.completed_on, contact=parsed.contact)
+        db.session.add(round_)
+        db.session.flush()
+        audit.record(user_id=actor_id, entity_type="selfeval_round", entity_id=round_.id, verb="import",
+                     partnership_id=partnership.id, after={"title": round_.title}, summary=f"Imported {round_.title}")
+    ratings = {r.item_id: r for r in round_.ratings}
+    for row in preview["rows"]:
+        if row["verb"] == "unchanged":
+            continue
+        item = items[row["number"]]
+        rating = ratings.get(item.id) or Rating(round=round_, item=item)
+        before = {"level": rating.level, "evidence": rating.evidence, "proposed_actions": rating.proposed_actions}
+        rating.level = msg.levels.index(row["level_used"]) if row["level_used"] else None
+        rating.evidence = "\n".join(row["evidence"])
+        rating.proposed_actions = "\n".join(row["actions"])
+        db.session.add(rating)
+        db.session.flush()
+        old, new = audit.changes(before, {"level": rating.level, "evidence": rating.evidence,
+                                          "proposed_actions": rating.proposed_actions})
+        audit.record(user_id=actor_id, entity_type="selfeval_rating", entity_id=rating.id, verb="import",
+                     partnership_id=partnership.id, before=old, after=new,
+                     summary=f"Imported rating of {item.number} in {round_.title}")
+    plan = find_plan(partnership, plan_name)
+    if plan is None and preview["actions"]:
+        plan = plans.create_plan(partnership_id=partnership.id, framework_id=msg.id, name=plan_name,
+                                 kind=PlanKind.ACTION_PLAN, actor_id=actor_id,
+                                 description=f"Improvement actions from the {round_.title}.")
+    existing = _existing_plan_actions(plan)
+    tracked: dict[str, Action] = {}
+    for entry in preview["actions"]:
+        linked = [items[n] for n in entry["numbers"]]
+        action = existing.get(entry["key"]) or existing.get(entry["ref"])
+        if action is None:
+            action = plans.create_action(plan=plan, text=entry["text"], ref=entry["ref"], items=linked,
+                                         actor_id=actor_id, verb="import")
+        elif entry["verb"] == "update":
+            others = [i for i in action.items if i.theme.framework_id != msg.id]
+            plans.edit_action(action, expected_version=None, actor_id=actor_id, text=entry["text"],
+                              items=others + linked)
+        tracked[entry["key"]] = action
+    _link_proposed_actions(round_, tracked, actor_id)
+    summary = {"round_id": round_.id, "round_title": round_.title, "plan_id": plan.id if plan else None,
+               "plan_name": plan_name, "ratings": preview["counts"], **preview["action_counts"],
+               "warnings": sum(1 for p in problems if p.severity == WARNING)}
+    audit.record(user_id=actor_id, entity_type="selfeval_round", entity_id=round_.id, verb="import",
+                 partnership_id=partnership.id, plan_id=plan.id if plan else None, after=summary,
+                 summary=f"Imported self-evaluation into {round_.title}")
+    db.session.flush()
+    return summary
+
+
+def _link_proposed_actions(round_: SelfEvaluationRound, tracked: dict[str, Action], actor_id: int | None) -> None:
+    """Each proposed action in the round points at the tracked action made from it, as if linked by hand."""
+    for rating in round_.ratings:
+        for proposed in rating.proposed:
+            action = tracked.get(normalise_text(proposed.text))
+            if proposed.action_id is None and action is not None:
+                selfeval.link_proposed_action(proposed, action=action, actor_id=actor_id)
+
+
+# -- the alias list users correct --------------------------------------------------------------------------
+
+def set_alias(partnership: Partnership, alias: str, organisation: Organisation | None, actor_id: int | None) -> None:
+    """Say which organisation a name written in plans means; None forgets the name."""
+    alias = re.sub(r"\s+", " ", alias).strip()
+    found = next((a for a in db.session.scalars(select(OrganisationAlias).where(
+        OrganisationAlias.partnership_id == partnership.id))
+        if leads.normalise(a.alias) == leads.normalise(alias)), None)
+    before = {"alias": found.alias, "organisation": found.organisation.name} if found else None
+    if organisation is None:
+        if found is not None:
+            db.session.delete(found)
+    elif found is None:
+        found = OrganisationAlias(partnership_id=partnership.id, alias=alias, organisation_id=organisation.id)
+        db.session.add(found)
+    else:
+        found.organisation_id = organisation.id
+    db.session.flush()
+    after = {"alias": alias, "organisation": organisation.name} if organisation else None
+    audit.record(user_id=actor_id, entity_type="organisation_alias", entity_id=found.id if found else None,
+                 verb="update" if before and after else ("create" if after else "delete"),
+                 partnership_id=partnership.id, before=before, after=after,
+                 summary=f"'{alias}' now means {organisation.name}" if organisation else f"Forgot the name '{alias}'")
+
+
+# -- one entry point for the views and the CLI -------------------------------------------------------------
+
+def changes(parsed: Parsed, partnership: Partnership, plan_name: str, **options) -> dict:
+    if isinstance(parsed, ParsedSelfEvaluation):
+        return selfeval_changes(parsed, partnership, plan_name, options.get("title"),
+                                options.get("use_suggested", True))
+    return plan_changes(parsed, partnership, plan_name)
+
+
+def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id: int | None, **options) -> dict:
+    if isinstance(parsed, ParsedSelfEvaluation):
+        return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
+                              use_suggested=options.get("use_suggested", True))
+    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"))
+
+
+def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,
+               user_id: int | None) -> ImportJob:
+    """Keep the upload and its preview until the user confirms or corrects it."""
+    preview = changes(parsed, partnership, plan_name)
+    forget_abandoned_jobs()
+    job = ImportJob(partnership_id=partnership.id, user_id=user_id, kind=checked.kind, filename=checked.name[:300],
+                    data=checked.data, plan_name=plan_name, preview=preview,
+                    mapping=getattr(parsed, "mapping", {}) or {},
+                    rows_read=getattr(parsed, "rows_read", len(parsed.rows)))
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def forget_abandoned_jobs(older_than: dt.timedelta = ABANDONED_AFTER) -> int:
+    """Delete previews nobody confirmed, so uploaded files are not kept indefinitely."""
+    old = db.session.scalars(select(ImportJob).where(ImportJob.status == "previewed",
+                                                     ImportJob.created_at < utcnow() - older_than)).all()
+    for job in old:
+        db.session.delete(job)
+    return len(old)
+
+
+def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_suggested: bool = True,
+              limits: Limits | None = None) -> ImportJob:
+    """Read the kept file again with the user's column mapping (or plan name) and refresh the preview."""
+    parsed = read(CheckedFile(data=job.data, kind=job.kind, name=job.filename),
+                  mapping=mapping or None, limits=limits)
+    job.plan_name = plan_name
+    job.mapping = getattr(parsed, "mapping", {}) or {}
+    job.preview = changes(parsed, job.partnership, plan_name, use_suggested=use_suggested)
+    job.rows_read = getattr(parsed, "rows_read", len(parsed.rows))
+    db.session.flush()
+    return job
+
+
+def commit_job(job: ImportJob, actor_id: int | None) -> dict:
+    """Apply a previewed job; raises ImportBlocked when the preview has errors."""
+    if job.status == "committed":
+        raise ImportBlocked("This import was already committed.")
+    parsed = parsed_from_dict(job.preview["parsed"])
+    options = {"use_suggested": job.preview.get("use_suggested", True)}
+    summary = apply(parsed, job.partnership, job.plan_name, actor_id=actor_id, **options)
+    job.status = "committed"
+    job.summary = summary
+    job.committed_at = utcnow()
+    job.data = b""
+    db.session.flush()
+    return summary
+
+
+__all__ = ["ImportBlocked", "ImportRefused", "Limits", "check", "read", "changes", "apply", "create_job", "remap_job",
+           "commit_job", "forget_abandoned_jobs", "default_plan_name", "known_organisations", "set_alias"]

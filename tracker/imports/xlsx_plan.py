@@ -1,0 +1,533 @@
+"""Read an action or delivery plan (.xlsx) into rows of actions; no database.
+
+Plans differ in layout, so the reader finds the header row under any title block, guesses what each
+column holds from its header (the user can correct the mapping), fills merged cells, treats blanks inside
+a merged block as "same as above", and turns the outcome > priority area > action hierarchy into themes
+and items. Values are read with openpyxl in read-only mode with data_only=True (cached results of
+formulas, never evaluated); merged ranges and formulas without a cached value come from one pass over the
+sheet's XML, because read-only mode does not report them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import openpyxl
+from lxml import etree
+from openpyxl.utils import get_column_letter, range_boundaries
+
+from tracker.frameworks.services import builtin_definition
+from tracker.imports.problems import ERROR, WARNING, Problem
+from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
+from tracker.rag import Status
+from tracker.timescales import interpret
+
+#: What a column can hold, in the order the preview lists them.
+ROLES = {
+    "outcome": "Outcome",
+    "area_ref": "Priority area number",
+    "area": "Priority area",
+    "ref": "Action reference",
+    "action": "Action",
+    "timescale": "Timescale",
+    "lead": "Lead",
+    "msg": "MSG proposals",
+    "status": "Status",
+}
+#: Header words for each role, most specific first (a header is tested against the roles in this order).
+HEADER_WORDS = [
+    ("msg", ("msg", "proposal")),
+    ("outcome", ("outcome", "key feature", "theme")),
+    ("area", ("priority area", "priority", "objective", "area")),
+    ("timescale", ("timescale", "target date", "due date", "deadline", "by when", "completion date", "date", "when")),
+    ("status", ("rag", "status", "progress")),
+    ("lead", ("lead", "by who", "by whom", "responsib", "owner", "officer", "who")),
+    ("action", ("action", "what we will do", "activity", "activities", "task", "description")),
+    ("ref", ("ref", "no.", "number", "#", "id")),
+]
+STATUS_WORDS = {
+    "on track": Status.ON_TRACK, "green": Status.ON_TRACK, "in progress": Status.ON_TRACK,
+    "underway": Status.ON_TRACK, "progressing": Status.ON_TRACK,
+    "complete": Status.COMPLETE, "completed": Status.COMPLETE, "done": Status.COMPLETE,
+    "achieved": Status.COMPLETE, "blue": Status.COMPLETE, "closed": Status.COMPLETE,
+    "delayed": Status.AT_RISK, "slippage": Status.AT_RISK, "slipped": Status.AT_RISK, "at risk": Status.AT_RISK,
+    "amber": Status.AT_RISK, "red": Status.AT_RISK, "behind schedule": Status.AT_RISK, "off track": Status.AT_RISK,
+    "not started": Status.NOT_STARTED, "not yet started": Status.NOT_STARTED, "yet to start": Status.NOT_STARTED,
+    "ongoing": Status.ONGOING, "continuous": Status.ONGOING, "business as usual": Status.ONGOING,
+    "superseded": Status.SUPERSEDED, "withdrawn": Status.SUPERSEDED, "no longer required": Status.SUPERSEDED,
+}
+HIERARCHY = ("outcome", "area_ref", "area")
+HEADER_SEARCH_ROWS = 30
+PROGRESS_EVERY = 500
+SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+MSG_NUMBERS = frozenset(item["number"] for theme in builtin_definition("msg")["themes"] for item in theme["items"])
+MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3}[0-9]+:[A-Z]{1,3}[0-9]+)"')
+FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+@dataclass
+class ParsedPlan:
+    rows: list[dict]
+    problems: list[Problem]
+    sheet: str = ""
+    header_row: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # column letter -> header as written
+    mapping: dict[str, str] = field(default_factory=dict)  # role -> column letter
+    title: str = ""  # the title block above the header row
+    themes: list[dict] = field(default_factory=list)  # [{number, title, items: [{number, title}]}]
+    rows_read: int = 0
+    mode: str = ""
+    kind: str = "xlsx"
+
+    def to_dict(self) -> dict:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems"},
+                "problems": [p.to_dict() for p in self.problems]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ParsedPlan:
+        return cls(**{**data, "problems": [Problem.from_dict(p) for p in data["problems"]]})
+
+
+def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None = None,
+          progress: Callable[[int], None] | None = None) -> ParsedPlan:
+    """Read the first sheet with a header row; `mapping` (role -> column letter) overrides the guess."""
+    limits = limits or Limits()
+    checked = file if isinstance(file, CheckedFile) else check(file, limits, expect="xlsx")
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(checked.data), read_only=True, data_only=True,
+                                          keep_links=False)
+    except ImportRefused:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged workbook
+        raise ImportRefused("The workbook is damaged: Excel's parts could not be read.") from None
+    try:
+        grid, sheet_name, sheet_path, skipped = _first_sheet_with_data(workbook, limits, progress)
+    except ImportRefused:
+        raise
+    except Exception:  # a damaged sheet shows only when its rows are read
+        raise ImportRefused("The workbook is damaged: a sheet's cells could not be read.") from None
+    finally:
+        workbook.close()
+    merges, uncached = _scan_sheet_xml(checked, sheet_path)
+    parsed = _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
+    parsed.problems[:0] = [Problem(f"The sheet '{name}' has no header row (Action, Lead, Timescale ...); it was not "
+                                   "read.", WARNING, sheet=name) for name in skipped]
+    return parsed
+
+
+def _first_sheet_with_data(workbook, limits: Limits, progress):
+    """The first sheet with a header row (else the first with anything in it), and the sheets passed over."""
+    empty, skipped, first = [], [], None
+    for sheet in workbook.worksheets:
+        grid = _read_grid(sheet, limits, progress)
+        if not grid:
+            empty.append(sheet.title)
+        elif _header_row(grid) is not None:
+            return grid, sheet.title, sheet._worksheet_path, skipped
+        else:
+            skipped.append(sheet.title)
+            first = first or (grid, sheet.title, sheet._worksheet_path)
+    if first:
+        return (*first, [])
+    raise ImportRefused(f"The workbook has no data: {', '.join(repr(n) for n in empty)} "
+                        f"{'is' if len(empty) == 1 else 'are'} empty.")
+
+
+def _read_grid(sheet, limits: Limits, progress) -> list[tuple]:
+    if sheet.max_row and sheet.max_row > limits.max_rows + HEADER_SEARCH_ROWS:
+        raise ImportRefused(_too_many_rows(sheet.title, limits))
+    grid = []
+    for values in sheet.iter_rows(values_only=True):
+        grid.append(values)
+        if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
+            raise ImportRefused(_too_many_rows(sheet.title, limits))
+        if progress and len(grid) % PROGRESS_EVERY == 0:
+            progress(len(grid))
+    while grid and all(_blank(v) for v in grid[-1]):
+        grid.pop()
+    if grid and progress:
+        progress(len(grid))
+    return grid
+
+
+def _header_row(grid: list[tuple]) -> int | None:
+    """The row (1-based) among the first 30 that names most columns, counting an action column double."""
+    best, best_score = None, 0
+    for index, values in enumerate(grid[:HEADER_SEARCH_ROWS], start=1):
+        roles = {guess_role(_text(v)) for v in values if isinstance(v, str)} - {None}
+        score = len(roles) + (2 if "action" in roles else 0)
+        if score > best_score and len(roles) >= 2:
+            best, best_score = index, score
+    return best
+
+
+def _too_many_rows(title: str, limits: Limits) -> str:
+    return (f"The sheet '{title}' has more than {limits.max_rows:,} rows, the most one import takes. "
+            "Split the plan into smaller workbooks.")
+
+
+def _scan_sheet_xml(checked: CheckedFile, sheet_path: str) -> tuple[list[tuple[int, int, int, int]], list[str]]:
+    """Merged ranges and formula cells without a cached value, read straight from the sheet's XML."""
+    with checked.open_zip() as archive:
+        xml = archive.read(sheet_path.lstrip("/"))
+    merges = []
+    for match in MERGE_CELL.finditer(xml):
+        min_col, min_row, max_col, max_row = range_boundaries(match[1].decode())
+        merges.append((min_row, min_col, max_row, max_col))
+    uncached = []
+    if FORMULA.search(xml):  # most plans have none: skip the element-by-element pass
+        parser = etree.iterparse(io.BytesIO(xml), events=("end",), tag=f"{SHEET_NS}c", resolve_entities=False,
+                                 no_network=True, load_dtd=False, huge_tree=False)
+        for _event, element in parser:
+            if len(element) and element.find(f"{SHEET_NS}f") is not None:
+                value = element.find(f"{SHEET_NS}v")
+                if value is None or not (value.text or "").strip():
+                    uncached.append(element.get("r"))
+            element.clear()
+    return merges, uncached
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return _as_date(value).isoformat()
+    return re.sub(r"[ \t\u00a0]+", " ", str(value)).strip()
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _normal_header(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower().replace("(s)", "").replace("’", "'")).strip(" :")
+
+
+def guess_role(header: str) -> str | None:
+    """What a column holds, from its header ("Responsible officer" -> lead); None if unknown."""
+    text = _normal_header(header)
+    if not text:
+        return None
+    for role, words in HEADER_WORDS:
+        for word in words:
+            if word in ("#", "id", "no.", "ref", "who", "when", "date", "area", "number"):
+                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+                    return role
+            elif word in text:
+                return role
+    return None
+
+
+def status_from_text(text: str) -> Status | None:
+    key = re.sub(r"\s+", " ", text.lower().replace("-", " ")).strip(" .")
+    if key in STATUS_WORDS:
+        return STATUS_WORDS[key]
+    hint = interpret(text).status_hint
+    return Status(hint) if hint else None
+
+
+def msg_numbers(text: str) -> list[str]:
+    return [f"{int(a)}.{int(b)}" for a, b in re.findall(r"(?<![\d.])(\d)\s*\.\s*(\d{1,2})(?![\d.])", text)]
+
+
+class _Interpreter:
+    """Turns the sheet's grid into action rows; every guess and gap becomes a located problem."""
+
+    def __init__(self, grid, sheet, merges, uncached, mapping):
+        self.grid = grid
+        self.sheet = sheet
+        self.problems: list[Problem] = []
+        self.fill: dict[tuple[int, int], tuple[int, int]] = {}
+        self.merged_rows: dict[tuple[int, int], bool] = {}
+        for min_row, min_col, max_row, max_col in merges:
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
+                    if (r, c) != (min_row, min_col):
+                        self.fill[(r, c)] = (min_row, min_col)
+        for cell in uncached:
+            self.problems.append(Problem("The cell holds a formula with no calculated value; save the workbook in "
+                                         "Excel so the value is stored, or type the value.", WARNING,
+                                         sheet=sheet, cell=cell))
+        self.requested_mapping = mapping
+        self.result = ParsedPlan(rows=[], problems=self.problems, sheet=sheet, rows_read=len(grid),
+                                 mode="openpyxl read-only mode, values only; merged ranges read from the sheet XML "
+                                      f"({len(merges)} found)")
+
+    # -- cells ---------------------------------------------------------------------------------------
+    def raw(self, row: int, col: int):
+        values = self.grid[row - 1] if row - 1 < len(self.grid) else ()
+        return values[col - 1] if col - 1 < len(values) else None
+
+    def value(self, row: int, col: int):
+        """The cell's value, or the value of the merged block it lies in."""
+        value = self.raw(row, col)
+        if _blank(value) and (row, col) in self.fill:
+            return self.raw(*self.fill[(row, col)])
+        return value
+
+    def coordinate(self, row: int, col: int) -> str:
+        return f"{get_column_letter(col)}{row}"
+
+    # -- layout --------------------------------------------------------------------------------------
+    def guess_mapping(self, header_row: int) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for col, value in enumerate(self.grid[header_row - 1], start=1):
+            role = guess_role(_text(value))
+            if role and role not in mapping:
+                mapping[role] = get_column_letter(col)
+        if "ref" in mapping and "area_ref" not in mapping and self._ref_spans_rows(mapping["ref"], header_row):
+            mapping["area_ref"] = mapping.pop("ref")
+            self.problems.append(Problem(
+                f"The '{self.result.headers.get(mapping['area_ref'], 'Ref')}' column spans several actions, "
+                "so it was read as the priority area's number.", WARNING, sheet=self.sheet,
+                cell=f"{mapping['area_ref']}{header_row}"))
+        return mapping
+
+    def _ref_spans_rows(self, letter: str, header_row: int) -> bool:
+        col = openpyxl.utils.column_index_from_string(letter)
+        seen = set()
+        for row in range(header_row + 1, len(self.grid) + 1):
+            if (row, col) in self.fill:
+                return True
+            text = _text(self.raw(row, col))
+            if text and text in seen:
+                return True
+            seen.add(text)
+        return False
+
+    # -- run -----------------------------------------------------------------------------------------
+    def run(self) -> ParsedPlan:
+        header_row = _header_row(self.grid)
+        if header_row is None:
+            self.problems.append(Problem(
+                "No header row was found in the first 30 rows (a row naming columns such as Action, Lead, "
+                "Timescale). Choose what each column holds.", ERROR, sheet=self.sheet))
+            header_row = 1
+        self.result.header_row = header_row
+        self.result.headers = {get_column_letter(c): _text(v) for c, v in enumerate(self.grid[header_row - 1], 1)
+                               if not _blank(v)}
+        self.result.title = " ".join(_text(v) for values in self.grid[:header_row - 1] for v in values
+                                     if not _blank(v))
+        mapping = dict(self.requested_mapping) if self.requested_mapping else self.guess_mapping(header_row)
+        self.result.mapping = {role: letter for role, letter in mapping.items() if role in ROLES and letter}
+        if "action" not in self.result.mapping:
+            self.problems.append(Problem("No column is marked as holding the actions. Choose it in the column "
+                                         "mapping.", ERROR, sheet=self.sheet, row=header_row))
+            return self.result
+        self.cols = {role: openpyxl.utils.column_index_from_string(letter)
+                     for role, letter in self.result.mapping.items()}
+        self.read_rows(header_row)
+        if not self.result.rows:
+            self.problems.append(Problem("There are no actions below the header row.", ERROR, sheet=self.sheet,
+                                         row=header_row))
+        self.build_hierarchy()
+        self.check_refs()
+        return self.result
+
+    def read_rows(self, header_row: int) -> None:
+        previous: dict | None = None
+        area_title_override: dict[str, str] = {}
+        self.area_title_override = area_title_override
+        for row in range(header_row + 1, len(self.grid) + 1):
+            own = {role: self.raw(row, col) for role, col in self.cols.items()}
+            filled = {role: self.value(row, col) for role, col in self.cols.items()}
+            if all(_blank(v) for v in filled.values()):
+                continue
+            in_block = self._inside_merged_block(row)
+            group = self._group(filled, previous)
+            if previous and all(_blank(filled.get(role)) for role in HIERARCHY if role in self.cols):
+                in_block = True  # nothing new in the hierarchy columns: still the block above
+            text = _text(own.get("action"))
+            timescale_value = own.get("timescale")
+            if (previous and text and text[0].islower() and previous["group"] == group
+                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "ref", "status", "msg"))
+                    and not previous["text"].endswith((".", "!", "?"))):
+                previous["text"] = f"{previous['text']} {text}"
+                self.problems.append(Problem("The action continues the one on the row above; the two were joined.",
+                                             WARNING, sheet=self.sheet, row=row,
+                                             cell=self.coordinate(row, self.cols["action"])))
+                continue
+            if text and _blank(timescale_value) and "timescale" in self.cols and _reads_as_timescale(text):
+                timescale_value, text = text, ""
+                self.problems.append(Problem(
+                    f"The action cell holds '{timescale_value}', which reads as a timescale; it was used as the "
+                    "timescale.", WARNING, sheet=self.sheet, row=row, cell=self.coordinate(row, self.cols["action"])))
+                text = self._action_from_area(row, group, filled)
+            if not text:
+                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "status", "ref", "msg")) or \
+                        not any(not _blank(own.get(r)) for r in HIERARCHY):
+                    self.problems.append(Problem("The row has no action text; it was skipped.", ERROR,
+                                                 sheet=self.sheet, row=row,
+                                                 cell=self.coordinate(row, self.cols["action"])))
+                continue
+            current = self._action_row(row, text, timescale_value, own, filled, group, in_block, previous)
+            self.result.rows.append(current)
+            previous = current
+
+    def _group(self, filled: dict, previous: dict | None) -> tuple[str, str, str]:
+        """Outcome, area number and area; a blank means "same as above" unless a higher level changed."""
+        values, changed = [], previous is None
+        for index, role in enumerate(HIERARCHY):
+            value = _text(filled.get(role))
+            if value:
+                changed = changed or value != previous["group"][index]
+            elif previous and not changed:
+                value = previous["group"][index]
+            values.append(value)
+        return tuple(values)
+
+    def _inside_merged_block(self, row: int) -> bool:
+        """Whether this row continues a merged outcome or priority-area block from the rows above."""
+        return any((row, self.cols[role]) in self.fill for role in HIERARCHY if role in self.cols)
+
+    def _action_from_area(self, row: int, group, filled) -> str:
+        """A missing action text that was typed into the end of the priority area's cell (a real quirk)."""
+        if "area" not in self.cols:
+            return ""
+        area_text = _text(filled.get("area"))
+        sentences = SENTENCE_END.split(area_text)
+        if len(sentences) < 2:
+            return ""
+        self.area_title_override[area_text] = " ".join(sentences[:-1])
+        col = self.cols["area"]
+        source = self.fill.get((row, col), (row, col))
+        self.problems.append(Problem(
+            f"The action text was missing; the last sentence of the priority area cell {self.coordinate(*source)} "
+            f"('{sentences[-1][:60]}') was taken as the action. Check it.", WARNING, sheet=self.sheet, row=row,
+            cell=self.coordinate(row, self.cols["action"])))
+        return sentences[-1]
+
+    def _action_row(self, row, text, timescale_value, own, filled, group, in_block, previous) -> dict:
+        cells = {role: self.coordinate(row, col) for role, col in self.cols.items()}
+        lead, lead_inherited = _text(own.get("lead")), False
+        if not lead and "lead" in self.cols:
+            lead = _text(filled.get("lead"))
+            if not lead and in_block and previous and previous["group"] == group:
+                lead, lead_inherited = previous["lead"], bool(previous["lead"])
+        msg = msg_numbers(_text(filled.get("msg"))) if "msg" in self.cols else []
+        if not msg and previous and previous["group"] == group and in_block and "msg" in self.cols \
+                and _blank(own.get("msg")):
+            msg = list(previous["msg"])
+        for number in msg:
+            if number not in MSG_NUMBERS:
+                self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.", WARNING,
+                                             sheet=self.sheet, row=row, cell=cells["msg"]))
+        msg = [n for n in msg if n in MSG_NUMBERS]
+        if isinstance(timescale_value, (dt.datetime, dt.date)):
+            timescale = _as_date(timescale_value)
+            timescale_key = timescale.isoformat()
+        else:
+            timescale_key = _text(timescale_value)
+            timescale = timescale_key
+        read = interpret(timescale)
+        status, status_from = None, None
+        status_text = _text(own.get("status")) or (_text(filled.get("status")) if "status" in self.cols else "")
+        if status_text:
+            status = status_from_text(status_text)
+            status_from = "status column"
+            if status is None:
+                self.problems.append(Problem(f"The status '{status_text[:60]}' is not one the tracker knows; "
+                                             "the action's status was left as it is.", WARNING,
+                                             sheet=self.sheet, row=row, cell=cells.get("status")))
+        if status is None and read.status_hint:
+            status, status_from = Status(read.status_hint), "timescale"
+        if timescale_key and read.kind == "unknown" and not read.status_hint:
+            self.problems.append(Problem(f"The timescale '{timescale_key[:60]}' names no date; it is kept as "
+                                         "written with no due date.", WARNING, sheet=self.sheet, row=row,
+                                         cell=cells.get("timescale")))
+        return {
+            "row": row,
+            "group": group,
+            "ref": _text(own.get("ref")) if "ref" in self.cols else "",
+            "text": text,
+            "outcome": group[0],
+            "area_ref": group[1],
+            "area": group[2],
+            "timescale": timescale_key,
+            "timescale_is_date": isinstance(timescale, dt.date),
+            "timescale_read": {"kind": read.kind, "start": read.start.isoformat() if read.start else None,
+                               "end": read.end.isoformat() if read.end else None},
+            "lead": lead,
+            "lead_inherited": lead_inherited,
+            "msg": msg,
+            "status": status.value if status else None,
+            "status_from": status_from,
+            "cells": cells,
+        }
+
+    # -- hierarchy -----------------------------------------------------------------------------------
+    def build_hierarchy(self) -> None:
+        """Outcomes become themes and priority areas items; actions get refs like "3.4.2" when they have none."""
+        if not any(role in self.cols for role in HIERARCHY):
+            for index, row in enumerate(self.result.rows, start=1):
+                row.update(theme=None, item=None, ref=row["ref"] or f"A{index}")
+                del row["group"]
+            return
+        themes: dict[str, dict] = {}
+        numbered = {_numbered(row["outcome"] or "")[0] for row in self.result.rows}
+        auto_numbers = (str(n) for n in range(1, len(self.result.rows) + len(numbered) + 2) if str(n) not in numbered)
+        item_keys: dict[tuple, tuple[str, str]] = {}
+        counters: dict[tuple[str, str], int] = {}
+        for row in self.result.rows:
+            theme_number, theme_title = _numbered(row["outcome"] or "")
+            theme_key = row["outcome"] or ""
+            if theme_key not in themes:
+                themes[theme_key] = {"number": theme_number or next(auto_numbers), "title": theme_title or
+                                     row["outcome"] or "Actions", "items": [], "_items": {}}
+            theme = themes[theme_key]
+            area_text = self.area_title_override.get(row["area"], row["area"])
+            item_key = (theme_key, row["area_ref"], row["area"])
+            if "area" not in self.cols and "area_ref" not in self.cols:
+                item_key = (theme_key, "", "")
+            if item_key not in item_keys:
+                number, title = row["area_ref"], area_text
+                if not number:
+                    number, title = _numbered(area_text)
+                if "area" not in self.cols and "area_ref" not in self.cols:
+                    number, title = theme["number"], theme["title"]
+                number = number or f"{theme['number']}.{len(theme['items']) + 1}"
+                title = title.rstrip(" ,;:") or f"Priority area {number}"
+                theme["items"].append({"number": number, "title": title})
+                item_keys[item_key] = (theme["number"], number)
+            row["theme"], row["item"] = item_keys[item_key]
+            counters[item_keys[item_key]] = counters.get(item_keys[item_key], 0) + 1
+            if not row["ref"]:
+                row["ref"] = f"{row['item']}.{counters[item_keys[item_key]]}"
+            del row["group"]
+        self.result.themes = [{"number": t["number"], "title": t["title"], "items": t["items"]}
+                              for t in themes.values()]
+
+    def check_refs(self) -> None:
+        seen: dict[str, int] = {}
+        for row in self.result.rows:
+            if row["ref"] in seen:
+                self.problems.append(Problem(f"The reference '{row['ref']}' is used again (first on row "
+                                             f"{seen[row['ref']]}); each action needs its own.", ERROR,
+                                             sheet=self.sheet, row=row["row"], cell=row["cells"].get("ref")))
+            seen.setdefault(row["ref"], row["row"])
+
+
+def _numbered(text: str) -> tuple[str, str]:
+    """("1", "I am heard") from "Outcome 1: I am heard"; ("", text) when there is no number."""
+    match = re.match(r"^\s*(?:outcome|key feature|theme|priority(?: area)?|objective)?\s*(\d+(?:\.\d+)*)\s*"
+                     r"[:.\-–—)]?\s+(.*)$", text, re.I | re.S)
+    if match and match[2].strip():
+        return match[1], match[2].strip()
+    return "", text.strip()
+
+
+def _reads_as_timescale(text: str) -> bool:
+    if len(text) > 60:
+        return False
+    read = interpret(text)
+    return read.kind != "unknown" or read.status_hint is not None

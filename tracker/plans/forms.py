@@ -1,0 +1,133 @@
+"""Forms for plans and actions. Choices that depend on the partnership are set by the view."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from tracker.plans.models import PlanKind
+from tracker.rag import Status
+from tracker.timescales import UNKNOWN, interpret
+
+#: Longest narrative accepted (a full committee-paper section).
+NARRATIVE_MAX = 20_000
+
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+STATUS_CHOICES = choices((s.value, s.label) for s in Status)
+UPDATE_STATUS_CHOICES = choices((s.value, s.label) for s in Status if s is not Status.SUPERSEDED)
+
+
+def readable_timescale(form, field) -> None:
+    """A timescale must name a window or say the work is ongoing: unreadable text is refused, not guessed."""
+    if field.data and interpret(field.data).kind == UNKNOWN:
+        raise ValidationError(
+            f"We could not read a date from “{field.data}”. Write it like “March 2025”, "
+            "“Q3 2024/25”, “31/03/2025” or “Ongoing”."
+        )
+
+
+def optional_id(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UpdateForm(FlaskForm):
+    """A lead officer's progress update."""
+
+    version = HiddenField(validators=[InputRequired()])
+    status = RadioField("Status", choices=UPDATE_STATUS_CHOICES,
+                        validators=[InputRequired("Choose the action's status")])
+    narrative = TextAreaField(
+        "What has happened since the last update?",
+        description="Keep it short; committee members read this. Leave a blank line between paragraphs.",
+        validators=[DataRequired("Describe the progress"), Length(max=NARRATIVE_MAX,
+                    message=f"Write no more than {NARRATIVE_MAX:,} characters")],
+    )
+    revised_timescale = StringField(
+        "Revised timescale",
+        description="Only if the date moves, for example “March 2025” or “Q3 2024/25”.",
+        validators=[Optional(), Length(max=200), readable_timescale],
+    )
+    revision_reason = TextAreaField("Reason for the new timescale", validators=[Length(max=2000)])
+
+    def __init__(self, *args, current_timescale: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_timescale = current_timescale
+
+    @property
+    def timescale_changes(self) -> bool:
+        text = (self.revised_timescale.data or "").strip()
+        return bool(text) and text != (self.current_timescale or "").strip()
+
+    def validate_revision_reason(self, field) -> None:
+        if self.timescale_changes and not (field.data or "").strip():
+            raise ValidationError("Give the reason the timescale has changed")
+
+
+class ActionForm(FlaskForm):
+    """A plan manager's create / edit form."""
+
+    version = HiddenField()
+    ref = StringField("Reference", description="Leave blank for the next number (A1, A2, ...).",
+                      validators=[Optional(), Length(max=40)])
+    text = TextAreaField("Action", validators=[DataRequired("Describe the action"), Length(max=5000)])
+    timescale = StringField("Timescale", description="As the plan writes it, for example “Autumn 2025”.",
+                            validators=[Optional(), Length(max=200), readable_timescale])
+    status = SelectField("Status", choices=STATUS_CHOICES, default=Status.NOT_STARTED.value)
+    lead_officer_id = SelectField("Lead officer", coerce=optional_id, validate_choice=True)
+    lead_text = StringField("Lead as written", description="Who the source document names, if different.",
+                            validators=[Optional(), Length(max=500)])
+    organisations = SelectMultipleField("Lead organisations", coerce=int, validators=[Optional()])
+    items = SelectMultipleField("Linked items", coerce=int, validators=[Optional()])
+
+
+class CloseForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+    note = TextAreaField("Closing note", description="Why the action is complete: what was delivered.",
+                         validators=[DataRequired("Write a closing note"), Length(max=NARRATIVE_MAX)])
+
+
+class SupersedeForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+    replacement = SelectField("Replaced by", coerce=optional_id,
+                              validators=[InputRequired("Choose the action that replaces this one")])
+    note = TextAreaField("Note", description="Why the action is superseded.",
+                         validators=[DataRequired("Write a note"), Length(max=NARRATIVE_MAX)])
+
+    def validate_replacement(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose the action that replaces this one")
+
+
+class ReassignForm(FlaskForm):
+    from_user = SelectField("Move the open actions led by", coerce=optional_id)
+    to_user = SelectField("To", coerce=optional_id)
+    scope = RadioField("Which plans", choices=choices([("plan", "This plan only"),
+                                                      ("partnership", "Every plan of the partnership")]),
+                       default="plan", validators=[InputRequired("Choose which plans")])
+
+    def validate_from_user(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose the officer whose actions move")
+
+    def validate_to_user(self, field) -> None:
+        if field.data is None:
+            raise ValidationError("Choose the officer who takes them over")
+        if field.data == self.from_user.data:
+            raise ValidationError("Choose a different officer to take the actions over")
+
+
+class PlanForm(FlaskForm):
+    partnership_id = SelectField("Partnership", coerce=optional_id)
+    name = StringField("Name", validators=[DataRequired("Enter the plan's name"), Length(max=300)])
+    kind = RadioField("Kind", choices=choices((k.value, k.label) for k in PlanKind), default=PlanKind.ACTION_PLAN.value,
+                      validators=[InputRequired("Choose the kind of plan")])
+    framework_id = SelectField("Framework", coerce=optional_id)
+    manager_id = SelectField("Plan manager", coerce=optional_id)
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
