@@ -53,6 +53,12 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "tracker@localhost"),
         "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO"),
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND"),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
+        # Reminders (tracker.reminders) and the scheduler process (tracker.scheduler).
+        "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 14),
+        "REMINDER_UPDATE_REQUEST_DAYS": _int("REMINDER_UPDATE_REQUEST_DAYS", 21),
+        "REMINDER_ESCALATION_DAYS": _int("REMINDER_ESCALATION_DAYS", 28),
+        "SCHEDULER_STALE_AFTER_MINUTES": _int("SCHEDULER_STALE_AFTER_MINUTES", 10),
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": _bool("TRUST_PROXY"),

@@ -41,18 +41,28 @@ def send_messages(messages: list[EmailMessage]) -> None:
     if config.get("MAIL_SUPPRESS_SEND"):
         outbox().extend(messages)
         return
+    with connect(config) as connection:
+        for message in messages:
+            connection.send_message(message)
+
+
+def connect(config) -> smtplib.SMTP:
+    """An SMTP session set up as the Flask-Mail settings say (SSL or STARTTLS, login); the caller closes it."""
+    host, port, timeout = config["MAIL_SERVER"], int(config["MAIL_PORT"]), config.get("MAIL_TIMEOUT", 30)
     context = ssl.create_default_context()
     if config.get("MAIL_USE_SSL"):
-        connection = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], context=context, timeout=30)
+        connection = smtplib.SMTP_SSL(host, port, context=context, timeout=timeout)
     else:
-        connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
-    with connection:
+        connection = smtplib.SMTP(host, port, timeout=timeout)
+    try:
         if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
             connection.starttls(context=context)
         if config.get("MAIL_USERNAME"):
             connection.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        for message in messages:
-            connection.send_message(message)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def send_or_log(messages: list[EmailMessage]) -> bool:

@@ -9,3 +9,10 @@ from tracker.selfeval.models import ProposedAction, Rating, SelfEvaluationRound 
 from tracker.indicators.models import Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue  # noqa: F401
 from tracker.workbooks.models import IssuedWorkbook, ReturnUpload  # noqa: F401
 from tracker.imports.models import ImportJob  # noqa: F401
+from tracker.reminders.models import (  # noqa: F401
+    PartnershipReminderSettings,
+    ReminderMessage,
+    ReminderPreference,
+    ReminderSend,
+)
+from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401

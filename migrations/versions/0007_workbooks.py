@@ -1,7 +1,7 @@
 """workbooks: issued committee workbooks (frozen snapshots) and pending update-return uploads
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-22 08:18:05.510225
 
 """
@@ -13,7 +13,7 @@ import tracker.types  # noqa: F401  (custom column types used below)
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -31,6 +31,7 @@ def test_plan_manager_sees_the_management_forms(page, live_server, sign_in, asse
 
 def test_update_return_page(page, live_server, sign_in, assert_accessible):
     sign_in(page, live_server, "officer@demo.scot")
+    page.get_by_role("link", name="Plans", exact=True).first.click()
     page.get_by_role("link", name="Update return for A Caring Dundee 2: Carers Delivery Plan 2022").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Update return")
     assert_accessible(page)

@@ -60,6 +60,7 @@ def test_revised_timescale_without_a_reason_is_explained(page, live_server, sign
 
 def test_viewer_cannot_reach_the_update_form(page, live_server, sign_in, assert_accessible, demo_users):
     sign_in(page, live_server, demo_users["viewer"])
+    page.get_by_role("link", name="Plans", exact=True).first.click()
     page.get_by_role("link", name=re.compile("Caring Dundee")).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Caring Dundee")
     assert_accessible(page)

@@ -71,7 +71,7 @@ def test_issue_now_stores_once_emails_and_members_download_the_same_bytes(app, w
     client.post(f"/committees/{committee.id}/meetings/{meeting.id}/issue")
     client.post(f"/committees/{committee.id}/meetings/{meeting.id}/issue")
     [issued] = db.session.scalars(select(IssuedWorkbook)).all()
-    assert [m["To"] for m in app.extensions["outbox"]] == [world.viewer.email]
+    assert [m["To"].addresses[0].addr_spec for m in app.extensions["outbox"]] == [world.viewer.email]
     response = client_as(world.viewer).get(f"/workbooks/{issued.id}/download")
     assert response.status_code == 200
     assert hashlib.sha256(response.data).hexdigest() == issued.sha256 == response.headers["X-Checksum-SHA256"]

@@ -6,6 +6,7 @@ it commits once, then e-mails.
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 import hashlib
 import logging
 import re
@@ -29,8 +30,8 @@ from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
 from tracker.rag import Status, derive
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+from tracker.mail import build_message, send_messages
 from tracker.timeutil import local_date
-from tracker.workbooks import mail
 from tracker.workbooks.builder import build_workbook
 from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
 from tracker.workbooks.models import IssuedWorkbook
@@ -376,8 +377,8 @@ def notify(issued: Sequence[IssuedWorkbook]) -> None:
     """E-mail each issued workbook's recipients a link (after commit); a mail failure is logged, not raised."""
     for workbook in issued:
         try:
-            mail.send(issue_messages(workbook))
-        except OSError:
+            send_messages(issue_messages(workbook))
+        except (OSError, smtplib.SMTPException):
             log.exception("Could not e-mail the issued workbook %s", workbook.id)
 
 
@@ -401,10 +402,10 @@ def issue_messages(workbook: IssuedWorkbook) -> list:
     when = f" for the meeting on {timeutil.long_date(workbook.meeting.held_on)}" if workbook.meeting else ""
     subject = f"Papers: {workbook.plan.name} progress workbook {workbook.quarter}"
     return [
-        mail.message(user.email, subject,
-                     f"Dear {user.name},\n\nThe {workbook.quarter} progress workbook for {workbook.plan.name} has "
-                     f"been issued to {who}{when}.\n\nDownload it (sign in first): {link}\n\n"
-                     f"Figures are as at {timeutil.long_date(workbook.as_at)} and will not change.\n")
+        build_message(to=user.email, to_name=user.name, subject=subject, body=
+                      f"Dear {user.name},\n\nThe {workbook.quarter} progress workbook for {workbook.plan.name} has "
+                      f"been issued to {who}{when}.\n\nDownload it (sign in first): {link}\n\n"
+                      f"Figures are as at {timeutil.long_date(workbook.as_at)} and will not change.\n")
         for user in recipients(workbook)
     ]
 

@@ -1,11 +1,11 @@
-"""The tiny mailer really talks SMTP when sending is not suppressed."""
+"""The shared mailer (tracker.mail) really talks SMTP when sending is not suppressed."""
 from __future__ import annotations
 
 import socket
 
 import pytest
 
-from tracker.workbooks import mail
+from tracker import mail
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_messages_go_over_smtp(make_app, smtp_server):
     app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
                    MAIL_DEFAULT_SENDER="tracker@example.scot")
     with app.app_context():
-        mail.send([mail.message("member@example.scot", "Papers", "Download: http://x/1")])
+        mail.send_messages([mail.build_message(to="member@example.scot", subject="Papers", body="Download: http://x/1")])
         assert "outbox" not in app.extensions
     [message] = received
     assert message["To"] == "member@example.scot" and message["From"] == "tracker@example.scot"
@@ -44,5 +44,5 @@ def test_messages_go_over_smtp(make_app, smtp_server):
 
 
 def test_suppressed_messages_are_recorded(app):
-    mail.send([mail.message("member@example.scot", "Papers", "Body")])
+    mail.send_messages([mail.build_message(to="member@example.scot", subject="Papers", body="Body")])
     assert [m["Subject"] for m in app.extensions["outbox"]] == ["Papers"]

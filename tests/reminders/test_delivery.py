@@ -1,0 +1,231 @@
+"""Exactly once: SMTP failures, crashes and concurrent runs never duplicate or lose a reminder."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories
+from tracker.extensions import db
+from tracker.reminders import jobs, sendlog, services
+from tracker.reminders.mailer import Mailer
+from tracker.reminders.models import ReminderSend, SendStatus
+
+from .conftest import at, free_port
+
+MONDAY = at(2026, 11, 23)
+
+
+@pytest.fixture
+def officers(world, time_machine):
+    """Five officers, each leading one overdue action: five digests are due on Monday."""
+    time_machine.move_to(at(2026, 9, 1), tick=False)
+    leads = [factories.user(world.home, email=f"lead{n}@example.scot") for n in range(5)]
+    for n, lead in enumerate(leads):
+        factories.action(world.plan, lead=lead, timescale=dt.date(2026, 11, 10 + n), ref=f"L{n}")
+    db.session.commit()
+    time_machine.move_to(MONDAY, tick=False)
+    return leads
+
+
+EXPECTED = [f"lead{n}@example.scot" for n in range(5)]
+
+
+def statuses() -> list[tuple[str, SendStatus, int]]:
+    db.session.expire_all()
+    return list(db.session.execute(
+        select(ReminderSend.recipient, ReminderSend.status, ReminderSend.attempts).order_by(ReminderSend.recipient)))
+
+
+def test_smtp_connection_refused_marks_failed_and_the_next_run_sends_them(officers, mailbox, app):
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    report = jobs.run()
+    assert report.delivery.sent == 0 and report.delivery.failed == 5
+    assert "Connection refused" in report.delivery.errors[0] or "Errno 111" in report.delivery.errors[0]
+    assert {status for _, status, _ in statuses()} == {SendStatus.FAILED}
+    assert all(attempts == 1 for _, _, attempts in statuses())
+
+    app.config["MAIL_PORT"] = mailbox.port
+    report = jobs.run()  # the server is back
+    assert report.due == [] and report.delivery.sent == 5
+    assert mailbox.recipients() == EXPECTED
+    assert [(status, attempts) for _, status, attempts in statuses()] == [(SendStatus.SENT, 2)] * 5
+
+    jobs.run()
+    assert len(mailbox.messages) == 5
+
+
+def test_a_421_response_stops_the_run_and_the_next_run_sends_everything_once(officers, mailbox, app):
+    mailbox.refuse_with = "421 4.3.2 Service not available, closing transmission channel"
+    report = jobs.run()
+    assert report.delivery.sent == 0 and report.delivery.failed == 1
+    assert "421" in report.delivery.errors[0]
+    rows = statuses()
+    assert [s for _, s, _ in rows].count(SendStatus.FAILED) == 1
+    assert [s for _, s, _ in rows].count(SendStatus.PENDING) == 4, "the rest were never tried"
+
+    mailbox.refuse_with = None
+    jobs.run()
+    assert mailbox.recipients() == EXPECTED
+    assert {s for _, s, _ in statuses()} == {SendStatus.SENT}
+
+
+def test_a_refused_recipient_fails_alone_and_is_retried(officers, mailbox, app, monkeypatch):
+    original = Mailer.send
+    calls = []
+
+    def refuse_second(self, message):
+        calls.append(message["To"])
+        if len(calls) == 2:
+            mailbox.refuse_with = "550 5.1.1 No such mailbox"
+        try:
+            return original(self, message)
+        finally:
+            mailbox.refuse_with = None
+
+    monkeypatch.setattr(Mailer, "send", refuse_second)
+    report = jobs.run()
+    assert report.delivery.sent == 4 and report.delivery.failed == 1
+    assert "550" in report.delivery.errors[0]
+    monkeypatch.undo()
+    jobs.run()
+    assert mailbox.recipients() == EXPECTED
+
+
+def test_a_crash_between_deciding_and_sending_is_sent_by_the_next_run(officers, mailbox, app):
+    sendlog.record(services.due_reminders(MONDAY.date()))
+    db.session.commit()  # decided... and the process dies here
+    assert {s for _, s, _ in statuses()} == {SendStatus.PENDING}
+    assert mailbox.messages == []
+
+    report = jobs.run()
+    assert report.due == [] and report.already_logged == 5
+    assert mailbox.recipients() == EXPECTED
+    jobs.run()
+    assert len(mailbox.messages) == 5
+
+
+class ProcessDied(BaseException):
+    """Stands in for the process being killed: nothing after it runs."""
+
+
+def test_a_crash_while_sending_never_duplicates_and_sends_the_rest_later(officers, mailbox, app, monkeypatch,
+                                                                          time_machine):
+    original = Mailer.send
+    sent = []
+
+    def die_after_second_message(self, message):
+        original(self, message)
+        sent.append(message["To"])
+        if len(sent) == 2:
+            raise ProcessDied  # the server has the message; we die before recording it
+
+    monkeypatch.setattr(Mailer, "send", die_after_second_message)
+    with pytest.raises(ProcessDied):
+        jobs.run()
+    db.session.rollback()
+    monkeypatch.undo()
+    assert [s for _, s, _ in statuses()] == [SendStatus.SENT, SendStatus.SENDING, SendStatus.SENDING,
+                                             SendStatus.SENDING, SendStatus.SENDING]
+
+    jobs.run()  # soon after: the claim may belong to a live run, so it is left alone
+    assert len(mailbox.messages) == 2
+
+    time_machine.move_to(MONDAY + sendlog.CLAIM_TIMEOUT + dt.timedelta(minutes=1), tick=False)
+    report = jobs.run()
+    assert report.delivery.uncertain == 1 and report.delivery.requeued == 3 and report.delivery.sent == 3
+    assert mailbox.recipients() == EXPECTED, "each exactly once"
+    rows = statuses()
+    assert [s for _, s, _ in rows] == [SendStatus.SENT, SendStatus.UNCERTAIN, SendStatus.SENT, SendStatus.SENT,
+                                       SendStatus.SENT]
+
+
+def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_app):
+    """Two threads, each with its own app, session and database connection, run the job together."""
+    from .conftest import MAIL_CONFIG
+
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run_in_thread():
+        """jobs.run, with both threads deciding before either records."""
+        other = make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port)
+        try:
+            with other.app_context():
+                reminders = services.unsent(services.due_reminders(MONDAY.date()))
+                assert len(reminders) == 5
+                barrier.wait(timeout=10)
+                sendlog.record(reminders)
+                db.session.commit()
+                sendlog.deliver()
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=run_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert mailbox.recipients() == EXPECTED
+    assert {s for _, s, _ in statuses()} == {SendStatus.SENT}
+
+
+def test_two_runs_at_once_sharing_the_sending(officers, mailbox, app, make_app, monkeypatch):
+    """Both runs find the same pending rows; each row is claimed and sent by exactly one of them."""
+    from .conftest import MAIL_CONFIG
+
+    sendlog.record(services.due_reminders(MONDAY.date()))
+    db.session.commit()
+    monkeypatch.setattr(sendlog, "BATCH_SIZE", 1)
+    barrier = threading.Barrier(2)
+    errors, reports = [], []
+
+    def deliver_in_thread():
+        other = make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port)
+        try:
+            with other.app_context():
+                barrier.wait(timeout=10)
+                reports.append(sendlog.deliver())
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sum(r.sent for r in reports) == 5
+    assert mailbox.recipients() == EXPECTED
+
+
+def test_suppressed_mail_is_logged_not_sent(officers, mailbox, app):
+    app.config["MAIL_SUPPRESS_SEND"] = True
+    report = jobs.run()
+    assert report.delivery.suppressed == 5 and mailbox.messages == []
+    assert {s for _, s, _ in statuses()} == {SendStatus.SUPPRESSED}
+
+
+def test_two_processes_sending_at_once_send_each_reminder_once(officers, mailbox, app, database_url):
+    """Two `flask reminders send` processes started together (say, two schedulers by mistake)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "tests", "PYTHONPATH": str(root),
+           "TRACKER_INSTANCE_PATH": app.instance_path, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mailbox.port),
+           "MAIL_DEFAULT_SENDER": "tracker@example.scot", "BASE_URL": "http://tracker.test"}
+    command = [sys.executable, "-m", "flask", "--app", "tracker", "reminders", "send", "--today", "2026-11-23"]
+    runs = [subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert mailbox.recipients() == EXPECTED
+    assert {s for _, s, _ in statuses()} == {SendStatus.SENT}

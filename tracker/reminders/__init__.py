@@ -1,0 +1,1 @@
+"""Reminder e-mails: overdue digests, update requests before committee meetings, escalations."""

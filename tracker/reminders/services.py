@@ -1,0 +1,407 @@
+"""What reminders are due on a given day, worked out from the database alone.
+
+Every reminder has a key (recipient, kind, period). The period names the day, the ISO week or
+the meeting it belongs to, so the send log (tracker.reminders.sendlog) can make sure each key
+is sent once; and because the content is derived from the current state of the actions, a run
+that was missed (downtime, a bank holiday) is simply caught up by the next one.
+
+Cadence:
+* Digest (kind "digest"): each lead officer's overdue actions and those due within
+  REMINDER_DUE_SOON_DAYS, plus, for plan managers, actions that "need a lead" (no lead, or a
+  lead who cannot be e-mailed). Officers choose daily (period "day:<date>"), weekly or off
+  (period "week:<ISO week>", sent on the week's first working-day run; "off" leaves out
+  due-soon items, so overdue ones still come weekly).
+* Update request (kind "update_request", period "meeting:<id>"): from REMINDER_UPDATE_REQUEST_DAYS
+  before a committee meeting until the day before it, each lead officer with an open action on
+  one of the committee's plans and no update since the committee's previous meeting.
+* Escalation (kind "escalation", period "week:<ISO week>"): actions overdue by more than
+  REMINDER_ESCALATION_DAYS, to each plan's manager and, if set, the partnership's chief officer.
+Nothing is sent on weekends or Scottish bank holidays.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from tracker.auth.models import User
+from tracker.committees.models import Committee, Meeting, committee_plans
+from tracker.extensions import db
+from tracker.periods import is_working_day, working_days_before
+from tracker.plans.models import Action, Plan, ProgressUpdate
+from tracker.rag import OPEN_STATUSES, derive
+from tracker.reminders.models import (
+    DueSoonFrequency,
+    PartnershipReminderSettings,
+    ReminderPreference,
+    ReminderSend,
+)
+from tracker.timeutil import local_date, long_date
+
+log = logging.getLogger("tracker.reminders")
+
+DIGEST, UPDATE_REQUEST, ESCALATION = "digest", "update_request", "escalation"
+#: Characters of the latest progress update quoted in an e-mail, and of an action's text.
+UPDATE_EXCERPT = 300
+TEXT_LENGTH = 200
+
+
+class ActionLine(NamedTuple):
+    """One action as an e-mail lists it, formatted once for both the text and the HTML part
+    (a named tuple: thousands are made per run)."""
+
+    id: int
+    ref: str
+    text: str  # shortened to TEXT_LENGTH
+    plan_name: str
+    due: str  # "31 October 2026"
+    rag_reason: str  # "Red: 23 days past due 31 October 2026"
+    lead: str
+    last_update: str  # "1 September 2026: Draft with the chief officer." or "none yet"
+    url: str
+    overdue: bool
+
+
+@dataclass
+class Reminder:
+    """An e-mail that is due: who, which key, and what to render."""
+
+    recipient: str
+    recipient_name: str
+    user_id: int | None
+    kind: str
+    period: str
+    template: str
+    subject: str
+    context: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.recipient, self.kind, self.period)
+
+    def render(self) -> tuple[str, str]:
+        """(plain text, HTML) from templates/email/<template>.txt and .html."""
+        env = current_app.jinja_env
+        context = {"reminder": self, "base_url": current_app.config["BASE_URL"].rstrip("/"), **self.context}
+        return (env.get_template(f"email/{self.template}.txt").render(context),
+                env.get_template(f"email/{self.template}.html").render(context))
+
+
+def day_period(today: dt.date) -> str:
+    return f"day:{today.isoformat()}"
+
+
+def week_period(today: dt.date) -> str:
+    year, week, _ = today.isocalendar()
+    return f"week:{year}-W{week:02d}"
+
+
+def normalise_email(email: str | None) -> str | None:
+    return email.strip().lower() if email and email.strip() else None
+
+
+def action_url(action_id: int, base_url: str | None = None) -> str:
+    """The action's page: BASE_URL + /actions/<id>."""
+    return f"{(base_url or current_app.config['BASE_URL']).rstrip('/')}/actions/{action_id}"
+
+
+def due_reminders(today: dt.date) -> list[Reminder]:
+    """Everything due on `today`, before checking the send log; nothing on non-working days."""
+    if not is_working_day(today):
+        return []
+    return [*digests(today), *update_requests(today), *escalations(today)]
+
+
+def unsent(reminders: list[Reminder]) -> list[Reminder]:
+    """Leave out reminders whose key is already in the send log (one query)."""
+    if not reminders:
+        return []
+    periods = {r.period for r in reminders}
+    logged = {tuple(row) for row in db.session.execute(
+        select(ReminderSend.recipient, ReminderSend.kind, ReminderSend.period)
+        .where(ReminderSend.period.in_(periods))
+    )}
+    return [r for r in reminders if r.key not in logged]
+
+
+# ---------------------------------------------------------------------------------------- queries
+
+
+def _open_actions():
+    """Open actions on live plans; callers add their own conditions."""
+    return Action.status.in_(OPEN_STATUSES), Plan.archived_at.is_(None)
+
+
+def _latest_narratives(*conditions) -> dict[int, str]:
+    """{action id: narrative} of the latest progress update of the matching actions: one query.
+
+    The latest update is the one made at the action's last_update_at (which record_progress keeps),
+    found through the (action_id, created_at) index.
+    """
+    rows = db.session.execute(
+        select(ProgressUpdate.action_id, ProgressUpdate.narrative)
+        .join(Action, (ProgressUpdate.action_id == Action.id) & (ProgressUpdate.created_at == Action.last_update_at))
+        .join(Plan, Action.plan_id == Plan.id)
+        .where(*conditions)
+    )
+    return dict(rows.all())
+
+
+Lead = aliased(User, name="lead")
+Manager = aliased(User, name="manager")
+
+_ACTION_COLUMNS = (
+    Action.id, Action.ref, Action.text, Action.status, Action.due_end, Action.created_at, Action.last_update_at,
+    Action.lead_text, Plan.id.label("plan_id"), Plan.name.label("plan_name"), Plan.partnership_id,
+    Lead.id.label("lead_id"), Lead.email.label("lead_email"), Lead.name.label("lead_name"),
+    Lead.active.label("lead_active"),
+    Manager.id.label("manager_id"), Manager.email.label("manager_email"), Manager.name.label("manager_name"),
+    Manager.active.label("manager_active"),
+)
+
+
+def _action_rows(*conditions):
+    """Actions with their plan, lead and plan manager, as plain rows: one query."""
+    return db.session.execute(
+        select(*_ACTION_COLUMNS)
+        .join(Plan, Action.plan_id == Plan.id)
+        .outerjoin(Lead, Action.lead_officer_id == Lead.id)
+        .outerjoin(Manager, Plan.manager_id == Manager.id)
+        .where(*conditions)
+        .order_by(Action.due_end, Plan.name, Action.ref)
+    ).all()
+
+
+def _reachable(email: str | None, active: bool | None) -> str | None:
+    return normalise_email(email) if active else None
+
+
+def _shorten(text: str, length: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
+@lru_cache(maxsize=65_536)
+def _rag_text(status, due: dt.date | None, updated_on: dt.date | None, today: dt.date,
+              created: dt.date | None) -> str:
+    """tracker.rag's verdict as text; cached, as many actions share a due date and a creation date."""
+    return derive(status, due, updated_on, today, created=created).text
+
+
+_long_date = lru_cache(maxsize=4096)(long_date)
+
+
+def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> ActionLine:
+    updated_on = local_date(row.last_update_at)
+    rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
+    if row.lead_id is None:
+        lead = f"No lead ({row.lead_text})" if row.lead_text else "No lead"
+    elif not _reachable(row.lead_email, row.lead_active):
+        lead = f"{row.lead_name} (cannot be e-mailed)"
+    else:
+        lead = row.lead_name
+    if updated_on is None:
+        last_update = "none yet"
+    else:
+        narrative = _shorten(narratives.get(row.id, ""), UPDATE_EXCERPT)
+        last_update = f"{_long_date(updated_on)}: {narrative}" if narrative else _long_date(updated_on)
+    return ActionLine(
+        id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
+        due=_long_date(row.due_end) if row.due_end else "no date", rag_reason=rag_reason, lead=lead,
+        last_update=last_update, url=action_url(row.id, base_url),
+        overdue=row.due_end is not None and row.due_end < today,
+    )
+
+
+# ---------------------------------------------------------------------------------------- digests
+
+
+@dataclass
+class _Digest:
+    email: str
+    name: str
+    user_id: int
+    overdue: list[ActionLine] = field(default_factory=list)
+    due_soon: list[ActionLine] = field(default_factory=list)
+    needs_lead: list[ActionLine] = field(default_factory=list)
+
+
+def digests(today: dt.date) -> list[Reminder]:
+    """One digest per officer: overdue and due-soon actions they lead, and, for plan managers,
+    those that need a lead. Queries: actions, latest updates, preferences."""
+    horizon = today + dt.timedelta(days=current_app.config["REMINDER_DUE_SOON_DAYS"])
+    conditions = (*_open_actions(), Action.due_end.is_not(None), Action.due_end <= horizon)
+    rows = _action_rows(*conditions)
+    narratives = _latest_narratives(*conditions)
+    preferences = dict(db.session.execute(select(ReminderPreference.user_id, ReminderPreference.due_soon)).all())
+    base_url = current_app.config["BASE_URL"]
+
+    by_user: dict[int, _Digest] = {}
+    for row in rows:
+        line = _line(row, today, narratives, base_url)
+        lead_email = _reachable(row.lead_email, row.lead_active)
+        if lead_email:
+            digest = by_user.get(row.lead_id)
+            if digest is None:
+                digest = by_user[row.lead_id] = _Digest(lead_email, row.lead_name, row.lead_id)
+            (digest.overdue if line.overdue else digest.due_soon).append(line)
+            continue
+        manager_email = _reachable(row.manager_email, row.manager_active)
+        if manager_email is None:
+            log.warning("Action %s (%s) needs a lead, and plan %r has no manager who can be e-mailed.",
+                        row.id, row.ref, row.plan_name)
+            continue
+        digest = by_user.get(row.manager_id)
+        if digest is None:
+            digest = by_user[row.manager_id] = _Digest(manager_email, row.manager_name, row.manager_id)
+        digest.needs_lead.append(line)
+
+    reminders = []
+    for user_id, digest in by_user.items():
+        frequency = preferences.get(user_id, DueSoonFrequency.DAILY)
+        if frequency is DueSoonFrequency.OFF:
+            digest.due_soon = []
+            digest.needs_lead = [line for line in digest.needs_lead if line.overdue]
+        if not (digest.overdue or digest.due_soon or digest.needs_lead):
+            continue
+        reminders.append(_digest_reminder(digest, frequency, today))
+    return reminders
+
+
+def _digest_reminder(digest: _Digest, frequency: DueSoonFrequency, today: dt.date) -> Reminder:
+    daily = frequency is DueSoonFrequency.DAILY
+    parts = []
+    if digest.overdue:
+        parts.append(f"{len(digest.overdue)} overdue")
+    if digest.due_soon:
+        parts.append(f"{len(digest.due_soon)} due soon")
+    if digest.needs_lead:
+        count = len(digest.needs_lead)
+        parts.append(f"{count} need{'s' if count == 1 else ''} a lead")
+    summary = ", ".join(parts)
+    heading = "Your actions" if daily else "Your actions this week"
+    return Reminder(
+        recipient=digest.email, recipient_name=digest.name, user_id=digest.user_id, kind=DIGEST,
+        period=day_period(today) if daily else week_period(today), template="digest",
+        subject=f"{heading}: {summary}",
+        context={"digest": digest, "today": today, "frequency": frequency,
+                 "due_soon_days": current_app.config["REMINDER_DUE_SOON_DAYS"]},
+    )
+
+
+# -------------------------------------------------------------------------------- update requests
+
+
+def update_requests(today: dt.date) -> list[Reminder]:
+    """Before each committee meeting, ask each lead officer with a stale open action for an update.
+
+    Queries: meetings in the window (with the committee's previous meeting), then their actions.
+    """
+    days = current_app.config["REMINDER_UPDATE_REQUEST_DAYS"]
+    Earlier = aliased(Meeting)
+    previous_held_on = (
+        select(func.max(Earlier.held_on))
+        .where(Earlier.committee_id == Meeting.committee_id, Earlier.held_on < Meeting.held_on)
+        .scalar_subquery()
+    )
+    meetings = db.session.execute(
+        select(Meeting.id, Meeting.held_on, Meeting.title, Committee.id.label("committee_id"),
+               Committee.name.label("committee_name"), Committee.papers_due_working_days,
+               previous_held_on.label("previous_held_on"))
+        .join(Committee, Meeting.committee_id == Committee.id)
+        .where(Meeting.held_on > today, Meeting.held_on <= today + dt.timedelta(days=days))
+    ).all()
+    if not meetings:
+        return []
+    committee_ids = {m.committee_id for m in meetings}
+    rows = db.session.execute(
+        select(committee_plans.c.committee_id, *_ACTION_COLUMNS)
+        .join(Plan, committee_plans.c.plan_id == Plan.id)
+        .join(Action, Action.plan_id == Plan.id)
+        .join(Lead, Action.lead_officer_id == Lead.id)
+        .outerjoin(Manager, Plan.manager_id == Manager.id)
+        .where(committee_plans.c.committee_id.in_(committee_ids), *_open_actions(),
+               Lead.email.is_not(None), Lead.active.is_(True))
+        .order_by(Plan.name, Action.ref)
+    ).all()
+    by_committee = defaultdict(list)
+    for row in rows:
+        by_committee[row.committee_id].append(row)
+
+    reminders = []
+    for meeting in sorted(meetings, key=lambda m: (m.held_on, m.id)):
+        per_lead: dict[int, list] = defaultdict(list)
+        for row in by_committee[meeting.committee_id]:
+            updated_on = local_date(row.last_update_at)
+            stale = updated_on is None or (
+                meeting.previous_held_on is not None and updated_on < meeting.previous_held_on)
+            if stale:
+                per_lead[row.lead_id].append(row)
+        papers_due = working_days_before(meeting.held_on, meeting.papers_due_working_days)
+        for lead_rows in per_lead.values():
+            first = lead_rows[0]
+            lines = [_line(row, today, {}, current_app.config["BASE_URL"]) for row in lead_rows]
+            reminders.append(Reminder(
+                recipient=normalise_email(first.lead_email), recipient_name=first.lead_name,
+                user_id=first.lead_id, kind=UPDATE_REQUEST, period=f"meeting:{meeting.id}",
+                template="update_request",
+                subject=f"Update needed for the {meeting.committee_name} on {long_date(meeting.held_on)}",
+                context={"meeting": meeting, "papers_due": papers_due, "actions": lines, "today": today},
+            ))
+    return reminders
+
+
+# ------------------------------------------------------------------------------------ escalations
+
+
+def escalations(today: dt.date) -> list[Reminder]:
+    """Weekly: actions overdue by more than REMINDER_ESCALATION_DAYS, to each plan manager and,
+    where one is set, the partnership's chief officer. Queries: actions, latest updates, settings."""
+    days = current_app.config["REMINDER_ESCALATION_DAYS"]
+    conditions = (*_open_actions(), Action.due_end < today - dt.timedelta(days=days))
+    rows = _action_rows(*conditions)
+    if not rows:
+        return []
+    narratives = _latest_narratives(*conditions)
+    chief_officers = dict(db.session.execute(
+        select(PartnershipReminderSettings.partnership_id, PartnershipReminderSettings.chief_officer_email)
+        .where(PartnershipReminderSettings.chief_officer_email.is_not(None))
+    ).all())
+
+    recipients: dict[str, dict] = {}
+    base_url = current_app.config["BASE_URL"]
+    for row in rows:
+        line = _line(row, today, narratives, base_url)
+        manager_email = _reachable(row.manager_email, row.manager_active)
+        targets = []
+        if manager_email:
+            targets.append((manager_email, row.manager_name, row.manager_id))
+        else:
+            log.warning("Plan %r has no manager who can be e-mailed: escalation of %s goes only to the "
+                        "chief officer, if one is set.", row.plan_name, row.ref)
+        chief = normalise_email(chief_officers.get(row.partnership_id))
+        if chief and chief != manager_email:
+            targets.append((chief, "", None))
+        for email, name, user_id in targets:
+            entry = recipients.get(email)
+            if entry is None:
+                entry = recipients[email] = {"name": name, "user_id": user_id, "plans": defaultdict(list)}
+            entry["plans"][row.plan_name].append(line)
+
+    reminders = []
+    for email, entry in recipients.items():
+        count = sum(len(lines) for lines in entry["plans"].values())
+        reminders.append(Reminder(
+            recipient=email, recipient_name=entry["name"], user_id=entry["user_id"], kind=ESCALATION,
+            period=week_period(today), template="escalation",
+            subject=f"Escalation: {count} action{'s' if count != 1 else ''} overdue by more than {days} days",
+            context={"plans": dict(sorted(entry["plans"].items())), "days": days, "today": today},
+        ))
+    return reminders
