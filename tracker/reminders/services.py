@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
 from tracker.extensions import db
+from tracker.indicators.services import due_indicator_values, value_due_on
 from tracker.periods import is_working_day, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate
 from tracker.rag import OPEN_STATUSES, derive
@@ -48,6 +49,7 @@ from tracker.timeutil import local_date, long_date
 log = logging.getLogger("tracker.reminders")
 
 DIGEST, UPDATE_REQUEST, ESCALATION = "digest", "update_request", "escalation"
+INDICATOR_VALUES = "indicator_values"
 #: Characters of the latest progress update quoted in an e-mail, and of an action's text.
 UPDATE_EXCERPT = 300
 TEXT_LENGTH = 200
@@ -116,7 +118,7 @@ def due_reminders(today: dt.date) -> list[Reminder]:
     """Everything due on `today`, before checking the send log; nothing on non-working days."""
     if not is_working_day(today):
         return []
-    return [*digests(today), *update_requests(today), *escalations(today)]
+    return [*digests(today), *update_requests(today), *escalations(today), *indicator_requests(today)]
 
 
 def unsent(reminders: list[Reminder]) -> list[Reminder]:
@@ -405,3 +407,38 @@ def escalations(today: dt.date) -> list[Reminder]:
             context={"plans": dict(sorted(entry["plans"].items())), "days": days, "today": today},
         ))
     return reminders
+
+
+class IndicatorLine(NamedTuple):
+    """One missing indicator value, as a reminder lists it."""
+
+    name: str
+    plan_name: str
+    period: str  # "Q2 2026/27"
+    due: str  # "28 October 2026"
+    url: str
+
+
+def indicator_requests(today: dt.date) -> list[Reminder]:
+    """Weekly: each responsible officer (or plan manager) is asked for indicator values due and not entered."""
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    recipients: dict[str, dict] = {}
+    for officer, indicator, period in due_indicator_values(today):
+        email = _reachable(officer.email, officer.active)
+        if email is None:
+            continue
+        entry = recipients.setdefault(email, {"name": officer.name, "user_id": officer.id, "lines": []})
+        entry["lines"].append(IndicatorLine(
+            name=indicator.name, plan_name=indicator.plan.name, period=period.label,
+            due=long_date(value_due_on(period)),
+            url=f"{base_url}/indicators/{indicator.id}/values/{period.start.isoformat()}",
+        ))
+    return [
+        Reminder(
+            recipient=email, recipient_name=entry["name"], user_id=entry["user_id"], kind=INDICATOR_VALUES,
+            period=week_period(today), template="indicator_values",
+            subject=f"Indicator values due: {len(entry['lines'])} to enter",
+            context={"lines": entry["lines"], "today": today},
+        )
+        for email, entry in recipients.items()
+    ]
