@@ -34,7 +34,11 @@ def dataset(args, workdir: Path):
     config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
               "SERVER_NAME": "bench.local", "MAIL_SUPPRESS_SEND": True}
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if args.regenerate:  # far quicker than dropping tables of a large database one by one
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
     app = create_app(config)
     return app, url
 

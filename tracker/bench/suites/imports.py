@@ -70,7 +70,16 @@ def make_plan(path: Path, rows: int = ROWS, seed: int = 5) -> Path:
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent across fork and exec, so a child of a big benchmark process would report the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def child_read(path: str) -> dict:
