@@ -56,3 +56,7 @@ def test_status_labels_round_trip():
 def test_colours_have_text_colours():
     for rag in Rag:
         assert len(rag.hex) == 6 and len(rag.text_hex) == 6 and rag.label
+
+
+def test_long_delays_read_with_thousands_separators():
+    assert derive(Status.ON_TRACK, D(2016, 12, 1), None, TODAY).reason == "2,358 days past due 1 December 2016"

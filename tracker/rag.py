@@ -95,7 +95,7 @@ class RagResult:
 
 
 def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
+    return "1 day" if n == 1 else f"{n:,} days"
 
 
 def derive(
