@@ -175,6 +175,8 @@ MAX_ROW_HEIGHT_POINTS = 409  # Excel's limit
 def wrapped_lines(text: str, width: float) -> int:
     """Roughly how many lines text wraps to in a column `width` characters wide."""
     per_line = max(int(width * 1.1) - 1, 1)
+    if len(text) <= per_line and "\n" not in text:
+        return 1  # the common case, without splitting
     return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
 
 
@@ -195,7 +197,7 @@ class _RowWriter(WorksheetWriter):
                 cell = SubElement(element, "c", r=letter + number, s=value.style_id, t="inlineStr")
                 text = SubElement(SubElement(cell, "is"), "t")
                 text.text = value.text
-                if value.text != value.text.strip():
+                if value.text[:1].isspace() or value.text[-1:].isspace():
                     text.set(_XML_SPACE, "preserve")
             elif value.kind == "n":
                 cell = SubElement(element, "c", r=letter + number, s=value.style_id, t="n")

@@ -6,10 +6,11 @@ it commits once, then e-mails.
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
+import functools
 import hashlib
 import logging
 import re
+import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -41,9 +42,13 @@ log = logging.getLogger(__name__)
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple:
     """'A10' after 'A9'; '1.10' after '1.9'."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
+    return tuple([(0, int(part)) if part.isdigit() else (1, part) for part in _DIGIT_RUNS.split(text) if part])
 
 
 def _start_of(day: dt.date) -> dt.datetime:
