@@ -41,7 +41,9 @@ def record(
     partnership_id: int | None = None,
     plan_id: int | None = None,
     summary: str | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEvent:
+    """Add an audit event to the session; `at` backdates it (only for loading history, e.g. demo data)."""
     event = AuditEvent(
         user_id=user_id,
         entity_type=entity_type,
@@ -53,5 +55,7 @@ def record(
         plan_id=plan_id,
         summary=summary[:500] if summary else None,
     )
+    if at is not None:
+        event.at = at
     db.session.add(event)
     return event

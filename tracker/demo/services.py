@@ -32,6 +32,9 @@ DUNDEE = "Dundee"
 GLASGOW_PLAN = "MSG improvement action plan 2019"
 DUNDEE_PLAN = "A Caring Dundee 2: Carers Delivery Plan 2022"
 DUNDEE_FRAMEWORK = "dundee-caring-dundee-2"
+#: When the IJB approved the delivery plan (report DIJB72-2022): the demo actions date from then.
+DUNDEE_PLAN_AGREED = dt.datetime(2022, 10, 26, 10, 0, tzinfo=LONDON)
+GLASGOW_PLAN_AGREED = dt.datetime(2019, 6, 26, 10, 0, tzinfo=LONDON)
 
 #: (email, name, job title, {partnership: role}, site admin)
 DEMO_USERS = [
@@ -116,6 +119,7 @@ def _glasgow(ctx: DemoContext) -> None:
                 by_text[key] = plans.create_action(
                     plan=plan, text=text, ref=f"{proposal['number']}.{index}", timescale="March 2020",
                     status=Status.ON_TRACK, lead_officer_id=lead.id, items=[items[proposal["number"]]],
+                    at=GLASGOW_PLAN_AGREED,
                 )
     ctx.plans[GLASGOW] = plan
 
@@ -204,6 +208,7 @@ def _dundee(ctx: DemoContext) -> None:
                         lead_officer_id=lead.id if index % 9 != 8 else None, lead_text=row["lead"],
                         items=[items[area["number"]]],
                         organisations=[organisations[name] for name in row["lead_organisations"]],
+                        at=DUNDEE_PLAN_AGREED,
                     )
                     if status is not Status.NOT_STARTED:
                         plans.record_progress(

@@ -81,7 +81,9 @@ def create_action(
     organisations: Iterable[Organisation] = (),
     actor_id: int | None = None,
     verb: str = "create",
+    at: dt.datetime | None = None,
 ) -> Action:
+    """A new action, audited; `at` backdates its creation when loading a plan's history."""
     action = Action(
         plan=plan,
         ref=ref or next_ref(plan),
@@ -93,11 +95,13 @@ def create_action(
     apply_timescale(action, timescale)
     action.items = list(items)
     action.organisations = list(organisations)
+    if at is not None:
+        action.created_at = action.updated_at = at
     db.session.add(action)
     db.session.flush()
     audit.record(user_id=actor_id, entity_type="action", entity_id=action.id, verb=verb,
                  partnership_id=plan.partnership_id, plan_id=plan.id, after=snapshot(action),
-                 summary=f"Created action {action.ref}")
+                 summary=f"Created action {action.ref}", at=at)
     return action
 
 
