@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Enum, TypeDecorator
 
 from tracker.timeutil import as_utc
 
@@ -26,3 +26,8 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return as_utc(value)
+
+
+def enum_column(cls, length: int = 20) -> Enum:
+    """A Python enum stored as its values in a VARCHAR, the same on SQLite and PostgreSQL (no native type)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members])

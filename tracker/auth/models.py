@@ -5,13 +5,13 @@ import enum
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
 from tracker.partnerships.models import Partnership
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
 
 def new_session_token() -> str:
@@ -104,7 +104,7 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        enum_column(Role)
     )
 
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Column, Date, Enum, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
@@ -11,7 +11,7 @@ from tracker.extensions import db
 from tracker.partnerships.models import Partnership
 from tracker.plans.models import Plan
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
 
 class CommitteeKind(enum.StrEnum):
@@ -48,7 +48,7 @@ class Committee(db.Model):
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[CommitteeKind] = mapped_column(
-        Enum(CommitteeKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_column(CommitteeKind),
         default=CommitteeKind.OTHER,
     )
     #: Papers are due this many working days (Scottish bank holidays excluded) before a meeting.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Column, Date, Enum, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,11 +14,8 @@ from tracker.frameworks.models import FrameworkItem
 from tracker.periods import Period
 from tracker.plans.models import Plan, forbid_changes
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Unit(enum.StrEnum):
@@ -66,7 +63,7 @@ class Indicator(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     definition: Mapped[str] = mapped_column(Text, default="")
-    unit: Mapped[Unit] = mapped_column(_enum(Unit), default=Unit.COUNT)
+    unit: Mapped[Unit] = mapped_column(enum_column(Unit), default=Unit.COUNT)
     #: One of tracker.periods.FREQUENCIES.
     frequency: Mapped[str] = mapped_column(String(10), default="quarterly")
     higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -143,7 +140,7 @@ class IndicatorBreakdown(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value_id: Mapped[int] = mapped_column(ForeignKey("indicator_values.id"), index=True)
-    dimension: Mapped[Dimension] = mapped_column(_enum(Dimension, 30))
+    dimension: Mapped[Dimension] = mapped_column(enum_column(Dimension, 30))
     category: Mapped[str] = mapped_column(String(200))
     value: Mapped[float] = mapped_column(Float)
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
 
 class Partnership(db.Model):
@@ -59,7 +59,7 @@ class Organisation(db.Model):
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrganisationKind] = mapped_column(
-        Enum(OrganisationKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_column(OrganisationKind),
         default=OrganisationKind.OTHER,
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

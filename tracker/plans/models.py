@@ -6,7 +6,6 @@ import enum
 from sqlalchemy import (
     Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,11 +23,8 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.rag import Rag, RagResult, Status, derive
 from tracker.timeutil import local_date, utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class PlanKind(enum.StrEnum):
@@ -50,7 +46,7 @@ class Plan(db.Model):
     partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind), default=PlanKind.ACTION_PLAN)
+    kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind), default=PlanKind.ACTION_PLAN)
     description: Mapped[str | None] = mapped_column(Text)
     #: Receives escalations and "needs a lead" digests.
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -103,7 +99,7 @@ class Action(db.Model):
     timescale_kind: Mapped[str] = mapped_column(String(10), default="unknown")
     due_start: Mapped[dt.date | None] = mapped_column(Date)
     due_end: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NOT_STARTED)
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.NOT_STARTED)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -155,7 +151,7 @@ class ProgressUpdate(db.Model):
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[Status] = mapped_column(_enum(Status))
+    status: Mapped[Status] = mapped_column(enum_column(Status))
     narrative: Mapped[str] = mapped_column(Text, default="")
     revised_timescale_text: Mapped[str | None] = mapped_column(String(200))
     revised_due_end: Mapped[dt.date | None] = mapped_column(Date)

@@ -3,16 +3,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.extensions import db
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class DueSoonFrequency(enum.StrEnum):
@@ -37,7 +34,8 @@ class ReminderPreference(db.Model):
     __tablename__ = "reminder_preferences"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    due_soon: Mapped[DueSoonFrequency] = mapped_column(_enum(DueSoonFrequency), default=DueSoonFrequency.DAILY)
+    due_soon: Mapped[DueSoonFrequency] = mapped_column(enum_column(DueSoonFrequency),
+                                                       default=DueSoonFrequency.DAILY)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -72,7 +70,7 @@ class ReminderSend(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     subject: Mapped[str] = mapped_column(String(300))
-    status: Mapped[SendStatus] = mapped_column(_enum(SendStatus), default=SendStatus.PENDING, index=True)
+    status: Mapped[SendStatus] = mapped_column(enum_column(SendStatus), default=SendStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     #: Identifies the run that claimed the row, so a crashed run's claims can be told apart.

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from difflib import SequenceMatcher
 
-from sqlalchemy import Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tracker.extensions import db
@@ -12,7 +12,7 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Partnership
 from tracker.plans.models import Action
 from tracker.timeutil import utcnow
-from tracker.types import UTCDateTime
+from tracker.types import UTCDateTime, enum_column
 
 
 class RoundStatus(enum.StrEnum):
@@ -39,7 +39,7 @@ class SelfEvaluationRound(db.Model):
     agreed_at: Mapped[str | None] = mapped_column(String(300))  # "IJB development session, 10 May 2019"
     contact: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[RoundStatus] = mapped_column(
-        Enum(RoundStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_column(RoundStatus),
         default=RoundStatus.DRAFT,
     )
     previous_round_id: Mapped[int | None] = mapped_column(ForeignKey("selfeval_rounds.id"))
