@@ -1,6 +1,9 @@
 """Administration pages. Site administrators manage partnerships; administrators manage users and organisations."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -15,6 +18,8 @@ from tracker.auth import services as auth_services
 from tracker.auth.models import Membership, User
 from tracker.extensions import db
 from tracker.partnerships.models import Organisation, OrganisationKind, Partnership
+
+T = TypeVar("T")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,8 +39,16 @@ def administered_partnerships() -> list[Partnership]:
     return list(db.session.scalars(query))
 
 
-def _fail(form, error: services.AdminError) -> None:
-    getattr(form, error.field).errors.append(str(error))
+def _save(form, save: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run a service call and commit; on a refusal roll back and show its message on the form's field."""
+    try:
+        result = save()
+    except services.AdminError as error:
+        db.session.rollback()
+        getattr(form, error.field).errors.append(str(error))
+        return False, None
+    db.session.commit()
+    return True, result
 
 
 @bp.get("/")
@@ -68,18 +81,14 @@ def partnership(partnership_id: int | None = None):
         abort(404)
     form = PartnershipForm(obj=existing)
     if form.validate_on_submit():
-        try:
+        def save():
             if existing is None:
-                services.create_partnership(name=form.name.data, full_name=form.full_name.data,
-                                            actor_id=current_user.id)
-            else:
-                services.update_partnership(existing, name=form.name.data, full_name=form.full_name.data,
-                                            actor_id=current_user.id)
-        except services.AdminError as error:
-            db.session.rollback()
-            _fail(form, error)
-        else:
-            db.session.commit()
+                return services.create_partnership(name=form.name.data, full_name=form.full_name.data,
+                                                   actor_id=current_user.id)
+            return services.update_partnership(existing, name=form.name.data, full_name=form.full_name.data,
+                                               actor_id=current_user.id)
+
+        if _save(form, save)[0]:
             flash(f"Saved partnership {form.name.data.strip()}.", "success")
             return redirect(url_for("admin.partnerships"))
     return render_template("admin/partnership_form.html", form=form, partnership=existing), (
@@ -136,14 +145,10 @@ def new_user():
         if not roles and not is_admin:
             form.form_errors.append("Give the person a role in at least one partnership.")
         else:
-            try:
-                user = services.create_user(name=form.name.data, email=form.email.data, job_title=form.job_title.data,
-                                            roles=roles, is_admin=is_admin, actor_id=current_user.id)
-            except services.AdminError as error:
-                db.session.rollback()
-                _fail(form, error)
-            else:
-                db.session.commit()
+            saved, user = _save(form, lambda: services.create_user(
+                name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
+                is_admin=is_admin, actor_id=current_user.id))
+            if saved:
                 if _send_welcome(user):
                     flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
                           "success")
@@ -191,15 +196,10 @@ def update_user(user_id: int):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     details, roles = _user_forms(user, administered_partnerships(), "details")
     if details.validate_on_submit():
-        try:
-            services.update_user(user, name=details.name.data, email=details.email.data,
-                                 job_title=details.job_title.data, actor_id=current_user.id,
-                                 is_admin=details.is_admin.data if "is_admin" in details else None)
-        except services.AdminError as error:
-            db.session.rollback()
-            _fail(details, error)
-        else:
-            db.session.commit()
+        saved, _user = _save(details, lambda: services.update_user(
+            user, name=details.name.data, email=details.email.data, job_title=details.job_title.data,
+            actor_id=current_user.id, is_admin=details.is_admin.data if "is_admin" in details else None))
+        if saved:
             flash(f"Saved the details of {user.name}.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return _render_user(user, details, roles, 400)
@@ -265,18 +265,14 @@ def organisation(organisation_id: int | None = None):
         del form.partnership_id
     if form.validate_on_submit():
         kind = OrganisationKind(form.kind.data)
-        try:
+        def save():
             if existing is None:
-                services.create_organisation(partnership_id=form.partnership_id.data, name=form.name.data, kind=kind,
-                                             aliases=form.alias_lines(), actor_id=current_user.id)
-            else:
-                services.update_organisation(existing, name=form.name.data, kind=kind, aliases=form.alias_lines(),
-                                             actor_id=current_user.id)
-        except services.AdminError as error:
-            db.session.rollback()
-            _fail(form, error)
-        else:
-            db.session.commit()
+                return services.create_organisation(partnership_id=form.partnership_id.data, name=form.name.data,
+                                                    kind=kind, aliases=form.alias_lines(), actor_id=current_user.id)
+            return services.update_organisation(existing, name=form.name.data, kind=kind,
+                                                aliases=form.alias_lines(), actor_id=current_user.id)
+
+        if _save(form, save)[0]:
             flash(f"Saved organisation {form.name.data.strip()}.", "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=existing), (

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -33,6 +35,8 @@ from tracker.selfeval.forms import (
 )
 from tracker.selfeval.models import ProposedAction, Rating, RoundStatus, SelfEvaluationRound
 from tracker.timeutil import today
+
+T = TypeVar("T")
 
 bp = Blueprint("selfeval", __name__, url_prefix="/self-evaluation")
 
@@ -98,14 +102,10 @@ def new_round():
     if form.validate_on_submit():
         partnership = db.session.get(Partnership, form.partnership_id.data)
         framework = db.session.get(Framework, form.framework_id.data)
-        try:
-            round_ = services.create_round(partnership=partnership, framework=framework, title=form.title.data,
-                                           completed_on=form.completed_on.data, agreed_at=form.agreed_at.data,
-                                           contact=form.contact.data, actor_id=current_user.id)
-        except services.SelfEvalError as error:
-            _show_error(form, error)
-        else:
-            db.session.commit()
+        saved, round_ = _commit(lambda: services.create_round(
+            partnership=partnership, framework=framework, title=form.title.data, completed_on=form.completed_on.data,
+            agreed_at=form.agreed_at.data, contact=form.contact.data, actor_id=current_user.id), form)
+        if saved:
             flash(f"Started {round_.title}.", "success")
             return redirect(url_for(".round_overview", round_id=round_.id))
     return render_template("selfeval/round_form.html", form=form, round=None), 400 if form.errors else 200
@@ -128,15 +128,10 @@ def edit_round(round_id: int):
     _require_manager(round_)
     form = RoundDetailsForm(obj=round_)
     if form.validate_on_submit():
-        try:
-            services.edit_round(round_, actor_id=current_user.id, title=form.title.data,
-                                completed_on=form.completed_on.data, agreed_at=form.agreed_at.data,
-                                contact=form.contact.data)
-        except services.SelfEvalError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
+        saved, _ = _commit(lambda: services.edit_round(
+            round_, actor_id=current_user.id, title=form.title.data, completed_on=form.completed_on.data,
+            agreed_at=form.agreed_at.data, contact=form.contact.data), form)
+        if saved:
             flash("Saved the round's details.", "success")
             return redirect(url_for(".round_overview", round_id=round_.id))
     return render_template("selfeval/round_form.html", form=form, round=round_), 400 if form.errors else 200
@@ -150,13 +145,7 @@ def change_status(round_id: int):
     form = StatusForm()
     if not form.validate_on_submit() or form.to.data not in {s.value for s in RoundStatus}:
         abort(400)
-    try:
-        services.change_status(round_, RoundStatus(form.to.data), actor_id=current_user.id)
-    except services.SelfEvalError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if _commit(lambda: services.change_status(round_, RoundStatus(form.to.data), actor_id=current_user.id))[0]:
         flash(f"{round_.title} is now {RoundStatus(round_.status).label.lower()}.", "success")
     return redirect(url_for(".round_overview", round_id=round_id))
 
@@ -168,18 +157,28 @@ def next_round(round_id: int):
     _require_manager(previous)
     form = NextRoundForm(title=services.suggest_next_title(previous.title))
     if form.validate_on_submit():
-        try:
-            round_ = services.start_next_round(previous, title=form.title.data, completed_on=form.completed_on.data,
-                                               actor_id=current_user.id)
-        except services.SelfEvalError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
+        saved, round_ = _commit(lambda: services.start_next_round(
+            previous, title=form.title.data, completed_on=form.completed_on.data, actor_id=current_user.id), form)
+        if saved:
             flash(f"Started {round_.title}. The evidence from {previous.title} is carried forward for editing; "
                   "the ratings are empty.", "success")
             return redirect(url_for(".round_overview", round_id=round_.id))
     return render_template("selfeval/next_round.html", form=form, previous=previous), 400 if form.errors else 200
+
+
+def _commit(save: Callable[[], T], form=None) -> tuple[bool, T | None]:
+    """Run a service call and commit; on a refusal roll back and show its message on the form, or flash it."""
+    try:
+        result = save()
+    except services.SelfEvalError as error:
+        db.session.rollback()
+        if form is None:
+            flash(str(error), "error")
+        else:
+            _show_error(form, error)
+        return False, None
+    db.session.commit()
+    return True, result
 
 
 def _show_error(form, error: services.SelfEvalError) -> None:
@@ -277,16 +276,14 @@ def track(round_id: int, proposed_id: int):
     proposed = _proposed_or_404(round_, proposed_id)
     form = TrackForm(prefix=f"track-{proposed.id}")
     form.plan_id.choices = [(p.id, p.name) for p in services.plans_for(round_)]
-    try:
+    def track():
         if not form.validate_on_submit():
             raise services.SelfEvalError("Choose one of your partnership's plans.")
-        action = services.track_proposed_action(proposed, plan=_plan_or_error(round_, form.plan_id.data),
-                                                actor_id=current_user.id)
-    except services.SelfEvalError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+        return services.track_proposed_action(proposed, plan=_plan_or_error(round_, form.plan_id.data),
+                                              actor_id=current_user.id)
+
+    saved, action = _commit(track)
+    if saved:
         flash(f"Created action {action.ref} on {action.plan.name}.", "success")
     return redirect(url_for(".rate", round_id=round_id, item_id=proposed.rating.item_id) + "#proposed-actions")
 
@@ -300,17 +297,15 @@ def link(round_id: int, proposed_id: int):
     item_id = proposed.rating.item_id
     form = LinkForm(prefix=f"link-{proposed.id}")
     form.plan_id.choices = [(p.id, p.name) for p in services.plans_for(round_)]
-    try:
+    def link_action():
         if not form.validate_on_submit():
             raise services.SelfEvalError("Choose a plan and enter the reference of the action to link.")
         plan = _plan_or_error(round_, form.plan_id.data)
-        action = services.link_proposed_action(proposed, action=services.find_action(plan, form.ref.data),
-                                               actor_id=current_user.id)
-    except services.SelfEvalError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+        return services.link_proposed_action(proposed, action=services.find_action(plan, form.ref.data),
+                                             actor_id=current_user.id)
+
+    saved, action = _commit(link_action)
+    if saved:
         flash(f"Linked to action {action.ref}.", "success")
     return redirect(url_for(".rate", round_id=round_id, item_id=item_id) + "#proposed-actions")
 
