@@ -1,0 +1,101 @@
+"""The two kinds of text the tracker stores, checked the same way behind every door.
+
+`line()` is for names, titles, references and e-mail addresses: one line, trimmed, no control characters
+(CR and LF included), with a length limit. `paragraphs()` is for narratives, evidence and notes: line endings
+normalised to LF, no control characters but tab and newline. Both refuse lone surrogates, which no database
+can store as UTF-8. What passes is stored exactly as returned, so SQLite and PostgreSQL hold the same text and
+no e-mail header, CSV or spreadsheet is broken by it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from tracker.errors import RuleError
+
+#: C0 and C1 controls and DEL; lone surrogates; the Unicode line and paragraph separators.
+_NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+#: The same, but tab and newline are allowed (CR is normalised away before the check).
+_NOT_IN_PARAGRAPHS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+#: The range of an id column on both databases (PostgreSQL's bigint; SQLite's integer).
+ID_MIN, ID_MAX = 1, 2**63 - 1
+#: The dates a meeting, timescale or indicator period may name.
+EARLIEST_DATE, LATEST_DATE = dt.date(1990, 1, 1), dt.date(2100, 12, 31)
+
+
+def _lower_first(label: str) -> str:
+    return label[:1].lower() + label[1:]
+
+
+def _string(value: Any, *, field: str | None, label: str) -> str:
+    if not isinstance(value, str):
+        raise RuleError(f"{label} must be text.", field)
+    return value
+
+
+def line(value: Any, *, field: str | None = None, label: str = "The text", max_length: int = 300,
+         required: bool = False) -> str | None:
+    """Single-line text, trimmed; None (or '') when empty and not required."""
+    if value is None:
+        value = ""
+    value = _string(value, field=field, label=label).strip()
+    if not value:
+        if required:
+            raise RuleError(f"Enter {_lower_first(label)}.", field)
+        return None
+    if _NOT_IN_A_LINE.search(value):
+        raise RuleError(f"{label} must be on one line, without hidden control characters. "
+                        "Retype it or paste it as plain text.", field)
+    if len(value) > max_length:
+        raise RuleError(f"{label} must be {max_length:,} characters or fewer (it is {len(value):,}).", field)
+    return value
+
+
+def paragraphs(value: Any, *, field: str | None = None, label: str = "The text", max_length: int = 20_000,
+               required: bool = False) -> str | None:
+    """Multi-line text with LF line endings, trimmed at both ends; None (or '') when empty and not required."""
+    if value is None:
+        value = ""
+    value = _string(value, field=field, label=label).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not value:
+        if required:
+            raise RuleError(f"Enter {_lower_first(label)}.", field)
+        return None
+    if _NOT_IN_PARAGRAPHS.search(value):
+        raise RuleError(f"{label} contains hidden control characters. Retype it or paste it as plain text.", field)
+    if len(value) > max_length:
+        raise RuleError(f"{label} must be {max_length:,} characters or fewer (it is {len(value):,}).", field)
+    return value
+
+
+def is_clean_line(value: str) -> bool:
+    """True when `value` could be stored by `line()` unchanged apart from trimming (for doors that only check)."""
+    return not _NOT_IN_A_LINE.search(value)
+
+
+def record_id(value: Any, *, field: str | None = None, label: str = "The id") -> int:
+    """A whole number in the range of the database's id columns."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise RuleError(f"{label} must be a whole number.", field)
+    if isinstance(value, str):
+        if not value.strip().isdigit() or len(value.strip()) > 19:
+            raise RuleError(f"{label} must be a whole number.", field)
+        value = int(value)
+    if not ID_MIN <= value <= ID_MAX:
+        raise RuleError(f"{label} does not exist.", field)
+    return value
+
+
+def in_id_range(value: int) -> bool:
+    return ID_MIN <= value <= ID_MAX
+
+
+def date_in_range(value: dt.date | None, *, field: str | None = None, label: str = "The date") -> dt.date | None:
+    """A date between 1990 and 2100, the years a partnership's plans can name."""
+    if value is None:
+        return None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise RuleError(f"{label} must be between 1990 and 2100.", field)
+    return value
