@@ -99,3 +99,16 @@ def date_in_range(value: dt.date | None, *, field: str | None = None, label: str
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise RuleError(f"{label} must be between 1990 and 2100.", field)
     return value
+
+
+def parse_id(value: Any) -> int | None:
+    """An id from a query string or hidden field: ASCII digits in the id range, else None (never an error)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if in_id_range(value) else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > 19 or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if in_id_range(number) else None

@@ -1,8 +1,6 @@
 """Administration pages. Site administrators manage partnerships; administrators manage users and organisations."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -16,10 +14,11 @@ from tracker.admin.forms import NO_ROLE, NewUserForm, OrganisationForm, Partners
 from tracker.auth import permissions
 from tracker.auth import services as auth_services
 from tracker.auth.models import Membership, User
+from tracker.doors import commit_or_refuse
 from tracker.extensions import db
+from tracker.text import parse_id
 from tracker.partnerships.models import Organisation, OrganisationKind, Partnership
 
-T = TypeVar("T")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,18 +36,6 @@ def administered_partnerships() -> list[Partnership]:
     if ids is not None:
         query = query.where(Partnership.id.in_(ids))
     return list(db.session.scalars(query))
-
-
-def _save(form, save: Callable[[], T]) -> tuple[bool, T | None]:
-    """Run a service call and commit; on a refusal roll back and show its message on the form's field."""
-    try:
-        result = save()
-    except services.AdminError as error:
-        db.session.rollback()
-        getattr(form, error.field).errors.append(str(error))
-        return False, None
-    db.session.commit()
-    return True, result
 
 
 @bp.get("/")
@@ -84,11 +71,11 @@ def partnership(partnership_id: int | None = None):
         def save():
             if existing is None:
                 return services.create_partnership(name=form.name.data, full_name=form.full_name.data,
-                                                   actor_id=current_user.id)
+                                                   actor=current_user)
             return services.update_partnership(existing, name=form.name.data, full_name=form.full_name.data,
-                                               actor_id=current_user.id)
+                                               actor=current_user)
 
-        if _save(form, save)[0]:
+        if commit_or_refuse(save, form).ok:
             flash(f"Saved partnership {form.name.data.strip()}.", "success")
             return redirect(url_for("admin.partnerships"))
     return render_template("admin/partnership_form.html", form=form, partnership=existing), (
@@ -142,20 +129,17 @@ def new_user():
     if form.validate_on_submit():
         roles = {pid: role for pid, role in form.roles().items() if role is not None}
         is_admin = bool(form.is_admin.data) if "is_admin" in form else False
-        if not roles and not is_admin:
-            form.form_errors.append("Give the person a role in at least one partnership.")
-        else:
-            saved, user = _save(form, lambda: services.create_user(
-                name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
-                is_admin=is_admin, actor_id=current_user.id))
-            if saved:
-                if _send_welcome(user):
-                    flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
-                          "success")
-                else:
-                    flash(f"Created an account for {user.name}, but the e-mail could not be sent. Ask them to use "
-                          "'Forgotten your password?' on the sign-in page.", "warning")
-                return redirect(url_for("admin.edit_user", user_id=user.id))
+        saved, user = commit_or_refuse(lambda: services.create_user(
+            name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
+            is_admin=is_admin, actor=current_user), form)
+        if saved:
+            if _send_welcome(user):
+                flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
+                      "success")
+            else:
+                flash(f"Created an account for {user.name}, but the e-mail could not be sent. Ask them to use "
+                      "'Forgotten your password?' on the sign-in page.", "warning")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_new.html", form=form), (400 if form.errors or form.form_errors else 200)
 
 
@@ -196,9 +180,9 @@ def update_user(user_id: int):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     details, roles = _user_forms(user, administered_partnerships(), "details")
     if details.validate_on_submit():
-        saved, _user = _save(details, lambda: services.update_user(
+        saved, _user = commit_or_refuse(lambda: services.update_user(
             user, name=details.name.data, email=details.email.data, job_title=details.job_title.data,
-            actor_id=current_user.id, is_admin=details.is_admin.data if "is_admin" in details else None))
+            actor=current_user, is_admin=details.is_admin.data if "is_admin" in details else None), details)
         if saved:
             flash(f"Saved the details of {user.name}.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -208,10 +192,11 @@ def update_user(user_id: int):
 @bp.post("/users/<int:user_id>/roles")
 def update_roles(user_id: int):
     user = _visible_user_or_404(user_id)
+    if not permissions.can_change_roles(current_user, user):
+        abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     details, roles = _user_forms(user, administered_partnerships(), "roles")
-    if roles.validate_on_submit():
-        services.set_roles(user, roles.roles(), actor_id=current_user.id)
-        db.session.commit()
+    if roles.validate_on_submit() and commit_or_refuse(
+            lambda: services.set_roles(user, roles.roles(), actor=current_user), roles).ok:
         flash(f"Saved the roles of {user.name}.", "success")
         return redirect(url_for("admin.edit_user", user_id=user.id) if permissions.can_see_account(
             current_user, user) else url_for("admin.users"))
@@ -225,9 +210,8 @@ def set_active(user_id: int, change: str):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     if user.id == current_user.id:
         abort(403, "You cannot disable your own account.")
-    services.set_active(user, change == "enable", actor_id=current_user.id)
-    db.session.commit()
-    flash(f"{user.name} can {'now' if change == 'enable' else 'no longer'} sign in.", "success")
+    if commit_or_refuse(lambda: services.set_active(user, change == "enable", actor=current_user)).ok:
+        flash(f"{user.name} can {'now' if change == 'enable' else 'no longer'} sign in.", "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -257,8 +241,8 @@ def organisation(organisation_id: int | None = None):
     if existing is None:
         form = OrganisationForm()
         form.partnership_id.choices = [SelectChoice(str(p.id), p.name) for p in partnerships]
-        if request.method == "GET" and request.args.get("partnership", "").isdigit():
-            form.partnership_id.data = int(request.args["partnership"])
+        if request.method == "GET" and parse_id(request.args.get("partnership")) is not None:
+            form.partnership_id.data = parse_id(request.args["partnership"])
     else:
         form = OrganisationForm(data={"name": existing.name, "kind": existing.kind.value,
                                       "aliases": "\n".join(a.alias for a in existing.aliases)})
@@ -268,11 +252,11 @@ def organisation(organisation_id: int | None = None):
         def save():
             if existing is None:
                 return services.create_organisation(partnership_id=form.partnership_id.data, name=form.name.data,
-                                                    kind=kind, aliases=form.alias_lines(), actor_id=current_user.id)
+                                                    kind=kind, aliases=form.alias_lines(), actor=current_user)
             return services.update_organisation(existing, name=form.name.data, kind=kind,
-                                                aliases=form.alias_lines(), actor_id=current_user.id)
+                                                aliases=form.alias_lines(), actor=current_user)
 
-        if _save(form, save)[0]:
+        if commit_or_refuse(save, form).ok:
             flash(f"Saved organisation {form.name.data.strip()}.", "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=existing), (

@@ -18,18 +18,23 @@ def _error(description: str) -> dict:
 
 def _id(name: str, what: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": f"The {what}'s id.",
-            "schema": {"type": "integer"}}
+            "schema": {"type": "integer", "minimum": 0}}
 
 
 COMMON_ERRORS = {
     "401": _error("No token, or a token that is unknown, revoked or belongs to a disabled account."),
 }
-NOT_FOUND = {"404": _error("No such record, or it belongs to a partnership you are not in.")}
+NOT_FOUND = {"404": _error("No such record (an id beyond the database's range included), or it belongs to a "
+                           "partnership you are not in.")}
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+#: The longest narrative (tracker.plans.services.NARRATIVE_MAX, checked there for every door).
+MAX_NARRATIVE = 20_000
 
 SCHEMAS = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Error": {"type": "object", "required": ["error"],
+              "properties": {"error": {"type": "string"},
+                             "field": {"type": "string", "description": "The field the refusal is about."}}},
     "Person": {
         "type": ["object", "null"],
         "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "job_title": NULLABLE_STRING,
@@ -107,14 +112,23 @@ SCHEMAS = {
     },
     "NewProgressUpdate": {
         "type": "object",
-        "required": ["status", "version"],
+        "description": "Superseded is set by a plan manager on the action's page, with the replacing action.",
+        "required": ["status", "narrative", "version"],
+        "additionalProperties": False,
+        "dependentRequired": {"revised_timescale": ["revision_reason"]},
         "properties": {
-            "status": {"type": "string", "enum": [s.value for s in Status]},
-            "narrative": {"type": "string", "maxLength": 10000},
-            "revised_timescale": {"type": "string", "maxLength": 200,
+            "status": {"type": "string", "enum": [s.value for s in Status if s is not Status.SUPERSEDED]},
+            "narrative": {"type": "string", "minLength": 1, "maxLength": MAX_NARRATIVE,
+                          "pattern": "\\S", "description": "What has happened since the last update. Line "
+                          "endings are normalised to LF; control characters other than tab and newline are "
+                          "refused."},
+            "revised_timescale": {"type": "string", "maxLength": 200, "pattern": "\\S",
+                                  "description": "Only if the date moves; it must be a date or period we can "
+                                                 "read, between 1990 and 2100.",
                                   "examples": ["March 2025", "Q3 2024/25", "2025-03-31"]},
-            "revision_reason": {"type": "string", "description": "Required when revised_timescale is given."},
-            "version": {"type": "integer", "description": "The action's version when you read it."},
+            "revision_reason": {"type": "string", "minLength": 1, "maxLength": 2000,
+                                "description": "Required when revised_timescale is given."},
+            "version": {"type": "integer", "minimum": 1, "description": "The action's version when you read it."},
         },
     },
 }

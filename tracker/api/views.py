@@ -6,16 +6,16 @@ import math
 from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
+from tracker import doors
 from tracker.api import serialise, tokens
-from tracker.api.openapi import document
-from tracker.auth.permissions import action_or_404, can_update_action, plan_or_404, plans_query
+from tracker.api.openapi import MAX_NARRATIVE, document
+from tracker.errors import RuleError
 from tracker.extensions import csrf, db
 from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, ProgressUpdate
+from tracker.plans.permissions import action_or_404, plan_or_404, plans_query
 from tracker.rag import Rag, Status
-from tracker.timescales import interpret
 from tracker.timeutil import today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -24,12 +24,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_PER_PAGE = 100
-MAX_TEXT = 10_000
 PUBLIC_ENDPOINTS = {"api.openapi"}
+UPDATE_FIELDS = {"status", "narrative", "revised_timescale", "revision_reason", "version"}
 
 
-class BadInput(ValueError):
-    """A request the API cannot act on; the message says what to fix."""
+class BadInput(RuleError):
+    """A request the API cannot parse; the message says what to fix."""
 
 
 def error(message: str, status: int, **extra):
@@ -38,9 +38,11 @@ def error(message: str, status: int, **extra):
     return response
 
 
-@bp.errorhandler(BadInput)
-def bad_input(exc: BadInput):
-    return error(str(exc), 400)
+@bp.errorhandler(RuleError)
+def refused(exc: RuleError):
+    """Every refusal, from parsing or from a service: its status, message and field as JSON."""
+    db.session.rollback()
+    return error(exc.message, exc.status, **({"field": exc.field} if exc.field else {}))
 
 
 @bp.before_request
@@ -94,9 +96,11 @@ def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadInput(f"'{name}' must be a whole number of 1 or more.")
-    return min(int(raw), maximum) if maximum else int(raw)
+    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        raise BadInput(f"'{name}' must be a whole number of 1 or more.", name)
+    if maximum is not None and int(raw) > maximum:
+        raise BadInput(f"'{name}' must be {maximum} or less.", name)
+    return int(raw)
 
 
 def _flag(name: str) -> bool | None:
@@ -167,61 +171,62 @@ def action_updates(action_id: int):
     return jsonify(items=[serialise.progress_update(u) for u in updates])
 
 
-def _text(body: dict, name: str, *, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise BadInput(f"'{name}' is required.")
+def _string(body: dict, name: str) -> str | None:
+    """A string field as sent (absent is None; null or another type is refused: the schema says string)."""
+    if name not in body:
         return None
+    value = body[name]
     if not isinstance(value, str):
-        raise BadInput(f"'{name}' must be a string.")
-    if len(value) > max_length:
-        raise BadInput(f"'{name}' is longer than {max_length:,} characters.")
+        raise BadInput(f"'{name}' must be a string.", name)
     return value
 
 
 def progress_input(body: object) -> dict:
-    """Check a progress update's JSON body; raises BadInput with a plain message."""
+    """Parse a progress update's JSON body into the service's arguments; the service checks the rules."""
     if not isinstance(body, dict):
         raise BadInput("Send a JSON object with status, narrative and version.")
-    status = _text(body, "status", required=True, max_length=20)
+    unknown = sorted(set(body) - UPDATE_FIELDS)
+    if unknown:
+        raise BadInput(f"Unknown field '{unknown[0]}'. Send only: {', '.join(sorted(UPDATE_FIELDS))}.", unknown[0])
+    status = _string(body, "status")
+    if status is None:
+        raise BadInput("'status' is required.", "status")
     if status not in {s.value for s in Status}:
-        raise BadInput(f"Unknown status '{status}'. Use one of: {', '.join(s.value for s in Status)}.")
+        raise BadInput(f"Unknown status '{status[:40]}'. Use one of: {', '.join(s.value for s in Status)}.",
+                       "status")
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise BadInput("'version' is required: the action's version when you read it (a whole number).")
-    revised = (_text(body, "revised_timescale", max_length=200) or "").strip() or None
-    reason = (_text(body, "revision_reason") or "").strip() or None
-    if revised is not None:
-        if interpret(revised).end is None:
-            raise BadInput(f"The revised timescale '{revised}' is not a date or period we can read, "
-                           "for example 'March 2025', 'Q3 2024/25' or '2025-03-31'.")
-        if reason is None:
-            raise BadInput("Give a revision_reason when the timescale changes.")
-    return {"status": Status(status), "narrative": _text(body, "narrative") or "",
-            "revised_timescale": revised, "revision_reason": reason, "expected_version": version}
+        raise BadInput("'version' is required: the action's version when you read it (a whole number).", "version")
+    narrative = _string(body, "narrative")
+    if narrative is not None and len(narrative) > MAX_NARRATIVE:
+        raise BadInput(f"'narrative' is longer than {MAX_NARRATIVE:,} characters.", "narrative")
+    revised = _string(body, "revised_timescale")
+    reason = _string(body, "revision_reason")
+    if revised is not None and reason is None:
+        raise BadInput("Give a revision_reason when the timescale changes.", "revision_reason")
+    return {"status": Status(status), "narrative": narrative, "revised_timescale": revised,
+            "revision_reason": reason, "expected_version": version}
 
 
 @bp.post("/actions/<int:action_id>/updates")
 def add_update(action_id: int):
     user = g.api_user
     action = action_or_404(action_id, user)
-    if not can_update_action(user, action):
-        return error("You cannot update this action: only its lead officer and the plan's managers can.", 403)
     values = progress_input(request.get_json(silent=True))
     try:
-        update = plans.record_progress(action, author_id=user.id, **values)
+        update = plans.record_progress(action, actor=user, **values)
         db.session.commit()
-    except (plans.ConcurrentEditError, StaleDataError):
+    except Exception as exc:
+        refusal = doors.refusal(exc)
+        if refusal is None:
+            raise
         db.session.rollback()
-        current = db.session.get(Action, action_id)
-        return error("The action changed since you read it. Read it again and resend your update.", 409,
-                     current_version=current.version)
-    except ValueError as exc:
-        db.session.rollback()
-        return error(str(exc), 400)
+        if refusal.status == 409 and refusal.field == "version":
+            current = db.session.get(Action, action_id)
+            return error("The action changed since you read it. Read it again and resend your update.", 409,
+                         field="version", current_version=current.version)
+        raise refusal from exc
     response = jsonify(update=serialise.progress_update(update), action=serialise.action(action, today()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.action_updates", action_id=action.id)
     return response
-

@@ -9,6 +9,7 @@ from tracker.auth.models import Role
 from tracker.committees import services
 from tracker.committees.forms import CommitteeForm, MeetingForm, MemberForm
 from tracker.committees.models import Committee, CommitteeMember, Meeting
+from tracker.doors import commit_or_refuse
 from tracker.extensions import db
 from tracker.partnerships.models import Partnership
 from tracker.timeutil import today
@@ -80,12 +81,12 @@ def create():
     _plan_choices(form, partnership.id)
     if form.validate_on_submit():
         chosen = [p for p in services.partnership_plans(partnership.id) if p.id in form.plans.data]
-        committee = services.save_committee(
+        saved, committee = commit_or_refuse(lambda: services.save_committee(
             None, partnership_id=partnership.id, name=form.name.data, kind=form.kind.data,
-            papers_due_working_days=form.papers_due_working_days.data, plans=chosen, actor_id=current_user.id)
-        db.session.commit()
-        flash(f"Committee {committee.name} created.", "success")
-        return redirect(url_for(".detail", committee_id=committee.id))
+            papers_due_working_days=form.papers_due_working_days.data, plans=chosen, actor=current_user), form)
+        if saved:
+            flash(f"Committee {committee.name} created.", "success")
+            return redirect(url_for(".detail", committee_id=committee.id))
     return render_template("committees/form.html", form=form, committee=None, partnership=partnership,
                            partnerships=partnerships)
 
@@ -101,12 +102,13 @@ def edit(committee_id: int):
         form.plans.data = [p.id for p in committee.plans]
     if form.validate_on_submit():
         chosen = [p for p in services.partnership_plans(committee.partnership_id) if p.id in form.plans.data]
-        services.save_committee(committee, partnership_id=committee.partnership_id, name=form.name.data,
-                                kind=form.kind.data, papers_due_working_days=form.papers_due_working_days.data,
-                                plans=chosen, actor_id=current_user.id)
-        db.session.commit()
-        flash("Committee saved.", "success")
-        return redirect(url_for(".detail", committee_id=committee.id))
+        saved, _ = commit_or_refuse(lambda: services.save_committee(
+            committee, partnership_id=committee.partnership_id, name=form.name.data, kind=form.kind.data,
+            papers_due_working_days=form.papers_due_working_days.data, plans=chosen, actor=current_user), form)
+        if saved:
+            flash("Committee saved.", "success")
+            return redirect(url_for(".detail", committee_id=committee.id))
+        committee = db.session.get(Committee, committee_id)
     return render_template("committees/form.html", form=form, committee=committee,
                            partnership=committee.partnership, partnerships=[])
 
@@ -119,13 +121,10 @@ def add_member(committee_id: int):
     form.user_id.choices = member_choices(committee)
     if form.validate_on_submit():
         user = next(u for u in services.partnership_users(committee.partnership_id) if u.id == form.user_id.data)
-        try:
-            services.add_member(committee, user, form.role_label.data, actor_id=current_user.id)
-        except ValueError as error:
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(f"{user.name} added.", "success")
+        name = user.name
+        if commit_or_refuse(lambda: services.add_member(committee, user, form.role_label.data,
+                                                        actor=current_user)).ok:
+            flash(f"{name} added.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
     return redirect(url_for(".detail", committee_id=committee.id) + "#members")
@@ -138,9 +137,9 @@ def remove_member(committee_id: int, member_id: int):
     member = db.session.get(CommitteeMember, member_id)
     if member is None or member.committee_id != committee.id:
         abort(404)
-    services.remove_member(committee, member, actor_id=current_user.id)
-    db.session.commit()
-    flash(f"{member.user.name} removed.", "success")
+    name = member.user.name
+    if commit_or_refuse(lambda: services.remove_member(committee, member, actor=current_user)).ok:
+        flash(f"{name} removed.", "success")
     return redirect(url_for(".detail", committee_id=committee.id) + "#members")
 
 
@@ -150,12 +149,8 @@ def add_meeting(committee_id: int):
     committee = managed_committee_or_403(committee_id)
     form = MeetingForm()
     if form.validate_on_submit():
-        try:
-            services.add_meeting(committee, form.held_on.data, form.title.data, actor_id=current_user.id)
-        except ValueError as error:
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if commit_or_refuse(lambda: services.add_meeting(committee, form.held_on.data, form.title.data,
+                                                         actor=current_user)).ok:
             flash("Meeting added.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
@@ -174,12 +169,7 @@ def _meeting(committee: Committee, meeting_id: int) -> Meeting:
 def remove_meeting(committee_id: int, meeting_id: int):
     committee = managed_committee_or_403(committee_id)
     meeting = _meeting(committee, meeting_id)
-    try:
-        services.remove_meeting(committee, meeting, actor_id=current_user.id)
-    except ValueError as error:
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if commit_or_refuse(lambda: services.remove_meeting(committee, meeting, actor=current_user)).ok:
         flash("Meeting removed.", "success")
     return redirect(url_for(".detail", committee_id=committee.id) + "#meetings")
 

@@ -14,6 +14,8 @@ from typing import BinaryIO
 
 import openpyxl
 
+from tracker.errors import RuleError
+
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 MIB = 1024 * 1024
@@ -23,7 +25,7 @@ if not openpyxl.DEFUSEDXML:  # pragma: no cover - guarded by install_requires
     raise ImportError("defusedxml must be installed: openpyxl would otherwise parse untrusted XML unprotected.")
 
 
-class ImportRefused(ValueError):
+class ImportRefused(RuleError):
     """The file cannot be imported; the message says why in plain words. Nothing was written."""
 
 

@@ -5,7 +5,7 @@ from flask import abort
 from flask_login import current_user
 
 from tracker.auth.models import User
-from tracker.auth.permissions import can_manage_plan, can_view_plan
+from tracker.plans.permissions import can_manage_plan, can_view_plan
 from tracker.extensions import db
 from tracker.indicators.models import Indicator
 from tracker.plans.models import Plan

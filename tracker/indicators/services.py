@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
 from tracker.auth.models import User
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import FrameworkItem
 from tracker.indicators.models import Dimension, Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue, Unit
@@ -36,12 +37,14 @@ UNCHECKED = object()
 _EPSILON = 1e-9
 
 
-class IndicatorError(ValueError):
+class IndicatorError(RuleError):
     """Bad input for an indicator or a value, with a message in plain words; nothing was changed."""
 
 
 class ValueChangedError(IndicatorError):
     """Someone entered a value for the period after the form was loaded; nothing was saved."""
+
+    status = 409
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
+from tracker.errors import RuleError
 from tracker.imports import safety
 from tracker.indicators.forms import parse_number
 from tracker.indicators.models import Dimension, Indicator
@@ -24,7 +25,7 @@ COLUMNS = ("indicator", "period", "value", "note", "breakdown", "category")
 REQUIRED_COLUMNS = ("indicator", "period", "value")
 
 
-class SpreadsheetError(ValueError):
+class SpreadsheetError(RuleError):
     """The file cannot be read safely; the message says why in plain words."""
 
 

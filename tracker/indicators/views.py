@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.models import Membership, User
-from tracker.auth.permissions import plan_or_404, plans_query
+from tracker.plans.permissions import plan_or_404, plans_query
 from tracker.extensions import db
+from tracker.text import parse_id
 from tracker.indicators import services, spreadsheet
 from tracker.indicators.chart import trend_chart
 from tracker.indicators.forms import (
@@ -196,7 +197,7 @@ def values(indicator_id: int):
             try:
                 if services.enter_total(indicator, period, value=parse_number(request.form.get(f"value-{key}")),
                                         note=request.form.get(f"note-{key}", ""), actor_id=current_user.id,
-                                        expected_current_id=int(expected) if expected.isdigit() else None,
+                                        expected_current_id=parse_id(expected),
                                         today=today()):
                     saved += 1
             except services.ValueChangedError as error:
@@ -252,7 +253,7 @@ def period_value(indicator_id: int, start: str):
         try:
             parts = []
             rows = request.form.get("rows", "")
-            for index in range(min(int(rows), MAX_BREAKDOWN_ROWS) if rows.isdigit() else 0):
+            for index in range(min(parse_id(rows) or 0, MAX_BREAKDOWN_ROWS)):
                 category = request.form.get(f"category-{index}", "").strip()
                 figure = parse_number(request.form.get(f"figure-{index}"), "breakdown figure")
                 if not category and figure is None:
@@ -268,7 +269,7 @@ def period_value(indicator_id: int, start: str):
             changed = services.enter_value(
                 indicator, period, value=parse_number(request.form.get("value")), note=request.form.get("note", ""),
                 breakdowns=parts, actor_id=current_user.id, today=today(),
-                expected_current_id=int(expected) if expected.isdigit() else None)
+                expected_current_id=parse_id(expected))
         except services.IndicatorError as problem:
             db.session.rollback()
             error = str(problem)

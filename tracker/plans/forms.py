@@ -1,4 +1,9 @@
-"""Forms for plans and actions. Choices that depend on the partnership are set by the view."""
+"""Forms for plans and actions: they parse what was posted; tracker.plans.services decides.
+
+Choices that depend on the partnership are set by the view. Lengths, readable timescales, reasons and
+permissions are the services' rules (the same for the API, the Excel return and the importer), so a form
+only checks that a field was filled in and has the right type.
+"""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -8,10 +13,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from tracker.plans.models import PlanKind
 from tracker.rag import Status
-from tracker.timescales import UNKNOWN, interpret
 
-#: Longest narrative accepted (a full committee-paper section).
-NARRATIVE_MAX = 20_000
+from tracker.plans.services import NARRATIVE_MAX
 
 
 
@@ -22,15 +25,6 @@ def choices(pairs) -> list[SelectChoice]:
 
 STATUS_CHOICES = choices((s.value, s.label) for s in Status)
 UPDATE_STATUS_CHOICES = choices((s.value, s.label) for s in Status if s is not Status.SUPERSEDED)
-
-
-def readable_timescale(form, field) -> None:
-    """A timescale must name a window or say the work is ongoing: unreadable text is refused, not guessed."""
-    if field.data and interpret(field.data).kind == UNKNOWN:
-        raise ValidationError(
-            f"We could not read a date from “{field.data}”. Write it like “March 2025”, "
-            "“Q3 2024/25”, “31/03/2025” or “Ongoing”."
-        )
 
 
 def optional_id(value):
@@ -52,22 +46,13 @@ class UpdateForm(FlaskForm):
     revised_timescale = StringField(
         "Revised timescale",
         description="Only if the date moves, for example “March 2025” or “Q3 2024/25”.",
-        validators=[Optional(), Length(max=200), readable_timescale],
+        validators=[Optional()],
     )
     revision_reason = TextAreaField("Reason for the new timescale", validators=[Length(max=2000)])
 
     def __init__(self, *args, current_timescale: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.current_timescale = current_timescale
-
-    @property
-    def timescale_changes(self) -> bool:
-        text = (self.revised_timescale.data or "").strip()
-        return bool(text) and text != (self.current_timescale or "").strip()
-
-    def validate_revision_reason(self, field) -> None:
-        if self.timescale_changes and not (field.data or "").strip():
-            raise ValidationError("Give the reason the timescale has changed")
 
 
 class ActionForm(FlaskForm):
@@ -78,7 +63,7 @@ class ActionForm(FlaskForm):
                       validators=[Optional(), Length(max=40)])
     text = TextAreaField("Action", validators=[DataRequired("Describe the action"), Length(max=5000)])
     timescale = StringField("Timescale", description="As the plan writes it, for example “Autumn 2025”.",
-                            validators=[Optional(), Length(max=200), readable_timescale])
+                            validators=[Optional()])
     status = SelectField("Status", choices=STATUS_CHOICES, default=Status.NOT_STARTED.value)
     lead_officer_id = SelectField("Lead officer", coerce=optional_id, validate_choice=True)
     lead_text = StringField("Lead as written", description="Who the source document names, if different.",

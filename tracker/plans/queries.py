@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import Membership, Role, User
 from tracker.extensions import db
+from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Organisation
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
@@ -135,7 +136,7 @@ class PlanFilters:
                 return None
 
         def number(value):
-            return int(value) if value and value.isdigit() else None
+            return parse_id(value)
 
         try:
             due_before = dt.date.fromisoformat(args.get("due_before", "")) if args.get("due_before") else None

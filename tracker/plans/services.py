@@ -3,25 +3,69 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from tracker import text as texts
 from tracker.audit import services as audit
+from tracker.auth.models import Role
+from tracker.errors import Conflict, NotAllowed, RuleError
 from tracker.extensions import db
-from tracker.frameworks.models import FrameworkItem
+from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Organisation
+from tracker.plans import permissions
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.rag import Status
-from tracker.timescales import interpret
+from tracker.timescales import UNKNOWN, interpret
 from tracker.timeutil import utcnow
 
+#: Longest narrative, closing note or revision reason (a full committee-paper section).
+NARRATIVE_MAX = 20_000
+REASON_MAX = 2_000
+ACTION_TEXT_MAX = 5_000
+REF_MAX = 40
+LEAD_TEXT_MAX = 500
+TIMESCALE_MAX = 200
+PLAN_NAME_MAX = 300
+DESCRIPTION_MAX = 5_000
 
-class ConcurrentEditError(RuntimeError):
+
+class ConcurrentEditError(Conflict):
     """The record changed since the form was loaded; nothing was saved."""
 
     def __init__(self, current: Action):
-        super().__init__("This action was changed by someone else while you were editing it.")
+        super().__init__("This action was changed by someone else while you were editing it.", "version")
         self.current = current
+
+
+def _check_version(action: Action, expected_version: int | None) -> None:
+    if expected_version is not None and action.version != expected_version:
+        raise ConcurrentEditError(action)
+
+
+def readable_timescale(value: str | dt.date | None, *, field: str = "timescale",
+                       label: str = "The timescale") -> str | dt.date | None:
+    """A timescale a person typed: it must name a window or say the work is ongoing, between 1990 and 2100.
+
+    Unreadable text is refused, never stored as "no date": an action that loses its due date can never go
+    overdue.
+    """
+    if value is None or isinstance(value, dt.date):
+        if isinstance(value, dt.date):
+            texts.date_in_range(value, field=field, label=label)
+        return value
+    value = texts.line(value, field=field, label=label, max_length=TIMESCALE_MAX)
+    if value is None:
+        return None
+    timescale = interpret(value)
+    if timescale.kind == UNKNOWN:
+        raise RuleError(f"We could not read a date from “{value}”. Write it like “March 2025”, "
+                        "“Q3 2024/25”, “31/03/2025” or “Ongoing”.", field)
+    for day in (timescale.start, timescale.end):
+        if day is not None:
+            texts.date_in_range(day, field=field, label=label)
+    return value
 
 
 def snapshot(action: Action) -> dict:
@@ -40,16 +84,62 @@ def snapshot(action: Action) -> dict:
     }
 
 
+def _plan_fields(partnership_id: int, *, plan: Plan | None = None, **values) -> dict:
+    """The plan's fields checked: one-line unique name, a usable framework, a manager who manages here."""
+    checked = {}
+    if "name" in values:
+        name = texts.line(values["name"], field="name", label="The plan's name", max_length=PLAN_NAME_MAX,
+                          required=True)
+        clash = select(Plan.id).where(Plan.partnership_id == partnership_id, Plan.name == name)
+        if plan is not None:
+            clash = clash.where(Plan.id != plan.id)
+        if db.session.scalar(clash) is not None:
+            raise Conflict("The partnership already has a plan with this name.", "name")
+        checked["name"] = name
+    if "kind" in values:
+        try:
+            checked["kind"] = PlanKind(values["kind"])
+        except ValueError:
+            raise RuleError("Choose the kind of plan.", "kind") from None
+    if "framework_id" in values:
+        framework = db.session.get(Framework, values["framework_id"]) if values["framework_id"] else None
+        if framework is None or framework.partnership_id not in (None, partnership_id):
+            raise RuleError("Choose a framework for the plan.", "framework_id")
+        checked["framework_id"] = framework.id
+    if "manager_id" in values:
+        manager_id = values["manager_id"]
+        if manager_id is not None and not _has_role(manager_id, partnership_id, Role.PLAN_MANAGER):
+            raise RuleError("The plan manager must be a plan manager in this partnership.", "manager_id")
+        checked["manager_id"] = manager_id
+    if "description" in values:
+        checked["description"] = texts.paragraphs(values["description"], field="description",
+                                                  label="The description", max_length=DESCRIPTION_MAX)
+    return checked
+
+
+def _has_role(user_id: int, partnership_id: int, role: Role) -> bool:
+    from tracker.auth.models import User
+
+    user = db.session.get(User, user_id) if texts.in_id_range(user_id) else None
+    return user is not None and user.has_role(partnership_id, role)
+
+
 def create_plan(*, partnership_id: int, framework_id: int, name: str, kind: PlanKind = PlanKind.ACTION_PLAN,
                 description: str | None = None, manager_id: int | None = None,
-                actor_id: int | None = None) -> Plan:
-    plan = Plan(partnership_id=partnership_id, framework_id=framework_id, name=name, kind=kind,
-                description=description, manager_id=manager_id)
+                actor_id: int | None = None, actor=None) -> Plan:
+    """A new plan. With `actor` (a person at a door) their right to create it is checked too."""
+    if actor is not None:
+        if not permissions.can_create_plan(actor, partnership_id):
+            raise NotAllowed("Only the partnership's plan managers can create plans.")
+        actor_id = actor.id
+    fields = _plan_fields(partnership_id, name=name, kind=kind, framework_id=framework_id, manager_id=manager_id,
+                          description=description)
+    plan = Plan(partnership_id=partnership_id, **fields)
     db.session.add(plan)
     db.session.flush()
     audit.record(user_id=actor_id, entity_type="plan", entity_id=plan.id, verb="create",
-                 partnership_id=partnership_id, plan_id=plan.id, after={"name": name, "kind": kind},
-                 summary=f"Created plan {name}")
+                 partnership_id=partnership_id, plan_id=plan.id, after={"name": plan.name, "kind": plan.kind},
+                 summary=f"Created plan {plan.name}")
     return plan
 
 
@@ -82,19 +172,33 @@ def create_action(
     actor_id: int | None = None,
     verb: str = "create",
     at: dt.datetime | None = None,
+    actor=None,
+    as_written: bool = False,
 ) -> Action:
-    """A new action, audited; `at` backdates its creation when loading a plan's history."""
+    """A new action, audited; `at` backdates its creation when loading a plan's history.
+
+    With `actor` (a person at a door) their right to manage the plan is checked. `as_written` keeps a
+    timescale copied from a source document even when no date can be read from it (imports, the demo);
+    a timescale a person types must be readable.
+    """
+    if actor is not None:
+        if not permissions.can_manage_plan(actor, plan):
+            raise NotAllowed("Only the plan's managers can add actions.")
+        actor_id = actor.id
+    fields = _action_fields(plan, None, as_written=as_written, text=text, ref=ref, timescale=timescale,
+                            status=status, lead_officer_id=lead_officer_id, lead_text=lead_text, items=items,
+                            organisations=organisations)
     action = Action(
         plan=plan,
-        ref=ref or next_ref(plan),
-        text=text.strip(),
-        status=Status(status),
-        lead_officer_id=lead_officer_id,
-        lead_text=lead_text,
+        ref=fields["ref"] or next_ref(plan),
+        text=fields["text"],
+        status=fields["status"],
+        lead_officer_id=fields["lead_officer_id"],
+        lead_text=fields["lead_text"],
     )
-    apply_timescale(action, timescale)
-    action.items = list(items)
-    action.organisations = list(organisations)
+    apply_timescale(action, fields["timescale"])
+    action.items = fields["items"]
+    action.organisations = fields["organisations"]
     if at is not None:
         action.created_at = action.updated_at = at
     db.session.add(action)
@@ -105,13 +209,92 @@ def create_action(
     return action
 
 
-def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None, **changes) -> Action:
+ACTION_FIELDS = {"text", "ref", "timescale", "status", "lead_officer_id", "lead_text", "items", "organisations",
+                 "superseded_by_id"}
+
+
+def _action_fields(plan: Plan, action: Action | None, *, as_written: bool = False, **values) -> dict:
+    """An action's fields checked against the plan: the same rules for every door."""
+    unknown = set(values) - ACTION_FIELDS
+    if unknown:
+        raise TypeError(f"unknown action field {sorted(unknown)[0]!r}")
+    checked: dict = {}
+    if "text" in values:
+        checked["text"] = texts.paragraphs(values["text"], field="text", label="The action",
+                                           max_length=ACTION_TEXT_MAX, required=True)
+    if "ref" in values:
+        ref = texts.line(values["ref"], field="ref", label="The reference", max_length=REF_MAX)
+        if ref is not None:
+            clash = select(Action.id).where(Action.plan_id == plan.id, Action.ref == ref)
+            if action is not None:
+                clash = clash.where(Action.id != action.id)
+            if db.session.scalar(clash) is not None:
+                raise Conflict(f"{ref} is already used in this plan.", "ref")
+        elif action is not None:
+            ref = action.ref
+        checked["ref"] = ref
+    if "timescale" in values:
+        value = values["timescale"]
+        if as_written and isinstance(value, str):
+            checked["timescale"] = texts.line(value, field="timescale", label="The timescale",
+                                              max_length=TIMESCALE_MAX)
+        else:
+            checked["timescale"] = readable_timescale(value)
+    if "status" in values:
+        try:
+            checked["status"] = Status(values["status"])
+        except ValueError:
+            raise RuleError("Choose the action's status.", "status") from None
+    if "lead_officer_id" in values:
+        lead = values["lead_officer_id"]
+        keeps_former = action is not None and lead == action.lead_officer_id
+        if lead is not None and not keeps_former and not _has_role(lead, plan.partnership_id, Role.VIEWER):
+            raise RuleError("The lead officer must have an account in this partnership.", "lead_officer_id")
+        checked["lead_officer_id"] = lead
+    if "lead_text" in values:
+        checked["lead_text"] = texts.line(values["lead_text"], field="lead_text", label="The lead as written",
+                                          max_length=LEAD_TEXT_MAX)
+    if "items" in values:
+        items = list(values["items"])
+        if any(item.theme.framework_id != plan.framework_id for item in items):
+            national = set(db.session.scalars(select(Framework.id).where(Framework.partnership_id.is_(None))))
+            if any(item.theme.framework_id not in national | {plan.framework_id} for item in items):
+                raise RuleError("Link only items of the plan's own framework or a national one.", "items")
+        checked["items"] = items
+    if "organisations" in values:
+        organisations = list(values["organisations"])
+        if any(org.partnership_id != plan.partnership_id for org in organisations):
+            raise RuleError("Choose only the partnership's own organisations.", "organisations")
+        checked["organisations"] = organisations
+    if "superseded_by_id" in values:
+        checked["superseded_by_id"] = _replacement(action, values["superseded_by_id"])
+    return checked
+
+
+def _replacement(action: Action | None, replacement_id: int | None) -> int | None:
+    if replacement_id is None:
+        return None
+    replacement = db.session.get(Action, replacement_id) if texts.in_id_range(replacement_id) else None
+    if replacement is None or action is None or replacement.plan_id != action.plan_id or replacement.id == action.id:
+        raise RuleError("Choose another action of the same plan as the replacement.", "superseded_by_id")
+    return replacement.id
+
+
+def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
+                **changes) -> Action:
     """Change an action's fields; refused if someone else saved since `expected_version` was read.
 
     Accepts text, ref, timescale, status, lead_officer_id, lead_text, items, organisations, superseded_by_id.
+    With `actor` their right to manage the plan is checked. A moved due date needs `revision_reason`.
     """
-    if expected_version is not None and action.version != expected_version:
-        raise ConcurrentEditError(action)
+    if actor is not None:
+        if not permissions.can_manage_plan(actor, action.plan):
+            raise NotAllowed("Only the plan's managers can edit actions.")
+        actor_id = actor.id
+    _check_version(action, expected_version)
+    reason = texts.paragraphs(changes.pop("revision_reason", None), field="revision_reason",
+                              label="The reason for the new timescale", max_length=REASON_MAX)
+    changes = _action_fields(action.plan, action, **changes)
     before = snapshot(action)
     for key, value in changes.items():
         if key == "timescale":
@@ -122,25 +305,80 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
             action.organisations = list(value)
         elif key == "status":
             action.status = Status(value)
-        elif key in {"text", "ref", "lead_officer_id", "lead_text", "superseded_by_id"}:
-            setattr(action, key, value.strip() if isinstance(value, str) else value)
         else:
-            raise TypeError(f"unknown action field {key!r}")
+            setattr(action, key, value)
     after = snapshot(action)
     old, new = audit.changes(before, after)
     if old or new:
         action.updated_at = utcnow()
         db.session.flush()
+        if reason and "due_end" in new:
+            new = {**new, "revision_reason": reason}
         audit.record(user_id=actor_id, entity_type="action", entity_id=action.id, verb="update",
                      partnership_id=action.plan.partnership_id, plan_id=action.plan_id, before=old, after=new,
                      summary=f"Edited action {action.ref}")
     return action
 
 
+@dataclass(frozen=True)
+class ProgressInput:
+    """A progress update checked against the action as it stands; `record_progress` applies it."""
+
+    status: Status
+    narrative: str
+    revised_timescale: str | dt.date | None
+    revision_reason: str | None
+    superseded_by_id: int | None
+
+
+def check_progress(
+    action: Action,
+    *,
+    status: Status | str,
+    narrative: str | None,
+    revised_timescale: str | dt.date | None = None,
+    revision_reason: str | None = None,
+    superseded_by_id: int | None = None,
+    actor=None,
+) -> ProgressInput:
+    """Every rule of a progress update, without writing anything: the preview of a return asks this too.
+
+    Raises RuleError (or NotAllowed) naming the field at fault.
+    """
+    if actor is not None and not permissions.can_update_action(actor, action):
+        raise NotAllowed("You cannot update this action: only its lead officer and the plan's managers can.")
+    try:
+        status = Status(status)
+    except ValueError:
+        raise RuleError(f"Unknown status. Use one of: {', '.join(s.label for s in Status)}.", "status") from None
+    narrative = texts.paragraphs(narrative, field="narrative", label="The progress update",
+                                 max_length=NARRATIVE_MAX, required=True)
+    if status is Status.SUPERSEDED:
+        if actor is not None and not permissions.can_supersede(actor, action):
+            raise NotAllowed("Only the plan's managers can mark an action superseded.", "status")
+        if superseded_by_id is None:
+            raise RuleError("Choose the action that replaces this one.", "superseded_by_id")
+        superseded_by_id = _replacement(action, superseded_by_id)
+    elif superseded_by_id is not None:
+        raise RuleError("Only a superseded action names another action that replaces it.", "superseded_by_id")
+    if isinstance(revised_timescale, str):
+        revised_timescale = revised_timescale.strip() or None
+        if revised_timescale is not None and revised_timescale == (action.timescale_text or "").strip():
+            revised_timescale = None  # the timescale as it stands: no change
+    revised_timescale = readable_timescale(revised_timescale, field="revised_timescale",
+                                           label="The revised timescale")
+    reason = texts.paragraphs(revision_reason, field="revision_reason",
+                              label="The reason for the new timescale", max_length=REASON_MAX)
+    if revised_timescale is not None and reason is None:
+        raise RuleError("Give the reason the timescale has changed.", "revision_reason")
+    return ProgressInput(status, narrative, revised_timescale, reason if revised_timescale is not None else None,
+                         superseded_by_id)
+
+
 def record_progress(
     action: Action,
     *,
-    author_id: int | None,
+    author_id: int | None = None,
     status: Status,
     narrative: str,
     revised_timescale: str | dt.date | None = None,
@@ -148,29 +386,30 @@ def record_progress(
     expected_version: int | None = None,
     at: dt.datetime | None = None,
     superseded_by_id: int | None = None,
+    actor=None,
 ) -> ProgressUpdate:
     """A progress update: appends to the history, moves the status, and re-dates the action if asked.
 
-    `superseded_by_id` names the replacing action when the status becomes Superseded.
+    `superseded_by_id` names the replacing action when the status becomes Superseded. With `actor` (a person
+    at a door) their right to update the action is checked too; `author_id` alone is for system writes.
     """
-    if expected_version is not None and action.version != expected_version:
-        raise ConcurrentEditError(action)
+    checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
+                             revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor)
+    if actor is not None:
+        author_id = actor.id
+    _check_version(action, expected_version)
     before = snapshot(action)
-    if superseded_by_id is not None:
-        if Status(status) is not Status.SUPERSEDED or superseded_by_id == action.id:
-            raise ValueError("Only a superseded action names another action that replaces it.")
-        action.superseded_by_id = superseded_by_id
+    if checked.superseded_by_id is not None:
+        action.superseded_by_id = checked.superseded_by_id
     now = at or utcnow()
-    update = ProgressUpdate(action=action, author_id=author_id, status=Status(status), narrative=narrative or "",
+    update = ProgressUpdate(action=action, author_id=author_id, status=checked.status, narrative=checked.narrative,
                             created_at=now)
-    if revised_timescale not in (None, ""):
-        if not (revision_reason or "").strip():
-            raise ValueError("Give a reason when the timescale changes.")
-        apply_timescale(action, revised_timescale)
+    if checked.revised_timescale is not None:
+        apply_timescale(action, checked.revised_timescale)
         update.revised_timescale_text = action.timescale_text
         update.revised_due_end = action.due_end
-        update.revision_reason = revision_reason.strip()
-    action.status = Status(status)
+        update.revision_reason = checked.revision_reason
+    action.status = checked.status
     action.last_update_at = now
     action.updated_at = now
     db.session.add(update)
@@ -182,14 +421,20 @@ def record_progress(
     return update
 
 
-def edit_plan(plan: Plan, *, actor_id: int | None, **changes) -> Plan:
+def edit_plan(plan: Plan, *, actor_id: int | None = None, actor=None, **changes) -> Plan:
     """Change a plan's name, kind, framework, manager or description, with an audit event."""
     fields = ("name", "kind", "framework_id", "manager_id", "description")
+    if actor is not None:
+        if not permissions.can_manage_plan(actor, plan):
+            raise NotAllowed("Only the plan's managers can change it.")
+        actor_id = actor.id
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise TypeError(f"unknown plan field {sorted(unknown)[0]!r}")
+    checked = _plan_fields(plan.partnership_id, plan=plan, **changes)
     before = {key: getattr(plan, key) for key in fields}
-    for key, value in changes.items():
-        if key not in fields:
-            raise TypeError(f"unknown plan field {key!r}")
-        setattr(plan, key, value.strip() if isinstance(value, str) else value)
+    for key, value in checked.items():
+        setattr(plan, key, value)
     old, new = audit.changes(before, {key: getattr(plan, key) for key in fields})
     if old or new:
         db.session.flush()
@@ -200,8 +445,18 @@ def edit_plan(plan: Plan, *, actor_id: int | None, **changes) -> Plan:
 
 
 def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: int,
-                     actor_id: int | None) -> list[Action]:
+                     actor_id: int | None = None, actor=None) -> list[Action]:
     """Move every open action `from_user_id` leads in these plans to `to_user_id`; one audit event per action."""
+    plans = list(plans)
+    if actor is not None:
+        if not all(permissions.can_manage_plan(actor, plan) for plan in plans):
+            raise NotAllowed("Only the plans' managers can move their actions.")
+        actor_id = actor.id
+    if from_user_id == to_user_id:
+        raise RuleError("Choose a different officer to take the actions over.", "to_user")
+    if any(not _has_role(to_user_id, plan.partnership_id, Role.VIEWER) for plan in plans):
+        raise RuleError("The officer taking the actions over must have an account in this partnership.",
+                        "to_user")
     plan_ids = [plan.id for plan in plans]
     actions = db.session.scalars(
         select(Action).where(Action.plan_id.in_(plan_ids), Action.lead_officer_id == from_user_id,

@@ -6,16 +6,10 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.auth.models import Role, User
-from tracker.auth.permissions import (
-    action_or_404,
-    can_manage_plan,
-    can_update_action,
-    plan_or_404,
-    plans_query,
-)
+from tracker.auth.models import User
+from tracker.auth.permissions import manageable_partnerships
+from tracker.doors import commit_or_refuse
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.indicators.services import indicators_for_plan
@@ -24,7 +18,9 @@ from tracker.plans import export, queries, services
 from tracker.plans.cache import fragments
 from tracker.plans.forms import ActionForm, CloseForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
+from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
+from tracker.text import parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
 
 bp = Blueprint("plans", __name__)
@@ -58,10 +54,10 @@ def manageable_or_403(plan: Plan) -> Plan:
 
 def posted_version(form) -> int:
     """The version the form was loaded at; a forged or missing one is a bad request."""
-    value = (form.version.data or "").strip()
-    if not value.isdigit():
+    value = parse_id(form.version.data or "")
+    if value is None:
         abort(400, "The form was missing information. Reload the page and try again.")
-    return int(value)
+    return value
 
 
 # --------------------------------------------------------------------------- lists
@@ -76,7 +72,7 @@ def my_actions():
 def index():
     query = plans_query(current_user).options(joinedload(Plan.partnership)).order_by(Plan.name)
     plans = db.session.scalars(query).all()
-    can_create = current_user.is_admin or any(m.role.includes(Role.PLAN_MANAGER) for m in current_user.memberships)
+    can_create = manageable_partnerships(current_user) != set()
     return render_template("plans/index.html", plans=plans, can_create=can_create)
 
 
@@ -121,24 +117,18 @@ def _plan_form_choices(form: PlanForm, partnership_ids: list[int]) -> None:
 @bp.route("/plans/new", methods=["GET", "POST"])
 @login_required
 def new_plan():
-    if current_user.is_admin:
-        partnership_ids = list(db.session.scalars(select(Partnership.id)))
-    else:
-        partnership_ids = [m.partnership_id for m in current_user.memberships if m.role.includes(Role.PLAN_MANAGER)]
+    managed = manageable_partnerships(current_user)
+    partnership_ids = list(db.session.scalars(select(Partnership.id))) if managed is None else sorted(managed)
     if not partnership_ids:
         abort(403)
     form = PlanForm()
     _plan_form_choices(form, partnership_ids)
     if form.validate_on_submit():
-        if db.session.scalar(select(Plan.id).where(Plan.partnership_id == form.partnership_id.data,
-                                                    Plan.name == form.name.data.strip())):
-            form.name.errors.append("The partnership already has a plan with this name")
-        else:
-            plan = services.create_plan(
-                partnership_id=form.partnership_id.data, framework_id=form.framework_id.data,
-                name=form.name.data.strip(), kind=PlanKind(form.kind.data), description=form.description.data or None,
-                manager_id=form.manager_id.data, actor_id=current_user.id)
-            db.session.commit()
+        saved, plan = commit_or_refuse(lambda: services.create_plan(
+            partnership_id=form.partnership_id.data, framework_id=form.framework_id.data,
+            name=form.name.data, kind=PlanKind(form.kind.data), description=form.description.data,
+            manager_id=form.manager_id.data, actor=current_user), form)
+        if saved:
             flash(f"Plan “{plan.name}” created.", "success")
             return redirect(url_for("plans.plan", plan_id=plan.id))
     return render_template("plans/plan_form.html", form=form, plan=None), 400 if form.errors else 200
@@ -152,15 +142,11 @@ def edit_plan(plan_id: int):
     form.partnership_id.data = plan.partnership_id
     _plan_form_choices(form, [plan.partnership_id])
     if form.validate_on_submit():
-        clash = db.session.scalar(select(Plan.id).where(Plan.partnership_id == plan.partnership_id,
-                                                        Plan.name == form.name.data.strip(), Plan.id != plan.id))
-        if clash:
-            form.name.errors.append("The partnership already has a plan with this name")
-        else:
-            services.edit_plan(plan, actor_id=current_user.id, name=form.name.data, kind=PlanKind(form.kind.data),
-                               framework_id=form.framework_id.data, manager_id=form.manager_id.data,
-                               description=form.description.data or None)
-            db.session.commit()
+        saved, _ = commit_or_refuse(lambda: services.edit_plan(
+            plan, actor=current_user, name=form.name.data, kind=PlanKind(form.kind.data),
+            framework_id=form.framework_id.data, manager_id=form.manager_id.data,
+            description=form.description.data), form)
+        if saved:
             flash("Plan saved.", "success")
             return redirect(url_for("plans.plan", plan_id=plan.id))
     return render_template("plans/plan_form.html", form=form, plan=plan), 400 if form.errors else 200
@@ -202,19 +188,18 @@ def action(action_id: int):
     if not form.validate_on_submit():
         return _action_page(action, form, status=400)
     expected = posted_version(form)
-    try:
-        services.record_progress(
-            action, author_id=current_user.id, status=Status(form.status.data), narrative=form.narrative.data,
-            revised_timescale=form.revised_timescale.data.strip() if form.timescale_changes else None,
-            revision_reason=form.revision_reason.data, expected_version=expected)
-        db.session.commit()
-    except (services.ConcurrentEditError, StaleDataError):
-        db.session.rollback()
+    outcome = commit_or_refuse(lambda: services.record_progress(
+        action, actor=current_user, status=form.status.data, narrative=form.narrative.data,
+        revised_timescale=form.revised_timescale.data, revision_reason=form.revision_reason.data,
+        expected_version=expected), form, concurrent_message=(
+        "Someone else updated this action while you were writing. Your update has not been saved: "
+        "compare it with their version below, then save again if it is still right."))
+    if outcome.concurrent:
         action = action_or_404(action_id)
         form.version.data = str(action.version)
-        flash("Someone else updated this action while you were writing. Your update has not been saved: "
-              "compare it with their version below, then save again if it is still right.", "error")
         return _action_page(action, form, conflict=True, status=409)
+    if not outcome.ok:
+        return _action_page(action, form, status=outcome.status)
     flash(f"Update saved. {action.ref} is now {action.rag(today()).text}.", "success")
     return redirect(url_for("plans.action", action_id=action.id))
 
@@ -233,24 +218,17 @@ def _action_form_choices(form: ActionForm, plan: Plan, action: Action | None = N
     return themes
 
 
-def _action_changes(form: ActionForm, plan: Plan) -> dict:
+def _action_changes(form: ActionForm) -> dict:
+    """The form's values for the service: the service checks they belong to the plan's partnership."""
     items = db.session.scalars(select(FrameworkItem).where(FrameworkItem.id.in_(form.items.data or []))).all()
     organisations = db.session.scalars(
-        select(Organisation).where(Organisation.id.in_(form.organisations.data or []),
-                                   Organisation.partnership_id == plan.partnership_id)).all()
+        select(Organisation).where(Organisation.id.in_(form.organisations.data or []))).all()
     return {
-        "text": form.text.data, "timescale": (form.timescale.data or "").strip() or None,
-        "status": Status(form.status.data), "lead_officer_id": form.lead_officer_id.data,
-        "lead_text": form.lead_text.data or None, "items": sorted(items, key=lambda i: i.id),
+        "text": form.text.data, "timescale": form.timescale.data, "ref": form.ref.data,
+        "status": form.status.data, "lead_officer_id": form.lead_officer_id.data,
+        "lead_text": form.lead_text.data, "items": sorted(items, key=lambda i: i.id),
         "organisations": organisations,
     }
-
-
-def _ref_taken(plan: Plan, ref: str, action: Action | None) -> bool:
-    query = select(Action.id).where(Action.plan_id == plan.id, Action.ref == ref)
-    if action is not None:
-        query = query.where(Action.id != action.id)
-    return db.session.scalar(query) is not None
 
 
 @bp.route("/plans/<int:plan_id>/actions/new", methods=["GET", "POST"])
@@ -260,13 +238,9 @@ def new_action(plan_id: int):
     form = ActionForm()
     themes = _action_form_choices(form, plan)
     if form.validate_on_submit():
-        ref = (form.ref.data or "").strip() or None
-        if ref and _ref_taken(plan, ref, None):
-            form.ref.errors.append(f"{ref} is already used in this plan")
-        else:
-            changes = _action_changes(form, plan)
-            action = services.create_action(plan=plan, ref=ref, actor_id=current_user.id, **changes)
-            db.session.commit()
+        saved, action = commit_or_refuse(lambda: services.create_action(
+            plan=plan, actor=current_user, **_action_changes(form)), form)
+        if saved:
             flash(f"Action {action.ref} created.", "success")
             return redirect(url_for("plans.action", action_id=action.id))
     return render_template("actions/action_form.html", form=form, plan=plan, action=None, themes=themes,
@@ -288,40 +262,24 @@ def edit_action(action_id: int):
         form.organisations.data = [o.id for o in action.organisations]
     status, current = 200, None
     if form.validate_on_submit():
-        ref = (form.ref.data or "").strip() or action.ref
-        if _ref_taken(plan, ref, action):
-            form.ref.errors.append(f"{ref} is already used in this plan")
+        expected = posted_version(form)
+        outcome = commit_or_refuse(lambda: services.edit_action(
+            action, expected_version=expected, actor=current_user, **_action_changes(form)), form, concurrent_message=(
+            "Someone else updated this action while you were editing it. Your changes have not been "
+            "saved: compare them with the saved version, then save again if they are still right."))
+        if outcome.ok:
+            flash(f"Action {action.ref} saved.", "success")
+            return redirect(url_for("plans.action", action_id=action.id))
+        if outcome.concurrent:
+            action = action_or_404(action_id)
+            form.version.data = str(action.version)
+            current, status = action, 409
         else:
-            try:
-                services.edit_action(action, expected_version=posted_version(form), actor_id=current_user.id,
-                                     ref=ref, **_action_changes(form, plan))
-                db.session.commit()
-                flash(f"Action {action.ref} saved.", "success")
-                return redirect(url_for("plans.action", action_id=action.id))
-            except (services.ConcurrentEditError, StaleDataError):
-                db.session.rollback()
-                action = action_or_404(action_id)
-                form.version.data = str(action.version)
-                current, status = action, 409
-                flash("Someone else updated this action while you were editing it. Your changes have not been "
-                      "saved: compare them with the saved version, then save again if they are still right.", "error")
-    if form.errors:
+            status = outcome.status
+    if form.errors and status == 200:
         status = 400
     return render_template("actions/action_form.html", form=form, plan=plan, action=action, themes=themes,
                            current=current), status
-
-
-def _stale_or_save(form, save) -> bool:
-    """Run `save` if the form's version is current; flash the refusal otherwise."""
-    try:
-        save(posted_version(form))
-        db.session.commit()
-        return True
-    except (services.ConcurrentEditError, StaleDataError):
-        db.session.rollback()
-        flash("Someone else updated this action while you were writing. Nothing was saved: check the action "
-              "and try again.", "error")
-        return False
 
 
 @bp.route("/actions/<int:action_id>/close", methods=["GET", "POST"])
@@ -333,13 +291,14 @@ def close_action(action_id: int):
     if request.method == "GET":
         form.version.data = str(action.version)
     elif form.validate_on_submit():
-        def save(version):
-            services.record_progress(action, author_id=current_user.id, status=Status.COMPLETE,
-                                     narrative=form.note.data, expected_version=version)
-
-        if _stale_or_save(form, save):
+        expected = posted_version(form)
+        outcome = commit_or_refuse(lambda: services.record_progress(
+            action, actor=current_user, status=Status.COMPLETE, narrative=form.note.data,
+            expected_version=expected), form, fields={"narrative": "note"})
+        if outcome.ok:
             flash(f"Action {action.ref} closed as complete.", "success")
-        return redirect(url_for("plans.action", action_id=action_id))
+        if outcome.ok or outcome.concurrent:
+            return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/close.html", form=form, action=action, plan=action.plan), \
         400 if form.errors else 200
 
@@ -357,14 +316,15 @@ def supersede_action(action_id: int):
     if request.method == "GET":
         form.version.data = str(action.version)
     elif form.validate_on_submit():
-        def save(version):
-            services.record_progress(action, author_id=current_user.id, status=Status.SUPERSEDED,
-                                     narrative=form.note.data, expected_version=version,
-                                     superseded_by_id=form.replacement.data)
-
-        if _stale_or_save(form, save):
+        expected = posted_version(form)
+        outcome = commit_or_refuse(lambda: services.record_progress(
+            action, actor=current_user, status=Status.SUPERSEDED, narrative=form.note.data,
+            expected_version=expected, superseded_by_id=form.replacement.data), form,
+            fields={"narrative": "note", "superseded_by_id": "replacement"})
+        if outcome.ok:
             flash(f"Action {action.ref} marked as superseded.", "success")
-        return redirect(url_for("plans.action", action_id=action_id))
+        if outcome.ok or outcome.concurrent:
+            return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/supersede.html", form=form, action=action, plan=action.plan), \
         400 if form.errors else 200
 
@@ -385,15 +345,15 @@ def reassign(plan_id: int):
         (u.id, u.name) for u in queries.partnership_officers(plan.partnership_id)])
     if form.validate_on_submit():
         scope = [plan] if form.scope.data == "plan" else partnership_plans
-        try:
-            moved = services.reassign_actions(plans=scope, from_user_id=form.from_user.data,
-                                              to_user_id=form.to_user.data, actor_id=current_user.id)
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            flash("Someone else changed one of these actions at the same moment. Nothing was moved: "
-                  "try again.", "error")
+        outcome = commit_or_refuse(lambda: services.reassign_actions(
+            plans=scope, from_user_id=form.from_user.data, to_user_id=form.to_user.data, actor=current_user),
+            form, fields={"to_user": "to_user"}, concurrent_message=(
+            "Someone else changed one of these actions at the same moment. Nothing was moved: try again."))
+        if outcome.concurrent:
             return redirect(url_for("plans.reassign", plan_id=plan.id))
+        if not outcome.ok:
+            return render_template("plans/reassign.html", form=form, plan=plan), outcome.status
+        moved = outcome.value
         names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
         where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
         flash(f"Moved {len(moved)} open action{'s' if len(moved) != 1 else ''} from {names[form.from_user.data]} to "

@@ -33,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
+from tracker import links
 from tracker.extensions import db
 from tracker.indicators.services import due_indicator_values, value_due_on
 from tracker.periods import is_working_day, working_days_before
@@ -110,8 +111,8 @@ def normalise_email(email: str | None) -> str | None:
 
 
 def action_url(action_id: int, base_url: str | None = None) -> str:
-    """The action's page: BASE_URL + /actions/<id>."""
-    return f"{(base_url or current_app.config['BASE_URL']).rstrip('/')}/actions/{action_id}"
+    """The action's page under BASE_URL."""
+    return links.action_url(action_id, external=True, base_url=base_url)
 
 
 def due_reminders(today: dt.date) -> list[Reminder]:

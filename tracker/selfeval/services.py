@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Partnership
@@ -30,12 +31,8 @@ SHARED_STATUSES = (RoundStatus.AGREED, RoundStatus.SUBMITTED)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class SelfEvalError(ValueError):
+class SelfEvalError(RuleError):
     """A change that is not allowed, with the reason in plain words; nothing was saved."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field  # the form field the message is about, if any
 
 
 class RatingChangedError(RuntimeError):

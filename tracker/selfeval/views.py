@@ -2,22 +2,19 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import TypeVar
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.models import Role
-from tracker.auth.permissions import (
-    can_manage_round,
-    can_view_partnership,
-    round_or_404,
-    visible_partnership_ids,
-)
+from tracker.auth.permissions import can_view_partnership, visible_partnership_ids
+from tracker.selfeval.permissions import can_manage_round, round_or_404
+from tracker.doors import commit_or_refuse, show
+from tracker import links
 from tracker.extensions import db
+from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Partnership
 from tracker.plans.models import Plan
@@ -36,21 +33,13 @@ from tracker.selfeval.forms import (
 from tracker.selfeval.models import ProposedAction, Rating, RoundStatus, SelfEvaluationRound
 from tracker.timeutil import today
 
-T = TypeVar("T")
 
 bp = Blueprint("selfeval", __name__, url_prefix="/self-evaluation")
 
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-@bp.app_template_global()
-def action_url(action) -> str | None:
-    """The action's own page (/actions/<id>) when the app has one, else None (the page shows plain text)."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.startswith("/actions/<") and rule.rule.count("<") == 1 and rule.rule.endswith(">") \
-                and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint, **{next(iter(rule.arguments)): action.id})
-    return None
+bp.add_app_template_global(links.action_url, "action_url")
 
 
 def _managed_partnerships() -> list[Partnership]:
@@ -102,7 +91,7 @@ def new_round():
     if form.validate_on_submit():
         partnership = db.session.get(Partnership, form.partnership_id.data)
         framework = db.session.get(Framework, form.framework_id.data)
-        saved, round_ = _commit(lambda: services.create_round(
+        saved, round_ = commit_or_refuse(lambda: services.create_round(
             partnership=partnership, framework=framework, title=form.title.data, completed_on=form.completed_on.data,
             agreed_at=form.agreed_at.data, contact=form.contact.data, actor_id=current_user.id), form)
         if saved:
@@ -128,7 +117,7 @@ def edit_round(round_id: int):
     _require_manager(round_)
     form = RoundDetailsForm(obj=round_)
     if form.validate_on_submit():
-        saved, _ = _commit(lambda: services.edit_round(
+        saved, _ = commit_or_refuse(lambda: services.edit_round(
             round_, actor_id=current_user.id, title=form.title.data, completed_on=form.completed_on.data,
             agreed_at=form.agreed_at.data, contact=form.contact.data), form)
         if saved:
@@ -145,7 +134,7 @@ def change_status(round_id: int):
     form = StatusForm()
     if not form.validate_on_submit() or form.to.data not in {s.value for s in RoundStatus}:
         abort(400)
-    if _commit(lambda: services.change_status(round_, RoundStatus(form.to.data), actor_id=current_user.id))[0]:
+    if commit_or_refuse(lambda: services.change_status(round_, RoundStatus(form.to.data), actor_id=current_user.id)).ok:
         flash(f"{round_.title} is now {RoundStatus(round_.status).label.lower()}.", "success")
     return redirect(url_for(".round_overview", round_id=round_id))
 
@@ -157,7 +146,7 @@ def next_round(round_id: int):
     _require_manager(previous)
     form = NextRoundForm(title=services.suggest_next_title(previous.title))
     if form.validate_on_submit():
-        saved, round_ = _commit(lambda: services.start_next_round(
+        saved, round_ = commit_or_refuse(lambda: services.start_next_round(
             previous, title=form.title.data, completed_on=form.completed_on.data, actor_id=current_user.id), form)
         if saved:
             flash(f"Started {round_.title}. The evidence from {previous.title} is carried forward for editing; "
@@ -166,32 +155,8 @@ def next_round(round_id: int):
     return render_template("selfeval/next_round.html", form=form, previous=previous), 400 if form.errors else 200
 
 
-def _commit(save: Callable[[], T], form=None) -> tuple[bool, T | None]:
-    """Run a service call and commit; on a refusal roll back and show its message on the form, or flash it."""
-    try:
-        result = save()
-    except services.SelfEvalError as error:
-        db.session.rollback()
-        if form is None:
-            flash(str(error), "error")
-        else:
-            _show_error(form, error)
-        return False, None
-    db.session.commit()
-    return True, result
-
-
-def _show_error(form, error: services.SelfEvalError) -> None:
-    """Put a service's message next to the field it is about (or at the top of the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 def _version(value) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return parse_id(value)
 
 
 @bp.route("/rounds/<int:round_id>/proposals/<int:item_id>", methods=["GET", "POST"])
@@ -220,7 +185,7 @@ def rate(round_id: int, item_id: int):
                 status = 409
             except services.SelfEvalError as error:
                 db.session.rollback()
-                _show_error(form, error)
+                show(form, error)
                 status = 400
             else:
                 db.session.commit()
@@ -282,7 +247,7 @@ def track(round_id: int, proposed_id: int):
         return services.track_proposed_action(proposed, plan=_plan_or_error(round_, form.plan_id.data),
                                               actor_id=current_user.id)
 
-    saved, action = _commit(track)
+    saved, action = commit_or_refuse(track)
     if saved:
         flash(f"Created action {action.ref} on {action.plan.name}.", "success")
     return redirect(url_for(".rate", round_id=round_id, item_id=proposed.rating.item_id) + "#proposed-actions")
@@ -304,7 +269,7 @@ def link(round_id: int, proposed_id: int):
         return services.link_proposed_action(proposed, action=services.find_action(plan, form.ref.data),
                                              actor_id=current_user.id)
 
-    saved, action = _commit(link_action)
+    saved, action = commit_or_refuse(link_action)
     if saved:
         flash(f"Linked to action {action.ref}.", "success")
     return redirect(url_for(".rate", round_id=round_id, item_id=item_id) + "#proposed-actions")

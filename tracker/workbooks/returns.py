@@ -18,11 +18,12 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
 from tracker.auth.models import Role, User
-from tracker.auth.permissions import can_update_action
+from tracker.plans.permissions import can_update_action
 from tracker.extensions import db
 from tracker.imports import safety
 from tracker.plans.models import Action, Plan
-from tracker.plans.services import ConcurrentEditError, record_progress
+from tracker.errors import RuleError
+from tracker.plans.services import ConcurrentEditError, check_progress, record_progress
 from tracker.rag import OPEN_STATUSES, STATUS_LABELS, Status
 from tracker.timeutil import utcnow
 from tracker.workbooks.builder import safe_text
@@ -47,8 +48,17 @@ COLUMNS = (
 HEADERS = [c[0] for c in COLUMNS]
 
 
-class ReturnError(ValueError):
+class ReturnError(RuleError):
     """The upload cannot be read as a return; nothing was changed."""
+
+    def __init__(self, message: str, field: str | None = "file"):
+        super().__init__(message, field)
+
+
+#: The column a service's field is read from, for a preview problem's cell reference.
+FIELD_COLUMNS = {"status": "Status", "narrative": "Progress update", "revised_timescale": "Revised timescale",
+                 "revision_reason": "Reason for the new timescale", "version": "Version",
+                 "superseded_by_id": "Status"}
 
 
 def return_actions(plan: Plan, user: User) -> list[Action]:
@@ -183,6 +193,15 @@ class PreviewRow:
     outcome: str  # "apply", "conflict", "error", "unchanged"
     message: str
     status: Status | None = None
+    field: str | None = None
+
+    @property
+    def cell(self) -> str | None:
+        """The cell the problem is in, e.g. 'G5', when the refusal names a column."""
+        column = FIELD_COLUMNS.get(self.field or "")
+        if column is None:
+            return None
+        return f"{get_column_letter(HEADERS.index(column) + 1)}{self.row['row']}"
 
 
 def preview(upload: ReturnUpload, user: User) -> list[PreviewRow]:
@@ -199,6 +218,7 @@ def preview(upload: ReturnUpload, user: User) -> list[PreviewRow]:
 
 
 def _judge(row: dict, action: Action | None, plan_id: int, user: User, seen: set[int]) -> PreviewRow:
+    """The verdict the service would give, asked without writing: the same rules as the web form and API."""
     if action is None or action.plan_id != plan_id or not can_update_action(user, action):
         return PreviewRow(row, None, "error", "This row is not one of your actions in this plan.")
     if action.id in seen:
@@ -207,12 +227,15 @@ def _judge(row: dict, action: Action | None, plan_id: int, user: User, seen: set
     try:
         status = Status.from_label(row["status"]) if row["status"] else Status(action.status)
     except ValueError as error:
-        return PreviewRow(row, action, "error", str(error))
-    if row["revised_timescale"] and not row["reason"]:
-        return PreviewRow(row, action, "error", "Give a reason for the revised timescale.")
+        return PreviewRow(row, action, "error", str(error), field="status")
     reports = row["narrative"] or row["revised_timescale"] or status.label != row["current_status"]
     if not reports:
         return PreviewRow(row, action, "unchanged", "Nothing to record.")
+    try:
+        check_progress(action, actor=user, status=status, narrative=row["narrative"],
+                       revised_timescale=row["revised_timescale"] or None, revision_reason=row["reason"] or None)
+    except RuleError as error:
+        return PreviewRow(row, action, "error", error.message, field=error.field)
     if row["version"] != action.version:
         return PreviewRow(row, action, "conflict", "Someone changed this action after the return was "
                                                    "downloaded. Not applied: check it in the tracker.")
@@ -227,11 +250,14 @@ def apply(upload: ReturnUpload, user: User) -> dict[str, int]:
     for item in preview(upload, user):
         if item.outcome == "apply":
             try:
-                record_progress(item.action, author_id=user.id, status=item.status, narrative=item.row["narrative"],
+                record_progress(item.action, actor=user, status=item.status, narrative=item.row["narrative"],
                                 revised_timescale=item.row["revised_timescale"] or None,
                                 revision_reason=item.row["reason"] or None, expected_version=item.row["version"])
             except ConcurrentEditError:
                 counts["conflict"] += 1
+                continue
+            except RuleError:  # changed since the preview was judged (a role removed, say): not applied
+                counts["error"] += 1
                 continue
         counts[item.outcome] += 1
     upload.applied_at = utcnow()

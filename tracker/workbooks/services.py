@@ -14,7 +14,6 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 
-from flask import current_app, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -23,7 +22,9 @@ from tracker import timeutil
 from tracker.audit import services as audit
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
+from tracker import links
 from tracker.extensions import db
+from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.indicators.workbook import indicators_sheet_data
 from tracker.partnerships.models import Organisation
@@ -395,10 +396,7 @@ def recipients(workbook: IssuedWorkbook) -> list[User]:
     return [u for u in users if u.active and u.email]
 
 
-def external_url(endpoint: str, **values) -> str:
-    base = current_app.config.get("BASE_URL") or "http://localhost"
-    with current_app.test_request_context(base_url=base):
-        return url_for(endpoint, _external=True, **values)
+external_url = links.external_url
 
 
 def issue_messages(workbook: IssuedWorkbook) -> list:
@@ -417,7 +415,7 @@ def issue_messages(workbook: IssuedWorkbook) -> list:
 
 def find_plan(id_or_name: str) -> Plan:
     """A plan by id or exact name (for the command line)."""
-    plan = db.session.get(Plan, int(id_or_name)) if id_or_name.isdigit() else None
+    plan = db.session.get(Plan, parse_id(id_or_name)) if parse_id(id_or_name) else None
     if plan is None:
         matches = db.session.scalars(select(Plan).where(Plan.name == id_or_name)).all()
         if len(matches) > 1:

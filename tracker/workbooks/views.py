@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from tracker.auth.models import Role
-from tracker.auth.permissions import plan_or_404
+from tracker.plans.permissions import plan_or_404
 from tracker.committees.services import can_view_committee
 from tracker.extensions import db
 from tracker.periods import FinancialQuarter
