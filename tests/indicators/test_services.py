@@ -85,7 +85,8 @@ def test_stale_entry_is_refused_and_changes_nothing(world, indicator):
 
 
 @pytest.mark.parametrize("period, value, message", [
-    ("Q4 2024/25", 10, "has not started yet"),
+    ("Q4 2024/25", 10, "has not ended yet"),
+    ("Q3 2024/25", 10, "has not ended yet"),  # issue 11: the current period has not ended either
     ("Q2 2024/25", -1, "cannot be negative"),
 ])
 def test_bad_values_are_refused(world, indicator, period, value, message):

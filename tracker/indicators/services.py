@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
 from tracker.auth.models import User
+from tracker import text as texts
 from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import FrameworkItem
@@ -66,9 +67,17 @@ def format_value(value: float | None, unit: Unit | str) -> str:
     return number + unit_suffix(unit)
 
 
+#: Which text type each field is: one line (names) or paragraphs (definitions, notes).
+_ONE_LINE = {"name": 300, "source": 500}
+
+
 def check_text(text: str | None, what: str) -> str:
-    """Free text, stripped; refused if a spreadsheet would run it as a formula."""
-    text = (text or "").strip()
+    """Free text of the kind `what` is (tracker.text), stripped; refused if a spreadsheet would run it."""
+    label = f"The {what}"
+    if what in _ONE_LINE:
+        text = texts.line(text, field=what, label=label, max_length=_ONE_LINE[what]) or ""
+    else:
+        text = texts.paragraphs(text, field=what, label=label, max_length=5_000) or ""
     if text.startswith(FORMULA_PREFIXES):
         raise IndicatorError(f"The {what} starts with '{text[0]}', which a spreadsheet would run as a formula. "
                              "Remove that character or start with a word.")
@@ -190,7 +199,8 @@ def _apply(indicator: Indicator, changes: dict) -> None:
         else:
             raise TypeError(f"unknown indicator field {key!r}")
     if not indicator.name:
-        raise IndicatorError("Enter the indicator's name.")
+        raise IndicatorError("Enter the indicator's name.", "name")
+    texts.date_in_range(indicator.starts_on, field="starts_on", label="The first period")
     indicator.starts_on = Period.containing(indicator.frequency, indicator.starts_on).start
 
 
@@ -301,9 +311,10 @@ def enter_value(
     """
     if period.frequency != indicator.frequency:
         raise IndicatorError(f"{period.label} is not a {indicator.frequency} period.")
-    if period.start > today:
-        raise IndicatorError(f"{period.label} has not started yet: "
-                             f"values can be entered from {long_date(period.start)}.")
+    texts.date_in_range(period.start, field="period", label="The period")
+    if period.end >= today:
+        raise IndicatorError(f"{period.label} has not ended yet: its value can be entered from "
+                             f"{long_date(period.end + dt.timedelta(days=1))}.", "period")
     note = check_text(note, "note")
     total = check_breakdowns(indicator.unit, value, breakdowns)
     if indicator.unit is Unit.PERCENTAGE and not 0 <= total <= 100:
