@@ -12,13 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
-from tracker.audit.models import AuditEvent
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
@@ -31,7 +29,7 @@ from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
 from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 from tracker.plans import services as plans
-from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
+from tracker.plans.models import Action, Plan, PlanKind
 from tracker.rag import Status
 from tracker.selfeval import services as selfeval
 from tracker.selfeval.models import Rating, SelfEvaluationRound
@@ -256,40 +254,15 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     return summary
 
 
-def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> SimpleNamespace:
-    """An action's values, built the way plans.create_action builds them, for inserting in bulk."""
-    action = SimpleNamespace(plan_id=plan.id, ref=row["ref"], text=row["text"].strip(),
-                             status=Status(row["status"] or Status.NOT_STARTED), lead_text=row["lead"] or None,
-                             lead_officer_id=None, superseded_by_id=None, items=items, organisations=orgs)
-    plans.apply_timescale(action, _timescale_value(row))
-    return action
+def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> dict:
+    """An action's values from a row, for plans.services.create_actions (which checks them)."""
+    return {"ref": row["ref"], "text": row["text"], "status": Status(row["status"] or Status.NOT_STARTED),
+            "lead_text": row["lead"] or None, "timescale": _timescale_value(row), "items": items,
+            "organisations": orgs}
 
 
-def _insert_actions(actions: list[SimpleNamespace], plan: Plan, actor_id: int | None) -> None:
-    """Create many actions in a few statements (a plan may have thousands), each with its audit event."""
-    if not actions:
-        return
-    now = utcnow()
-    columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
-               "due_start", "due_end")
-    # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
-    db.session.execute(Action.__table__.insert(), [
-        {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1}
-        for a in actions])
-    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
-    ids = [id_by_ref[a.ref] for a in actions]  # refs are unique in a plan: one query instead of RETURNING
-    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, actions) for item in a.items]
-    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, actions) for org in a.organisations]
-    if item_links:
-        db.session.execute(action_items.insert(), item_links)
-    if org_links:
-        db.session.execute(action_organisations.insert(), org_links)
-    db.session.execute(AuditEvent.__table__.insert(), [
-        {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": "import",
-         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
-         "after": audit.jsonable(plans.snapshot(a)), "summary": f"Imported action {a.ref}"}
-        for i, a in zip(ids, actions)])
-    db.session.expire(plan, ["actions"])
+def _insert_actions(actions: list[dict], plan: Plan, actor_id: int | None) -> None:
+    plans.create_actions(plan, actions, actor_id=actor_id, verb="import")
 
 
 def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> _PlanTarget:

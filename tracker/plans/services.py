@@ -280,6 +280,86 @@ def _replacement(action: Action | None, replacement_id: int | None) -> int | Non
     return replacement.id
 
 
+def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None, actor=None,
+                   verb: str = "import") -> int:
+    """Many new actions in a few statements (an imported plan may have thousands), each with its audit event.
+
+    The bulk form of `create_action`: each row (text, ref, status, lead_text, timescale, items, organisations)
+    passes the same field rules, with the timescale kept as written, refs unique in the plan. Raises RuleError
+    naming the row's ref; nothing is written unless every row passes.
+    """
+    from tracker.audit.models import AuditEvent
+    from tracker.plans.models import action_items, action_organisations
+
+    if actor is not None:
+        if not permissions.can_manage_plan(actor, plan):
+            raise NotAllowed("Only the plan's managers can add actions.")
+        actor_id = actor.id
+    if not rows:
+        return 0
+    taken = set(db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
+    national = None
+    checked = []
+    for row in rows:
+        ref = texts.line(row.get("ref"), field="ref", label="The reference", max_length=REF_MAX, required=True)
+        if ref in taken:
+            raise Conflict(f"{ref} is already used in this plan.", "ref")
+        taken.add(ref)
+        try:
+            status = Status(row.get("status") or Status.NOT_STARTED)
+        except ValueError:
+            raise RuleError(f"{ref}: choose the action's status.", "status") from None
+        items = list(row.get("items", ()))
+        if any(item.theme.framework_id != plan.framework_id for item in items):
+            if national is None:
+                national = set(db.session.scalars(select(Framework.id).where(Framework.partnership_id.is_(None))))
+            if any(item.theme.framework_id not in national | {plan.framework_id} for item in items):
+                raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.", "items")
+        organisations = list(row.get("organisations", ()))
+        if any(org.partnership_id != plan.partnership_id for org in organisations):
+            raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
+        timescale = row.get("timescale")
+        values = {
+            "plan_id": plan.id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
+            "text": texts.paragraphs(row.get("text"), field="text", label=f"The action {ref}",
+                                     max_length=ACTION_TEXT_MAX, required=True),
+            "lead_text": texts.line(row.get("lead_text"), field="lead_text", label=f"The lead of {ref}",
+                                    max_length=LEAD_TEXT_MAX),
+        }
+        shell = _Fields(**values, items=items, organisations=organisations)
+        apply_timescale(shell, texts.line(timescale, field="timescale", label=f"The timescale of {ref}",
+                                          max_length=TIMESCALE_MAX) if isinstance(timescale, str) else timescale)
+        checked.append(shell)
+    now = utcnow()
+    columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
+               "due_start", "due_end")
+    # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
+    db.session.execute(Action.__table__.insert(), [
+        {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1} for a in checked])
+    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
+    ids = [id_by_ref[a.ref] for a in checked]  # refs are unique in a plan: one query instead of RETURNING
+    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, checked) for item in a.items]
+    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, checked) for org in a.organisations]
+    if item_links:
+        db.session.execute(action_items.insert(), item_links)
+    if org_links:
+        db.session.execute(action_organisations.insert(), org_links)
+    db.session.execute(AuditEvent.__table__.insert(), [
+        {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": verb,
+         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
+         "after": audit.jsonable(snapshot(a)), "summary": f"Imported action {a.ref}"}
+        for i, a in zip(ids, checked)])
+    db.session.expire(plan, ["actions"])
+    return len(checked)
+
+
+class _Fields:
+    """An action's values before it has a row (what `snapshot` and `apply_timescale` read and write)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
                 **changes) -> Action:
     """Change an action's fields; refused if someone else saved since `expected_version` was read.
