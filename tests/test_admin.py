@@ -185,7 +185,12 @@ def test_roles_are_set_per_partnership_and_audited(app, world, admins, client_as
         f"role_{world.home.id}": "plan_manager", f"role_{world.other.id}": "viewer"})
     db.session.expire_all()
     assert officer.role_in(world.home.id) is Role.PLAN_MANAGER and officer.role_in(world.other.id) is Role.VIEWER
-    client_as(admins["other_admin"]).post(f"/admin/users/{officer.id}/roles", data={f"role_{world.other.id}": ""})
+    # The officer now works in both partnerships: only a site administrator changes their roles (issue 11).
+    refused = client_as(admins["other_admin"]).post(f"/admin/users/{officer.id}/roles",
+                                                    data={f"role_{world.other.id}": ""})
+    assert refused.status_code == 403
+    client_as(world.admin).post(f"/admin/users/{officer.id}/roles", data={
+        f"role_{world.home.id}": "plan_manager", f"role_{world.other.id}": ""})
     db.session.expire_all()
     assert officer.role_in(world.other.id) is None and officer.role_in(world.home.id) is Role.PLAN_MANAGER
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.verb == "role").order_by(AuditEvent.id)).all()
@@ -205,9 +210,11 @@ def test_a_user_in_another_partnership_is_left_to_site_administrators(app, world
     assert client.post(f"/admin/users/{national.id}/disable").status_code == 403
     assert client.post(f"/admin/users/{national.id}", data={"name": "X", "email": "x@example.scot"}).status_code == 403
     assert database_state() == before
-    # ...but their role in the home partnership is the home administrator's to set.
+    # ...and so are their roles, even in the home partnership (issue 11: the national team's account became a
+    # Dundee admin this way).
     assert client.post(f"/admin/users/{national.id}/roles",
-                       data={f"role_{world.home.id}": "lead_officer"}).status_code == 302
+                       data={f"role_{world.home.id}": "admin"}).status_code == 403
+    assert database_state() == before
 
 
 def test_disabling_ends_sessions_and_refuses_sign_in(app, world, admins, client_as):

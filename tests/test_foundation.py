@@ -84,7 +84,7 @@ def test_revised_timescale_needs_a_reason(app):
     home = factories.partnership()
     action = factories.action(factories.plan(home))
     with pytest.raises(ValueError, match="reason"):
-        plans.record_progress(action, author_id=None, status=Status.ON_TRACK, narrative="",
+        plans.record_progress(action, author_id=None, status=Status.ON_TRACK, narrative="Delayed",
                               revised_timescale="June 2031")
 
 

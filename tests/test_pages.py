@@ -62,7 +62,9 @@ def test_my_actions_groups_overdue_first_then_due_soon_then_others(world, client
 
 def test_my_actions_never_shows_another_partnerships_actions(world, client_as):
     # An outsider's action led (oddly) by our officer's id must still not leak: the plan is in another partnership.
-    factories.action(world.other_plan, lead=world.officer, ref="LEAK", text="Foreign action text")
+    # (The service refuses such a lead now; the row is made directly, as old data might hold it.)
+    leak = factories.action(world.other_plan, ref="LEAK", text="Foreign action text")
+    leak.lead_officer_id = world.officer.id
     db.session.commit()
     html = client_as(world.officer).get("/").text
     assert "Foreign action text" not in html

@@ -46,6 +46,10 @@ def when(value) -> str:
 bp.add_app_template_filter(queries.shorten, "shorten")
 
 
+STALE = ("Someone else updated this action while you were writing. Nothing was saved: check the action "
+         "and try again.")
+
+
 def manageable_or_403(plan: Plan) -> Plan:
     if not can_manage_plan(current_user, plan):
         abort(403)
@@ -294,7 +298,7 @@ def close_action(action_id: int):
         expected = posted_version(form)
         outcome = commit_or_refuse(lambda: services.record_progress(
             action, actor=current_user, status=Status.COMPLETE, narrative=form.note.data,
-            expected_version=expected), form, fields={"narrative": "note"})
+            expected_version=expected), form, fields={"narrative": "note"}, concurrent_message=STALE)
         if outcome.ok:
             flash(f"Action {action.ref} closed as complete.", "success")
         if outcome.ok or outcome.concurrent:
@@ -320,7 +324,7 @@ def supersede_action(action_id: int):
         outcome = commit_or_refuse(lambda: services.record_progress(
             action, actor=current_user, status=Status.SUPERSEDED, narrative=form.note.data,
             expected_version=expected, superseded_by_id=form.replacement.data), form,
-            fields={"narrative": "note", "superseded_by_id": "replacement"})
+            fields={"narrative": "note", "superseded_by_id": "replacement"}, concurrent_message=STALE)
         if outcome.ok:
             flash(f"Action {action.ref} marked as superseded.", "success")
         if outcome.ok or outcome.concurrent:
