@@ -42,6 +42,28 @@ class IndicatorError(RuleError):
     """Bad input for an indicator or a value, with a message in plain words; nothing was changed."""
 
 
+class NeedsConfirmation(IndicatorError):
+    """A value so far from the previous period's (or the target) that it is probably a typing slip: the
+    person confirms it (`confirmed=True`) and it is saved as entered."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "confirm")
+
+
+#: A value this many times the previous period's, or the target, asks for confirmation.
+UNUSUAL_FACTOR = 10
+
+
+def unusual(indicator: Indicator, period: Period, total: float) -> str | None:
+    """Why `total` looks like a slip ("more than 10 times Q1's 40"), or None."""
+    previous = current_values([indicator.id])[indicator.id].get(period.previous().start)
+    for label, reference in ((f"{period.previous().label}'s value", previous.value if previous else None),
+                             ("the target", target_for(indicator, period))):
+        if reference and reference > 0 and abs(total) > UNUSUAL_FACTOR * reference:
+            return f"more than {UNUSUAL_FACTOR} times {label} ({format_value(reference, indicator.unit)})"
+    return None
+
+
 class ValueChangedError(IndicatorError):
     """Someone entered a value for the period after the form was loaded; nothing was saved."""
 
@@ -292,6 +314,16 @@ def _same(entry: IndicatorValue, value: float, note: str, breakdowns: Sequence[B
     return abs(entry.value - value) < _EPSILON and entry.note == note and mine == theirs
 
 
+def check_period(indicator: Indicator, period: Period, today: dt.date) -> None:
+    """A value is entered for a period of the indicator's frequency, between 1990 and 2100, once it has ended."""
+    if period.frequency != indicator.frequency:
+        raise IndicatorError(f"{period.label} is not a {indicator.frequency} period.", "period")
+    texts.date_in_range(period.start, field="period", label="The period")
+    if period.end >= today:
+        raise IndicatorError(f"{period.label} has not ended yet: its value can be entered from "
+                             f"{long_date(period.end + dt.timedelta(days=1))}.", "period")
+
+
 def enter_value(
     indicator: Indicator,
     period: Period,
@@ -303,18 +335,14 @@ def enter_value(
     expected_current_id: int | None | object = UNCHECKED,
     today: dt.date,
     via: str = "browser",
+    confirmed: bool = False,
 ) -> IndicatorValue | None:
     """Enter (or correct) the value for one period; None when it is unchanged.
 
     `expected_current_id` is the id of the entry the person saw (None: they saw no value); if someone
     has entered a value since, nothing is saved (ValueChangedError). Leave it out to skip the check.
     """
-    if period.frequency != indicator.frequency:
-        raise IndicatorError(f"{period.label} is not a {indicator.frequency} period.")
-    texts.date_in_range(period.start, field="period", label="The period")
-    if period.end >= today:
-        raise IndicatorError(f"{period.label} has not ended yet: its value can be entered from "
-                             f"{long_date(period.end + dt.timedelta(days=1))}.", "period")
+    check_period(indicator, period, today)
     note = check_text(note, "note")
     total = check_breakdowns(indicator.unit, value, breakdowns)
     if indicator.unit is Unit.PERCENTAGE and not 0 <= total <= 100:
@@ -322,6 +350,10 @@ def enter_value(
     if indicator.unit.adds_up and total < 0:
         raise IndicatorError("Counts and hours cannot be negative.")
     current = current_values([indicator.id])[indicator.id].get(period.start)
+    reason = None if confirmed else unusual(indicator, period, total)
+    if reason and not (current is not None and _same(current, total, note, breakdowns)):
+        raise NeedsConfirmation(f"{format_value(total, indicator.unit)} for {period.label} is {reason}. "
+                                "Check it, then tick 'This figure is right' and save again.")
     if expected_current_id is not UNCHECKED and (current.id if current else None) != expected_current_id:
         raise ValueChangedError(f"Someone entered a value for {period.label} while you were editing. "
                                 "Check the value now shown and enter yours again if it is still right.")
@@ -354,7 +386,7 @@ def enter_value(
 
 
 def enter_total(indicator: Indicator, period: Period, *, value: float | None, note: str, actor_id: int | None,
-                expected_current_id: int | None, today: dt.date) -> IndicatorValue | None:
+                expected_current_id: int | None, today: dt.date, confirmed: bool = False) -> IndicatorValue | None:
     """Enter a period's total from the grid, keeping its breakdown: a total that would no longer match
     the parts of a count or hours is refused (change those on the period's own page)."""
     current = current_values([indicator.id])[indicator.id].get(period.start)
@@ -370,7 +402,7 @@ def enter_total(indicator: Indicator, period: Period, *, value: float | None, no
         raise IndicatorError(f"{period.label} has a breakdown: change its value on the period's own page "
                              "so the parts still add up.")
     return enter_value(indicator, period, value=value, note=note, breakdowns=parts, actor_id=actor_id,
-                       expected_current_id=expected_current_id, today=today)
+                       expected_current_id=expected_current_id, today=today, confirmed=confirmed)
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tracker.errors import RuleError
 from tracker.imports import safety
 from tracker.indicators.forms import parse_number
 from tracker.indicators.models import Dimension, Indicator
+from tracker.indicators import services
 from tracker.indicators.services import BreakdownInput, IndicatorError, check_breakdowns, check_text, format_value
 from tracker.periods import Period
 
@@ -100,6 +101,8 @@ class PreviewItem:
     current_id: int | None = None
     errors: list[str] = field(default_factory=list)
     unchanged: bool = False
+    #: Why the value looks like a slip (services.unusual); confirming the preview confirms it.
+    warning: str | None = None
 
     @property
     def status(self) -> str:
@@ -191,9 +194,10 @@ def preview(rows: list[dict], indicators: list[Indicator], current: dict, *, can
             continue
         indicator = item.indicator
         try:
-            if item.period.start > today:
-                raise IndicatorError(f"{item.period.label} has not started yet.")
+            services.check_period(indicator, item.period, today)
             item.value = check_breakdowns(indicator.unit, item.value, item.breakdowns)
+            reason = services.unusual(indicator, item.period, item.value)
+            item.warning = f"Check this figure: it is {reason}." if reason else None
         except IndicatorError as error:
             item.errors.append(str(error))
             continue

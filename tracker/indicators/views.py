@@ -189,6 +189,7 @@ def values(indicator_id: int):
     current = services.current_values([indicator.id])[indicator.id]
     periods = _grid_periods(indicator, current)
     errors: dict[str, str] = {}
+    confirm: set[str] = set()
     if form.validate_on_submit():
         saved = 0
         for period in periods:
@@ -198,13 +199,15 @@ def values(indicator_id: int):
                 if services.enter_total(indicator, period, value=parse_number(request.form.get(f"value-{key}")),
                                         note=request.form.get(f"note-{key}", ""), actor_id=current_user.id,
                                         expected_current_id=parse_id(expected),
-                                        today=today()):
+                                        today=today(), confirmed=bool(request.form.get(f"confirm-{key}"))):
                     saved += 1
             except services.ValueChangedError as error:
                 errors[key] = str(error)
                 break  # the session needs a rollback before anything else
             except services.IndicatorError as error:
                 errors[key] = str(error)
+                if isinstance(error, services.NeedsConfirmation):
+                    confirm.add(key)
         if errors:
             db.session.rollback()
         else:
@@ -213,7 +216,7 @@ def values(indicator_id: int):
             return redirect(url_for(".show", indicator_id=indicator.id))
     rows = [(p, current.get(p.start)) for p in periods]
     return render_template("indicators/values.html", indicator=indicator, rows=rows, form=form, errors=errors,
-                           posted=request.form if errors else None), (400 if errors else 200)
+                           confirm=confirm, posted=request.form if errors else None), (400 if errors else 200)
 
 
 @bp.route("/<int:indicator_id>/values/other")
@@ -248,7 +251,7 @@ def period_value(indicator_id: int, start: str):
     period = _period_or_404(indicator, start)
     form = CsrfForm()
     entry = services.current_values([indicator.id])[indicator.id].get(period.start)
-    error = None
+    error, needs_confirmation = None, False
     if form.validate_on_submit():
         try:
             parts = []
@@ -269,10 +272,11 @@ def period_value(indicator_id: int, start: str):
             changed = services.enter_value(
                 indicator, period, value=parse_number(request.form.get("value")), note=request.form.get("note", ""),
                 breakdowns=parts, actor_id=current_user.id, today=today(),
-                expected_current_id=parse_id(expected))
+                expected_current_id=parse_id(expected), confirmed=bool(request.form.get("confirm")))
         except services.IndicatorError as problem:
             db.session.rollback()
             error = str(problem)
+            needs_confirmation = isinstance(problem, services.NeedsConfirmation)
         else:
             db.session.commit()
             flash(f"Saved the value for {period.label}." if changed else "Nothing changed.", "success")
@@ -280,6 +284,7 @@ def period_value(indicator_id: int, start: str):
     parts = list(entry.breakdowns) if entry else []
     return render_template("indicators/period.html", indicator=indicator, period=period, entry=entry, form=form,
                            error=error, parts=parts, spare=SPARE_BREAKDOWN_ROWS, dimensions=list(Dimension),
+                           needs_confirmation=needs_confirmation,
                            posted=request.form if error else None), (400 if error else 200)
 
 
@@ -337,7 +342,7 @@ def confirm_upload(plan_id: int):
                 indicator, Period(indicator.frequency, dt.date.fromisoformat(item["period_start"])),
                 value=item["value"], note=item["note"], actor_id=current_user.id, today=today(), via="xlsx",
                 breakdowns=[services.BreakdownInput(Dimension(d), c, v) for d, c, v in item["breakdowns"]],
-                expected_current_id=item["current_id"])
+                expected_current_id=item["current_id"], confirmed=True)  # the preview showed any warning
     except services.IndicatorError as error:
         db.session.rollback()
         flash(f"Nothing was saved: {error}", "error")
