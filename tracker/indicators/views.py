@@ -170,11 +170,13 @@ def show(indicator_id: int):
 
 
 def _grid_periods(indicator: Indicator, values: dict) -> list[Period]:
-    """The periods offered on the grid: the trend's, plus the period in progress."""
-    periods = services.trend_periods(indicator, values, today())
-    current = Period.containing(indicator.frequency, today())
-    if not periods or periods[-1] < current:
-        periods.append(current)
+    """The periods offered on the grid: the trend's, up to the last that has ended (a value for a period in
+    progress is refused: it would be a provisional figure reported as the period's)."""
+    day = today()
+    periods = [p for p in services.trend_periods(indicator, values, day) if p.end < day]
+    last_ended = Period.containing(indicator.frequency, day).previous()
+    if last_ended.start >= indicator.starts_on and (not periods or periods[-1] < last_ended):
+        periods.append(last_ended)
     return periods
 
 
