@@ -9,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 
 from tracker import config as config_module
 from tracker import bounds, security
+from tracker.errors import RuleError
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.scheduler import banner as scheduler_banner
 
@@ -158,7 +159,18 @@ def register_error_handlers(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, render_error)
+    app.register_error_handler(RuleError, _refused)
     app.register_error_handler(Exception, _unhandled(render_error))
+
+
+def _refused(error: RuleError):
+    """A service's refusal no view translated: its own status and plain message, never a 500."""
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        return jsonify(error.as_json()), error.status
+    titles = {403: "You cannot do that", 404: "Page not found", 409: "Changed by someone else"}
+    return render_template("errors/error.html", code=error.status, title=titles.get(error.status, "Not saved"),
+                           sentence=error.message), error.status
 
 
 def _unhandled(render_error):

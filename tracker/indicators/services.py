@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from tracker.audit import services as audit
 from tracker.auth.models import User
 from tracker import text as texts
-from tracker.errors import RuleError
+from tracker.errors import NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import FrameworkItem
 from tracker.indicators.models import Dimension, Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue, Unit
@@ -216,7 +216,12 @@ def _apply(indicator: Indicator, changes: dict) -> None:
             indicator.targets.extend(IndicatorTarget(financial_year=y, target=v) for y, v in sorted(wanted.items()))
         elif key in {"name", "definition", "source"}:
             setattr(indicator, key, check_text(value, key))
-        elif key in {"higher_is_better", "target", "responsible_officer_id", "starts_on"}:
+        elif key == "responsible_officer_id":
+            officer = db.session.get(User, value) if value is not None and texts.in_id_range(value) else None
+            if value is not None and (officer is None or officer.role_in(indicator.plan.partnership_id) is None):
+                raise IndicatorError("The responsible officer must have an account in this partnership.", key)
+            indicator.responsible_officer_id = value
+        elif key in {"higher_is_better", "target", "starts_on"}:
             setattr(indicator, key, value)
         else:
             raise TypeError(f"unknown indicator field {key!r}")
@@ -226,10 +231,21 @@ def _apply(indicator: Indicator, changes: dict) -> None:
     indicator.starts_on = Period.containing(indicator.frequency, indicator.starts_on).start
 
 
-def create_indicator(plan: Plan, *, name: str, frequency: str, starts_on: dt.date, actor_id: int | None,
-                     **fields) -> Indicator:
+def _definer(actor, actor_id: int | None, plan: Plan) -> int | None:
+    from tracker.indicators.permissions import can_define_indicators
+
+    if actor is None:
+        return actor_id
+    if not can_define_indicators(actor, plan):
+        raise NotAllowed("Only the plan's managers define its indicators.")
+    return actor.id
+
+
+def create_indicator(plan: Plan, *, name: str, frequency: str, starts_on: dt.date, actor_id: int | None = None,
+                     actor=None, **fields) -> Indicator:
     """A new indicator on a plan. Fields: definition, unit, higher_is_better, target, yearly_targets
     ({financial year: target}), source, responsible_officer_id, items."""
+    actor_id = _definer(actor, actor_id, plan)
     indicator = Indicator(plan=plan, definition="", source="", unit=Unit.COUNT, higher_is_better=True)
     _apply(indicator, {"name": name, "frequency": frequency, "starts_on": starts_on, **fields})
     db.session.add(indicator)
@@ -240,8 +256,9 @@ def create_indicator(plan: Plan, *, name: str, frequency: str, starts_on: dt.dat
     return indicator
 
 
-def edit_indicator(indicator: Indicator, *, actor_id: int | None, **changes) -> Indicator:
+def edit_indicator(indicator: Indicator, *, actor_id: int | None = None, actor=None, **changes) -> Indicator:
     """Change an indicator's definition. Its frequency is fixed once values exist (they are per period)."""
+    actor_id = _definer(actor, actor_id, indicator.plan)
     if "frequency" in changes and changes["frequency"] != indicator.frequency and _has_values(indicator):
         raise IndicatorError("The frequency cannot change once values have been entered: "
                              "they belong to periods of the current frequency.")
@@ -329,19 +346,26 @@ def enter_value(
     period: Period,
     *,
     value: float | None,
-    actor_id: int | None,
+    actor_id: int | None = None,
     note: str = "",
     breakdowns: Sequence[BreakdownInput] = (),
     expected_current_id: int | None | object = UNCHECKED,
     today: dt.date,
     via: str = "browser",
     confirmed: bool = False,
+    actor=None,
 ) -> IndicatorValue | None:
     """Enter (or correct) the value for one period; None when it is unchanged.
 
     `expected_current_id` is the id of the entry the person saw (None: they saw no value); if someone
     has entered a value since, nothing is saved (ValueChangedError). Leave it out to skip the check.
     """
+    if actor is not None:
+        from tracker.indicators.permissions import can_enter_values
+
+        if not can_enter_values(actor, indicator):
+            raise NotAllowed("Only the indicator's responsible officer and the plan's managers enter its values.")
+        actor_id = actor.id
     check_period(indicator, period, today)
     note = check_text(note, "note")
     total = check_breakdowns(indicator.unit, value, breakdowns)
@@ -385,8 +409,9 @@ def enter_value(
     return entry
 
 
-def enter_total(indicator: Indicator, period: Period, *, value: float | None, note: str, actor_id: int | None,
-                expected_current_id: int | None, today: dt.date, confirmed: bool = False) -> IndicatorValue | None:
+def enter_total(indicator: Indicator, period: Period, *, value: float | None, note: str,
+                actor_id: int | None = None, expected_current_id: int | None, today: dt.date,
+                confirmed: bool = False, actor=None) -> IndicatorValue | None:
     """Enter a period's total from the grid, keeping its breakdown: a total that would no longer match
     the parts of a count or hours is refused (change those on the period's own page)."""
     current = current_values([indicator.id])[indicator.id].get(period.start)
@@ -402,7 +427,7 @@ def enter_total(indicator: Indicator, period: Period, *, value: float | None, no
         raise IndicatorError(f"{period.label} has a breakdown: change its value on the period's own page "
                              "so the parts still add up.")
     return enter_value(indicator, period, value=value, note=note, breakdowns=parts, actor_id=actor_id,
-                       expected_current_id=expected_current_id, today=today, confirmed=confirmed)
+                       expected_current_id=expected_current_id, today=today, confirmed=confirmed, actor=actor)
 
 
 # ---------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def new(plan_id: int):
     form = _indicator_form(plan)
     if form.validate_on_submit():
         try:
-            indicator = services.create_indicator(plan, actor_id=current_user.id, **_fields(form, plan))
+            indicator = services.create_indicator(plan, actor=current_user, **_fields(form, plan))
         except services.IndicatorError as error:
             form.name.errors.append(str(error))
         else:
@@ -145,7 +145,7 @@ def edit(indicator_id: int):
     form = _indicator_form(plan, indicator)
     if form.validate_on_submit():
         try:
-            services.edit_indicator(indicator, actor_id=current_user.id, **_fields(form, plan))
+            services.edit_indicator(indicator, actor=current_user, **_fields(form, plan))
         except services.IndicatorError as error:
             db.session.rollback()
             form.frequency.errors.append(str(error))
@@ -199,7 +199,7 @@ def values(indicator_id: int):
             expected = request.form.get(f"current-{key}", "")
             try:
                 if services.enter_total(indicator, period, value=parse_number(request.form.get(f"value-{key}")),
-                                        note=request.form.get(f"note-{key}", ""), actor_id=current_user.id,
+                                        note=request.form.get(f"note-{key}", ""), actor=current_user,
                                         expected_current_id=parse_id(expected),
                                         today=today(), confirmed=bool(request.form.get(f"confirm-{key}"))):
                     saved += 1
@@ -273,7 +273,7 @@ def period_value(indicator_id: int, start: str):
             expected = request.form.get("current", "")
             changed = services.enter_value(
                 indicator, period, value=parse_number(request.form.get("value")), note=request.form.get("note", ""),
-                breakdowns=parts, actor_id=current_user.id, today=today(),
+                breakdowns=parts, actor=current_user, today=today(),
                 expected_current_id=parse_id(expected), confirmed=bool(request.form.get("confirm")))
         except services.IndicatorError as problem:
             db.session.rollback()
@@ -342,7 +342,7 @@ def confirm_upload(plan_id: int):
                 abort(403)
             services.enter_value(
                 indicator, Period(indicator.frequency, dt.date.fromisoformat(item["period_start"])),
-                value=item["value"], note=item["note"], actor_id=current_user.id, today=today(), via="xlsx",
+                value=item["value"], note=item["note"], actor=current_user, today=today(), via="xlsx",
                 breakdowns=[services.BreakdownInput(Dimension(d), c, v) for d, c, v in item["breakdowns"]],
                 expected_current_id=item["current_id"], confirmed=True)  # the preview showed any warning
     except services.IndicatorError as error:

@@ -14,7 +14,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
-from tracker.errors import RuleError
+from tracker import text as texts
+from tracker.auth.models import Role
+from tracker.errors import Conflict, NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Partnership
@@ -35,14 +37,23 @@ class SelfEvalError(RuleError):
     """A change that is not allowed, with the reason in plain words; nothing was saved."""
 
 
-class RatingChangedError(RuntimeError):
+class RatingChangedError(Conflict):
     """The rating changed since the form was loaded; nothing was saved."""
 
     def __init__(self, current: Rating):
         super().__init__("Someone else changed this rating while you were editing it. Your changes are below "
                          "but not saved: open the proposal in a new tab to see theirs, then save again if yours "
-                         "should replace them.")
+                         "should replace them.", "version")
         self.current = current
+
+
+def _who(actor, actor_id: int | None, partnership_id: int) -> int | None:
+    """The acting user's id, after checking a person at a door may manage the partnership's self-evaluation."""
+    if actor is None:
+        return actor_id
+    if not actor.has_role(partnership_id, Role.PLAN_MANAGER):
+        raise NotAllowed("Only the partnership's plan managers can change its self-evaluation.")
+    return actor.id
 
 
 def clean_text(text: str | None, what: str, field: str | None = None) -> str:
@@ -89,13 +100,17 @@ def create_round(
     partnership: Partnership,
     framework: Framework,
     title: str,
-    actor_id: int | None,
+    actor_id: int | None = None,
     completed_on: dt.date | None = None,
     agreed_at: str | None = None,
     contact: str | None = None,
     previous: SelfEvaluationRound | None = None,
+    actor=None,
 ) -> SelfEvaluationRound:
     """A draft round with an empty rating for every item; evidence is carried forward from `previous`."""
+    actor_id = _who(actor, actor_id, partnership.id)
+    if completed_on is not None:
+        texts.date_in_range(completed_on, field="completed_on", label="The date completed")
     if not framework.is_rated:
         raise SelfEvalError(f"{framework.name} has no rating levels, so it cannot be self-evaluated.")
     title = _free_title(partnership, framework.id, title)
@@ -123,9 +138,10 @@ def create_round(
     return round_
 
 
-def start_next_round(previous: SelfEvaluationRound, *, title: str, actor_id: int | None,
-                     completed_on: dt.date | None = None) -> SelfEvaluationRound:
+def start_next_round(previous: SelfEvaluationRound, *, title: str, actor_id: int | None = None,
+                     completed_on: dt.date | None = None, actor=None) -> SelfEvaluationRound:
     """The next round of the same exercise: ratings empty, evidence carried forward for editing."""
+    actor_id = _who(actor, actor_id, previous.partnership_id)
     return create_round(partnership=previous.partnership, framework=previous.framework, title=title,
                         actor_id=actor_id, completed_on=completed_on, contact=previous.contact, previous=previous)
 
@@ -144,8 +160,12 @@ def suggest_next_title(title: str) -> str:
     return title[: last.start()] + str(int(last.group()) + 1) + title[last.end():]
 
 
-def edit_round(round_: SelfEvaluationRound, *, actor_id: int | None, title: str, completed_on: dt.date | None,
-               agreed_at: str | None, contact: str | None) -> SelfEvaluationRound:
+def edit_round(round_: SelfEvaluationRound, *, actor_id: int | None = None, title: str,
+               completed_on: dt.date | None, agreed_at: str | None, contact: str | None,
+               actor=None) -> SelfEvaluationRound:
+    actor_id = _who(actor, actor_id, round_.partnership_id)
+    if completed_on is not None:
+        texts.date_in_range(completed_on, field="completed_on", label="The date completed")
     title = _free_title(round_.partnership, round_.framework_id, title, except_id=round_.id)
     before = round_snapshot(round_)
     round_.title = title
@@ -170,8 +190,10 @@ def unrated_items(round_: SelfEvaluationRound) -> list[FrameworkItem]:
 NEXT_STATUS = {RoundStatus.DRAFT: RoundStatus.AGREED, RoundStatus.AGREED: RoundStatus.SUBMITTED}
 
 
-def change_status(round_: SelfEvaluationRound, to: RoundStatus, *, actor_id: int | None) -> SelfEvaluationRound:
+def change_status(round_: SelfEvaluationRound, to: RoundStatus, *, actor_id: int | None = None,
+                  actor=None) -> SelfEvaluationRound:
     """Agree a draft (all proposals for local completion rated) or mark an agreed round submitted."""
+    actor_id = _who(actor, actor_id, round_.partnership_id)
     to = RoundStatus(to)
     current = RoundStatus(round_.status)
     if NEXT_STATUS.get(current) is not to:
@@ -204,7 +226,8 @@ def rating_snapshot(rating: Rating) -> dict:
 def rate(
     rating: Rating,
     *,
-    actor_id: int | None,
+    actor_id: int | None = None,
+    actor=None,
     level: int | None,
     evidence: str,
     participants: str | None,
@@ -213,6 +236,7 @@ def rate(
     expected_version: int | None = None,
 ) -> Rating:
     """Save a rating; once the round is agreed, any change needs a reason (kept in the audit trail)."""
+    actor_id = _who(actor, actor_id, rating.round.partnership_id)
     if expected_version is not None and rating.version != expected_version:
         raise RatingChangedError(rating)
     if not rating.item.local_completion:
@@ -263,8 +287,10 @@ def _check_plan(proposed: ProposedAction, plan: Plan) -> None:
         raise SelfEvalError("Choose one of your partnership's plans.")
 
 
-def track_proposed_action(proposed: ProposedAction, *, plan: Plan, actor_id: int | None) -> Action:
+def track_proposed_action(proposed: ProposedAction, *, plan: Plan, actor_id: int | None = None,
+                          actor=None) -> Action:
     """Turn a proposed improvement action into a tracked action on `plan`, linked to the proposal."""
+    actor_id = _who(actor, actor_id, proposed.rating.round.partnership_id)
     if proposed.action_id is not None:
         raise SelfEvalError("This proposed action is already tracked.")
     _check_plan(proposed, plan)
@@ -275,8 +301,10 @@ def track_proposed_action(proposed: ProposedAction, *, plan: Plan, actor_id: int
     return action
 
 
-def link_proposed_action(proposed: ProposedAction, *, action: Action, actor_id: int | None) -> Action:
+def link_proposed_action(proposed: ProposedAction, *, action: Action, actor_id: int | None = None,
+                         actor=None) -> Action:
     """Link a proposed improvement action to an existing tracked action (which then addresses the proposal)."""
+    actor_id = _who(actor, actor_id, proposed.rating.round.partnership_id)
     _check_plan(proposed, action.plan)
     item = proposed.rating.item
     if item not in action.items:
@@ -285,7 +313,8 @@ def link_proposed_action(proposed: ProposedAction, *, action: Action, actor_id: 
     return action
 
 
-def unlink_proposed_action(proposed: ProposedAction, *, actor_id: int | None) -> None:
+def unlink_proposed_action(proposed: ProposedAction, *, actor_id: int | None = None, actor=None) -> None:
+    actor_id = _who(actor, actor_id, proposed.rating.round.partnership_id)
     if proposed.action_id is None:
         return
     before = {"action_id": proposed.action_id}

@@ -13,6 +13,7 @@ from tracker.auth.permissions import can_view_partnership, visible_partnership_i
 from tracker.selfeval.permissions import can_manage_round, round_or_404
 from tracker.doors import commit_or_refuse, show
 from tracker import links
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem
@@ -93,7 +94,7 @@ def new_round():
         framework = db.session.get(Framework, form.framework_id.data)
         saved, round_ = commit_or_refuse(lambda: services.create_round(
             partnership=partnership, framework=framework, title=form.title.data, completed_on=form.completed_on.data,
-            agreed_at=form.agreed_at.data, contact=form.contact.data, actor_id=current_user.id), form)
+            agreed_at=form.agreed_at.data, contact=form.contact.data, actor=current_user), form)
         if saved:
             flash(f"Started {round_.title}.", "success")
             return redirect(url_for(".round_overview", round_id=round_.id))
@@ -118,7 +119,7 @@ def edit_round(round_id: int):
     form = RoundDetailsForm(obj=round_)
     if form.validate_on_submit():
         saved, _ = commit_or_refuse(lambda: services.edit_round(
-            round_, actor_id=current_user.id, title=form.title.data, completed_on=form.completed_on.data,
+            round_, actor=current_user, title=form.title.data, completed_on=form.completed_on.data,
             agreed_at=form.agreed_at.data, contact=form.contact.data), form)
         if saved:
             flash("Saved the round's details.", "success")
@@ -134,7 +135,7 @@ def change_status(round_id: int):
     form = StatusForm()
     if not form.validate_on_submit() or form.to.data not in {s.value for s in RoundStatus}:
         abort(400)
-    if commit_or_refuse(lambda: services.change_status(round_, RoundStatus(form.to.data), actor_id=current_user.id)).ok:
+    if commit_or_refuse(lambda: services.change_status(round_, RoundStatus(form.to.data), actor=current_user)).ok:
         flash(f"{round_.title} is now {RoundStatus(round_.status).label.lower()}.", "success")
     return redirect(url_for(".round_overview", round_id=round_id))
 
@@ -147,7 +148,7 @@ def next_round(round_id: int):
     form = NextRoundForm(title=services.suggest_next_title(previous.title))
     if form.validate_on_submit():
         saved, round_ = commit_or_refuse(lambda: services.start_next_round(
-            previous, title=form.title.data, completed_on=form.completed_on.data, actor_id=current_user.id), form)
+            previous, title=form.title.data, completed_on=form.completed_on.data, actor=current_user), form)
         if saved:
             flash(f"Started {round_.title}. The evidence from {previous.title} is carried forward for editing; "
                   "the ratings are empty.", "success")
@@ -175,7 +176,7 @@ def rate(round_id: int, item_id: int):
             abort(403, "Only the partnership's plan managers can rate proposals.")
         if form.validate_on_submit():
             try:
-                services.rate(rating, actor_id=current_user.id, level=form.level.data,
+                services.rate(rating, actor=current_user, level=form.level.data,
                               evidence=form.evidence.data, participants=form.participants.data,
                               proposed_actions=form.proposed_actions.data, reason=form.reason.data,
                               expected_version=_version(form.version.data))
@@ -183,10 +184,10 @@ def rate(round_id: int, item_id: int):
                 db.session.rollback()
                 form.form_errors.append(str(error))
                 status = 409
-            except services.SelfEvalError as error:
+            except RuleError as error:
                 db.session.rollback()
                 show(form, error)
-                status = 400
+                status = error.status
             else:
                 db.session.commit()
                 flash(f"Saved the rating of {round_.framework.item_label.lower()} {rating.item.number}.", "success")
@@ -245,7 +246,7 @@ def track(round_id: int, proposed_id: int):
         if not form.validate_on_submit():
             raise services.SelfEvalError("Choose one of your partnership's plans.")
         return services.track_proposed_action(proposed, plan=_plan_or_error(round_, form.plan_id.data),
-                                              actor_id=current_user.id)
+                                              actor=current_user)
 
     saved, action = commit_or_refuse(track)
     if saved:
@@ -267,7 +268,7 @@ def link(round_id: int, proposed_id: int):
             raise services.SelfEvalError("Choose a plan and enter the reference of the action to link.")
         plan = _plan_or_error(round_, form.plan_id.data)
         return services.link_proposed_action(proposed, action=services.find_action(plan, form.ref.data),
-                                             actor_id=current_user.id)
+                                             actor=current_user)
 
     saved, action = commit_or_refuse(link_action)
     if saved:
@@ -283,7 +284,7 @@ def unlink(round_id: int, proposed_id: int):
     proposed = _proposed_or_404(round_, proposed_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.unlink_proposed_action(proposed, actor_id=current_user.id)
+    services.unlink_proposed_action(proposed, actor=current_user)
     db.session.commit()
     flash("Removed the link. The tracked action itself is unchanged.", "success")
     return redirect(url_for(".rate", round_id=round_id, item_id=proposed.rating.item_id) + "#proposed-actions")
