@@ -148,5 +148,6 @@ def check_database(url: str, timeout_seconds: int = 5) -> None:
         finally:
             engine.dispose()
     except Exception as error:  # any failure here means the app cannot start
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
-        raise ConfigError(f"Cannot reach the database {shown}: {reason[0] if reason else type(error).__name__}") from None
+        lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        raise ConfigError(f"Cannot reach the database {shown}: {reason}") from None
