@@ -5,11 +5,13 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tracker.config import ConfigError, check, check_database, from_environment, problems
 
+ROOT = str(Path(__file__).resolve().parent.parent)
 KEY = secrets.token_hex(32)
 PG_DOWN = "postgresql+psycopg://tracker:hunter2@127.0.0.1:1/tracker"
 
@@ -98,6 +100,7 @@ def _environment(tmp_path, **variables) -> dict:
     env = {name: value for name, value in os.environ.items()
            if name not in {"SECRET_KEY", "DATABASE_URL", "BASE_URL", "ALLOW_SQLITE_IN_PRODUCTION", "FLASK_APP"}}
     env.update(TRACKER_ENV="production", TRACKER_INSTANCE_PATH=str(tmp_path / "instance"), **variables)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))  # the checkout's tracker
     return env
 
 
