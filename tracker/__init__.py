@@ -8,7 +8,7 @@ import os
 from flask import Flask, jsonify, render_template, request
 
 from tracker import config as config_module
-from tracker import bounds, security
+from tracker import bounds, resources, security
 from tracker.errors import RuleError
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.scheduler import banner as scheduler_banner
@@ -59,8 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or None,
-        template_folder="../templates",
-        static_folder="../static",
+        template_folder=str(resources.directory("templates")),
+        static_folder=str(resources.directory("static")),
     )
     load_config(app, config)
     register_extensions(app)
@@ -91,7 +91,7 @@ def register_extensions(app: Flask) -> None:
     import tracker.models  # noqa: F401  (the whole schema, for Alembic)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(app, db, directory=str(resources.directory("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"

@@ -3,10 +3,32 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+#: SECRET_KEY values that are somebody's placeholder, not a secret.
+PLACEHOLDER_SECRET_KEYS = {
+    "...", "change-me", "changeme", "change_me", "replace-me", "secret", "secret-key", "secret_key",
+    "secretkey", "dev", "development", "default", "test", "tests", "password", "xxx",
+}
+MIN_SECRET_KEY_LENGTH = 32
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
-class ConfigError(RuntimeError):
-    """Raised at start-up when production configuration is unsafe or incomplete."""
+class ConfigError(click.ClickException, RuntimeError):
+    """Raised at start-up when production configuration is unsafe or incomplete: one problem per line.
+
+    A click exception, so `tracker ...` (and `flask --app tracker ...`) print each line and exit 1 without
+    a traceback; a RuntimeError, so gunicorn does the same for an app it loads in its master process."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+    def show(self, file=None) -> None:
+        for problem in self.problems:
+            click.echo(f"Error: {problem}", file=file, err=True)
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -62,6 +84,7 @@ def from_environment(instance_path: str) -> dict:
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": _bool("TRUST_PROXY"),
+        "ALLOW_SQLITE_IN_PRODUCTION": _bool("ALLOW_SQLITE_IN_PRODUCTION"),
         # Sign-in limits: this many failures within the window locks sign-in for the lock time.
         "SIGN_IN_MAX_FAILURES_PER_EMAIL": _int("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
         "SIGN_IN_MAX_FAILURES_PER_IP": _int("SIGN_IN_MAX_FAILURES_PER_IP", 20),
@@ -71,12 +94,60 @@ def from_environment(instance_path: str) -> dict:
     }
 
 
+def problems(config: dict) -> list[str]:
+    """What is unsafe or incomplete for production, one sentence each (none outside production or in tests).
+
+    GUNICORN_WORKERS is set only in gunicorn's master (tracker.gunicorn_config), to say how many workers
+    would share an SQLite file."""
+    if config.get("TESTING") or config.get("ENV_NAME") != "production":
+        return []
+    found = []
+    key = config.get("SECRET_KEY") or ""
+    if not key.strip():
+        found.append(f"SECRET_KEY is not set: production (TRACKER_ENV=production) needs a long random one, "
+                     f"e.g. from {MAKE_A_KEY}")
+    elif key.strip().lower() in PLACEHOLDER_SECRET_KEYS:
+        found.append(f"SECRET_KEY is the placeholder {key!r}: set a long random one, e.g. from {MAKE_A_KEY}")
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"SECRET_KEY is too short ({len(key)} characters): use at least {MIN_SECRET_KEY_LENGTH} "
+                     f"random characters, e.g. from {MAKE_A_KEY}")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+        workers = config.get("GUNICORN_WORKERS") or 0
+        shared = f" shared by {workers} gunicorn workers" if workers > 1 else ""
+        found.append(f"DATABASE_URL is an SQLite file{shared}: use PostgreSQL in production "
+                     f"(DATABASE_URL=postgresql+psycopg://...), or set ALLOW_SQLITE_IN_PRODUCTION=1 to run on SQLite")
+    base_url = config.get("BASE_URL") or ""
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.netloc:
+        found.append(f"BASE_URL must be the public https:// address in production, "
+                     f"e.g. BASE_URL=https://tracker.hscp.example.org (it is {base_url!r})")
+    return found
+
+
 def check(config: dict) -> None:
-    """Fail fast on settings that would be unsafe in production."""
-    if config.get("TESTING"):
-        return
-    if config.get("ENV_NAME") == "production":
-        if not config.get("SECRET_KEY"):
-            raise ConfigError("SECRET_KEY must be set in production (TRACKER_ENV=production).")
-        if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not _bool("ALLOW_SQLITE_IN_PRODUCTION"):
-            raise ConfigError("Use PostgreSQL in production: set DATABASE_URL=postgresql+psycopg://...")
+    """Fail fast on settings that would be unsafe in production: a ConfigError listing every problem."""
+    found = problems(config)
+    if found:
+        raise ConfigError(found)
+
+
+def check_database(url: str, timeout_seconds: int = 5) -> None:
+    """Connect once and run SELECT 1, or raise ConfigError saying which database could not be reached and why."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    shown = "named by DATABASE_URL"
+    try:
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        connect_args = {"connect_timeout": timeout_seconds} if parsed.get_backend_name() == "postgresql" else {}
+        engine = sa.create_engine(parsed, connect_args=connect_args, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as error:  # any failure here means the app cannot start
+        lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        raise ConfigError(f"Cannot reach the database {shown}: {reason}") from None

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import tracker.types  # noqa: F401  (custom column types used below)
-from migrations.data import load_msg_framework
+from tracker.migration_data import load_msg_framework
 
 
 # revision identifiers, used by Alembic.

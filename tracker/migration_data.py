@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
+from importlib import resources
 
 import sqlalchemy as sa
 
-MSG_JSON = Path(__file__).resolve().parent.parent / "tracker" / "frameworks" / "data" / "msg.json"
+MSG_JSON = resources.files("tracker.frameworks").joinpath("data/msg.json")
 
 _frameworks = sa.table(
     "frameworks", sa.column("id", sa.Integer), sa.column("code", sa.String), sa.column("name", sa.String),
