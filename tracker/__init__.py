@@ -1,7 +1,7 @@
 """Improvement action-plan tracker for Scottish health and social care partnerships."""
 from __future__ import annotations
 
-import importlib
+import functools
 import logging
 import os
 
@@ -13,45 +13,21 @@ from tracker.errors import RuleError
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.scheduler import banner as scheduler_banner
 
-#: Blueprints, by module path; each module has a `bp`.
-BLUEPRINTS = [
-    "tracker.auth.views",
-    "tracker.plans.views",
-    "tracker.admin.views",
-    "tracker.api.views",
-    "tracker.selfeval.views",
-    "tracker.indicators.views",
-    "tracker.committees.views",
-    "tracker.workbooks.views",
-    "tracker.imports.views",
-    "tracker.reminders.views",
-]
+#: Main navigation: (endpoint, label) or (endpoint, label, predicate), shown to signed-in users; an entry
+#: with a predicate shows only to users for whom predicate(user) is true.
+def nav_items() -> list[tuple]:
+    from tracker.auth.permissions import can_administer
 
-#: Command groups and commands, by "module:attribute".
-COMMANDS = [
-    "tracker.plans.cli:plans_cli",
-    "tracker.frameworks.cli:frameworks_cli",
-    "tracker.demo.cli:demo_command",
-    "tracker.auth.cli:users_cli",
-    "tracker.indicators.cli:indicators_cli",
-    "tracker.workbooks.cli:workbook_cli",
-    "tracker.imports.cli:import_command",
-    "tracker.reminders.cli:reminders_cli",
-    "tracker.scheduler.cli:scheduler_command",
-]
-
-#: Main navigation: (endpoint, label) or (endpoint, label, "module:predicate"), shown to signed-in users;
-#: an entry with a predicate shows only to users for whom predicate(user) is true.
-NAV_ITEMS = [
-    ("plans.my_actions", "My actions"),
-    ("plans.index", "Plans"),
-    ("selfeval.index", "Self-evaluation"),
-    ("indicators.index", "Indicators"),
-    ("committees.index", "Committees"),
-    ("imports.upload", "Import"),
-    ("admin.index", "Administration", "tracker.auth.permissions:can_administer"),
-    ("auth.account", "Your account"),
-]
+    return [
+        ("plans.my_actions", "My actions"),
+        ("plans.index", "Plans"),
+        ("selfeval.index", "Self-evaluation"),
+        ("indicators.index", "Indicators"),
+        ("committees.index", "Committees"),
+        ("imports.upload", "Import"),
+        ("admin.index", "Administration", can_administer),
+        ("auth.account", "Your account"),
+    ]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -122,14 +98,58 @@ def _sqlite_pragmas() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module_path in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(module_path).bp)
+    from tracker.admin import views as admin
+    from tracker.api import views as api
+    from tracker.auth import views as auth
+    from tracker.committees import views as committees
+    from tracker.imports import views as imports
+    from tracker.indicators import views as indicators
+    from tracker.plans import views as plans
+    from tracker.reminders import views as reminders
+    from tracker.selfeval import views as selfeval
+    from tracker.workbooks import views as workbooks
+
+    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
+        app.register_blueprint(feature.bp)
 
 
 def register_commands(app: Flask) -> None:
-    for spec in COMMANDS:
-        module_path, attribute = spec.split(":")
-        app.cli.add_command(getattr(importlib.import_module(module_path), attribute))
+    from tracker.auth.cli import users_cli
+    from tracker.demo.cli import demo_command
+    from tracker.frameworks.cli import frameworks_cli
+    from tracker.imports.cli import import_command
+    from tracker.indicators.cli import indicators_cli
+    from tracker.plans.cli import plans_cli
+    from tracker.reminders.cli import reminders_cli
+    from tracker.scheduler.cli import scheduler_command
+    from tracker.workbooks.cli import workbook_cli
+
+    for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
+                    import_command, reminders_cli, scheduler_command):
+        _refusals_as_cli_errors(command)
+        app.cli.add_command(command)
+
+
+def _refusals_as_cli_errors(command) -> None:
+    """A service's refusal in any command is its plain message and exit status 1, as at every other door."""
+    import click
+
+    for sub in getattr(command, "commands", {}).values():
+        _refusals_as_cli_errors(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "_translates_refusals", False):
+        return
+
+    @functools.wraps(callback)
+    def translated(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except RuleError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+
+    translated._translates_refusals = True
+    command.callback = translated
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -186,14 +206,11 @@ def _unhandled(render_error):
 
 
 def nav_items_for(user) -> list[tuple[str, str]]:
-    """The NAV_ITEMS this user may see, as (endpoint, label)."""
+    """The navigation entries this user may see, as (endpoint, label)."""
     items = []
-    for endpoint, label, *predicate in NAV_ITEMS:
-        if predicate:
-            module_path, attribute = predicate[0].split(":")
-            allowed = getattr(importlib.import_module(module_path), attribute)
-            if not (user.is_authenticated and allowed(user)):
-                continue
+    for endpoint, label, *predicate in nav_items():
+        if predicate and not (user.is_authenticated and predicate[0](user)):
+            continue
         items.append((endpoint, label))
     return items
 
