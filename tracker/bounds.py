@@ -1,7 +1,7 @@
 """Limits on what a request can carry, checked before any view runs.
 
 - Ids in URLs: Werkzeug's `int` converter accepts any number of digits; an id beyond the database's integer
-  range would reach the query and fail there (PostgreSQL refuses it, SQLite overflows). The converter here
+  range would reach the query and fail there (PostgreSQL refuses it with an error, SQLite answers). The converter here
   matches only ids in range, so anything larger is a plain 404.
 - JSON bodies: nested deeper than `MAX_JSON_DEPTH` they are refused with 400 before parsing, so a body of
   100,000 brackets cannot exhaust the parser's recursion.
@@ -21,7 +21,7 @@ MAX_JSON_DEPTH = 32
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` limited to the range of the database's id columns (0 and up to 2**63 - 1)."""
+    """`<int:...>` limited to the range of the database's id columns (up to 2**31 - 1, tracker.text.ID_MAX)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (Werkzeug's names)
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=ID_MAX if max is None else max,

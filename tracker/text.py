@@ -19,8 +19,9 @@ _NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 #: The same, but tab and newline are allowed (CR is normalised away before the check).
 _NOT_IN_PARAGRAPHS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
-#: The range of an id column on both databases (PostgreSQL's bigint; SQLite's integer).
-ID_MIN, ID_MAX = 1, 2**63 - 1
+#: The range of an id column on both databases: the id columns are INTEGER, 32 bits on PostgreSQL (SQLite
+#: would take 64), so an id beyond 2**31 - 1 names nothing on either and is refused the same way on both.
+ID_MIN, ID_MAX = 1, 2**31 - 1
 #: The dates a meeting, timescale or indicator period may name.
 EARLIEST_DATE, LATEST_DATE = dt.date(1990, 1, 1), dt.date(2100, 12, 31)
 
