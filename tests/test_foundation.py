@@ -178,10 +178,18 @@ def test_production_needs_a_secret_key(monkeypatch):
         create_app()
 
 
-def test_column_defaults_are_computed_per_row(app):
+def test_column_defaults_are_computed_per_row(app, time_machine):
+    """Mutation it catches: `default=utcnow()` (evaluated once, at import) instead of `default=utcnow`:
+    both actions would then carry the same stamp, from before either was made."""
+    first, second = (dt.datetime(2030, 1, 6, 9, 0, tzinfo=dt.timezone.utc),
+                     dt.datetime(2030, 1, 6, 9, 5, tzinfo=dt.timezone.utc))
     home = factories.partnership()
     plan = factories.plan(home)
+    time_machine.move_to(first, tick=False)
     a = factories.action(plan)
+    time_machine.move_to(second, tick=False)
     b = factories.action(plan)
-    assert a.created_at <= b.created_at
+    db.session.commit()
+    db.session.expire_all()
+    assert (a.created_at, b.created_at) == (first, second)
     assert a.created_at.tzinfo is not None
