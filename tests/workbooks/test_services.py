@@ -9,6 +9,7 @@ import shutil
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tests import factories
 from tracker.committees.models import Committee, CommitteeKind, CommitteeMember, Meeting
@@ -115,6 +116,9 @@ def test_issued_workbook_is_frozen_checksummed_and_rebuilds_the_same(world):
 
 
 def test_never_issued_twice_for_the_same_meeting(world):
+    """Mutation it catches: dropping UniqueConstraint("plan_id", "meeting_id"). Any exception used to pass
+    (a missing NOT NULL column would have done); now only the uniqueness violation on those columns does,
+    and the same row for another meeting is accepted."""
     committee = Committee(partnership_id=world.home.id, name="PAC", kind=CommitteeKind.PAC)
     committee.plans.append(world.plan)
     meeting = Meeting(held_on=dt.date(2023, 10, 25))
@@ -126,9 +130,16 @@ def test_never_issued_twice_for_the_same_meeting(world):
     duplicate = IssuedWorkbook(plan_id=world.plan.id, meeting_id=meeting.id, issue_key="another key", quarter="x",
                                as_at=dt.date(2023, 10, 6), filename="x.xlsx", snapshot_json="{}", content=b"",
                                size_bytes=0, sha256="0" * 64)
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError, match=r"(?s)(UNIQUE|unique).*plan_id, (issued_workbooks\.)?meeting_id"):
         with db.session.begin_nested():
             db.session.add(duplicate)
+    other_meeting = Meeting(held_on=dt.date(2024, 1, 24))
+    committee.meetings.append(other_meeting)
+    db.session.flush()
+    with db.session.begin_nested():
+        db.session.add(IssuedWorkbook(plan_id=world.plan.id, meeting_id=other_meeting.id, issue_key="another key",
+                                      quarter="x", as_at=dt.date(2023, 10, 6), filename="x.xlsx", snapshot_json="{}",
+                                      content=b"", size_bytes=0, sha256="0" * 64))
 
 
 def _committee_with_meeting(world, held_on: dt.date) -> Committee:
