@@ -93,6 +93,8 @@ def test_text_that_looks_like_a_formula_is_written_as_text():
     sheet = openpyxl.load_workbook(io.BytesIO(content))["Indicators"]
     values = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert "=1+1" in values
+    quoted = {c.value: c.quotePrefix for r in sheet.iter_rows() for c in r if isinstance(c.value, str)}
+    assert quoted["=1+1"] and not any(flag for text, flag in quoted.items() if not text.startswith("="))
 
 
 def test_chart_alternative_text_summarises_the_figures():
