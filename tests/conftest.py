@@ -28,6 +28,15 @@ def database_url():
         yield _database_url(tmp_dir)
 
 
+def subprocess_env(**explicit: str) -> dict:
+    """The environment for a `flask ...` subprocess: the caller's, minus every variable the app's
+    configuration reads (so a developer's TRUST_PROXY or MAIL_* cannot leak in), plus `explicit`."""
+    from tracker.config import environment_names
+
+    names = environment_names()
+    return {**{k: v for k, v in os.environ.items() if k not in names}, **explicit}
+
+
 def app_config(database_url: str, **overrides) -> dict:
     return {
         "TESTING": True,
