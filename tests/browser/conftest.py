@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_ci as _in_ci  # one notion of "in CI" for every promised component
+
 HERE = Path(__file__).resolve().parent
 AXE_PATH = HERE / "vendor" / "axe.min.js"
 
@@ -54,10 +56,6 @@ CHROMIUM_ARGS = [
 ]
 
 DEFAULT_TIMEOUT_MS = 15_000
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 # --------------------------------------------------------------------------

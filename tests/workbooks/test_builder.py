@@ -156,8 +156,7 @@ def test_empty_plan_still_builds():
     assert wb["Actions"].max_row == 1
 
 
-@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice is not installed")
-def test_libreoffice_opens_the_workbook(tmp_path):
+def test_libreoffice_opens_the_workbook(tmp_path, soffice):
     from tests.workbooks.helpers import convert_with_libreoffice
 
     path = tmp_path / "plan.xlsx"

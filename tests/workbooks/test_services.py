@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import shutil
 
 import openpyxl
 import pytest
@@ -41,8 +40,7 @@ def rows(content: bytes, sheet: str) -> list[tuple]:
     return list(wb[sheet].iter_rows(values_only=True))
 
 
-@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
-def test_demo_dundee_workbook_opens_in_libreoffice_and_summary_matches_actions(app, tmp_path):
+def test_demo_dundee_workbook_opens_in_libreoffice_and_summary_matches_actions(app, tmp_path, soffice):
     from tests.workbooks.helpers import convert_with_libreoffice
 
     ctx = load_demo()
