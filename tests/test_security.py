@@ -328,13 +328,17 @@ def test_no_get_changes_anything(app, world, client_as, who):
     assert "/admin/users" in paths and "/api/v1/plans" in paths
     db.session.expire_all()
     before = _every_row()
-    statuses = {}
+    statuses, downloads = {}, {}
     for path in paths:
         with client.get(path, headers=bearer if path.startswith("/api/") else {}) as response:
             statuses[path] = response.status_code
+            if response.headers.get("Content-Disposition", "").startswith("attachment"):
+                downloads[path] = response.headers.get("Cache-Control")
     assert {path: code for path, code in statuses.items() if code >= 500} == {}
     if who == "admin":
         assert {path: code for path, code in statuses.items() if code in (401, 404)} == {}
+        # Every download is kept by no cache (audit.xlsx once had send_file's "no-cache").
+        assert len(downloads) >= 5 and {p: c for p, c in downloads.items() if "no-store" not in (c or "")} == {}
     db.session.expire_all()
     assert _every_row() == before
 
