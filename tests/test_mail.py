@@ -51,7 +51,8 @@ def test_suppressed_messages_are_recorded(app):
 def test_the_message_id_takes_the_domain_of_a_named_sender(make_app):
     """Mutation it catches: the domain taken with `sender.rpartition("@")` from 'Name <addr>', as
     tracker.mail once did, which kept the '>' ('<...@example.scot>>')."""
-    app = make_app(MAIL_DEFAULT_SENDER="Action Tracker <tracker@example.scot>", MAIL_REPLY_TO="Team <team@example.scot>")
+    app = make_app(MAIL_DEFAULT_SENDER="Action Tracker <tracker@example.scot>",
+                   MAIL_REPLY_TO="Team <team@example.scot>")
     with app.app_context():
         message = mail.build_message(to="member@example.scot", to_name="Mòrag Member", subject="Pàipearan",
                                      body="Fàilte")
