@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,43 @@ from tracker.extensions import db
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def in_ci() -> bool:
+    """CI=true: every component the suite promises (PostgreSQL, Chromium, LibreOffice) must be there."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def skip_unless(available: bool, reason: str) -> None:
+    """Skip for a missing component on a developer's machine; in CI, fail instead (a skip there would
+    hide that the component was never installed)."""
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"{reason}, and CI=true refuses to skip it", pytrace=False)
+    pytest.skip(reason)
+
+
+def soffice_path() -> str | None:
+    return shutil.which("soffice") or ("/usr/bin/soffice" if os.path.exists("/usr/bin/soffice") else None)
+
+
+@pytest.fixture
+def soffice() -> str:
+    """LibreOffice's soffice: the test skips without it, or fails in CI."""
+    path = soffice_path()
+    skip_unless(path is not None, "LibreOffice (soffice) is not installed")
+    return path
+
+
+def pytest_runtest_logreport(report):
+    """Record each skip (node id and reason) in TRACKER_SKIP_REPORT, for the allow-list check (tests/skips.py)."""
+    target = os.environ.get("TRACKER_SKIP_REPORT")
+    if not target or not report.skipped or getattr(report, "wasxfail", None) is not None:
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    with open(target, "a", encoding="utf-8") as file:
+        file.write(f"{report.nodeid}\t{' '.join(str(reason).split())}\n")
+
+
 def _database_url(tmp_dir: str) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/tests.db"
 
@@ -26,6 +64,15 @@ def _database_url(tmp_dir: str) -> str:
 def database_url():
     with tempfile.TemporaryDirectory(prefix="tracker-tests-") as tmp_dir:
         yield _database_url(tmp_dir)
+
+
+def subprocess_env(**explicit: str) -> dict:
+    """The environment for a `flask ...` subprocess: the caller's, minus every variable the app's
+    configuration reads (so a developer's TRUST_PROXY or MAIL_* cannot leak in), plus `explicit`."""
+    from tracker.config import environment_names
+
+    names = environment_names()
+    return {**{k: v for k, v in os.environ.items() if k not in names}, **explicit}
 
 
 def app_config(database_url: str, **overrides) -> dict:

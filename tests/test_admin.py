@@ -267,9 +267,16 @@ def test_organisation_aliases_are_edited_as_a_list(app, world, admins, client_as
 
 
 def test_an_alias_of_another_organisation_is_refused(app, world, admins, client_as):
+    """The first POST must have made the clash (NHS Home, alias NHSH) that the second is refused for.
+
+    Mutation it catches: a first POST that is itself refused (e.g. kind "health-board"), after which the
+    second post tests only whatever else refuses it."""
     client = client_as(admins["home_admin"])
-    client.post("/admin/organisations/new", data={"partnership_id": world.home.id, "name": "NHS Home",
-                                                  "kind": "health_board", "aliases": "NHSH"})
+    created = client.post("/admin/organisations/new", data={"partnership_id": world.home.id, "name": "NHS Home",
+                                                            "kind": "health_board", "aliases": "NHSH"})
+    assert created.status_code == 302
+    nhs_home = db.session.scalar(select(Organisation).where(Organisation.name == "NHS Home"))
+    assert [a.alias for a in nhs_home.aliases] == ["NHSH"] and nhs_home.partnership_id == world.home.id
     before = database_state()
     response = client.post(f"/admin/organisations/{admins['home_org'].id}",
                            data={"name": "Home Council", "kind": "council", "aliases": "nhsh"})

@@ -305,6 +305,8 @@ def test_a_forged_reset_token_is_refused(app, officer):
 
 
 def test_send_messages_uses_one_smtp_connection(make_app):
+    """Mutation it catches: `send_messages` opening a connection per message (`with connect(config)` inside
+    the loop): the server then sees two SMTP sessions, not one."""
     from aiosmtpd.controller import Controller
 
     from tracker import mail
@@ -312,8 +314,13 @@ def test_send_messages_uses_one_smtp_connection(make_app):
     class Handler:
         def __init__(self):
             self.messages = []
+            self.sessions = []
 
         async def handle_DATA(self, server, session, envelope):
+            # aiosmtpd makes one Session per connection: tag it the first time it is seen.
+            if not getattr(session, "tracker_counted", False):
+                session.tracker_counted = True
+                self.sessions.append(session)
             self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
             return "250 OK"
 
@@ -334,6 +341,7 @@ def test_send_messages_uses_one_smtp_connection(make_app):
     finally:
         controller.stop()
     assert [rcpt for rcpt, _ in handler.messages] == [["person0@example.scot"], ["person1@example.scot"]]
+    assert len(handler.sessions) == 1
     assert "Reply-To: team@example.scot" in handler.messages[0][1]
 
 

@@ -178,10 +178,40 @@ def test_production_needs_a_secret_key(monkeypatch):
         create_app()
 
 
-def test_column_defaults_are_computed_per_row(app):
+def test_column_defaults_are_computed_per_row(app, time_machine):
+    """Mutation it catches: `default=utcnow()` (evaluated once, at import) instead of `default=utcnow`:
+    both actions would then carry the same stamp, from before either was made."""
+    first, second = (dt.datetime(2030, 1, 6, 9, 0, tzinfo=dt.timezone.utc),
+                     dt.datetime(2030, 1, 6, 9, 5, tzinfo=dt.timezone.utc))
     home = factories.partnership()
     plan = factories.plan(home)
+    time_machine.move_to(first, tick=False)
     a = factories.action(plan)
+    time_machine.move_to(second, tick=False)
     b = factories.action(plan)
-    assert a.created_at <= b.created_at
+    db.session.commit()
+    db.session.expire_all()
+    assert (a.created_at, b.created_at) == (first, second)
     assert a.created_at.tzinfo is not None
+
+
+def test_a_test_configuration_ignores_the_callers_environment(monkeypatch, tmp_path):
+    """Mutation it catches: `load_config` merging `from_environment()` under a TESTING config, as it did:
+    a developer's exported TRUST_PROXY, SIGN_IN_* or MAIL_* then changed what the tests test."""
+    from tracker import create_app
+
+    hostile = {"TRUST_PROXY": "1", "MAIL_SERVER": "192.0.2.1", "MAIL_USERNAME": "someone",
+               "SIGN_IN_MAX_FAILURES_PER_EMAIL": "1", "TRACKER_ENV": "production"}
+    for name, value in hostile.items():
+        monkeypatch.setenv(name, value)
+    database = f"sqlite:///{tmp_path}/t.db"
+    tested = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database}).config
+    assert (tested["TRUST_PROXY"], tested["MAIL_SERVER"], tested["MAIL_USERNAME"],
+            tested["SIGN_IN_MAX_FAILURES_PER_EMAIL"], tested["ENV_NAME"]) == (False, "localhost", None, 5,
+                                                                             "development")
+    monkeypatch.setenv("SECRET_KEY", "production-secret")
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("ALLOW_SQLITE_IN_PRODUCTION", "1")
+    production = create_app().config  # no test configuration: the environment is read as before
+    assert (production["TRUST_PROXY"], production["MAIL_SERVER"], production["SIGN_IN_MAX_FAILURES_PER_EMAIL"],
+            production["ENV_NAME"]) == (True, "192.0.2.1", 1, "production")

@@ -46,3 +46,31 @@ def test_messages_go_over_smtp(make_app, smtp_server):
 def test_suppressed_messages_are_recorded(app):
     mail.send_messages([mail.build_message(to="member@example.scot", subject="Papers", body="Body")])
     assert [m["Subject"] for m in app.extensions["outbox"]] == ["Papers"]
+
+
+def test_the_message_id_takes_the_domain_of_a_named_sender(make_app):
+    """Mutation it catches: the domain taken with `sender.rpartition("@")` from 'Name <addr>', as
+    tracker.mail once did, which kept the '>' ('<...@example.scot>>')."""
+    app = make_app(MAIL_DEFAULT_SENDER="Action Tracker <tracker@example.scot>",
+                   MAIL_REPLY_TO="Team <team@example.scot>")
+    with app.app_context():
+        message = mail.build_message(to="member@example.scot", to_name="Mòrag Member", subject="Pàipearan",
+                                     body="Fàilte")
+        mail.send_messages([message])
+        [received] = mail.outbox()
+    # As written on the wire (a parser reading it back would quietly drop the stray '>').
+    assert message["Message-ID"].endswith("@example.scot>") and ">>" not in message.as_string()
+    assert received["From"] == "Action Tracker <tracker@example.scot>"
+    assert received["Reply-To"] == "Team <team@example.scot>"
+    assert received["To"] == "Mòrag Member <member@example.scot>" and received["Subject"] == "Pàipearan"
+    assert received.get_content().strip() == "Fàilte"
+
+
+def test_reminders_and_other_mail_share_one_builder():
+    """Mutation it catches: reminders/mailer.py building its own messages again (two builders drift apart)."""
+    import inspect
+
+    from tracker.reminders import mailer
+
+    source = inspect.getsource(mailer)
+    assert "mail.build_message(" in source and "MIMEMultipart" not in source and "make_msgid" not in source

@@ -214,35 +214,133 @@ def _all_counts() -> dict:
             for table in db.metadata.sorted_tables}
 
 
-def _get_paths(app, world) -> list[str]:
-    """Every GET route of the app, with ids from the world filled in."""
-    values = {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
-              "action_id": world.officer_action.id, "organisation_id": None, "token": "not-a-token",
-              "token_id": 1, "filename": "css/app.css"}
+#: Columns a GET may write by design: an API token records when it was last used.
+GET_MAY_WRITE = {("api_tokens", "last_used_at")}
+
+
+def _every_row() -> dict:
+    """Every row of every table, in primary-key order: an UPDATE shows here where a count would not."""
+    dump = {}
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if (table.name, c.name) not in GET_MAY_WRITE]
+        order = list(table.primary_key.columns) or columns
+        dump[table.name] = [tuple(row) for row in db.session.execute(select(*columns).order_by(*order))]
+    return dump
+
+
+def _get_world(app, world, client_as) -> dict:
+    """A row behind every id a GET route takes, made through the app's own services and pages."""
+    import datetime as dt
+    import io
+    from pathlib import Path
+
+    import openpyxl
+
+    from tracker.api import tokens
+    from tracker.auth import services as auth_services
+    from tracker.committees.models import Committee, CommitteeKind, Meeting
+    from tracker.imports.models import ImportJob
+    from tracker.indicators import services as indicators
+    from tracker.periods import FinancialQuarter, Period
+    from tracker.selfeval import services as selfeval
+    from tracker.workbooks import services as workbooks
+    from tracker.workbooks.models import ReturnUpload
+
+    org = factories.organisation(world.home)
+    committee = Committee(partnership_id=world.home.id, name="PAC", kind=CommitteeKind.PAC)
+    committee.plans.append(world.plan)
+    committee.meetings.append(Meeting(held_on=dt.date(2030, 10, 25)))
+    db.session.add(committee)
+    indicator = indicators.create_indicator(world.plan, name="Carers with support plans", frequency="quarterly",
+                                            starts_on=dt.date(2023, 4, 1), actor_id=world.manager.id,
+                                            responsible_officer_id=world.officer.id, target=450.0)
+    period = Period.parse("quarterly", "Q2 2024/25")
+    indicators.enter_value(indicator, period, value=400, actor_id=world.manager.id, today=dt.date(2024, 11, 20))
+    round_ = selfeval.create_round(partnership=world.home, framework=factories.msg(), title="Self-evaluation",
+                                   actor_id=world.manager.id)
+    rated = next(r for r in round_.ratings if r.item.local_completion)
+    issued, _ = workbooks.issue_workbook(world.plan, FinancialQuarter(2023, 2))
+    _user, reset_token = auth_services.start_password_reset(world.officer.email)
+    api_tokens = {who: tokens.create_token(getattr(world, who), "GET test")[1]
+                  for who in ("admin", "manager", "officer", "viewer")}
+    db.session.commit()
+
+    manager = client_as(world.manager)
+    fixture = Path(__file__).parent / "fixtures" / "dundee-carers-delivery-plan-2022.xlsx"
+    response = manager.post("/imports/", data={"file": (io.BytesIO(fixture.read_bytes()), fixture.name),
+                                               "partnership": str(world.home.id), "plan_name": "Imported"},
+                            content_type="multipart/form-data")
+    assert response.status_code == 302, response.status_code
+    job = db.session.scalar(select(ImportJob))
+    wb = openpyxl.load_workbook(io.BytesIO(manager.get(f"/plans/{world.plan.id}/returns/download").data))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = manager.post(f"/plans/{world.plan.id}/returns", content_type="multipart/form-data",
+                            data={"return_file": (io.BytesIO(buffer.getvalue()), "return.xlsx")})
+    assert response.status_code == 302, response.status_code
+    upload = db.session.scalar(select(ReturnUpload))
+    # Each user previews their own upload (another's is a 404 by design), so each gets a copy.
+    uploads = {}
+    for who in ("admin", "manager", "officer", "viewer"):
+        if who == "manager":
+            uploads[who] = upload.id
+            continue
+        copy = ReturnUpload(plan_id=upload.plan_id, user_id=getattr(world, who).id, filename=upload.filename,
+                            rows=upload.rows)
+        db.session.add(copy)
+        db.session.flush()
+        uploads[who] = copy.id
+    db.session.commit()
+    return {
+        "values": {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
+                   "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
+                   "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
+                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css"},
+        "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
+        "uploads": uploads,
+        "api_tokens": api_tokens,
+    }
+
+
+def _get_paths(app, values: dict, tokens: dict) -> list[str]:
+    """Every GET route of the app, with the ids of real rows filled in."""
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
             continue
-        args = {name: values.get(name, 1) for name in rule.arguments}
-        if any(v is None for v in args.values()):
-            continue
+        args = {name: (tokens[rule.endpoint] if name == "token" else values[name]) for name in rule.arguments}
         paths.append(rule.build(args, append_unknown=False)[1])
     return paths
 
 
 @pytest.mark.parametrize("who", ["admin", "manager", "officer", "viewer"])
 def test_no_get_changes_anything(app, world, client_as, who):
-    org = factories.organisation(world.home)
-    db.session.commit()
+    """Every GET route, with ids of rows that exist, leaves every row of every table as it was.
+
+    Mutation it catches: a GET view that UPDATEs a row (e.g. `plan.name += " "` in plans.plan, or a
+    "last viewed" stamp); comparing row counts alone let that pass. For the administrator every route
+    must reach its view: no 404 for a missing id, no 401 for the API."""
+    built = _get_world(app, world, client_as)
+    values = {**built["values"], "upload_id": built["uploads"][who]}
     client = client_as(getattr(world, who))
-    paths = _get_paths(app, world) + [f"/admin/organisations/{org.id}"]
+    bearer = {"Authorization": f"Bearer {built['api_tokens'][who]}"}
+    paths = _get_paths(app, values, built["tokens"])
     assert "/admin/users" in paths and "/api/v1/plans" in paths
-    before = _all_counts()
-    for path in paths:
-        with client.get(path) as response:
-            assert response.status_code < 500, path
     db.session.expire_all()
-    assert _all_counts() == before
+    before = _every_row()
+    statuses, downloads = {}, {}
+    for path in paths:
+        with client.get(path, headers=bearer if path.startswith("/api/") else {}) as response:
+            statuses[path] = response.status_code
+            if response.headers.get("Content-Disposition", "").startswith("attachment"):
+                downloads[path] = response.headers.get("Cache-Control")
+    assert {path: code for path, code in statuses.items() if code >= 500} == {}
+    if who == "admin":
+        assert {path: code for path, code in statuses.items() if code in (401, 404)} == {}
+        # Every download is kept by no cache (audit.xlsx once had send_file's "no-cache").
+        assert len(downloads) >= 5 and {p: c for p, c in downloads.items() if "no-store" not in (c or "")} == {}
+    db.session.expire_all()
+    assert _every_row() == before
 
 
 def test_every_form_route_refuses_a_request_without_a_csrf_token(csrf_app):

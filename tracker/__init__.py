@@ -51,7 +51,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:
-    app.config.update(config_module.from_environment(app.instance_path))
+    """The environment's configuration with `overrides` on top; a TESTING configuration is built from
+    config.defaults() instead, never from the caller's environment."""
+    if overrides and overrides.get("TESTING"):
+        app.config.update(config_module.defaults(app.instance_path))
+    else:
+        app.config.update(config_module.from_environment(app.instance_path))
     if overrides:
         app.config.update(overrides)
     config_module.check(app.config)

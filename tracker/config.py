@@ -1,7 +1,8 @@
-"""Configuration from environment variables, with overrides for tests."""
+"""Configuration from environment variables; a test's configuration is explicit (`defaults()` + its dict)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,15 +32,15 @@ class ConfigError(click.ClickException, RuntimeError):
             click.echo(f"Error: {problem}", file=file, err=True)
 
 
-def _bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
+def _bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(name)
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
+def _int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    value = (os.environ if environ is None else environ).get(name)
     return int(value) if value not in (None, "") else default
 
 
@@ -47,50 +48,59 @@ def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "tracker.db")
 
 
-def from_environment(instance_path: str) -> dict:
-    """Everything configurable, read once from the environment."""
-    env = os.environ.get("TRACKER_ENV", "development")
+def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict:
+    """Everything configurable, read once from `environ` (the process environment unless given)."""
+    environ = os.environ if environ is None else environ
+    get = environ.get
+
+    def flag(name: str, default: bool = False) -> bool:
+        return _bool(name, default, environ)
+
+    def number(name: str, default: int) -> int:
+        return _int(name, default, environ)
+
+    env = get("TRACKER_ENV", "development")
     return {
         "ENV_NAME": env,
-        "SECRET_KEY": os.environ.get("SECRET_KEY"),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_database_url(instance_path),
+        "SECRET_KEY": get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": get("DATABASE_URL") or default_database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": get("BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        "SESSION_COOKIE_SECURE": flag("SESSION_COOKIE_SECURE", env == "production"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        "REMEMBER_COOKIE_SECURE": flag("SESSION_COOKIE_SECURE", env == "production"),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
-        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": number("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         "WTF_CSRF_TIME_LIMIT": None,
         # E-mail: the names Flask-Mail uses.
-        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
-        "MAIL_PORT": _int("MAIL_PORT", 25),
-        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
-        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
-        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
-        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
-        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "tracker@localhost"),
-        "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO"),
-        "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND"),
-        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
+        "MAIL_SERVER": get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": number("MAIL_PORT", 25),
+        "MAIL_USE_TLS": flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": get("MAIL_DEFAULT_SENDER", "tracker@localhost"),
+        "MAIL_REPLY_TO": get("MAIL_REPLY_TO"),
+        "MAIL_SUPPRESS_SEND": flag("MAIL_SUPPRESS_SEND"),
+        "MAIL_TIMEOUT": number("MAIL_TIMEOUT", 30),
         # Reminders (tracker.reminders) and the scheduler process (tracker.scheduler).
-        "REMINDER_DUE_SOON_DAYS": _int("REMINDER_DUE_SOON_DAYS", 14),
-        "REMINDER_UPDATE_REQUEST_DAYS": _int("REMINDER_UPDATE_REQUEST_DAYS", 21),
-        "REMINDER_ESCALATION_DAYS": _int("REMINDER_ESCALATION_DAYS", 28),
-        "SCHEDULER_STALE_AFTER_MINUTES": _int("SCHEDULER_STALE_AFTER_MINUTES", 10),
-        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-password-2026"),
+        "REMINDER_DUE_SOON_DAYS": number("REMINDER_DUE_SOON_DAYS", 14),
+        "REMINDER_UPDATE_REQUEST_DAYS": number("REMINDER_UPDATE_REQUEST_DAYS", 21),
+        "REMINDER_ESCALATION_DAYS": number("REMINDER_ESCALATION_DAYS", 28),
+        "SCHEDULER_STALE_AFTER_MINUTES": number("SCHEDULER_STALE_AFTER_MINUTES", 10),
+        "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
-        "TRUST_PROXY": _bool("TRUST_PROXY"),
-        "ALLOW_SQLITE_IN_PRODUCTION": _bool("ALLOW_SQLITE_IN_PRODUCTION"),
+        "TRUST_PROXY": flag("TRUST_PROXY"),
+        "ALLOW_SQLITE_IN_PRODUCTION": flag("ALLOW_SQLITE_IN_PRODUCTION"),
         # Sign-in limits: this many failures within the window locks sign-in for the lock time.
-        "SIGN_IN_MAX_FAILURES_PER_EMAIL": _int("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
-        "SIGN_IN_MAX_FAILURES_PER_IP": _int("SIGN_IN_MAX_FAILURES_PER_IP", 20),
-        "SIGN_IN_WINDOW_MINUTES": _int("SIGN_IN_WINDOW_MINUTES", 15),
-        "SIGN_IN_LOCK_MINUTES": _int("SIGN_IN_LOCK_MINUTES", 15),
-        "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 1),
+        "SIGN_IN_MAX_FAILURES_PER_EMAIL": number("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
+        "SIGN_IN_MAX_FAILURES_PER_IP": number("SIGN_IN_MAX_FAILURES_PER_IP", 20),
+        "SIGN_IN_WINDOW_MINUTES": number("SIGN_IN_WINDOW_MINUTES", 15),
+        "SIGN_IN_LOCK_MINUTES": number("SIGN_IN_LOCK_MINUTES", 15),
+        "PASSWORD_RESET_HOURS": number("PASSWORD_RESET_HOURS", 1),
     }
 
 
@@ -122,6 +132,25 @@ def problems(config: dict) -> list[str]:
         found.append(f"BASE_URL must be the public https:// address in production, "
                      f"e.g. BASE_URL=https://tracker.hscp.example.org (it is {base_url!r})")
     return found
+
+
+def defaults(instance_path: str) -> dict:
+    """The configuration with no environment variable set: the base of a test's explicit configuration,
+    so that a developer's exported TRUST_PROXY, SIGN_IN_* or MAIL_* never changes what a test tests."""
+    return from_environment(instance_path, environ={})
+
+
+def environment_names() -> frozenset[str]:
+    """Every environment variable the configuration reads (tests remove them for subprocesses)."""
+    seen: set[str] = set()
+
+    class Recorder(dict):
+        def get(self, key, default=None):
+            seen.add(key)
+            return default
+
+    from_environment("/nonexistent", environ=Recorder())
+    return frozenset(seen | {"ALLOW_SQLITE_IN_PRODUCTION", "TRACKER_INSTANCE_PATH"})
 
 
 def check(config: dict) -> None:

@@ -1,45 +1,83 @@
-"""Sending e-mail: build EmailMessages and send them over one SMTP connection, with the Flask-Mail settings.
+"""Sending e-mail: one builder for every message, sent over one SMTP connection with the Flask-Mail settings.
 
-With MAIL_SUPPRESS_SEND the messages are only kept in `app.extensions["outbox"]` (tests, demos).
+With MAIL_SUPPRESS_SEND the messages are only kept in `app.extensions["outbox"]` (tests, demos), as a
+recipient would read them.
 Call `send_messages` after the database commit, so that no e-mail describes a change that was rolled back.
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import smtplib
 import ssl
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from collections.abc import Mapping
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app
 
 
-def build_message(*, to: str, subject: str, body: str, to_name: str | None = None) -> EmailMessage:
-    """A plain-text message from the configured sender."""
-    config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
-    message["To"] = formataddr((to_name, to)) if to_name else to
-    if config.get("MAIL_REPLY_TO"):
-        message["Reply-To"] = config["MAIL_REPLY_TO"]
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or None)
-    message.set_content(body)
+def build_message(config: Mapping | None = None, *, to: str, subject: str, body: str, to_name: str | None = None,
+                  html: str | None = None, reply_to: str | None = None, idstring: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> Message:
+    """The one builder of the app's e-mail: plain text (with an HTML alternative when `html` is given) from
+    the configured sender, Reply-To `reply_to` or MAIL_REPLY_TO, and any extra `headers`.
+
+    Built with the email package's classic (compat32) API: its headers are plain strings, where
+    EmailMessage parses every header it is given, which costs more than sending the message.
+    """
+    config = current_app.config if config is None else config
+    sender = config["MAIL_DEFAULT_SENDER"]
+    if html is None:
+        message = _part(body, "plain")
+    else:
+        message = MIMEMultipart("alternative")
+        message.attach(_part(body, "plain"))
+        message.attach(_part(html, "html"))
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["From"] = _address(sender)
+    message["To"] = formataddr((to_name, to), charset="utf-8") if to_name else to
+    reply_to = reply_to or config.get("MAIL_REPLY_TO")
+    if reply_to:
+        message["Reply-To"] = _address(reply_to)
+    message["Message-ID"] = make_msgid(idstring=idstring, domain=message_id_domain(sender))
+    for name, value in (headers or {}).items():
+        message[name] = value
     return message
 
 
+def message_id_domain(sender: str) -> str | None:
+    """The domain of the sender's address, for Message-IDs: 'example.scot' for 'Tracker <t@example.scot>'."""
+    return parseaddr(sender)[1].rpartition("@")[2] or None
+
+
+def _address(value: str) -> str:
+    """'Name <addr>' with a non-ASCII name encoded as RFC 2047 requires."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def _part(body: str, subtype: str) -> MIMEText:
+    """7-bit when the body is ASCII, else UTF-8 in base64 (safe for any server, and fast to encode)."""
+    return MIMEText(body, subtype, "us-ascii" if body.isascii() else "utf-8")
+
+
 def outbox() -> list[EmailMessage]:
-    """Messages 'sent' while MAIL_SUPPRESS_SEND is on."""
+    """Messages 'sent' while MAIL_SUPPRESS_SEND is on, parsed as their recipients would read them."""
     return current_app.extensions.setdefault("outbox", [])
 
 
-def send_messages(messages: list[EmailMessage]) -> None:
+def send_messages(messages: list[Message]) -> None:
     """Send every message over one SMTP connection (or keep them in the outbox when sending is suppressed)."""
     if not messages:
         return
     config = current_app.config
     if config.get("MAIL_SUPPRESS_SEND"):
-        outbox().extend(messages)
+        outbox().extend(email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in messages)
         return
     with connect(config) as connection:
         for message in messages:
@@ -65,7 +103,7 @@ def connect(config) -> smtplib.SMTP:
     return connection
 
 
-def send_or_log(messages: list[EmailMessage]) -> bool:
+def send_or_log(messages: list[Message]) -> bool:
     """Send, or log why not: for e-mail a page should not fail over (the change is already committed)."""
     try:
         send_messages(messages)

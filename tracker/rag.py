@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from tracker.numbers import half_up, paper_number
 from tracker.timeutil import long_date
 
 #: Red when an at-risk action is due within this many days.
@@ -150,11 +151,8 @@ TARGET_TOLERANCE = 0.05
 
 
 def _number(value: float) -> str:
-    """412 -> '412', 1234.5 -> '1,234.5', 72.25 -> '72.3'."""
-    rounded = round(value, 1)
-    if rounded == int(rounded):
-        return f"{int(rounded):,}"
-    return f"{rounded:,.1f}"
+    """412 -> '412', 1234.5 -> '1,234.5', 72.25 -> '72.3' (half up, as on a committee paper)."""
+    return paper_number(value, 1)
 
 
 def _percent_of(difference: float) -> str:
@@ -164,8 +162,8 @@ def _percent_of(difference: float) -> str:
         return "less than 1%"
     edge = TARGET_TOLERANCE * 100
     if edge - 0.5 <= pct < edge + 0.5:
-        return f"{round(pct, 1):g}%"
-    return f"{round(pct):d}%"
+        return f"{float(half_up(pct, 1)):g}%"
+    return f"{int(half_up(pct)):d}%"
 
 
 def against_target(

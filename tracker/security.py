@@ -54,7 +54,11 @@ def add_security_headers(response):
         response.headers.setdefault(name, value)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if response.mimetype == "text/html" or request.path.startswith("/api/"):
+    if response.headers.get("Content-Disposition", "").startswith("attachment"):
+        # Downloads (workbooks, audit trails, Word exports) are per-user too: send_file's "no-cache"
+        # would still let a shared browser keep a copy on disk.
+        response.headers["Cache-Control"] = "private, no-store"
+    elif response.mimetype == "text/html" or request.path.startswith("/api/"):
         # Pages and API answers are per-user: never cached by browsers or proxies.
         response.headers.setdefault("Cache-Control", "no-store")
     return response

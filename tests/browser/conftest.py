@@ -5,8 +5,9 @@ Every test under tests/browser/ is marked ``browser`` (deselect with
 Playwright never downloads one.
 
 Fixtures:
-    live_server        session: the app, with the demo data, served on 127.0.0.1
-                       (``.url``, ``.app``)
+    live_server        module: the app, on a fresh copy of the demo data, served on 127.0.0.1
+                       (``.url``, ``.app``, ``.outbox``: the e-mail it would have sent; mail is
+                       suppressed)
     browser            session: headless Chromium
     page               function: a fresh context and page (base_url = live_server.url);
                        ``page.console_errors`` collects console errors and page errors
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import in_ci as _in_ci  # one notion of "in CI" for every promised component
 
 HERE = Path(__file__).resolve().parent
 AXE_PATH = HERE / "vendor" / "axe.min.js"
@@ -53,10 +56,6 @@ CHROMIUM_ARGS = [
 ]
 
 DEFAULT_TIMEOUT_MS = 15_000
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 # --------------------------------------------------------------------------
@@ -89,32 +88,56 @@ class LiveServer:
     def __str__(self) -> str:
         return self.url
 
+    @property
+    def outbox(self) -> list:
+        """The e-mail the app would have sent (mail is suppressed: nothing leaves the machine)."""
+        return self.app.extensions.setdefault("outbox", [])
+
+
+def live_config(database_uri: str) -> dict:
+    """The live server's whole configuration, explicit: nothing comes from the caller's environment
+    (TESTING builds on config.defaults()), and mail is suppressed, kept in the outbox."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "TESTING": True,
+        "SECRET_KEY": "browser-tests",
+        "SERVER_NAME": None,
+        "DEMO_PASSWORD": DEMO_PASSWORD,
+        "MAIL_SUPPRESS_SEND": True,
+    }
+
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The app on a temporary SQLite file with the demo data loaded, on a free port."""
+def demo_database(tmp_path_factory) -> Path:
+    """A SQLite file with the demo data, built once; each module serves a copy of it."""
+    from tracker import create_app
+    from tracker.demo.services import load_demo
+    from tracker.extensions import db
+
+    path = tmp_path_factory.mktemp("browser-demo") / "demo.db"
+    app = create_app(live_config(f"sqlite:///{path}"))
+    with app.app_context():
+        db.create_all()
+        load_demo()
+        db.session.commit()
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_database, tmp_path_factory):
+    """The app on a fresh copy of the demo database (one per test module, so modules do not depend on
+    each other's changes or order), on a free port."""
     from werkzeug.serving import make_server
 
     from tracker import create_app
     from tracker.extensions import db
 
     db_path = tmp_path_factory.mktemp("browser-db") / "browser.db"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-            "TESTING": True,
-            "SECRET_KEY": "browser-tests",
-            "SERVER_NAME": None,
-            "DEMO_PASSWORD": DEMO_PASSWORD,
-        }
-    )
-    with app.app_context():
-        from tracker.demo.services import load_demo
-
-        db.create_all()
-        load_demo()
-        db.session.commit()
-        db.session.remove()
+    shutil.copyfile(demo_database, db_path)
+    app = create_app(live_config(f"sqlite:///{db_path}"))
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     port = server.server_port

@@ -105,7 +105,21 @@ def test_formulas_in_text_are_refused():
         check_text("=HYPERLINK(\"http://x\")", "note")
     assert check_text("  provisional  ", "note") == "provisional"
     assert format_value(1234.0, Unit.HOURS) == "1,234 hours"
-    assert format_value(31.25, Unit.PERCENTAGE) == "31.2%"
+    with pytest.raises(IndicatorError, match="formula"):
+        check_text("-1+2", "note")  # the shared rule (tracker.cells), '-' included
+
+
+def test_numbers_on_papers_are_rounded_half_up():
+    """Mutation it catches: `round(value, 1)` (Python's half to even) in place of tracker.numbers.half_up:
+    31.25 would print as 31.2%, where a committee paper (and Excel) shows 31.3%."""
+    from tracker.rag import _number, _percent_of
+
+    assert format_value(31.25, Unit.PERCENTAGE) == "31.3%"
+    assert format_value(0.15, Unit.PERCENTAGE) == "0.2%"  # as typed, though the float is 0.1499...
+    assert format_value(2.5, Unit.COUNT) == "2.5" and format_value(1234.05, Unit.COUNT) == "1,234.1"
+    assert format_value(-31.25, Unit.PERCENTAGE) == "-31.3%"
+    assert _number(72.25) == "72.3" and _number(412.0) == "412"
+    assert _percent_of(0.125) == "13%" and _percent_of(0.0525) == "5.3%"
 
 
 # -- periods ----------------------------------------------------------------------

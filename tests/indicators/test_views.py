@@ -308,7 +308,19 @@ def test_upload_needs_the_columns(world, indicator, client_as):
 
 
 def test_viewer_cannot_upload(world, indicator, client_as):
-    assert client_as(world.viewer).get(f"/indicators/plans/{world.plan.id}/import").status_code == 403
+    """A viewer can neither see the upload page, nor post a file, nor confirm a preview an officer was given.
+
+    Mutations it catches: the permission check in `upload` made GET-only (`request.method == "GET" and ...`),
+    and `not can_enter_values(...)` dropped from `confirm_upload`: only the GET used to be tried."""
+    viewer = client_as(world.viewer)
+    rows = xlsx([["Indicator", "Period", "Value"], [indicator.name, "Q2 2024/25", 400]])
+    assert viewer.get(f"/indicators/plans/{world.plan.id}/import").status_code == 403
+    assert _upload(viewer, world.plan.id, rows).status_code == 403
+    preview = _upload(client_as(world.officer), world.plan.id, rows).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', preview).group(1)
+    response = viewer.post(f"/indicators/plans/{world.plan.id}/import/confirm", data={"token": token})
+    assert response.status_code == 403
+    assert _values() == 0
 
 
 def test_earlier_period_is_reached_by_its_label(world, indicator, client_as):

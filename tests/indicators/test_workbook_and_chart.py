@@ -93,6 +93,8 @@ def test_text_that_looks_like_a_formula_is_written_as_text():
     sheet = openpyxl.load_workbook(io.BytesIO(content))["Indicators"]
     values = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert "=1+1" in values
+    quoted = {c.value: c.quotePrefix for r in sheet.iter_rows() for c in r if isinstance(c.value, str)}
+    assert quoted["=1+1"] and not any(flag for text, flag in quoted.items() if not text.startswith("="))
 
 
 def test_chart_alternative_text_summarises_the_figures():
@@ -144,3 +146,30 @@ def test_nice_steps():
     assert nice_step(450) == 200
     assert nice_step(100) == 25
     assert nice_step(0.8) == 0.2
+
+
+def test_reading_an_upload_silences_only_openpyxl_notes_on_skipped_parts(monkeypatch):
+    """Mutation it catches: `warnings.simplefilter("ignore")` around load_workbook, which silenced every
+    warning (a DeprecationWarning included) and so defeated `filterwarnings = error` on this path."""
+    import warnings
+
+    from tracker.indicators import spreadsheet
+
+    real_load = openpyxl.load_workbook
+
+    def noisy_load(*args, **kwargs):
+        warnings.warn_explicit("Workbook contains no default style, apply openpyxl's default", UserWarning,
+                               "stylesheet.py", 237, module="openpyxl.styles.stylesheet")
+        warnings.warn("a change the project should hear about", DeprecationWarning)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", noisy_load)
+    workbook = Workbook()
+    workbook.active.append(["Indicator", "Period", "Value"])
+    workbook.active.append(["Carers", "Q1 2024/25", 3])
+    content = _saved(workbook)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = spreadsheet.read_rows(content)
+    assert [str(w.message) for w in caught] == ["a change the project should hear about"]
+    assert rows[0]["value"] == 3

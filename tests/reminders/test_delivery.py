@@ -213,15 +213,16 @@ def test_suppressed_mail_is_logged_not_sent(officers, mailbox, app):
 
 def test_two_processes_sending_at_once_send_each_reminder_once(officers, mailbox, app, database_url):
     """Two `flask reminders send` processes started together (say, two schedulers by mistake)."""
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "tests", "PYTHONPATH": str(root),
-           "TRACKER_INSTANCE_PATH": app.instance_path, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mailbox.port),
-           "MAIL_DEFAULT_SENDER": "tracker@example.scot", "BASE_URL": "http://tracker.test"}
+    from tests.conftest import subprocess_env
+
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", PYTHONPATH=str(root),
+                         TRACKER_INSTANCE_PATH=app.instance_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.port),
+                         MAIL_DEFAULT_SENDER="tracker@example.scot", BASE_URL="http://tracker.test")
     command = [sys.executable, "-m", "flask", "--app", "tracker", "reminders", "send", "--today", "2026-11-23"]
     runs = [subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True) for _ in range(2)]

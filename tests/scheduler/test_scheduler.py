@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import g
 
+from tests.conftest import subprocess_env
 from tracker.extensions import db
 from tracker.scheduler import heartbeat, process
 from tracker.scheduler.jobs import JOBS, Job
@@ -85,12 +85,26 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
             started.set()
 
     monkeypatch.setattr(process, "build_scheduler", lambda app, lock: Stub())
+    # Waits are timed by events, not sleeps: the standby's third refused attempt at the lock.
+    refusals = []
+    refused_thrice = threading.Event()
+    real_acquire = SchedulerLock.acquire
+
+    def counting_acquire(lock):
+        got = real_acquire(lock)
+        if not got:
+            refusals.append(lock)
+            if len(refusals) >= 3:
+                refused_thrice.set()
+        return got
+
+    monkeypatch.setattr(SchedulerLock, "acquire", counting_acquire)
     said = []
     standby = threading.Thread(target=process.run, args=(app,),
                                kwargs={"wait": True, "poll_seconds": 0.05, "echo": said.append})
     standby.start()
     try:
-        time.sleep(0.3)
+        assert refused_thrice.wait(timeout=20), "the standby never tried the lock three times"
         assert not started.is_set()
         assert "Waiting as a standby" in said[0]
     finally:
@@ -101,8 +115,8 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
 
 
 def test_the_scheduler_command_runs_and_a_second_one_exits_with_a_clear_message(app, database_url, tmp_path):
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "tests", "MAIL_SUPPRESS_SEND": "1",
-           "TRACKER_INSTANCE_PATH": app.instance_path, "PYTHONPATH": str(ROOT)}
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT))
     flask = [sys.executable, "-m", "flask", "--app", "tracker", "scheduler"]
     first = subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -170,6 +184,7 @@ def test_administrators_see_a_warning_when_the_heartbeat_is_stale(world, client_
 
 def test_a_scheduler_that_loses_its_postgresql_session_knows_it(app):
     if db.engine.dialect.name != "postgresql":
+        # The one skip allowed in CI (tests/allowed-skips.txt): the SQLite pass has no advisory locks.
         pytest.skip("advisory locks are PostgreSQL's")
     from sqlalchemy import text
 

@@ -75,7 +75,7 @@ def test_summary_counts_equal_the_actions_sheet():
 
 
 def test_narratives_that_look_like_formulas_stay_text():
-    nasty = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2+3", "#N/A"]
+    nasty = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2+3", "#N/A", "\t=1+1"]
     rows = [action(i + 1, text=value, latest_update=value, ref=value[:5]) for i, value in enumerate(nasty)]
     content = build_workbook(snapshot(rows, plan_name="=cmd|' /C calc'!A0"))
     for name, xml in sheet_xml(content).items():
@@ -83,7 +83,10 @@ def test_narratives_that_look_like_formulas_stay_text():
     actions = load(content)["Actions"]
     texts = [row[3] for row in actions.iter_rows(min_row=2, values_only=True)]
     assert sorted(texts) == sorted(nasty)
-    assert all(actions.cell(row=r, column=4).data_type == "s" for r in range(2, 7))
+    assert all(actions.cell(row=r, column=4).data_type == "s" for r in range(2, 8))
+    # The shared rule (tracker.cells): quotePrefix on each formula-like text, so it stays text once edited.
+    quoted = {actions.cell(row=r, column=4).value: actions.cell(row=r, column=4).quotePrefix for r in range(2, 8)}
+    assert quoted == {value: value != "#N/A" for value in nasty}
 
 
 def test_illegal_xml_characters_are_removed_and_long_text_is_cut_with_a_note():
@@ -153,8 +156,7 @@ def test_empty_plan_still_builds():
     assert wb["Actions"].max_row == 1
 
 
-@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice is not installed")
-def test_libreoffice_opens_the_workbook(tmp_path):
+def test_libreoffice_opens_the_workbook(tmp_path, soffice):
     from tests.workbooks.helpers import convert_with_libreoffice
 
     path = tmp_path / "plan.xlsx"

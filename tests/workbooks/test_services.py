@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import shutil
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tests import factories
 from tracker.committees.models import Committee, CommitteeKind, CommitteeMember, Meeting
@@ -40,8 +40,7 @@ def rows(content: bytes, sheet: str) -> list[tuple]:
     return list(wb[sheet].iter_rows(values_only=True))
 
 
-@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
-def test_demo_dundee_workbook_opens_in_libreoffice_and_summary_matches_actions(app, tmp_path):
+def test_demo_dundee_workbook_opens_in_libreoffice_and_summary_matches_actions(app, tmp_path, soffice):
     from tests.workbooks.helpers import convert_with_libreoffice
 
     ctx = load_demo()
@@ -115,6 +114,9 @@ def test_issued_workbook_is_frozen_checksummed_and_rebuilds_the_same(world):
 
 
 def test_never_issued_twice_for_the_same_meeting(world):
+    """Mutation it catches: dropping UniqueConstraint("plan_id", "meeting_id"). Any exception used to pass
+    (a missing NOT NULL column would have done); now only the uniqueness violation on those columns does,
+    and the same row for another meeting is accepted."""
     committee = Committee(partnership_id=world.home.id, name="PAC", kind=CommitteeKind.PAC)
     committee.plans.append(world.plan)
     meeting = Meeting(held_on=dt.date(2023, 10, 25))
@@ -126,9 +128,16 @@ def test_never_issued_twice_for_the_same_meeting(world):
     duplicate = IssuedWorkbook(plan_id=world.plan.id, meeting_id=meeting.id, issue_key="another key", quarter="x",
                                as_at=dt.date(2023, 10, 6), filename="x.xlsx", snapshot_json="{}", content=b"",
                                size_bytes=0, sha256="0" * 64)
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError, match=r"(?s)(UNIQUE|unique).*plan_id, (issued_workbooks\.)?meeting_id"):
         with db.session.begin_nested():
             db.session.add(duplicate)
+    other_meeting = Meeting(held_on=dt.date(2024, 1, 24))
+    committee.meetings.append(other_meeting)
+    db.session.flush()
+    with db.session.begin_nested():
+        db.session.add(IssuedWorkbook(plan_id=world.plan.id, meeting_id=other_meeting.id, issue_key="another key",
+                                      quarter="x", as_at=dt.date(2023, 10, 6), filename="x.xlsx", snapshot_json="{}",
+                                      content=b"", size_bytes=0, sha256="0" * 64))
 
 
 def _committee_with_meeting(world, held_on: dt.date) -> Committee:

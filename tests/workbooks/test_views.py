@@ -92,17 +92,30 @@ def test_draft_workbook_download(world, client_as):
 
 
 def test_forged_form_without_csrf_token_changes_nothing(make_app, world):
+    """Mutation it catches: a client that is not signed in (`app.test_client()` for `sign_in_client`), whose
+    post is a 302 to the sign-in page: that used to pass as "refused". Now the refusal must be CSRF's 400,
+    and the same post with the page's token must work."""
+    import re
+
     from tests.conftest import sign_in_client
 
     app = make_app(WTF_CSRF_ENABLED=True)
     committee = make_committee(world)
     with app.app_context():
         manager = db.session.get(type(world.manager), world.manager.id)
-        response = sign_in_client(app, manager).post(f"/committees/{committee.id}/meetings",
-                                                     data={"held_on": "2031-01-29"})
-    assert response.status_code in (302, 400)
+        client = sign_in_client(app, manager)
+        page = client.get(f"/committees/{committee.id}")
+        assert page.status_code == 200
+        response = client.post(f"/committees/{committee.id}/meetings", data={"held_on": "2031-01-29"})
+        assert response.status_code == 400
+        db.session.expire_all()
+        assert len(db.session.get(Committee, committee.id).meetings) == 1
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+        response = client.post(f"/committees/{committee.id}/meetings",
+                               data={"held_on": "2031-01-29", "csrf_token": token})
+        assert response.status_code == 302 and "/auth/sign-in" not in response.location
     db.session.expire_all()
-    assert len(db.session.get(Committee, committee.id).meetings) == 1
+    assert len(db.session.get(Committee, committee.id).meetings) == 2
 
 
 def test_edit_committee_and_remove_a_member(world, client_as):

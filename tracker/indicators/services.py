@@ -15,12 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
+from tracker.cells import looks_like_formula
 from tracker.auth.models import User
 from tracker import text as texts
 from tracker.errors import NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import FrameworkItem
 from tracker.indicators.models import Dimension, Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue, Unit
+from tracker.numbers import paper_number
 from tracker.periods import FREQUENCIES, Period, add_working_days, financial_year_of
 from tracker.plans.models import Action, Plan, action_items
 from tracker.rag import Rag, RagResult, against_target
@@ -30,8 +32,6 @@ from tracker.timeutil import long_date, utcnow
 VALUE_DUE_WORKING_DAYS = 20
 #: How many periods the trend chart, the data table and the committee workbook show.
 TREND_PERIODS = 8
-#: Text that a spreadsheet would run as a formula.
-FORMULA_PREFIXES = ("=", "+", "@")
 #: `enter_value` without a concurrency check.
 UNCHECKED = object()
 #: Two figures this close are the same (floating point).
@@ -84,9 +84,7 @@ def format_value(value: float | None, unit: Unit | str) -> str:
     """A value as committee papers write it ('1,234', '31.5%'); empty when there is none."""
     if value is None:
         return ""
-    rounded = round(value, 1)
-    number = f"{int(rounded):,}" if rounded == int(rounded) else f"{rounded:,.1f}"
-    return number + unit_suffix(unit)
+    return paper_number(value, 1) + unit_suffix(unit)
 
 
 #: Which text type each field is: one line (names) or paragraphs (definitions, notes).
@@ -100,7 +98,7 @@ def check_text(text: str | None, what: str) -> str:
         text = texts.line(text, field=what, label=label, max_length=_ONE_LINE[what]) or ""
     else:
         text = texts.paragraphs(text, field=what, label=label, max_length=5_000) or ""
-    if text.startswith(FORMULA_PREFIXES):
+    if looks_like_formula(text):
         raise IndicatorError(f"The {what} starts with '{text[0]}', which a spreadsheet would run as a formula. "
                              "Remove that character or start with a word.")
     return text

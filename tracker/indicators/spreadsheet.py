@@ -45,6 +45,10 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+#: The messages openpyxl warns with when it skips part of a workbook (an extension, a missing default style).
+OPENPYXL_SKIPPED_PARTS = r"(.* extension is not supported and will be removed|Workbook contains no default style)"
+
+
 def read_rows(data: bytes) -> list[dict]:
     """The first sheet's rows as {column: value} dicts (columns named in the first row), with row numbers."""
     check_xlsx(data)
@@ -52,7 +56,9 @@ def read_rows(data: bytes) -> list[dict]:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about extensions it skips; irrelevant here
+            # Only openpyxl's notes on parts it skips (irrelevant to values); any other warning still shows.
+            warnings.filterwarnings("ignore", message=OPENPYXL_SKIPPED_PARTS, category=UserWarning,
+                                    module=r"openpyxl\.")
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
         raise SpreadsheetError("The workbook could not be read. Save it again from Excel as .xlsx.") from None

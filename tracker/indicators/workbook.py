@@ -17,6 +17,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook import Workbook
 
+from tracker.cells import looks_like_formula
 from tracker.indicators import services
 from tracker.plans.models import Plan
 from tracker.rag import TARGET_TOLERANCE, Rag
@@ -108,8 +109,9 @@ def add_indicators_sheet(workbook: Workbook, data: IndicatorsSheetData):
 
     def cell(value, *, bold=False, size=None, fill: Rag | None = None, number_format=None, wrap=False):
         c = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str) and c.data_type == "f":
-            c.data_type = "s"  # text that looks like a formula stays text
+        if looks_like_formula(value):
+            c.data_type = "s"  # text that looks like a formula stays text, even once edited
+            c.quotePrefix = True
         if bold or size or fill:
             c.font = Font(bold=bold or fill is not None, size=size,
                           color=fill.text_hex if fill is not None else None)

@@ -11,14 +11,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from tracker.cells import looks_like_formula
 from tracker.plans import queries
 from tracker.plans.models import Plan
 from tracker.timeutil import LONDON
 
 COLUMNS = ["When", "Who", "What", "Ref", "Field", "Before", "After"]
 WIDTHS = [20, 24, 30, 10, 20, 50, 50]
-#: Starts that spreadsheet programs would read as a formula or a command.
-FORMULA_STARTS = ("=", "+", "-", "@")
 #: Excel's limit on characters in a cell.
 CELL_LIMIT = 32_767
 
@@ -30,7 +29,7 @@ def text_cell(sheet, value) -> WriteOnlyCell:
         text = text[: CELL_LIMIT - 12] + " [truncated]"
     cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", text))
     cell.data_type = "s"  # after the value: openpyxl would otherwise make "=..." a formula
-    if text.startswith(FORMULA_STARTS):
+    if looks_like_formula(text):
         # quotePrefix tells spreadsheet programs the cell is text even after it is edited.
         cell.quotePrefix = True
     return cell

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import smtplib
-from email.header import Header
 from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, make_msgid, parseaddr
 
+from tracker import mail
 from tracker.mail import connect
 
 
@@ -21,34 +18,13 @@ class MessageRefused(Exception):
 
 def build_message(config, *, to: str, to_name: str, subject: str, text: str, html: str,
                   reference: str) -> Message:
-    """A plain-text e-mail with an HTML alternative, a Reply-To, and headers marking it automatic.
-
-    Built with the email package's classic (compat32) API: its headers are plain strings, where
-    EmailMessage parses every header it is given, which costs more than sending the message.
-    """
-    message = MIMEMultipart("alternative")
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
-    message["From"] = _address(config["MAIL_DEFAULT_SENDER"])
-    message["To"] = formataddr((to_name, to), charset="utf-8") if to_name else to
-    message["Reply-To"] = _address(config.get("MAIL_REPLY_TO") or config["MAIL_DEFAULT_SENDER"])
-    domain = parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or None
-    message["Message-ID"] = make_msgid(idstring=reference.replace(":", "."), domain=domain)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay quiet
-    message["X-Tracker-Reminder"] = reference
-    message.attach(_part(text, "plain"))
-    message.attach(_part(html, "html"))
-    return message
-
-
-def _address(value: str) -> str:
-    """'Name <addr>' with a non-ASCII name encoded as RFC 2047 requires."""
-    name, address = parseaddr(value)
-    return formataddr((name, address), charset="utf-8") if name else address
-
-
-def _part(body: str, subtype: str) -> MIMEText:
-    """7-bit when the body is ASCII, else UTF-8 in base64 (safe for any server, and fast to encode)."""
-    return MIMEText(body, subtype, "us-ascii" if body.isascii() else "utf-8")
+    """A reminder: the app's one message builder (tracker.mail), with a Reply-To (the sender when
+    MAIL_REPLY_TO is not set) and headers marking it automatic."""
+    return mail.build_message(
+        config, to=to, to_name=to_name, subject=subject, body=text, html=html,
+        reply_to=config.get("MAIL_REPLY_TO") or config["MAIL_DEFAULT_SENDER"], idstring=reference.replace(":", "."),
+        headers={"Auto-Submitted": "auto-generated",  # RFC 3834: out-of-office replies stay quiet
+                 "X-Tracker-Reminder": reference})
 
 
 class Mailer:
@@ -66,7 +42,7 @@ class Mailer:
             raise MailServerUnavailable(f"Cannot use the mail server {server}: {_describe(error)}") from error
         return self
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self.smtp is None:
             raise MailServerUnavailable("The connection to the mail server is closed.")
         try:

@@ -30,6 +30,7 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
 from tracker import rag
+from tracker.cells import looks_like_formula
 from tracker.indicators.workbook import IndicatorsSheetData, add_indicators_sheet
 from tracker.rag import Rag, Status
 from tracker.workbooks.data import CHANGE_KINDS, ActionRow, WorkbookData
@@ -103,6 +104,10 @@ RATING_COLUMNS = (
 )
 
 
+#: The prefix of the quotePrefix variant of each style.
+QUOTED = "quoted:"
+
+
 class _Styles:
     """Cell styles registered once per workbook; cells refer to them by id (fast in write-only mode)."""
 
@@ -132,7 +137,8 @@ class _Styles:
                 alignment=top, border=border)
         self.epoch = wb.epoch
         self.ids: dict[str, str] = {}
-        for name, attrs in specs.items():
+        # Each style also as QUOTED + name, with quotePrefix: for text a spreadsheet would read as a formula.
+        for name, attrs in [*specs.items(), *((QUOTED + n, {**a, "quotePrefix": True}) for n, a in specs.items())]:
             cell = Cell(None)
             cell.parent = _StyleHost(wb)
             for attr, value in attrs.items():
@@ -143,7 +149,7 @@ class _Styles:
         """A styled value; strings are cleaned and always stored as text, never as a formula."""
         if isinstance(value, str):
             text = safe_text(value)
-            return _Value(text, self.ids[style], "s" if text else "")
+            return _Value(text, self.ids[QUOTED + style if looks_like_formula(text) else style], "s" if text else "")
         if isinstance(value, dt.date):
             return _Value(str(to_excel(value, self.epoch)), self.ids[style], "n")
         if isinstance(value, (int, float)) and not isinstance(value, bool):

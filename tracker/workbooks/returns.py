@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.audit import services as audit
 from tracker.auth.models import Role, User
+from tracker.cells import looks_like_formula
 from tracker.plans.permissions import can_update_action
 from tracker.extensions import db
 from tracker.imports import safety
@@ -94,6 +95,8 @@ def build_return(plan: Plan, user: User) -> bytes:
                 cell.value = safe_text(value) or None
                 if cell.value is not None:
                     cell.data_type = "s"
+                    if looks_like_formula(cell.value):
+                        cell.quotePrefix = True  # stays text even once edited
             else:
                 cell.value = value
             cell.alignment = wrap

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 
 SUITE = "Imports"
 ROWS = 5_000
@@ -125,7 +125,7 @@ def child_import(path: str, database: str) -> dict:
 
 
 def _in_child(*args: str) -> dict:
-    output = subprocess.run([sys.executable, "-m", "tracker.bench.suites.imports", *args], check=True,
+    output = subprocess.run([sys.executable, "-m", "bench.suites.imports", *args], check=True,
                             capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import event, select
 
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
 from tracker.partnerships.models import Partnership

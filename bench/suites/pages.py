@@ -19,17 +19,17 @@ import requests
 from sqlalchemy import event, func, select
 
 from tracker.auth.models import Membership, Role, User
-from tracker.bench import BenchContext, Result
-from tracker.bench.suites.foundation import ensure_dataset
+from bench import BenchContext, Result
+from bench.suites.foundation import ensure_dataset
 from tracker.extensions import db
 from tracker.plans.models import Action, Plan
 from tracker.rag import OPEN_STATUSES
 
 SUITE = "Pages"
-PASSWORD = "bench-password-2026"  # tracker.bench.generate gives every user this password
+PASSWORD = "bench-password-2026"  # bench.generate gives every user this password
 TARGET_RATIO = 5.0
 STATIC_PATH = "/static/css/app.css"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

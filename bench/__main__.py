@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m tracker.bench [--quick] [--suite NAME ...]` (scripts/bench wraps it)."""
+"""Run the benchmarks: `python -m bench [--quick] [--suite NAME ...]` (scripts/bench wraps it)."""
 from __future__ import annotations
 
 import argparse
@@ -13,14 +13,14 @@ import traceback
 from pathlib import Path
 
 from tracker import create_app
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def suite_names() -> list[str]:
-    import tracker.bench.suites as package
+    import bench.suites as package
 
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
     # The foundation suite first: it builds the data the others read.
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name}", flush=True)
             started = time.perf_counter()
             try:
-                module = importlib.import_module(f"tracker.bench.suites.{name}")
+                module = importlib.import_module(f"bench.suites.{name}")
                 got = module.run(ctx)
             except Exception:  # a failing suite is reported, the others still run
                 traceback.print_exc()
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}: {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, "
             f"database {url.split(':')[0]}. Data: {ctx.partnerships if not args.quick else 'quick'} "
-            f"partnerships, {ctx.actions:,} actions, {ctx.updates:,} progress updates (tracker/bench/generate.py).\n\n"
+            f"partnerships, {ctx.actions:,} actions, {ctx.updates:,} progress updates (bench/generate.py).\n\n"
             f"{table}\n"
         )
         if failures:

@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import func, select
 
-from tracker.bench import BenchContext, Result
-from tracker.bench.generate import generate, timescale_phrase
+from bench import BenchContext, Result
+from bench.generate import generate, timescale_phrase
 from tracker.extensions import db
 from tracker.plans.models import Action
 from tracker.timescales import _interpret_text, interpret

@@ -11,7 +11,7 @@ from tracker.api import tokens
 from tracker.auth import throttle
 from tracker.auth.models import ApiToken, Membership, Role, SignInAttempt
 from tracker.auth.passwords import hash_password, verify_password
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 from tracker.plans.models import Action, Plan
 from tracker.timeutil import utcnow

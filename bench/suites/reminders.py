@@ -18,7 +18,7 @@ import time
 from sqlalchemy import event, insert, select, update
 
 from tracker import create_app
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
 from tracker.partnerships.models import Partnership

@@ -1,6 +1,6 @@
 """Benchmarks at national scale: `scripts/bench` runs every suite, prints a table, writes BENCHMARKS.md.
 
-A suite is a module in tracker.bench.suites with `run(ctx: BenchContext) -> list[Result]`.
+A suite is a module in bench.suites with `run(ctx: BenchContext) -> list[Result]`.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import tracemalloc
 
 from sqlalchemy import func, select
 
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 from tracker.periods import FinancialQuarter
 from tracker.plans.models import Action

@@ -13,7 +13,7 @@ import time
 from openpyxl import Workbook
 from sqlalchemy import delete, event, insert, select
 
-from tracker.bench import BenchContext, Result
+from bench import BenchContext, Result
 from tracker.extensions import db
 from tracker.indicators import services
 from tracker.indicators.models import Indicator, IndicatorValue

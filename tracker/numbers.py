@@ -1,0 +1,18 @@
+"""Numbers as committee papers print them: rounded half up (31.25 -> 31.3), not half to even as round() does."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def half_up(value: float, places: int = 0) -> Decimal:
+    """`value` rounded to `places` decimals, halves away from zero; from its shortest decimal form, so that
+    0.15 (stored as 0.1499999...) rounds to 0.2 as the person who typed it expects."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def paper_number(value: float, places: int = 1) -> str:
+    """412 -> '412', 1234.5 -> '1,234.5', 31.25 -> '31.3' (at most `places` decimals, none for a whole number)."""
+    rounded = half_up(value, places)
+    if rounded == rounded.to_integral_value():
+        return f"{int(rounded):,}"
+    return f"{rounded:,.{places}f}"
