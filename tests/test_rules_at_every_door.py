@@ -195,7 +195,7 @@ def test_the_openapi_document_says_what_the_api_enforces():
     doc = document()
     new = doc["components"]["schemas"]["NewProgressUpdate"]
     assert new["dependentRequired"] == {"revised_timescale": ["revision_reason"]}
-    assert "narrative" in new["required"] and "superseded" not in new["properties"]["status"]["enum"]
+    assert "narrative" in new["required"] and new["then"] == {"required": ["superseded_by_id"]}
     per_page = next(p for p in doc["paths"]["/api/v1/plans/{plan_id}/actions"]["get"]["parameters"]
                     if p["name"] == "per_page")
     assert per_page["schema"]["maximum"] == 100

@@ -20,18 +20,34 @@ from tracker.text import ID_MAX
 MAX_JSON_DEPTH = 32
 
 
+def _up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 0..limit (no leading zeros beyond one digit)."""
+    digits = str(limit)
+    options = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        rest = len(digits) - i - 1
+        if int(digit) > (1 if i == 0 else 0):
+            low = "1" if i == 0 else "0"
+            options.append(f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """`<int:...>` limited to the range of the database's id columns (up to 2**31 - 1, tracker.text.ID_MAX)."""
+    """`<int:...>` limited to the range of the database's id columns (up to 2**31 - 1, tracker.text.ID_MAX).
+
+    The limit is in the converter's regular expression, not only in `to_python`: a URL with a larger number
+    then matches no rule at all and is a 404, whatever the method (a converter refusing after the match
+    would leave Werkzeug answering 405 where a GET-only rule shares the path).
+    """
+
+    regex = _up_to(ID_MAX)
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (Werkzeug's names)
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=ID_MAX if max is None else max,
                          signed=signed)
 
     def to_python(self, value: str):
-        if len(value) > 19:  # cheaper than int() of a megabyte of digits
-            from werkzeug.routing import ValidationError
-
-            raise ValidationError()
         return super().to_python(value)
 
 

@@ -41,7 +41,11 @@ def line(value: Any, *, field: str | None = None, label: str = "The text", max_l
     """Single-line text, trimmed; None (or '') when empty and not required."""
     if value is None:
         value = ""
-    value = _string(value, field=field, label=label).strip()
+    value = _string(value, field=field, label=label).strip(" \t\r\n")
+    if _NOT_IN_A_LINE.search(value):
+        raise RuleError(f"{label} must be on one line, without hidden control characters. "
+                        "Retype it or paste it as plain text.", field)
+    value = value.strip()
     if not value:
         if required:
             raise RuleError(f"Enter {_lower_first(label)}.", field)
@@ -59,7 +63,10 @@ def paragraphs(value: Any, *, field: str | None = None, label: str = "The text",
     """Multi-line text with LF line endings, trimmed at both ends; None (or '') when empty and not required."""
     if value is None:
         value = ""
-    value = _string(value, field=field, label=label).replace("\r\n", "\n").replace("\r", "\n").strip()
+    value = _string(value, field=field, label=label).replace("\r\n", "\n").replace("\r", "\n")
+    if _NOT_IN_PARAGRAPHS.search(value):
+        raise RuleError(f"{label} contains hidden control characters. Retype it or paste it as plain text.", field)
+    value = value.strip()
     if not value:
         if required:
             raise RuleError(f"Enter {_lower_first(label)}.", field)
@@ -81,7 +88,8 @@ def record_id(value: Any, *, field: str | None = None, label: str = "The id") ->
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise RuleError(f"{label} must be a whole number.", field)
     if isinstance(value, str):
-        if not value.strip().isdigit() or len(value.strip()) > 19:
+        value = value.strip(" \t\r\n")
+        if not value or len(value) > 19 or not value.isascii() or not value.isdigit():
             raise RuleError(f"{label} must be a whole number.", field)
         value = int(value)
     if not ID_MIN <= value <= ID_MAX:
@@ -97,6 +105,8 @@ def date_in_range(value: dt.date | None, *, field: str | None = None, label: str
     """A date between 1990 and 2100, the years a partnership's plans can name."""
     if value is None:
         return None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise RuleError(f"{label} must be a date.", field)
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise RuleError(f"{label} must be between 1990 and 2100.", field)
     return value

@@ -112,12 +112,17 @@ SCHEMAS = {
     },
     "NewProgressUpdate": {
         "type": "object",
-        "description": "Superseded is set by a plan manager on the action's page, with the replacing action.",
+        "description": "Only a plan manager marks an action superseded, naming the replacing action in "
+                       "superseded_by_id (an action of the same plan).",
         "required": ["status", "narrative", "version"],
         "additionalProperties": False,
         "dependentRequired": {"revised_timescale": ["revision_reason"]},
+        "if": {"properties": {"status": {"const": "superseded"}}, "required": ["status"]},
+        "then": {"required": ["superseded_by_id"]},
         "properties": {
-            "status": {"type": "string", "enum": [s.value for s in Status if s is not Status.SUPERSEDED]},
+            "status": {"type": "string", "enum": [s.value for s in Status]},
+            "superseded_by_id": {"type": "integer", "minimum": 1,
+                                 "description": "With status superseded: the action that replaces this one."},
             "narrative": {"type": "string", "minLength": 1, "maxLength": MAX_NARRATIVE,
                           "pattern": "\\S", "description": "What has happened since the last update. Line "
                           "endings are normalised to LF; control characters other than tab and newline are "

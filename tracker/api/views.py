@@ -14,7 +14,7 @@ from tracker.errors import RuleError
 from tracker.extensions import csrf, db
 from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, ProgressUpdate
-from tracker.plans.permissions import action_or_404, plan_or_404, plans_query
+from tracker.plans.permissions import action_or_404, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
 from tracker.timeutil import today
 
@@ -25,7 +25,7 @@ csrf.exempt(bp)
 
 MAX_PER_PAGE = 100
 PUBLIC_ENDPOINTS = {"api.openapi"}
-UPDATE_FIELDS = {"status", "narrative", "revised_timescale", "revision_reason", "version"}
+UPDATE_FIELDS = {"status", "narrative", "revised_timescale", "revision_reason", "version", "superseded_by_id"}
 
 
 class BadInput(RuleError):
@@ -94,7 +94,7 @@ def _choices(name: str, enum_type) -> set | None:
 
 def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return default
     if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
         raise BadInput(f"'{name}' must be a whole number of 1 or more.", name)
@@ -105,7 +105,7 @@ def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
 
 def _flag(name: str) -> bool | None:
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     if raw.lower() in {"true", "1", "yes"}:
         return True
@@ -200,18 +200,23 @@ def progress_input(body: object) -> dict:
     narrative = _string(body, "narrative")
     if narrative is not None and len(narrative) > MAX_NARRATIVE:
         raise BadInput(f"'narrative' is longer than {MAX_NARRATIVE:,} characters.", "narrative")
+    replacement = body.get("superseded_by_id")
+    if "superseded_by_id" in body and (not isinstance(replacement, int) or isinstance(replacement, bool)):
+        raise BadInput("'superseded_by_id' must be the id of the action that replaces this one.", "superseded_by_id")
     revised = _string(body, "revised_timescale")
     reason = _string(body, "revision_reason")
     if revised is not None and reason is None:
         raise BadInput("Give a revision_reason when the timescale changes.", "revision_reason")
     return {"status": Status(status), "narrative": narrative, "revised_timescale": revised,
-            "revision_reason": reason, "expected_version": version}
+            "revision_reason": reason, "expected_version": version, "superseded_by_id": replacement}
 
 
 @bp.post("/actions/<int:action_id>/updates")
 def add_update(action_id: int):
     user = g.api_user
     action = action_or_404(action_id, user)
+    if not can_update_action(user, action):  # before reading the body: the service checks again
+        return error("You cannot update this action: only its lead officer and the plan's managers can.", 403)
     values = progress_input(request.get_json(silent=True))
     try:
         update = plans.record_progress(action, actor=user, **values)

@@ -325,6 +325,9 @@ def upload(plan_id: int):
 @login_required
 def confirm_upload(plan_id: int):
     plan = plan_or_404(plan_id)
+    indicators = db.session.scalars(services.indicators_query().where(Indicator.plan_id == plan.id)).all()
+    if not any(can_enter_values(current_user, i) for i in indicators):
+        abort(403)  # as the upload page: each item is checked again below
     form = CsrfForm()
     if not form.validate_on_submit():
         abort(400)
