@@ -10,6 +10,7 @@ from tracker.audit import services as audit
 from tracker.auth.models import ApiToken, User
 from tracker.auth.services import token_hash
 from tracker.extensions import db
+from tracker.text import line
 from tracker.timeutil import utcnow
 
 PREFIX = "trk_"
@@ -19,8 +20,9 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 def create_token(user: User, name: str, *, actor_id: int | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`; the plain token is returned once and never stored."""
+    name = line(name, field="name", label="The token name", max_length=100, required=True)
     plain = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name.strip(), prefix=plain[:12], token_hash=token_hash(plain))
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=token_hash(plain))
     db.session.add(token)
     db.session.flush()
     audit.record(user_id=actor_id or user.id, entity_type="api_token", entity_id=token.id, verb="create",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from tracker.auth import throttle
 from tracker.auth.models import Membership, PasswordResetToken, Role, User
 from tracker.auth.passwords import hash_password, needs_rehash, verify_password
 from tracker.extensions import db
+from tracker.text import line
 from tracker.timeutil import utcnow
 
 #: Shown for an unknown e-mail address, a wrong password and a disabled account alike.
@@ -23,7 +25,16 @@ MAX_RESETS_PER_HOUR = 3
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The address as stored and looked up: one line, trimmed, lower case (RuleError for control characters).
+
+    A NUL byte or a line break never reaches the database (PostgreSQL refuses NUL outright) or a mail header.
+    """
+    return line(email, field="email", label="The email address", max_length=254, required=True).lower()
+
+
+def display_name(name: str | None) -> str:
+    """A user's name made safe for a mail header or a log line: any control character becomes a space."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", name or "").split())
 
 
 def find_by_email(email: str) -> User | None:
@@ -72,8 +83,11 @@ def create_user(
     job_title: str | None = None,
     actor_id: int | None = None,
 ) -> User:
+    email = normalise_email(email) if email else None
+    name = line(name, field="name", label="The name", max_length=200, required=True)
+    job_title = line(job_title, field="job_title", label="The job title", max_length=200)
     user = User(
-        email=normalise_email(email) if email else None,
+        email=email,
         name=name,
         job_title=job_title,
         password_hash=hash_password(password) if password else None,

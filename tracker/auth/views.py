@@ -11,6 +11,7 @@ from tracker.auth import services
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
 from tracker.auth.models import ApiToken, User
 from tracker.auth.passwords import verify_password
+from tracker.errors import RuleError
 from tracker.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -54,7 +55,12 @@ def sign_in():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        result = services.sign_in(form.email.data, form.password.data, client_address())
+        try:
+            result = services.sign_in(form.email.data, form.password.data, client_address())
+        except RuleError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+            return render_template("auth/sign_in.html", form=form), 400
         db.session.commit()
         if result.user is not None:
             login_user(result.user)
@@ -85,13 +91,18 @@ def sign_out():
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        started = services.start_password_reset(form.email.data)
+        try:
+            started = services.start_password_reset(form.email.data)
+        except RuleError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+            return render_template("auth/reset_request.html", form=form), 400
         db.session.commit()
         if started is not None:
             user, token = started
             link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
             mail.send_or_log([mail.build_message(
-                to=user.email, to_name=user.name, subject="Reset your password",
+                to=user.email, to_name=services.display_name(user.name), subject="Reset your password",
                 body=render_template("auth/reset_email.txt", user=user, link=link,
                                      hours=current_app.config["PASSWORD_RESET_HOURS"]),
             )])
@@ -148,9 +159,14 @@ def tokens():
     form = ApiTokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = api_tokens.create_token(current_user, form.name.data)
-        db.session.commit()
-        form = ApiTokenForm(formdata=None)
+        try:
+            _, new_token = api_tokens.create_token(current_user, form.name.data)
+        except RuleError as error:
+            db.session.rollback()
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            form = ApiTokenForm(formdata=None)
     status = 400 if form.errors else 200
     return render_template("auth/api_tokens.html", form=form, tokens=api_tokens.tokens_of(current_user),
                            new_token=new_token), status
