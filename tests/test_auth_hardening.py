@@ -99,3 +99,133 @@ def test_a_reset_for_a_user_whose_name_has_a_line_break_sends_one_clean_header(a
     assert message["To"] == '"Evil Bcc: victim@example.scot" <evil@example.scot>'
     assert message["Bcc"] is None and "\n" not in message["To"]
     assert [a.addr_spec for a in message["To"].addresses] == ["evil@example.scot"]
+
+
+# 5. A shared client address is not locked for everyone ------------------------------------------------------
+
+SHARED = {"REMOTE_ADDR": "198.51.100.20"}  # a council's or NHS board's one outgoing address
+
+
+def _failures(ip: str, emails: list[str]) -> None:
+    db.session.add_all([SignInAttempt(email=email, ip=ip) for email in emails])
+    db.session.commit()
+
+
+def test_one_persons_mistakes_behind_a_shared_address_lock_only_that_account(app, officer):
+    colleague = factories.user(email="colleague@example.scot")
+    db.session.commit()
+    client = app.test_client()
+    for _ in range(5):
+        assert post_sign_in(client, "colleague@example.scot", "wrong", environ_base=SHARED).status_code == 400
+    assert post_sign_in(client, "colleague@example.scot", environ_base=SHARED).status_code == 429
+    assert post_sign_in(app.test_client(), "officer@example.scot", environ_base=SHARED).status_code == 302
+    assert colleague.last_sign_in_at is None
+
+
+def test_many_staff_mistyping_behind_one_address_do_not_lock_it(app, officer):
+    """Forty people each mistyping four times (160 failures, the old limit was 20): everyone else gets in."""
+    _failures(SHARED["REMOTE_ADDR"], [f"person{n}@example.scot" for n in range(40) for _ in range(4)])
+    assert post_sign_in(app.test_client(), "officer@example.scot", environ_base=SHARED).status_code == 302
+
+
+def test_the_address_alone_is_locked_after_two_hundred_failures(app, officer):
+    assert app.config["SIGN_IN_MAX_FAILURES_PER_IP"] == 200
+    _failures(SHARED["REMOTE_ADDR"], [f"guess{n}@example.scot" for n in range(200)])
+    assert post_sign_in(app.test_client(), "officer@example.scot", environ_base=SHARED).status_code == 429
+    assert post_sign_in(app.test_client(), "officer@example.scot",
+                        environ_base={"REMOTE_ADDR": "198.51.100.21"}).status_code == 302
+
+
+def test_address_and_email_together_have_their_own_limit(make_app, officer):
+    app = make_app(SIGN_IN_MAX_FAILURES_PER_EMAIL=50, SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL=3)
+    with app.app_context():
+        _failures(SHARED["REMOTE_ADDR"], ["officer@example.scot"] * 3)
+        assert post_sign_in(app.test_client(), "officer@example.scot", environ_base=SHARED).status_code == 429
+        assert post_sign_in(app.test_client(), "officer@example.scot",
+                            environ_base={"REMOTE_ADDR": "198.51.100.21"}).status_code == 302
+
+
+# 2. API tokens end with a password change or reset -----------------------------------------------------------
+
+
+def _token(app, user) -> str:
+    from tracker.api import tokens
+
+    _, plain = tokens.create_token(user, "Report script")
+    db.session.commit()
+    assert _api_status(app, plain) == 200
+    return plain
+
+
+def _api_status(app, plain: str) -> int:
+    return app.test_client().get("/api/v1/plans", headers={"Authorization": f"Bearer {plain}"}).status_code
+
+
+def test_changing_the_password_revokes_the_users_api_tokens(app, officer, client_as):
+    plain = _token(app, officer)
+    other = factories.user(email="other@example.scot")
+    db.session.commit()
+    others = _token(app, other)
+    response = client_as(officer).post("/auth/change-password", data={
+        "current_password": factories.PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert _api_status(app, plain) == 401
+    assert _api_status(app, others) == 200  # nobody else's
+    from tracker.audit.models import AuditEvent
+
+    summaries = db.session.scalars(select(AuditEvent.summary).where(AuditEvent.entity_type == "api_token",
+                                                                    AuditEvent.verb == "revoke")).all()
+    assert summaries == ["Revoked API token Report script: the password was changed"]
+
+
+def test_a_password_reset_revokes_the_users_api_tokens(app, officer):
+    plain = _token(app, officer)
+    started = services.start_password_reset("officer@example.scot")
+    db.session.commit()
+    _user, token = started
+    reset = services.valid_reset(token)
+    assert services.complete_password_reset(reset, NEW_PASSWORD) is not None
+    db.session.commit()
+    assert _api_status(app, plain) == 401
+
+
+def test_a_refused_password_change_keeps_the_tokens(app, officer, client_as):
+    plain = _token(app, officer)
+    client_as(officer).post("/auth/change-password", data={
+        "current_password": "wrong", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert _api_status(app, plain) == 200
+
+
+# 3. Change-password is throttled like sign-in ----------------------------------------------------------------
+
+
+def _change(client, current):
+    return client.post("/auth/change-password", data={
+        "current_password": current, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+
+
+def test_guessing_the_current_password_is_locked_like_sign_in(app, officer, client_as):
+    client = client_as(officer)
+    for _ in range(5):
+        assert _change(client, f"guess {_}").status_code == 400
+    locked = _change(client, factories.PASSWORD)
+    assert locked.status_code == 429 and "too many failed attempts" in locked.get_data(as_text=True)
+    db.session.expire_all()
+    assert services.authenticate("officer@example.scot", factories.PASSWORD) is not None  # unchanged
+    db.session.rollback()
+    # The guesses count against signing in too.
+    assert post_sign_in(app.test_client(), "officer@example.scot").status_code == 429
+
+
+def test_the_change_password_lock_ends_after_the_lock_time(app, officer, client_as):
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc), tick=False) as traveller:
+        client = client_as(officer)
+        for _ in range(5):
+            _change(client, "guess")
+        assert _change(client, factories.PASSWORD).status_code == 429
+        traveller.shift(dt.timedelta(minutes=16))
+        assert _change(client, factories.PASSWORD).status_code == 302

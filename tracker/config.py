@@ -64,7 +64,9 @@ def from_environment(instance_path: str) -> dict:
         "TRUST_PROXY": _bool("TRUST_PROXY"),
         # Sign-in limits: this many failures within the window locks sign-in for the lock time.
         "SIGN_IN_MAX_FAILURES_PER_EMAIL": _int("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
-        "SIGN_IN_MAX_FAILURES_PER_IP": _int("SIGN_IN_MAX_FAILURES_PER_IP", 20),
+        # The client address alone: high, so that a shared council or NHS address is not locked for everyone.
+        "SIGN_IN_MAX_FAILURES_PER_IP": _int("SIGN_IN_MAX_FAILURES_PER_IP", 200),
+        "SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL": _int("SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL", 5),
         "SIGN_IN_WINDOW_MINUTES": _int("SIGN_IN_WINDOW_MINUTES", 15),
         "SIGN_IN_LOCK_MINUTES": _int("SIGN_IN_LOCK_MINUTES", 15),
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 1),

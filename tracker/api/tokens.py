@@ -57,3 +57,17 @@ def revoke_token(token: ApiToken, *, actor_id: int | None) -> None:
     audit.record(user_id=actor_id, entity_type="api_token", entity_id=token.id, verb="revoke",
                  before={"revoked_at": None}, after={"revoked_at": token.revoked_at},
                  summary=f"Revoked API token {token.name}")
+
+
+def revoke_all(user: User, *, actor_id: int | None, reason: str) -> int:
+    """Revoke every active token of `user` (a password change or reset); returns how many were revoked."""
+    active = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for token in active:
+        token.revoked_at = now
+        audit.record(user_id=actor_id, entity_type="api_token", entity_id=token.id, verb="revoke",
+                     before={"revoked_at": None}, after={"revoked_at": now},
+                     summary=f"Revoked API token {token.name}: {reason}")
+    return len(active)

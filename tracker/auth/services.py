@@ -110,11 +110,45 @@ def create_user(
 
 
 def set_password(user: User, password: str, *, actor_id: int | None = None) -> None:
-    """Change a password and end every existing session of that user."""
+    """Change a password, end every existing session of that user and revoke their API tokens.
+
+    A password is changed or reset because it may be known to someone else, who may also have made a token.
+    """
+    from tracker.api import tokens  # tracker.api.tokens imports this module
+
     user.password_hash = hash_password(password)
     user.rotate_session_token()
     audit.record(user_id=actor_id or user.id, entity_type="user", entity_id=user.id, verb="password",
                  summary="Password changed")
+    tokens.revoke_all(user, actor_id=actor_id or user.id, reason="the password was changed")
+
+
+#: Shown when the current password given to change it is wrong.
+CURRENT_PASSWORD_WRONG = "Your current password is not right"
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    changed: bool = False
+    locked_until: dt.datetime | None = None
+
+
+def change_password(user: User, current: str, new: str, ip: str) -> PasswordChange:
+    """Check the current password under the sign-in limits, then set the new one (the caller commits).
+
+    A stolen session must not become a way round the sign-in limits: each wrong current password counts as a
+    failed sign-in for the account's address from this client, and a lock refuses even the right one.
+    """
+    email = user.email or f"user:{user.id}"
+    until = throttle.locked_until(email, ip)
+    if until is not None:
+        return PasswordChange(locked_until=until)
+    if not verify_password(user.password_hash, current):
+        throttle.record_failure(email, ip)
+        return PasswordChange()
+    set_password(user, new)
+    throttle.clear_failures(email)
+    return PasswordChange(changed=True)
 
 
 def end_sessions(user: User) -> None:

@@ -10,7 +10,6 @@ from tracker.api import tokens as api_tokens
 from tracker.auth import services
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
 from tracker.auth.models import ApiToken, User
-from tracker.auth.passwords import verify_password
 from tracker.errors import RuleError
 from tracker.extensions import db, login_manager
 
@@ -48,6 +47,12 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _locked_message() -> str:
+    minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
+    return (f"There have been too many failed attempts to sign in. "
+            f"Wait {minutes} minutes and try again, or reset your password.")
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
@@ -67,9 +72,7 @@ def sign_in():
             return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
         if result.locked_until is not None:
             status = 429
-            minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
-            form.email.errors.append(f"There have been too many failed attempts to sign in. "
-                                     f"Wait {minutes} minutes and try again, or reset your password.")
+            form.email.errors.append(_locked_message())
         else:
             form.email.errors.append(services.SIGN_IN_FAILED)
     if form.errors and status == 200:
@@ -141,16 +144,24 @@ def account():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    status = 200
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current_password.data):
-            form.current_password.errors.append("Your current password is not right")
-        else:
-            services.set_password(current_user, form.new_password.data)
-            db.session.commit()
+        result = services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                          client_address())
+        db.session.commit()  # a failure is recorded for the limits; a success changes the password
+        if result.changed:
             login_user(current_user._get_current_object())  # this session continues with the new session token; others end
-            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            flash("Your password has been changed. You have been signed out everywhere else, "
+                  "and your API tokens have been revoked.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)
+        if result.locked_until is not None:
+            status = 429
+            form.current_password.errors.append(_locked_message())
+        else:
+            form.current_password.errors.append(services.CURRENT_PASSWORD_WRONG)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("auth/change_password.html", form=form), status
 
 
 @bp.route("/api-tokens", methods=["GET", "POST"])
