@@ -229,3 +229,95 @@ def test_the_change_password_lock_ends_after_the_lock_time(app, officer, client_
         assert _change(client, factories.PASSWORD).status_code == 429
         traveller.shift(dt.timedelta(minutes=16))
         assert _change(client, factories.PASSWORD).status_code == 302
+
+
+# 4. Sessions end after an idle time and an absolute lifetime ------------------------------------------------
+
+HOUR = __import__("datetime").timedelta(hours=1)
+
+
+def _travel(start=None):
+    import datetime as dt
+
+    import time_machine
+
+    return time_machine.travel(start or dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc), tick=False)
+
+
+def _signed_in(app, email="officer@example.scot"):
+    client = app.test_client()
+    assert post_sign_in(client, email).status_code == 302
+    return client
+
+
+def test_a_session_ends_after_eight_idle_hours(app, officer):
+    assert app.config["SESSION_IDLE_MINUTES"] == 480
+    with _travel() as traveller:
+        client = _signed_in(app)
+        traveller.shift(7.9 * HOUR)
+        assert client.get("/auth/account").status_code == 200  # active again: the idle time starts over
+        traveller.shift(7.9 * HOUR)
+        assert client.get("/auth/account").status_code == 200
+        traveller.shift(8.1 * HOUR)
+        response = client.get("/auth/account")
+        assert response.status_code == 302 and "/auth/sign-in" in response.location
+        assert response.location.endswith("next=/auth/account")
+        page = client.get(response.location).get_data(as_text=True)
+        assert "You were signed out because you had not used the tracker for 8 hours" in page
+        assert client.get("/auth/account").status_code == 302  # signed out for good, not just redirected once
+
+
+def test_a_session_ends_seven_days_after_signing_in_however_busy(app, officer):
+    assert app.config["SESSION_ABSOLUTE_HOURS"] == 168
+    with _travel() as traveller:
+        client = _signed_in(app)
+        for _ in range(41):  # every four hours for 164 hours
+            traveller.shift(4 * HOUR)
+            assert client.get("/auth/account").status_code == 200
+        traveller.shift(5 * HOUR)  # 169 hours after signing in
+        response = client.get("/auth/account", follow_redirects=True)
+        assert "You were signed out because you signed in more than 7 days ago" in response.get_data(as_text=True)
+        assert client.get("/auth/account").status_code == 302
+
+
+def test_shorter_limits_come_from_the_config(make_app, officer):
+    app = make_app(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=2)
+    with app.app_context(), _travel() as traveller:
+        client = _signed_in(app)
+        traveller.shift(0.4 * HOUR)
+        assert client.get("/auth/account").status_code == 200
+        traveller.shift(0.6 * HOUR)
+        response = client.get("/auth/account", follow_redirects=True)
+        assert "had not used the tracker for 30 minutes" in response.get_data(as_text=True)
+
+
+def test_a_password_change_keeps_the_original_sign_in_time(app, officer):
+    with _travel() as traveller:
+        client = _signed_in(app)
+        traveller.shift(100 * HOUR)
+        client.get("/auth/account")
+        traveller.shift(7 * HOUR)
+        assert client.post("/auth/change-password", data={
+            "current_password": factories.PASSWORD, "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD}).status_code == 302
+        traveller.shift(7 * HOUR)
+        client.get("/auth/account")
+        traveller.shift(60 * HOUR)  # 174 hours after signing in, never idle for 8
+        assert client.get("/auth/account").status_code == 302
+
+
+def test_a_remember_me_cookie_does_not_outlive_the_absolute_lifetime(app, officer):
+    from flask_login.utils import encode_cookie
+
+    assert app.config["REMEMBER_COOKIE_DURATION"] == 168 * HOUR
+    with _travel() as traveller:
+        client = _signed_in(app)
+        with client.session_transaction() as session:
+            remembered = encode_cookie(session["_user_id"])
+        fresh = app.test_client()
+        fresh.set_cookie("remember_token", remembered, domain="tracker.test")
+        assert fresh.get("/auth/account").status_code == 200  # restored from the cookie
+        traveller.shift(169 * HOUR)
+        late = app.test_client()
+        late.set_cookie("remember_token", remembered, domain="tracker.test")
+        assert late.get("/auth/account").status_code == 302

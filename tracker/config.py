@@ -1,6 +1,7 @@
 """Configuration from environment variables, with overrides for tests."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -70,6 +71,11 @@ def from_environment(instance_path: str) -> dict:
         "SIGN_IN_WINDOW_MINUTES": _int("SIGN_IN_WINDOW_MINUTES", 15),
         "SIGN_IN_LOCK_MINUTES": _int("SIGN_IN_LOCK_MINUTES", 15),
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 1),
+        # Sessions end after this long unused, and this long after signing in (tracker.auth.sessions);
+        # a remember-me cookie lasts no longer than a session.
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 8 * 60),
+        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 7 * 24),
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 7 * 24)),
     }
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import mail
 from tracker.api import tokens as api_tokens
-from tracker.auth import services
+from tracker.auth import services, sessions
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
 from tracker.auth.models import ApiToken, User
 from tracker.errors import RuleError
@@ -20,11 +20,16 @@ RESET_SENT = ("If that email address belongs to an account, we have sent it a li
 RESET_INVALID = "That reset link has expired or has already been used. Ask for a new one."
 
 
+bp.before_app_request(sessions.check)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Cookies carry 'id:session_token'; a rotated token makes an old cookie worthless."""
-    ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
+    """Cookies carry 'id:session_token[:signed_in_at]'; a rotated token makes an old cookie worthless, and a
+    sign-in older than the absolute session lifetime is refused (remember-me cookies included)."""
+    ident, _, rest = user_id.partition(":")
+    token, _, signed_in_at = rest.partition(":")
+    if not ident.isdigit() or not token or sessions.signed_in_too_long_ago(signed_in_at):
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.active or user.session_token != token:
@@ -69,6 +74,7 @@ def sign_in():
         db.session.commit()
         if result.user is not None:
             login_user(result.user)
+            sessions.start(result.user)
             return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
         if result.locked_until is not None:
             status = 429
@@ -151,6 +157,7 @@ def change_password():
         db.session.commit()  # a failure is recorded for the limits; a success changes the password
         if result.changed:
             login_user(current_user._get_current_object())  # this session continues with the new session token; others end
+            sessions.continue_as(current_user)
             flash("Your password has been changed. You have been signed out everywhere else, "
                   "and your API tokens have been revoked.", "success")
             return redirect(url_for("auth.account"))
