@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import mail
@@ -120,22 +120,48 @@ def request_reset():
     return render_template("auth/reset_request.html", form=form), (400 if form.errors else 200)
 
 
+#: Where the token of an opened reset link is kept while its owner chooses a password.
+RESET_TOKEN_KEY = "reset_token"
+
+
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    reset = services.valid_reset(token)
+    """The link in the e-mail. Opening it moves the token into the session and redirects to a page without it,
+    so the token is in one request line only (which the access log redacts: tracker.access_log), never in the
+    browser's history, a later Referer header or a bookmark. A POST here still works, for forms already open."""
+    if request.method == "POST":
+        return _choose_new_password(token)
+    session[RESET_TOKEN_KEY] = token[:200]
+    response = redirect(url_for("auth.new_password"), code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/new-password", methods=["GET", "POST"])
+def new_password():
+    return _choose_new_password(session.get(RESET_TOKEN_KEY))
+
+
+def _reset_invalid():
+    session.pop(RESET_TOKEN_KEY, None)
+    return render_template("errors/error.html", code=404, title="Reset link not valid", sentence=RESET_INVALID), 404
+
+
+def _choose_new_password(token: str | None):
+    reset = services.valid_reset(token) if token else None
     if reset is None:
-        return render_template("errors/error.html", code=404, title="Reset link not valid",
-                               sentence=RESET_INVALID), 404
+        return _reset_invalid()
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.complete_password_reset(reset, form.new_password.data)
         if user is None:
             db.session.rollback()
-            return render_template("errors/error.html", code=404, title="Reset link not valid",
-                                   sentence=RESET_INVALID), 404
+            return _reset_invalid()
         db.session.commit()
         logout_user()
-        flash("Your password has been changed. Sign in with the new password.", "success")
+        session.pop(RESET_TOKEN_KEY, None)
+        flash("Your password has been changed, and any API tokens of yours revoked. "
+              "Sign in with the new password.", "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form), (400 if form.errors else 200)
 
