@@ -85,7 +85,9 @@ def test_an_api_token_name_with_a_nul_is_refused(app, officer, client_as):
 def sent_mail() -> list:
     """What the app has e-mailed (sending is suppressed in tests: the messages are kept in a list)."""
     from tracker.mail import outbox
+    from tracker.outbox.services import deliver_pending
 
+    deliver_pending()
     return outbox()
 
 

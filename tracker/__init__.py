@@ -37,6 +37,7 @@ COMMANDS = [
     "tracker.imports.cli:import_command",
     "tracker.reminders.cli:reminders_cli",
     "tracker.scheduler.cli:scheduler_command",
+    "tracker.outbox.cli:outbox_cli",
 ]
 
 #: Main navigation: (endpoint, label) or (endpoint, label, "module:predicate"), shown to signed-in users;

@@ -5,10 +5,12 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
 from tracker.audit import services as audit
 from tracker.auth import throttle
@@ -162,7 +164,9 @@ def token_hash(token: str) -> str:
 
 def start_password_reset(email: str) -> tuple[User, str] | None:
     """A new single-use reset token for an active account, or None (unknown, disabled, or too many requests)."""
-    user = find_by_email(email)
+    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address.
+    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email))
+                             .options(lazyload(User.memberships)))
     if user is None or not user.active:
         return None
     now = utcnow()
@@ -180,6 +184,37 @@ def start_password_reset(email: str) -> tuple[User, str] | None:
     audit.record(user_id=user.id, entity_type="user", entity_id=user.id, verb="reset_requested",
                  summary="Password reset link sent")
     return user, token
+
+
+#: The subject of a password reset e-mail.
+RESET_SUBJECT = "Reset your password"
+
+
+def request_password_reset(email: str, compose: Callable[[str, str], str]) -> None:
+    """Someone asked for a reset link: queue one for an active account, and do as much work when there is none.
+
+    The reply must not tell anyone whether an address has an account, in its words or its timing: both cases
+    look the user up once, count recent links once, make and hash a token and render the e-mail with
+    `compose(name, link_token)`; only an account's case then writes the reset and queues the e-mail (sent after
+    the commit by the outbox, never during the request). The caller commits.
+    """
+    from tracker.outbox import services as outbox
+
+    started = start_password_reset(email)
+    if started is None:
+        _as_much_work_as_a_reset()
+        compose("Someone", secrets.token_urlsafe(32))
+        return
+    user, token = started
+    outbox.enqueue(to=user.email, to_name=display_name(user.name), subject=RESET_SUBJECT,
+                   body=compose(display_name(user.name), token))
+
+
+def _as_much_work_as_a_reset() -> None:
+    """The queries and hashing of start_password_reset for an address with no account (or too many links)."""
+    db.session.scalar(select(func.count(PasswordResetToken.id)).where(
+        PasswordResetToken.user_id == -1, PasswordResetToken.created_at > utcnow() - dt.timedelta(hours=1)))
+    token_hash(secrets.token_urlsafe(32))
 
 
 def valid_reset(token: str) -> PasswordResetToken | None:

@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker import mail
 from tracker.api import tokens as api_tokens
 from tracker.auth import services, sessions
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
@@ -100,21 +99,18 @@ def sign_out():
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
+        def compose(name: str, token: str) -> str:
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+            return render_template("auth/reset_email.txt", name=name, link=link,
+                                   hours=current_app.config["PASSWORD_RESET_HOURS"])
+
         try:
-            started = services.start_password_reset(form.email.data)
+            services.request_password_reset(form.email.data, compose)
         except RuleError as error:
             db.session.rollback()
             form.email.errors.append(error.message)
             return render_template("auth/reset_request.html", form=form), 400
-        db.session.commit()
-        if started is not None:
-            user, token = started
-            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-            mail.send_or_log([mail.build_message(
-                to=user.email, to_name=services.display_name(user.name), subject="Reset your password",
-                body=render_template("auth/reset_email.txt", user=user, link=link,
-                                     hours=current_app.config["PASSWORD_RESET_HOURS"]),
-            )])
+        db.session.commit()  # the e-mail is in the outbox: the scheduler sends it within a minute
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_request.html", form=form), (400 if form.errors else 200)
