@@ -1,8 +1,6 @@
 """Issue 11: sign-in and reset input, token revocation, throttles, session lifetimes, the outbox, proxies."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,11 +31,6 @@ def normalise_email(email: str) -> str:
     A NUL byte or a line break never reaches the database (PostgreSQL refuses NUL outright) or a mail header.
     """
     return line(email, field="email", label="The email address", max_length=254, required=True).lower()
-
-
-def display_name(name: str | None) -> str:
-    """A user's name made safe for a mail header or a log line: any control character becomes a space."""
-    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", name or "").split())
 
 
 def find_by_email(email: str) -> User | None:
@@ -206,8 +200,8 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
         compose("Someone", secrets.token_urlsafe(32))
         return
     user, token = started
-    outbox.enqueue(to=user.email, to_name=display_name(user.name), subject=RESET_SUBJECT,
-                   body=compose(display_name(user.name), token))
+    name = outbox.header_safe(user.name)  # a name stored with a line break must not break the header
+    outbox.enqueue(to=user.email, to_name=name, subject=RESET_SUBJECT, body=compose(name or user.email, token))
 
 
 def _as_much_work_as_a_reset() -> None:
