@@ -5,6 +5,8 @@ The import commits into a scratch SQLite database, leaving the national dataset 
 Target: preview + commit within 5x the read-only read time; peak memory under 200 MiB.
 Lead matching (issue 11): previewing 20,000 rows that each name a different lead takes within 3x the preview of
 a realistic 20,000-row plan (the old matcher compared every new name with every other one).
+Measured 2026-12-01 (shared 2-core machine): realistic 4.2 s, distinct leads 6.7 s (1.6x); the old matcher took
+172 s on the same distinct-leads file.
 """
 from __future__ import annotations
 
