@@ -124,13 +124,14 @@ def register_commands(app: Flask) -> None:
     from tracker.frameworks.cli import frameworks_cli
     from tracker.imports.cli import import_command
     from tracker.indicators.cli import indicators_cli
+    from tracker.outbox.cli import outbox_cli
     from tracker.plans.cli import plans_cli
     from tracker.reminders.cli import reminders_cli
     from tracker.scheduler.cli import scheduler_command
     from tracker.workbooks.cli import workbook_cli
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
-                    import_command, reminders_cli, scheduler_command):
+                    import_command, reminders_cli, scheduler_command, outbox_cli):
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 

@@ -1,6 +1,7 @@
 """Configuration from environment variables; a test's configuration is explicit (`defaults()` + its dict)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,10 +98,17 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "ALLOW_SQLITE_IN_PRODUCTION": flag("ALLOW_SQLITE_IN_PRODUCTION"),
         # Sign-in limits: this many failures within the window locks sign-in for the lock time.
         "SIGN_IN_MAX_FAILURES_PER_EMAIL": number("SIGN_IN_MAX_FAILURES_PER_EMAIL", 5),
-        "SIGN_IN_MAX_FAILURES_PER_IP": number("SIGN_IN_MAX_FAILURES_PER_IP", 20),
+        # The client address alone: high, so that a shared council or NHS address is not locked for everyone.
+        "SIGN_IN_MAX_FAILURES_PER_IP": number("SIGN_IN_MAX_FAILURES_PER_IP", 200),
+        "SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL": number("SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL", 5),
         "SIGN_IN_WINDOW_MINUTES": number("SIGN_IN_WINDOW_MINUTES", 15),
         "SIGN_IN_LOCK_MINUTES": number("SIGN_IN_LOCK_MINUTES", 15),
         "PASSWORD_RESET_HOURS": number("PASSWORD_RESET_HOURS", 1),
+        # Sessions end after this long unused, and this long after signing in (tracker.auth.sessions);
+        # a remember-me cookie lasts no longer than a session.
+        "SESSION_IDLE_MINUTES": number("SESSION_IDLE_MINUTES", 8 * 60),
+        "SESSION_ABSOLUTE_HOURS": number("SESSION_ABSOLUTE_HOURS", 7 * 24),
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(hours=number("SESSION_ABSOLUTE_HOURS", 7 * 24)),
     }
 
 

@@ -10,6 +10,7 @@ from tracker.audit import services as audit
 from tracker.auth.models import ApiToken, User
 from tracker.auth.services import token_hash
 from tracker.extensions import db
+from tracker.text import line
 from tracker.timeutil import utcnow
 
 PREFIX = "trk_"
@@ -19,8 +20,9 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 def create_token(user: User, name: str, *, actor_id: int | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`; the plain token is returned once and never stored."""
+    name = line(name, field="name", label="The token name", max_length=100, required=True)
     plain = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name.strip(), prefix=plain[:12], token_hash=token_hash(plain))
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:12], token_hash=token_hash(plain))
     db.session.add(token)
     db.session.flush()
     audit.record(user_id=actor_id or user.id, entity_type="api_token", entity_id=token.id, verb="create",
@@ -55,3 +57,17 @@ def revoke_token(token: ApiToken, *, actor_id: int | None) -> None:
     audit.record(user_id=actor_id, entity_type="api_token", entity_id=token.id, verb="revoke",
                  before={"revoked_at": None}, after={"revoked_at": token.revoked_at},
                  summary=f"Revoked API token {token.name}")
+
+
+def revoke_all(user: User, *, actor_id: int | None, reason: str) -> int:
+    """Revoke every active token of `user` (a password change or reset); returns how many were revoked."""
+    active = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for token in active:
+        token.revoked_at = now
+        audit.record(user_id=actor_id, entity_type="api_token", entity_id=token.id, verb="revoke",
+                     before={"revoked_at": None}, after={"revoked_at": now},
+                     summary=f"Revoked API token {token.name}: {reason}")
+    return len(active)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from tracker.auth import services
 from tracker.auth.models import Role
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.partnerships.models import Partnership
 
@@ -31,9 +32,13 @@ def create_user_command(email, name, password, partnership_name, role, admin):
         if partnership is None:
             raise click.ClickException(f"No partnership called '{partnership_name}'.")
         memberships[partnership.id] = Role(role)
-    if services.find_by_email(email):
-        raise click.ClickException(f"A user with e-mail {email} already exists.")
-    services.create_user(email=email, name=name, password=password, memberships=memberships, is_admin=admin)
+    try:
+        if services.find_by_email(email):
+            raise click.ClickException(f"A user with e-mail {email} already exists.")
+        services.create_user(email=email, name=name, password=password, memberships=memberships, is_admin=admin)
+    except RuleError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Created {email}.")
 
@@ -46,9 +51,13 @@ def create_token_command(email, name):
     """Create an API token for a user and print it (it is shown only this once)."""
     from tracker.api import tokens
 
-    user = services.find_by_email(email)
-    if user is None or not user.active:
-        raise click.ClickException(f"No active user with e-mail {email}.")
-    _, plain = tokens.create_token(user, name)
+    try:
+        user = services.find_by_email(email)
+        if user is None or not user.active:
+            raise click.ClickException(f"No active user with e-mail {email}.")
+        _, plain = tokens.create_token(user, name)
+    except RuleError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(plain)

@@ -5,10 +5,25 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from tracker.auth.passwords import MIN_LENGTH
+from tracker.errors import RuleError
+from tracker.text import line
+
+
+def one_line(label: str, max_length: int):
+    """A validator refusing control characters (NUL, CR, LF...) with tracker.text.line's plain message."""
+
+    def check(_form, field):
+        try:
+            line(field.data, label=label, max_length=max_length)
+        except RuleError as error:
+            raise ValidationError(error.message) from None
+
+    return check
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254),
+                                                    one_line("The email address", 254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1000)])
 
 
@@ -43,7 +58,8 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254),
+                                                    one_line("The email address", 254)])
 
 
 class ResetPasswordForm(FlaskForm):
@@ -54,4 +70,5 @@ class ResetPasswordForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", description="What the token is for, for example 'Quarterly report script'",
                        validators=[DataRequired("Enter a name for the token"),
-                                   Length(max=100, message="Use at most 100 characters")])
+                                   Length(max=100, message="Use at most 100 characters"),
+                                   one_line("The token name", 100)])

@@ -4,16 +4,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
 from tracker.audit import services as audit
 from tracker.auth import throttle
 from tracker.auth.models import Membership, PasswordResetToken, Role, User
 from tracker.auth.passwords import hash_password, needs_rehash, verify_password
 from tracker.extensions import db
+from tracker.text import line
 from tracker.timeutil import utcnow
 
 #: Shown for an unknown e-mail address, a wrong password and a disabled account alike.
@@ -23,7 +26,11 @@ MAX_RESETS_PER_HOUR = 3
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The address as stored and looked up: one line, trimmed, lower case (RuleError for control characters).
+
+    A NUL byte or a line break never reaches the database (PostgreSQL refuses NUL outright) or a mail header.
+    """
+    return line(email, field="email", label="The email address", max_length=254, required=True).lower()
 
 
 def find_by_email(email: str) -> User | None:
@@ -72,8 +79,11 @@ def create_user(
     job_title: str | None = None,
     actor_id: int | None = None,
 ) -> User:
+    email = normalise_email(email) if email else None
+    name = line(name, field="name", label="The name", max_length=200, required=True)
+    job_title = line(job_title, field="job_title", label="The job title", max_length=200)
     user = User(
-        email=normalise_email(email) if email else None,
+        email=email,
         name=name,
         job_title=job_title,
         password_hash=hash_password(password) if password else None,
@@ -96,11 +106,45 @@ def create_user(
 
 
 def set_password(user: User, password: str, *, actor_id: int | None = None) -> None:
-    """Change a password and end every existing session of that user."""
+    """Change a password, end every existing session of that user and revoke their API tokens.
+
+    A password is changed or reset because it may be known to someone else, who may also have made a token.
+    """
+    from tracker.api import tokens  # tracker.api.tokens imports this module
+
     user.password_hash = hash_password(password)
     user.rotate_session_token()
     audit.record(user_id=actor_id or user.id, entity_type="user", entity_id=user.id, verb="password",
                  summary="Password changed")
+    tokens.revoke_all(user, actor_id=actor_id or user.id, reason="the password was changed")
+
+
+#: Shown when the current password given to change it is wrong.
+CURRENT_PASSWORD_WRONG = "Your current password is not right"
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    changed: bool = False
+    locked_until: dt.datetime | None = None
+
+
+def change_password(user: User, current: str, new: str, ip: str) -> PasswordChange:
+    """Check the current password under the sign-in limits, then set the new one (the caller commits).
+
+    A stolen session must not become a way round the sign-in limits: each wrong current password counts as a
+    failed sign-in for the account's address from this client, and a lock refuses even the right one.
+    """
+    email = user.email or f"user:{user.id}"
+    until = throttle.locked_until(email, ip)
+    if until is not None:
+        return PasswordChange(locked_until=until)
+    if not verify_password(user.password_hash, current):
+        throttle.record_failure(email, ip)
+        return PasswordChange()
+    set_password(user, new)
+    throttle.clear_failures(email)
+    return PasswordChange(changed=True)
 
 
 def end_sessions(user: User) -> None:
@@ -114,7 +158,9 @@ def token_hash(token: str) -> str:
 
 def start_password_reset(email: str) -> tuple[User, str] | None:
     """A new single-use reset token for an active account, or None (unknown, disabled, or too many requests)."""
-    user = find_by_email(email)
+    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address.
+    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email))
+                             .options(lazyload(User.memberships)))
     if user is None or not user.active:
         return None
     now = utcnow()
@@ -132,6 +178,37 @@ def start_password_reset(email: str) -> tuple[User, str] | None:
     audit.record(user_id=user.id, entity_type="user", entity_id=user.id, verb="reset_requested",
                  summary="Password reset link sent")
     return user, token
+
+
+#: The subject of a password reset e-mail.
+RESET_SUBJECT = "Reset your password"
+
+
+def request_password_reset(email: str, compose: Callable[[str, str], str]) -> None:
+    """Someone asked for a reset link: queue one for an active account, and do as much work when there is none.
+
+    The reply must not tell anyone whether an address has an account, in its words or its timing: both cases
+    look the user up once, count recent links once, make and hash a token and render the e-mail with
+    `compose(name, link_token)`; only an account's case then writes the reset and queues the e-mail (sent after
+    the commit by the outbox, never during the request). The caller commits.
+    """
+    from tracker.outbox import services as outbox
+
+    started = start_password_reset(email)
+    if started is None:
+        _as_much_work_as_a_reset()
+        compose("Someone", secrets.token_urlsafe(32))
+        return
+    user, token = started
+    name = outbox.header_safe(user.name)  # a name stored with a line break must not break the header
+    outbox.enqueue(to=user.email, to_name=name, subject=RESET_SUBJECT, body=compose(name or user.email, token))
+
+
+def _as_much_work_as_a_reset() -> None:
+    """The queries and hashing of start_password_reset for an address with no account (or too many links)."""
+    db.session.scalar(select(func.count(PasswordResetToken.id)).where(
+        PasswordResetToken.user_id == -1, PasswordResetToken.created_at > utcnow() - dt.timedelta(hours=1)))
+    token_hash(secrets.token_urlsafe(32))
 
 
 def valid_reset(token: str) -> PasswordResetToken | None:

@@ -1,4 +1,10 @@
-"""Sign-in rate limits per e-mail address and per client address, kept in the database for every worker."""
+"""Sign-in rate limits, kept in the database for every worker.
+
+Three keys, each with its own limit within the window: the e-mail address (from anywhere), the e-mail address
+from one client address, and the client address alone. The last is set high (200 by default): a council or
+NHS board puts thousands of staff behind one address, and one person's mistakes must not lock them all out.
+The same limits guard the current-password check when a signed-in user changes their password.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -31,18 +37,21 @@ def _limits() -> tuple[dt.timedelta, dt.timedelta]:
 
 
 def locked_until(email: str, ip: str) -> dt.datetime | None:
-    """The time sign-in unlocks for this e-mail address or client address, or None when it is open."""
+    """The time sign-in unlocks for this e-mail address, this address from this client, or this client address
+    alone; None when it is open."""
     config = current_app.config
     window, lock = _limits()
     now = utcnow()
     ends = []
-    for column, value, max_failures in (
-        (SignInAttempt.email, email, config["SIGN_IN_MAX_FAILURES_PER_EMAIL"]),
-        (SignInAttempt.ip, ip, config["SIGN_IN_MAX_FAILURES_PER_IP"]),
+    for conditions, max_failures in (
+        ((SignInAttempt.email == email,), config["SIGN_IN_MAX_FAILURES_PER_EMAIL"]),
+        ((SignInAttempt.email == email, SignInAttempt.ip == ip),
+         config.get("SIGN_IN_MAX_FAILURES_PER_IP_AND_EMAIL", config["SIGN_IN_MAX_FAILURES_PER_EMAIL"])),
+        ((SignInAttempt.ip == ip,), config["SIGN_IN_MAX_FAILURES_PER_IP"]),
     ):
         times = db.session.scalars(
             select(SignInAttempt.at)
-            .where(column == value, SignInAttempt.at > now - window - lock)
+            .where(*conditions, SignInAttempt.at > now - window - lock)
             .order_by(SignInAttempt.at.desc())
             .limit(max_failures * 4)
         ).all()

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker import mail
 from tracker.api import tokens as api_tokens
-from tracker.auth import services
+from tracker.auth import services, sessions
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
 from tracker.auth.models import ApiToken, User
-from tracker.auth.passwords import verify_password
+from tracker.errors import RuleError
 from tracker.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -20,11 +19,16 @@ RESET_SENT = ("If that email address belongs to an account, we have sent it a li
 RESET_INVALID = "That reset link has expired or has already been used. Ask for a new one."
 
 
+bp.before_app_request(sessions.check)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Cookies carry 'id:session_token'; a rotated token makes an old cookie worthless."""
-    ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
+    """Cookies carry 'id:session_token[:signed_in_at]'; a rotated token makes an old cookie worthless, and a
+    sign-in older than the absolute session lifetime is refused (remember-me cookies included)."""
+    ident, _, rest = user_id.partition(":")
+    token, _, signed_in_at = rest.partition(":")
+    if not ident.isdigit() or not token or sessions.signed_in_too_long_ago(signed_in_at):
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.active or user.session_token != token:
@@ -47,6 +51,12 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _locked_message() -> str:
+    minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
+    return (f"There have been too many failed attempts to sign in. "
+            f"Wait {minutes} minutes and try again, or reset your password.")
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
@@ -54,16 +64,20 @@ def sign_in():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        result = services.sign_in(form.email.data, form.password.data, client_address())
+        try:
+            result = services.sign_in(form.email.data, form.password.data, client_address())
+        except RuleError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+            return render_template("auth/sign_in.html", form=form), 400
         db.session.commit()
         if result.user is not None:
             login_user(result.user)
+            sessions.start(result.user)
             return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
         if result.locked_until is not None:
             status = 429
-            minutes = current_app.config["SIGN_IN_LOCK_MINUTES"]
-            form.email.errors.append(f"There have been too many failed attempts to sign in. "
-                                     f"Wait {minutes} minutes and try again, or reset your password.")
+            form.email.errors.append(_locked_message())
         else:
             form.email.errors.append(services.SIGN_IN_FAILED)
     if form.errors and status == 200:
@@ -85,37 +99,65 @@ def sign_out():
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        started = services.start_password_reset(form.email.data)
-        db.session.commit()
-        if started is not None:
-            user, token = started
+        def compose(name: str, token: str) -> str:
             link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-            mail.send_or_log([mail.build_message(
-                to=user.email, to_name=user.name, subject="Reset your password",
-                body=render_template("auth/reset_email.txt", user=user, link=link,
-                                     hours=current_app.config["PASSWORD_RESET_HOURS"]),
-            )])
+            return render_template("auth/reset_email.txt", name=name, link=link,
+                                   hours=current_app.config["PASSWORD_RESET_HOURS"])
+
+        try:
+            services.request_password_reset(form.email.data, compose)
+        except RuleError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+            return render_template("auth/reset_request.html", form=form), 400
+        db.session.commit()  # the e-mail is in the outbox: the scheduler sends it within a minute
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_request.html", form=form), (400 if form.errors else 200)
 
 
+#: Where the token of an opened reset link is kept while its owner chooses a password.
+RESET_TOKEN_KEY = "reset_token"
+
+
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    reset = services.valid_reset(token)
+    """The link in the e-mail. Opening it moves the token into the session and redirects to a page without it,
+    so the token is in one request line only (which the access log redacts: tracker.access_log), never in the
+    browser's history, a later Referer header or a bookmark. A POST here still works, for forms already open."""
+    if request.method == "POST":
+        return _choose_new_password(token)
+    session[RESET_TOKEN_KEY] = token[:200]
+    response = redirect(url_for("auth.new_password"), code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/new-password", methods=["GET", "POST"])
+def new_password():
+    return _choose_new_password(session.get(RESET_TOKEN_KEY))
+
+
+def _reset_invalid():
+    session.pop(RESET_TOKEN_KEY, None)
+    return render_template("errors/error.html", code=404, title="Reset link not valid", sentence=RESET_INVALID), 404
+
+
+def _choose_new_password(token: str | None):
+    reset = services.valid_reset(token) if token else None
     if reset is None:
-        return render_template("errors/error.html", code=404, title="Reset link not valid",
-                               sentence=RESET_INVALID), 404
+        return _reset_invalid()
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.complete_password_reset(reset, form.new_password.data)
         if user is None:
             db.session.rollback()
-            return render_template("errors/error.html", code=404, title="Reset link not valid",
-                                   sentence=RESET_INVALID), 404
+            return _reset_invalid()
         db.session.commit()
         logout_user()
-        flash("Your password has been changed. Sign in with the new password.", "success")
+        session.pop(RESET_TOKEN_KEY, None)
+        flash("Your password has been changed, and any API tokens of yours revoked. "
+              "Sign in with the new password.", "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form), (400 if form.errors else 200)
 
@@ -130,16 +172,25 @@ def account():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    status = 200
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current_password.data):
-            form.current_password.errors.append("Your current password is not right")
-        else:
-            services.set_password(current_user, form.new_password.data)
-            db.session.commit()
+        result = services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                          client_address())
+        db.session.commit()  # a failure is recorded for the limits; a success changes the password
+        if result.changed:
             login_user(current_user._get_current_object())  # this session continues with the new session token; others end
-            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            sessions.continue_as(current_user)
+            flash("Your password has been changed. You have been signed out everywhere else, "
+                  "and your API tokens have been revoked.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)
+        if result.locked_until is not None:
+            status = 429
+            form.current_password.errors.append(_locked_message())
+        else:
+            form.current_password.errors.append(services.CURRENT_PASSWORD_WRONG)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("auth/change_password.html", form=form), status
 
 
 @bp.route("/api-tokens", methods=["GET", "POST"])
@@ -148,9 +199,14 @@ def tokens():
     form = ApiTokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = api_tokens.create_token(current_user, form.name.data)
-        db.session.commit()
-        form = ApiTokenForm(formdata=None)
+        try:
+            _, new_token = api_tokens.create_token(current_user, form.name.data)
+        except RuleError as error:
+            db.session.rollback()
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            form = ApiTokenForm(formdata=None)
     status = 400 if form.errors else 200
     return render_template("auth/api_tokens.html", form=form, tokens=api_tokens.tokens_of(current_user),
                            new_token=new_token), status

@@ -3,6 +3,10 @@
 Known names and aliases are matched first, so a name with "/" or "&" inside is never broken; what is left
 is split on "/", ";" and new lines. A part that starts with a known name ("DH&SCP Hospital Discharge Team")
 is that organisation; generic words ("all partners") name nobody.
+
+Matching costs a few dictionary look-ups per word of a cell, whatever the number of known names: a `Known`
+mapping indexes the names that contain a separator once, and a prefix is found by looking up each of the
+cell's own word boundaries rather than by comparing the cell with every known name.
 """
 from __future__ import annotations
 
@@ -27,10 +31,77 @@ def normalise(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().lower()
 
 
+class Known(dict):
+    """Normalised name or alias -> organisation name, with the names containing "/" or ";" indexed once.
+
+    Any dict works with `split`; this one saves it scanning every known name for each cell.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._separated: list[str] | None = None
+
+    def separated(self) -> list[str]:
+        """The names containing a separator, longest first (ties in insertion order)."""
+        if self._separated is None:
+            self._separated = _separated_names(self)
+        return self._separated
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._separated = None
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self._separated = None
+
+    def __ior__(self, other):
+        result = super().__ior__(other)
+        self._separated = None
+        return result
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        self._separated = None
+
+    def setdefault(self, key, default=None):
+        self._separated = None
+        return super().setdefault(key, default)
+
+    def pop(self, *args):
+        self._separated = None
+        return super().pop(*args)
+
+    def popitem(self):
+        self._separated = None
+        return super().popitem()
+
+    def clear(self):
+        super().clear()
+        self._separated = None
+
+
+def _separated_names(known: dict[str, str]) -> list[str]:
+    return sorted((k for k in known if "/" in k or ";" in k), key=len, reverse=True)
+
+
+def longest_known_prefix(key: str, names) -> str | None:
+    """The longest of `names` that `key` starts with, followed by a space: one look-up per space in `key`.
+
+    The same as the longest `k` in `names` with `key.startswith(k + " ")`, without comparing every name.
+    """
+    end = key.rfind(" ")
+    while end >= 0:
+        if key[:end] in names:
+            return key[:end]
+        end = key.rfind(" ", 0, end)
+    return None
+
+
 def split(text: str | None, known: dict[str, str]) -> list[tuple[str, str, str]]:
     """(part as written, organisation name, how it was matched) for each lead named in `text`.
 
-    `known` maps a normalised name or alias to the organisation's name.
+    `known` maps a normalised name or alias to the organisation's name (a `Known` for many cells).
     """
     text = re.sub(r"[ \t\u00a0]+", " ", text or "").strip()
     if not text:
@@ -43,7 +114,8 @@ def split(text: str | None, known: dict[str, str]) -> list[tuple[str, str, str]]
         protected.append(match[0])
         return f"\x00{len(protected) - 1}\x00"
 
-    for name in sorted((k for k in known if "/" in k or ";" in k), key=len, reverse=True):
+    separated = known.separated() if isinstance(known, Known) else _separated_names(known)
+    for name in separated:
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", protect, text, flags=re.I)
     parts = []
     for part in SEPARATORS.split(text):
@@ -67,9 +139,9 @@ def _resolve(part: str, known: dict[str, str]) -> tuple[str, str, str]:
     if key in known:
         name = known[key]
         return part, name, EXACT if normalise(name) == key else ALIAS
-    prefixes = [k for k in known if key.startswith(k + " ") or key.startswith(k + " &")]
-    if prefixes:
-        return part, known[max(prefixes, key=len)], PREFIX
+    prefix = longest_known_prefix(key, known)
+    if prefix is not None:
+        return part, known[prefix], PREFIX
     return part, part, NEW
 
 

@@ -1,13 +1,19 @@
 """Checks an uploaded file must pass before any parser opens it: type, size, zip bomb, DTDs.
 
 Everything here reads the bytes and the sizes the zip declares; nothing is parsed or executed.
+Every part of the zip is read through once, whatever its name or wherever the package's relationships point:
+none may declare a DTD or entities, and the bytes really unpacked must match the sizes declared and stay
+within the limits. A zip that is damaged or lies about its sizes is refused, never an error page.
 Each refusal is an ImportRefused with a sentence a user can act on.
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -91,15 +97,24 @@ def check(file: str | os.PathLike | bytes | BinaryIO, limits: Limits | None = No
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise ImportRefused("The file is damaged: it could not be opened as an .xlsx or .docx file.") from None
-    _check_sizes(members, len(data), limits)
-    kind = _kind(archive)
-    if expect and kind != expect:
-        wanted = {"xlsx": "an Excel .xlsx workbook", "docx": "a Word .docx document"}[expect]
-        raise ImportRefused(f"Upload {wanted}; this file is a .{kind}.")
-    _check_no_dtd(archive, members)
+        _check_sizes(members, len(data), limits)
+        kind = _kind(archive)
+        if expect and kind != expect:
+            wanted = {"xlsx": "an Excel .xlsx workbook", "docx": "a Word .docx document"}[expect]
+            raise ImportRefused(f"Upload {wanted}; this file is a .{kind}.")
+        _check_every_part(archive, members, len(data), limits)
+    except ImportRefused:
+        raise
+    except _DAMAGED:
+        raise ImportRefused(DAMAGED) from None
     return CheckedFile(data=data, kind=kind, name=name)
+
+
+DAMAGED = "The file is damaged: it could not be opened as an .xlsx or .docx file."
+#: What zipfile and zlib raise for a damaged archive, sizes that do not match the data, a wrong CRC,
+#: an unsupported compression method or an encrypted part.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError,
+            KeyError, OverflowError)
 
 
 _MACRO_MESSAGE = ("Macro-enabled workbooks (.xlsm) are not accepted. "
@@ -134,24 +149,63 @@ def _kind(archive: zipfile.ZipFile) -> str:
     raise ImportRefused("The file is an Office file but neither an .xlsx workbook nor a .docx document.")
 
 
-def _check_no_dtd(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
-    """Office files never need a DTD; one in any XML part means entity tricks (billion laughs, XXE)."""
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_DTD_REFUSED = ("The file contains XML declarations (a DTD or entities) that Office files never need; "
+                "it was refused as unsafe.")
+
+
+def _check_every_part(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], compressed_total: int,
+                      limits: Limits) -> None:
+    """Read every part once: no DTD or entity in any of them, and the real sizes as declared and within limits.
+
+    Every part is read, not only the ones at the usual paths: a relationship can point anywhere in the
+    package, and zipfile opens a part by any name. NUL bytes are dropped before looking, so UTF-16 and UTF-32
+    text is searched as well as UTF-8.
+    """
+    total = 0
     for member in members:
-        if member.filename.lower().endswith((".xml", ".rels", ".vml")) and _declares_dtd(archive, member):
-            raise ImportRefused("The file contains XML declarations (a DTD or entities) that Office files "
-                                "never need; it was refused as unsafe.")
+        size = _scan_part(archive, member, limits.max_uncompressed - total)
+        if size != member.file_size:
+            raise ImportRefused(DAMAGED)
+        total += size
+    if total > limits.max_uncompressed or (total > MIB and total > limits.max_ratio * compressed_total):
+        raise ImportRefused(f"The file expands more than {limits.max_ratio} times when unpacked, or beyond "
+                            f"{limits.max_uncompressed // MIB} MB; it may be a zip bomb, so it was not opened.")
 
 
-def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, allowance: int) -> int:
+    """The number of bytes the part really unpacks to (reading stops past `allowance`); refuses a DTD."""
+    size, tail, first = 0, b"", True
     with archive.open(member) as stream:
-        tail = b""
-        utf16 = None
         while chunk := stream.read(MIB):
-            if utf16 is None:
-                utf16 = chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or chunk[1:2] == b"\x00"
-            window = tail + chunk
-            text = window.replace(b"\x00", b"") if utf16 else window
-            if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
-                return True
-            tail = window[-32:]
-    return False
+            size += len(chunk)
+            if size > allowance:
+                raise ImportRefused("The file expands beyond the size allowed when unpacked; it may be a zip bomb, "
+                                    "so it was not opened.")
+            text = (tail + chunk).replace(b"\x00", b"")
+            if first:
+                _check_encoding(text)
+                first = False
+            if _DTD.search(text):
+                raise ImportRefused(_DTD_REFUSED)
+            tail = text[-32:]
+    return size
+
+
+def _check_encoding(start: bytes) -> None:
+    """An XML part declaring an encoding in which '<!DOCTYPE' would not be plain ASCII (UTF-7, EBCDIC) is refused."""
+    start = start.removeprefix(codecs.BOM_UTF8).lstrip(b"\xff\xfe")
+    match = _DECLARED_ENCODING.match(start[:200])
+    if match is None:
+        return
+    encoding = match[1].decode("ascii").lower()
+    if encoding.replace("_", "-").startswith(("utf-16", "utf-32", "ucs-2", "ucs-4", "utf16", "utf32")):
+        return  # their NUL bytes were dropped: the search sees ASCII
+    try:
+        plain = "<!DOCTYPE <!ENTITY".encode(encoding) == b"<!DOCTYPE <!ENTITY"
+    except (LookupError, UnicodeError):
+        plain = False
+    if not plain or encoding.replace("_", "-") in {"utf-7", "utf7", "unicode-1-1-utf-7"}:
+        raise ImportRefused(f"The file has a part in the '{encoding}' text encoding, which Office files never use; "
+                            "it was refused as unsafe.")

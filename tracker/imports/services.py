@@ -186,17 +186,20 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
     }
 
 
-def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> dict[str, str]:
-    """Known names plus the file's own new ones, so "X Team" later in the file is found as X."""
+def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> leads.Known:
+    """Known names plus the file's own new ones, so "X Team" later in the file is found as X.
+
+    Linear in the cells and names: a new name is kept when none of its own word-boundary prefixes is a name.
+    """
+    known = leads.Known(known)
     new = {}
     for text in lead_texts:
         for _part, name, how in leads.split(text, known):
             if how == leads.NEW:
                 new.setdefault(leads.normalise(name), name)
     names = set(known) | set(new)
-    shortest = {key: name for key, name in new.items()
-                if not any(key.startswith(other + " ") for other in names if other != key)}
-    return {**known, **shortest}
+    shortest = {key: name for key, name in new.items() if leads.longest_known_prefix(key, names) is None}
+    return leads.Known({**known, **shortest})
 
 
 def _timescale_value(row: dict) -> str | dt.date:

@@ -25,4 +25,5 @@ class Job:
 JOBS = [
     Job("reminders", "tracker.reminders.jobs:scheduled_run", {"day_of_week": "mon-fri", "hour": 7, "minute": 0}),
     Job("workbooks", "tracker.workbooks.services:issue_due_workbooks", {"day_of_week": "mon-fri", "hour": 6, "minute": 30}),
+    Job("outbox", "tracker.outbox.services:scheduled_send", {"minute": "*"}),  # queued e-mail, every minute
 ]
