@@ -209,7 +209,8 @@ def test_a_test_configuration_ignores_the_callers_environment(monkeypatch, tmp_p
     assert (tested["TRUST_PROXY"], tested["MAIL_SERVER"], tested["MAIL_USERNAME"],
             tested["SIGN_IN_MAX_FAILURES_PER_EMAIL"], tested["ENV_NAME"]) == (False, "localhost", None, 5,
                                                                              "development")
-    monkeypatch.setenv("SECRET_KEY", "production-secret")
+    monkeypatch.setenv("SECRET_KEY", "production-secret-" + "k" * 32)
+    monkeypatch.setenv("BASE_URL", "https://tracker.example.scot")
     monkeypatch.setenv("DATABASE_URL", database)
     monkeypatch.setenv("ALLOW_SQLITE_IN_PRODUCTION", "1")
     production = create_app().config  # no test configuration: the environment is read as before

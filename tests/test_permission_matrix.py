@@ -100,6 +100,8 @@ GET /auth/reset-password                                                        
 POST /auth/reset-password                                                        bad   bad    bad    bad   bad    bad     bad       bad     bad    bad       bad     bad
 GET /auth/reset-password/<token>                                                 ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/reset-password/<token>                                                bad   bad    bad    bad   bad    bad     bad       bad     bad    bad       bad     bad
+GET /auth/new-password                                                           hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
+POST /auth/new-password                                                          hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
 GET /auth/sign-in                                                                ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/sign-in                                                               bad   ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/sign-out                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
