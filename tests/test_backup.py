@@ -287,3 +287,18 @@ def test_a_downgrade_that_would_drop_tables_holding_rows_refuses_and_lists_them(
     result = invoke(app, "db", "downgrade", "base", "--i-understand-this-deletes-data")
     assert result.exit_code == 0, result.output
     assert table_names(app) <= {"alembic_version"}
+
+
+def test_without_the_postgresql_client_programs_the_message_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(services.shutil, "which", lambda name: None)
+    monkeypatch.setattr(services.glob, "glob", lambda pattern: [])
+    with pytest.raises(services.RuleError, match=r"pg_dump was not found on PATH or in /usr/lib/postgresql/\*/bin: "
+                                                 r"install the PostgreSQL client programs"):
+        services.pg_program("pg_dump")
+
+
+def test_the_password_goes_to_pg_dump_in_its_environment_never_on_its_command_line():
+    url = make_url("postgresql+psycopg://tracker:s3cret@db.internal:5433/tracker?sslmode=require")
+    env = services.pg_environment(url)
+    assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"], env["PGSSLMODE"]) == (
+        "db.internal", "5433", "tracker", "s3cret", "tracker", "require")
