@@ -13,6 +13,8 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
+if config.attributes.get('quiet'):  # a dry run (tracker.backup's downgrade guard): no "Running ..." lines
+    logging.getLogger('alembic').setLevel(logging.WARNING)
 
 
 def get_engine():
@@ -88,6 +90,19 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+
+    # A caller may pass its own connection (tracker.backup's downgrade guard runs a downgrade inside a
+    # transaction it rolls back, or against a copy of an SQLite file).
+    given = config.attributes.get('connection')
+    if given is not None:
+        context.configure(
+            connection=given,
+            target_metadata=get_metadata(),
+            **conf_args
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
 
     connectable = get_engine()
 

@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from tracker.auth.cli import users_cli
+    from tracker.backup.cli import backup_command, db_cli, restore_command
     from tracker.demo.cli import demo_command
     from tracker.frameworks.cli import frameworks_cli
     from tracker.imports.cli import import_command
@@ -131,7 +132,8 @@ def register_commands(app: Flask) -> None:
     from tracker.workbooks.cli import workbook_cli
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
-                    import_command, reminders_cli, scheduler_command, outbox_cli):
+                    import_command, reminders_cli, scheduler_command, outbox_cli, backup_command, restore_command,
+                    db_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 

@@ -92,6 +92,10 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "REMINDER_UPDATE_REQUEST_DAYS": number("REMINDER_UPDATE_REQUEST_DAYS", 21),
         "REMINDER_ESCALATION_DAYS": number("REMINDER_ESCALATION_DAYS", 28),
         "SCHEDULER_STALE_AFTER_MINUTES": number("SCHEDULER_STALE_AFTER_MINUTES", 10),
+        # Backups (tracker.backup): where `tracker backup` and the nightly SQLite backup write, and how many
+        # days of nightly backups the scheduler keeps.
+        "BACKUP_DIR": get("BACKUP_DIR"),
+        "BACKUP_KEEP_DAYS": number("BACKUP_KEEP_DAYS", 14),
         "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": flag("TRUST_PROXY"),

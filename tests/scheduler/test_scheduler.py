@@ -115,8 +115,10 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
 
 
 def test_the_scheduler_command_runs_and_a_second_one_exits_with_a_clear_message(app, database_url, tmp_path):
+    # BACKUP_DIR: the nightly backup may catch up at start; its copy goes to the test's folder.
     env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
-                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT))
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
+                         BACKUP_DIR=str(tmp_path / "backups"))
     flask = [sys.executable, "-m", "flask", "--app", "tracker", "scheduler"]
     first = subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
