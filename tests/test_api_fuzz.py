@@ -106,7 +106,7 @@ def _use_real_version(app, case) -> None:
     if not (isinstance(case.body, dict) and type(case.body.get("version")) is int):
         return
     action_id = (case.path_parameters or {}).get("action_id")
-    if type(action_id) is not int or not 0 < action_id < 2**63:
+    if type(action_id) is not int or not 0 < action_id <= 2**31 - 1:  # the id columns are INTEGER
         return
     with app.app_context():
         action = db.session.get(Action, action_id)
