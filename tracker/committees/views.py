@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import SelectChoice
 
-from tracker.auth.models import Role
 from tracker.committees import services
 from tracker.committees.forms import CommitteeForm, MeetingForm, MemberForm
 from tracker.committees.models import Committee, CommitteeMember, Meeting
 from tracker.doors import commit_or_refuse
 from tracker.extensions import db
+from tracker.partnerships.queries import managed_by
 from tracker.partnerships.models import Partnership
 from tracker.timeutil import today
 from tracker.workbooks import services as workbooks
@@ -33,8 +32,7 @@ def managed_committee_or_403(committee_id: int) -> Committee:
 
 
 def managed_partnerships() -> list[Partnership]:
-    query = select(Partnership).order_by(Partnership.name)
-    return [p for p in db.session.scalars(query) if current_user.has_role(p.id, Role.PLAN_MANAGER)]
+    return managed_by(current_user)
 
 
 def member_choices(committee: Committee) -> list[SelectChoice]:

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.models import Role
-from tracker.auth.permissions import visible_partnership_ids
 from tracker.extensions import db
+from tracker.partnerships.queries import managed_by
 from tracker.imports import services
 from tracker.imports.forms import AliasForm, ConfirmForm, UploadForm, mapping_form
 from tracker.imports.models import ImportJob
@@ -21,11 +21,7 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 def _managed_partnerships() -> list[Partnership]:
     """The partnerships whose plans the user may import into (plan managers and site administrators)."""
-    query = select(Partnership).order_by(Partnership.name)
-    ids = visible_partnership_ids(current_user)
-    if ids is not None:
-        query = query.where(Partnership.id.in_(ids))
-    return [p for p in db.session.scalars(query) if current_user.has_role(p.id, Role.PLAN_MANAGER)]
+    return managed_by(current_user)
 
 
 def _limits() -> Limits:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import Membership, Role, User
+from tracker.auth.permissions import manageable_partnerships
 from tracker.extensions import db
 from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
@@ -100,11 +101,11 @@ def my_actions(user: User, today: dt.date) -> MyActions:
 
 def managed_plans(user: User) -> list[Plan]:
     """Plans the user manages: named as their manager, in a partnership where they are a plan manager."""
-    manager_of = [m.partnership_id for m in user.memberships if m.role.includes(Role.PLAN_MANAGER)]
-    if not manager_of and not user.is_admin:
+    manager_of = manageable_partnerships(user)
+    if manager_of == set():
         return []
     query = select(Plan).where(Plan.manager_id == user.id, Plan.archived_at.is_(None)).order_by(Plan.name)
-    if not user.is_admin:
+    if manager_of is not None:
         query = query.where(Plan.partnership_id.in_(manager_of))
     return list(db.session.scalars(query))
 

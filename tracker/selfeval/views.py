@@ -8,13 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tracker.auth.models import Role
 from tracker.auth.permissions import can_view_partnership, visible_partnership_ids
 from tracker.selfeval.permissions import can_manage_round, round_or_404
 from tracker.doors import commit_or_refuse, show
 from tracker import links
 from tracker.errors import RuleError
 from tracker.extensions import db
+from tracker.partnerships.queries import managed_by
 from tracker.text import parse_id
 from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.partnerships.models import Partnership
@@ -44,8 +44,7 @@ bp.add_app_template_global(links.action_url, "action_url")
 
 
 def _managed_partnerships() -> list[Partnership]:
-    query = select(Partnership).order_by(Partnership.name)
-    return [p for p in db.session.scalars(query) if current_user.has_role(p.id, Role.PLAN_MANAGER)]
+    return managed_by(current_user)
 
 
 def _require_manager(round_: SelfEvaluationRound) -> None:
