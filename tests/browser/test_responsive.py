@@ -44,7 +44,8 @@ WIDTH_LOG: list[tuple[str, str, dict[int, int]]] = []
 
 
 def pattern(path: str) -> str:
-    return re.sub(r"/\d+(?=/|$)", "/N", path)
+    """The URL's shape: ids and dates replaced, so that one page of each kind is visited."""
+    return re.sub(r"/(\d{4}-\d{2}-\d{2}|\d+)(?=/|$)", "/N", path)
 
 
 def main_links(page, origin: str) -> list[str]:
