@@ -332,3 +332,12 @@ def test_the_plan_manager_cannot_be_someone_from_another_partnership(world):
         plans.edit_action(world.officer_action, expected_version=None, actor=world.manager,
                           lead_officer_id=world.outsider.id)
     assert refused.value.field == "lead_officer_id"
+
+
+def test_the_navigation_offers_import_only_to_those_who_may_import(world, client_as):
+    """The nav showed Import to lead officers, viewers and carer representatives, who then got a 403."""
+    assert 'href="/imports/"' not in client_as(world.officer).get("/").text.replace("/imports/upload", "/imports/")
+    for person in (world.officer, world.viewer):
+        page = client_as(person).get("/").text
+        assert ">Import<" not in page
+    assert ">Import<" in client_as(world.manager).get("/").text

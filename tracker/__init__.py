@@ -16,7 +16,10 @@ from tracker.scheduler import banner as scheduler_banner
 #: Main navigation: (endpoint, label) or (endpoint, label, predicate), shown to signed-in users; an entry
 #: with a predicate shows only to users for whom predicate(user) is true.
 def nav_items() -> list[tuple]:
-    from tracker.auth.permissions import can_administer
+    from tracker.auth.permissions import can_administer, manageable_partnerships
+
+    def can_import(user) -> bool:
+        return manageable_partnerships(user) != set()
 
     return [
         ("plans.my_actions", "My actions"),
@@ -24,7 +27,7 @@ def nav_items() -> list[tuple]:
         ("selfeval.index", "Self-evaluation"),
         ("indicators.index", "Indicators"),
         ("committees.index", "Committees"),
-        ("imports.upload", "Import"),
+        ("imports.upload", "Import", can_import),
         ("admin.index", "Administration", can_administer),
         ("auth.account", "Your account"),
     ]
