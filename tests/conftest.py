@@ -211,3 +211,19 @@ def world(app) -> World:
 def client_as(app):
     """client_as(user) -> a signed-in test client."""
     return lambda user: sign_in_client(app, user)
+
+
+@pytest.fixture
+def api(app):
+    """api(user) -> a test client that sends a fresh API token for `user`."""
+
+    from tracker.api import tokens
+
+    def make(user):
+        _, secret = tokens.create_token(user, "tests")
+        db.session.commit()
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        return client
+
+    return make

@@ -19,20 +19,6 @@ from tracker.plans.models import Action, ProgressUpdate
 from tracker.rag import Status
 
 
-@pytest.fixture
-def api(app):
-    """api(user) -> a test client that sends a fresh API token for `user`."""
-
-    def make(user):
-        _, secret = tokens.create_token(user, "tests")
-        db.session.commit()
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-        return client
-
-    return make
-
-
 def test_requests_without_a_valid_token_are_refused(app, world):
     client = app.test_client()
     for headers in ({}, {"Authorization": "Bearer trk_not-a-token"}, {"Authorization": "Basic abc"}):

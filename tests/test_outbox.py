@@ -4,27 +4,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, select
 
 from tests import factories
-from tests.reminders.conftest import Mailbox, free_port
+from tests.reminders.conftest import free_port, mailbox  # noqa: F401, F811  (mailbox: a real SMTP server on loopback)
 from tracker.auth.models import PasswordResetToken
 from tracker.extensions import db
 from tracker.outbox import services as outbox
 from tracker.outbox.models import OutboxMessage
 from tracker.scheduler import process
 from tracker.scheduler.jobs import JOBS
-
-
-@pytest.fixture
-def mailbox():
-    handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

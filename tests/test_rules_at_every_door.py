@@ -6,17 +6,13 @@ pages let through what the web form refused.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 
-import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from tests import factories
 from tests.workbooks.test_returns import column, download, save, upload
 from tracker import text as texts
-from tracker.api import tokens
 from tracker.auth.models import Membership, Role, User
 from tracker.committees import services as committees
 from tracker.committees.models import CommitteeKind, CommitteeMember, Meeting
@@ -26,18 +22,6 @@ from tracker.plans import services as plans
 from tracker.plans.models import Action, ProgressUpdate
 from tracker.rag import Status
 from tracker.workbooks.returns import SHEET
-
-
-@pytest.fixture
-def api(app):
-    def make(user):
-        _, secret = tokens.create_token(user, "tests")
-        db.session.commit()
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-        return client
-
-    return make
 
 
 def _update_counts() -> int:

@@ -36,46 +36,39 @@ def _string(value: Any, *, field: str | None, label: str) -> str:
     return value
 
 
-def line(value: Any, *, field: str | None = None, label: str = "The text", max_length: int = 300,
-         required: bool = False) -> str | None:
-    """Single-line text, trimmed; None (or '') when empty and not required."""
-    if value is None:
-        value = ""
-    value = _string(value, field=field, label=label).strip(" \t\r\n")
-    if _NOT_IN_A_LINE.search(value):
-        raise RuleError(f"{label} must be on one line, without hidden control characters. "
-                        "Retype it or paste it as plain text.", field)
+def _checked(value: str, forbidden, refusal: str, *, field, label: str, max_length: int,
+             required: bool) -> str | None:
+    """`value` refused if `forbidden` finds anything in it (before trimming, so nothing is trimmed away
+    unseen), then trimmed, checked for emptiness and length."""
+    if forbidden.search(value):
+        raise RuleError(refusal, field)
     value = value.strip()
     if not value:
         if required:
             raise RuleError(f"Enter {_lower_first(label)}.", field)
         return None
-    if _NOT_IN_A_LINE.search(value):
-        raise RuleError(f"{label} must be on one line, without hidden control characters. "
-                        "Retype it or paste it as plain text.", field)
     if len(value) > max_length:
         raise RuleError(f"{label} must be {max_length:,} characters or fewer (it is {len(value):,}).", field)
     return value
+
+
+def line(value: Any, *, field: str | None = None, label: str = "The text", max_length: int = 300,
+         required: bool = False) -> str | None:
+    """Single-line text, trimmed; None when empty and not required. Spaces, tabs and line breaks around the
+    text are trimmed; any control character (CR and LF included) inside it is refused."""
+    value = _string("" if value is None else value, field=field, label=label).strip(" \t\r\n")
+    return _checked(value, _NOT_IN_A_LINE, f"{label} must be on one line, without hidden control characters. "
+                    "Retype it or paste it as plain text.", field=field, label=label, max_length=max_length,
+                    required=required)
 
 
 def paragraphs(value: Any, *, field: str | None = None, label: str = "The text", max_length: int = 20_000,
                required: bool = False) -> str | None:
-    """Multi-line text with LF line endings, trimmed at both ends; None (or '') when empty and not required."""
-    if value is None:
-        value = ""
-    value = _string(value, field=field, label=label).replace("\r\n", "\n").replace("\r", "\n")
-    if _NOT_IN_PARAGRAPHS.search(value):
-        raise RuleError(f"{label} contains hidden control characters. Retype it or paste it as plain text.", field)
-    value = value.strip()
-    if not value:
-        if required:
-            raise RuleError(f"Enter {_lower_first(label)}.", field)
-        return None
-    if _NOT_IN_PARAGRAPHS.search(value):
-        raise RuleError(f"{label} contains hidden control characters. Retype it or paste it as plain text.", field)
-    if len(value) > max_length:
-        raise RuleError(f"{label} must be {max_length:,} characters or fewer (it is {len(value):,}).", field)
-    return value
+    """Multi-line text with LF line endings, trimmed at both ends; None when empty and not required."""
+    value = _string("" if value is None else value, field=field, label=label)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _checked(value, _NOT_IN_PARAGRAPHS, f"{label} contains hidden control characters. Retype it or paste "
+                    "it as plain text.", field=field, label=label, max_length=max_length, required=required)
 
 
 def is_clean_line(value: str) -> bool:

@@ -10,6 +10,7 @@ Measured 2026-12-01 (shared 2-core machine): realistic 4.2 s, distinct leads 6.7
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import resource
@@ -102,12 +103,12 @@ def child_read(path: str) -> dict:
     return {"seconds": time.perf_counter() - started, "cells": cells, "peak_mib": _peak_mib()}
 
 
-def child_import(path: str, database: str) -> dict:
-    """Preview (check, parse, plan the changes) and commit into a fresh database, as the CLI does."""
+@contextlib.contextmanager
+def _scratch_partnership(database: str):
+    """An app on a fresh scratch database with the MSG framework and one empty partnership, in its context."""
     from tracker import create_app
     from tracker.extensions import db
     from tracker.frameworks import services as frameworks
-    from tracker.imports import services
     from tracker.partnerships.models import Partnership
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench", "TESTING": True})
@@ -117,6 +118,18 @@ def child_import(path: str, database: str) -> dict:
         partnership = Partnership(name="Anytown")
         db.session.add(partnership)
         db.session.commit()
+        try:
+            yield partnership
+        finally:
+            db.engine.dispose()
+
+
+def child_import(path: str, database: str) -> dict:
+    """Preview (check, parse, plan the changes) and commit into a fresh database, as the CLI does."""
+    from tracker.extensions import db
+    from tracker.imports import services
+
+    with _scratch_partnership(database) as partnership:
         baseline = _peak_mib()
         started = time.perf_counter()
         parsed = services.read(path)
@@ -127,7 +140,6 @@ def child_import(path: str, database: str) -> dict:
         db.session.commit()
         committed = time.perf_counter()
         again = services.changes(services.read(path), partnership, "Benchmark plan")
-        db.engine.dispose()
     return {"parse": parsed_at - started, "preview": previewed - started, "commit": committed - previewed,
             "created": summary["create"], "unchanged_again": again["counts"]["unchanged"],
             "rows": len(preview["rows"]), "baseline_mib": baseline, "peak_mib": _peak_mib()}
@@ -135,23 +147,12 @@ def child_import(path: str, database: str) -> dict:
 
 def child_preview(path: str, database: str) -> dict:
     """Preview only (check, parse, match the leads, plan the changes) against an empty partnership."""
-    from tracker import create_app
-    from tracker.extensions import db
-    from tracker.frameworks import services as frameworks
     from tracker.imports import services
-    from tracker.partnerships.models import Partnership
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench", "TESTING": True})
-    with app.app_context():
-        db.create_all()
-        frameworks.load_msg()
-        partnership = Partnership(name="Anytown")
-        db.session.add(partnership)
-        db.session.commit()
+    with _scratch_partnership(database) as partnership:
         started = time.perf_counter()
         preview = services.changes(services.read(path), partnership, "Benchmark plan")
         seconds = time.perf_counter() - started
-        db.engine.dispose()
     return {"seconds": seconds, "rows": len(preview["rows"]), "new_organisations": len(preview["new_organisations"])}
 
 

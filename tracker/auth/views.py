@@ -75,14 +75,19 @@ def sign_in():
             login_user(result.user)
             sessions.start(result.user)
             return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
-        if result.locked_until is not None:
-            status = 429
-            form.email.errors.append(_locked_message())
-        else:
-            form.email.errors.append(services.SIGN_IN_FAILED)
+        status = _failed_attempt(form.email, result, services.SIGN_IN_FAILED)
     if form.errors and status == 200:
         status = 400
     return render_template("auth/sign_in.html", form=form), status
+
+
+def _failed_attempt(field, result, wrong: str) -> int:
+    """Show a failed password check on `field`: locked (429) or plainly wrong; the status to answer with."""
+    if result.locked_until is not None:
+        field.errors.append(_locked_message())
+        return 429
+    field.errors.append(wrong)
+    return 200
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -183,11 +188,7 @@ def change_password():
             flash("Your password has been changed. You have been signed out everywhere else, "
                   "and your API tokens have been revoked.", "success")
             return redirect(url_for("auth.account"))
-        if result.locked_until is not None:
-            status = 429
-            form.current_password.errors.append(_locked_message())
-        else:
-            form.current_password.errors.append(services.CURRENT_PASSWORD_WRONG)
+        status = _failed_attempt(form.current_password, result, services.CURRENT_PASSWORD_WRONG)
     if form.errors and status == 200:
         status = 400
     return render_template("auth/change_password.html", form=form), status

@@ -39,6 +39,15 @@ class ConcurrentEditError(Conflict):
         self.current = current
 
 
+def _as_manager(actor, actor_id: int | None, plan: Plan, refusal: str) -> int | None:
+    """The acting user's id, after checking that a person at a door (`actor`) manages the plan."""
+    if actor is None:
+        return actor_id
+    if not permissions.can_manage_plan(actor, plan):
+        raise NotAllowed(refusal)
+    return actor.id
+
+
 def _check_version(action: Action, expected_version: int | None) -> None:
     if expected_version is not None and action.version != expected_version:
         raise ConcurrentEditError(action)
@@ -181,10 +190,7 @@ def create_action(
     timescale copied from a source document even when no date can be read from it (imports, the demo);
     a timescale a person types must be readable.
     """
-    if actor is not None:
-        if not permissions.can_manage_plan(actor, plan):
-            raise NotAllowed("Only the plan's managers can add actions.")
-        actor_id = actor.id
+    actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can add actions.")
     fields = _action_fields(plan, None, as_written=as_written, text=text, ref=ref, timescale=timescale,
                             status=status, lead_officer_id=lead_officer_id, lead_text=lead_text, items=items,
                             organisations=organisations)
@@ -291,10 +297,7 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     from tracker.audit.models import AuditEvent
     from tracker.plans.models import action_items, action_organisations
 
-    if actor is not None:
-        if not permissions.can_manage_plan(actor, plan):
-            raise NotAllowed("Only the plan's managers can add actions.")
-        actor_id = actor.id
+    actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can add actions.")
     if not rows:
         return 0
     taken = set(db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
@@ -367,10 +370,7 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
     Accepts text, ref, timescale, status, lead_officer_id, lead_text, items, organisations, superseded_by_id.
     With `actor` their right to manage the plan is checked. A moved due date needs `revision_reason`.
     """
-    if actor is not None:
-        if not permissions.can_manage_plan(actor, action.plan):
-            raise NotAllowed("Only the plan's managers can edit actions.")
-        actor_id = actor.id
+    actor_id = _as_manager(actor, actor_id, action.plan, "Only the plan's managers can edit actions.")
     _check_version(action, expected_version)
     reason = texts.paragraphs(changes.pop("revision_reason", None), field="revision_reason",
                               label="The reason for the new timescale", max_length=REASON_MAX)
@@ -504,10 +504,7 @@ def record_progress(
 def edit_plan(plan: Plan, *, actor_id: int | None = None, actor=None, **changes) -> Plan:
     """Change a plan's name, kind, framework, manager or description, with an audit event."""
     fields = ("name", "kind", "framework_id", "manager_id", "description")
-    if actor is not None:
-        if not permissions.can_manage_plan(actor, plan):
-            raise NotAllowed("Only the plan's managers can change it.")
-        actor_id = actor.id
+    actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can change it.")
     unknown = set(changes) - set(fields)
     if unknown:
         raise TypeError(f"unknown plan field {sorted(unknown)[0]!r}")
