@@ -53,6 +53,27 @@ def test_last_used_time_is_recorded(app, world, api):
     assert token.last_used_at is not None
 
 
+def test_a_read_within_the_minute_writes_and_commits_nothing(app, world, api):
+    """Reading the API is a read: only the first request of the minute stamps the token's last use."""
+    client = api(world.officer)
+    client.get("/api/v1/plans")
+    statements = []
+    engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement.split()[0].upper())  # noqa: E731
+    commits = []
+    on_commit = commits.append
+    event.listen(engine, "before_cursor_execute", listener)
+    event.listen(engine, "commit", on_commit)
+    try:
+        for _ in range(3):
+            assert client.get("/api/v1/plans").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(engine, "commit", on_commit)
+    assert "UPDATE" not in statements and "INSERT" not in statements
+    assert commits == []
+
+
 def test_plans_are_those_of_the_users_partnerships(app, world, api):
     names = [p["name"] for p in api(world.officer).get("/api/v1/plans").get_json()["items"]]
     assert names == ["Home action plan"]

@@ -56,7 +56,8 @@ def authenticate():
         response = error("Send a valid API token in the header 'Authorization: Bearer <token>'.", 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
         return response
-    db.session.commit()  # the token's last-used time
+    if db.session.is_modified(token):
+        db.session.commit()  # the token's last-used time, at most once a minute: a read otherwise writes nothing
     g.api_user = token.user
     return None
 
