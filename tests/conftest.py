@@ -1,6 +1,7 @@
 """Shared fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), clients per role."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -75,8 +76,14 @@ def subprocess_env(**explicit: str) -> dict:
     return {**{k: v for k, v in os.environ.items() if k not in names}, **explicit}
 
 
+_SCRATCH = tempfile.mkdtemp(prefix="tracker-test-files-")  # backups and job results of the tests' apps
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+
+
 def app_config(database_url: str, **overrides) -> dict:
     return {
+        "BACKUP_DIR": os.path.join(_SCRATCH, "backups"),
+        "JOB_RESULTS_DIR": os.path.join(_SCRATCH, "job-results"),
         "TESTING": True,
         "SECRET_KEY": "tests",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -85,6 +92,7 @@ def app_config(database_url: str, **overrides) -> dict:
         "BASE_URL": "http://tracker.test",
         "MAIL_SUPPRESS_SEND": True,
         "DEMO_PASSWORD": factories.PASSWORD,
+        "JOBS_IMMEDIATE": True,  # a job runs where it starts; tests/test_jobs.py runs a real worker too
         **overrides,
     }
 

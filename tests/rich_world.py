@@ -20,6 +20,7 @@ from tracker.committees.models import CommitteeKind
 from tracker.extensions import db
 from tracker.imports import services as imports
 from tracker.indicators import services as indicators
+from tracker.jobs.models import Job
 from tracker.selfeval import services as selfeval
 from tracker.workbooks import services as workbooks
 from tracker.workbooks.models import ReturnUpload
@@ -82,11 +83,13 @@ class RichWorld:
             "round_id": self.round.id, "item_id": self.rating.item_id, "proposed_id": self.proposed.id,
             "token": self.job.token, "upload_id": self.upload.id, "organisation_id": self.organisation.id,
             "partnership_id": self.home.id, "user_id": self.national.id,
-            "token_id": self.officer_token_id, "change": "disable",
+            "token_id": self.officer_token_id, "change": "disable", "job_id": self.background_job_id,
         }
 
     #: the officer's own API token, for /auth/api-tokens/<token_id>/revoke
     officer_token_id: int = 0
+    #: a queued background job (tracker.jobs) of the home plan manager
+    background_job_id: int = 0
 
 
 def build_world() -> RichWorld:
@@ -147,6 +150,8 @@ def build_world() -> RichWorld:
     job = imports.create_job(checked, imports.read(checked), home, "Imported plan", manager.id)
     upload = ReturnUpload(plan_id=plan.id, user_id=officer.id, filename="return.xlsx", rows=[])
     db.session.add(upload)
+    background = Job(kind="backup", title="A backup of the whole database", owner_id=manager.id)
+    db.session.add(background)
     db.session.flush()
     _, reset_token = auth_services.start_password_reset(people["norole"].email)
 
@@ -164,4 +169,5 @@ def build_world() -> RichWorld:
                       indicator=indicator, round=round_, rating=rating, proposed=proposed, job=job, upload=upload,
                       organisation=organisation, reset_token=reset_token, api_tokens=api_tokens)
     world.officer_token_id = officer_token_id
+    world.background_job_id = background.id
     return world

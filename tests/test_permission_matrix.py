@@ -141,6 +141,12 @@ POST /indicators/plans/<int:plan_id>/import/confirm                             
 GET /indicators/plans/<int:plan_id>/new                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /indicators/plans/<int:plan_id>/new                                         login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 
+GET /jobs                                                                        login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
+POST /jobs/backup                                                                login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
+GET /jobs/<int:job_id>                                                           login hide   hide   hide  hide   hide    hide      ok      hide   hide      hide    ok
+POST /jobs/<int:job_id>/cancel                                                   login hide   hide   hide  hide   hide    hide      ok      hide   hide      hide    ok
+GET /jobs/<int:job_id>/result                                                    login hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
+
 GET /plans                                                                       login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /plans/<int:plan_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /plans/<int:plan_id>/actions/new                                             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok

@@ -290,12 +290,23 @@ def _get_world(app, world, client_as) -> dict:
         db.session.add(copy)
         db.session.flush()
         uploads[who] = copy.id
+    from tracker.jobs.models import Job
+
+    from tracker.jobs.models import JobState
+    from tracker.jobs.services import result_dir
+
+    result = result_dir(999) / "backup.sqlite3"
+    result.write_bytes(b"SQLite format 3\x00")
+    background = Job(kind="backup", title="A backup", owner_id=world.manager.id, state=JobState.DONE,
+                     result_path=str(result), result_name=result.name)
+    db.session.add(background)
     db.session.commit()
     return {
         "values": {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
-                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css"},
+                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css",
+                   "job_id": background.id},
         "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,

@@ -112,12 +112,14 @@ def register_blueprints(app: Flask) -> None:
     from tracker.committees import views as committees
     from tracker.imports import views as imports
     from tracker.indicators import views as indicators
+    from tracker.jobs import views as jobs
     from tracker.plans import views as plans
     from tracker.reminders import views as reminders
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks
 
-    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
+    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
+                    jobs):
         app.register_blueprint(feature.bp)
 
 
@@ -128,6 +130,7 @@ def register_commands(app: Flask) -> None:
     from tracker.frameworks.cli import frameworks_cli
     from tracker.imports.cli import import_command
     from tracker.indicators.cli import indicators_cli
+    from tracker.jobs.cli import worker_command
     from tracker.outbox.cli import outbox_cli
     from tracker.plans.cli import plans_cli
     from tracker.reminders.cli import reminders_cli
@@ -136,7 +139,7 @@ def register_commands(app: Flask) -> None:
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
                     import_command, reminders_cli, scheduler_command, outbox_cli, backup_command, restore_command,
-                    db_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
+                    db_cli, worker_command):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 

@@ -96,6 +96,12 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         # days of nightly backups the scheduler keeps.
         "BACKUP_DIR": get("BACKUP_DIR"),
         "BACKUP_KEEP_DAYS": number("BACKUP_KEEP_DAYS", 14),
+        # Background jobs (tracker.jobs): the queue the worker process reads. Default: a SQLite file in the
+        # instance folder (one server); JOBS_REDIS_URL for several servers. JOB_RESULTS_DIR keeps results.
+        "JOBS_REDIS_URL": get("JOBS_REDIS_URL"),
+        "JOBS_QUEUE_FILE": get("JOBS_QUEUE_FILE"),
+        "JOB_RESULTS_DIR": get("JOB_RESULTS_DIR"),
+        "JOBS_IMMEDIATE": flag("JOBS_IMMEDIATE"),
         "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": flag("TRUST_PROXY"),
