@@ -48,7 +48,7 @@ def test_a_site_administrator_backs_up_from_the_admin_page_and_downloads_the_cop
     page = client.get(response.headers["Location"])
     text = page.get_data(as_text=True)
     assert "Finished" in text and "Download" in text
-    assert 'http-equiv="refresh"' not in text  # finished: the page stops refreshing
+    assert "data-job-progress" not in text and "Check progress" not in text  # finished: nothing to poll
     job = db.session.query(Job).one()
     assert job.state == JobState.DONE and job.percent == 100
     download = client.get(f"/jobs/{job.id}/result")
@@ -82,6 +82,7 @@ def test_a_running_job_shows_rows_done_of_total_and_refreshes_itself(app, world,
         progress.step(250, 1000, "Reading rows")
         client = client_as(world.admin)
         seen["page"] = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+        seen["json"] = client.get(f"/jobs/{job.id}/progress").get_json()
         return services.Result(message="All read.")
 
     _fake_kind(monkeypatch, run)
@@ -90,8 +91,10 @@ def test_a_running_job_shows_rows_done_of_total_and_refreshes_itself(app, world,
     services.hand_over(job)  # JOBS_IMMEDIATE: runs here and now
     page = seen["page"]
     assert "250 of 1,000 done (25%)" in page
-    assert 'http-equiv="refresh" content="2"' in page
-    assert "Stop this job" in page
+    assert "Check progress" in page and "Stop this job" in page  # without JavaScript: reload by hand
+    assert "job-progress.js" in page  # with it: the figures follow by themselves
+    assert seen["json"] == {"state": "Running", "finished": False, "done": 250, "total": 1000, "percent": 25,
+                            "message": "Reading rows", "words": "250 of 1,000 done (25%)."}
     db.session.refresh(job)
     assert job.state == JobState.DONE and job.message == "All read."
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from tracker.doors import commit_or_refuse
@@ -12,10 +12,6 @@ from tracker.jobs import services
 from tracker.jobs.models import JobState
 
 bp = Blueprint("jobs", __name__)
-
-#: How often the progress page reloads itself while the job runs (seconds).
-REFRESH_SECONDS = 2
-
 
 def _job(job_id: int):
     try:
@@ -30,14 +26,30 @@ def index():
     return render_template("jobs/index.html", jobs=services.recent_for(current_user))
 
 
+def _figures(found) -> dict:
+    done, total, message = services.progress_of(found)
+    percent = 100 if found.state == JobState.DONE else (min(100, done * 100 // total) if total else 0)
+    words = (f"{done:,} of {total:,} done ({percent}%)." if total
+             else "Waiting for the worker to start." if found.state == JobState.QUEUED else "")
+    return {"done": done, "total": total, "message": message, "percent": percent, "words": words}
+
+
 @bp.get("/jobs/<int:job_id>")
 @login_required
 def job(job_id: int):
     found = _job(job_id)
-    done, total, message = services.progress_of(found)
-    percent = 100 if found.state == JobState.DONE else (min(100, done * 100 // total) if total else 0)
-    return render_template("jobs/job.html", job=found, done=done, total=total, message=message,
-                           percent=percent, refresh=None if found.state.finished else REFRESH_SECONDS)
+    return render_template("jobs/job.html", job=found, running=not found.state.finished, **_figures(found))
+
+
+@bp.get("/jobs/<int:job_id>/progress")
+@login_required
+def progress(job_id: int):
+    """The figures the progress page's script polls (the page itself works without it)."""
+    found = _job(job_id)
+    figures = _figures(found)
+    response = jsonify(state=found.state.label, finished=found.state.finished, **figures)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/jobs/<int:job_id>/cancel")
