@@ -29,3 +29,19 @@ class BenchContext:
     updates: int = 500_000
     quick: bool = False  # --quick: smaller data for a smoke run
     extra: dict = field(default_factory=dict)
+    #: name -> the URL of a fresh, empty scratch database (a SQLite file under workdir, or a new database in
+    #: the benchmark's PostgreSQL cluster): suites that build their own data use it, so they run on both.
+    scratch: object = None
+
+    @property
+    def database(self) -> str:
+        """"SQLite" or "PostgreSQL": the column of BENCHMARKS.md this run fills."""
+        return "PostgreSQL" if self.database_url.startswith("postgresql") else "SQLite"
+
+    def scratch_url(self, name: str) -> str:
+        if self.scratch is not None:
+            return self.scratch(name)
+        path = self.workdir / f"{name}.db"
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        return f"sqlite:///{path}"

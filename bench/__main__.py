@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from tracker import create_app
-from bench import BenchContext, Result
+from bench import BenchContext, Result, pgcluster
 from tracker.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,10 +27,19 @@ def suite_names() -> list[str]:
     return sorted(names, key=lambda n: (n != "foundation", n))
 
 
-def dataset(args, workdir: Path):
-    """The national dataset in SQLite under bench-data/, generated once per scale and reused."""
+DATABASES = ("sqlite", "postgresql")
+
+
+def dataset(args, database: str, scratch):
+    """The national dataset: in SQLite under bench-data/ (generated once per scale and reused), or in the
+    throwaway PostgreSQL cluster (generated afresh by the foundation suite)."""
     scale = "quick" if args.quick else "national"
-    url = args.database_url or f"sqlite:///{ROOT / 'bench-data' / (scale + '.db')}"
+    if args.database_url:
+        url = args.database_url
+    elif database == "postgresql":
+        url = scratch(f"bench_{scale}")
+    else:
+        url = f"sqlite:///{ROOT / 'bench-data' / (scale + '.db')}"
     config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
               "SERVER_NAME": "bench.local", "MAIL_SUPPRESS_SEND": True}
     if url.startswith("sqlite:///"):
@@ -43,60 +52,99 @@ def dataset(args, workdir: Path):
     return app, url
 
 
-def format_table(results: list[Result]) -> str:
-    lines = ["| suite | measure | value | unit | note |", "| --- | --- | ---: | --- | --- |"]
-    for r in results:
-        value = f"{r.value:,.0f}" if abs(r.value) >= 100 else f"{r.value:,.3g}"
-        lines.append(f"| {r.suite} | {r.name} | {value} | {r.unit} | {r.note} |")
+def _value(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
+def format_table(results: dict[str, list[Result]]) -> str:
+    """One row per measure, a value column per database (and the notes of each)."""
+    databases = [d for d in ("SQLite", "PostgreSQL") if d in results]
+    rows: dict[tuple[str, str], dict[str, Result]] = {}
+    for database in databases:
+        for r in results[database]:
+            rows.setdefault((r.suite, r.name), {})[database] = r
+    lines = ["| suite | measure | " + " | ".join(databases) + " | unit | note |",
+             "| --- | --- | " + " | ".join("---:" for _ in databases) + " | --- | --- |"]
+    for (suite, name), by_database in rows.items():
+        values = " | ".join(_value(by_database[d].value) if d in by_database else "not measured" for d in databases)
+        unit = next(iter(by_database.values())).unit
+        notes = {d: r.note for d, r in by_database.items() if r.note}
+        if len(set(notes.values())) <= 1:
+            note = next(iter(notes.values()), "")
+        else:
+            note = "; ".join(f"{d}: {n}" for d, n in notes.items())
+        lines.append(f"| {suite} | {name} | {values} | {unit} | {note} |")
     return "\n".join(lines)
+
+
+def run_suites(args, names: list[str], database: str, scratch, workdir: Path,
+               failures: list[str]) -> list[Result]:
+    results: list[Result] = []
+    app, url = dataset(args, database, scratch)
+    ctx = BenchContext(app=app, database_url=url, workdir=workdir, quick=args.quick,
+                       actions=5_000 if args.quick else 100_000, updates=25_000 if args.quick else 500_000,
+                       extra={"regenerate": args.regenerate or database == "postgresql"}, scratch=scratch)
+    if database == "postgresql" and not args.database_url and "foundation" not in names:
+        names = ["foundation", *names]  # a fresh cluster: it builds the dataset the others read
+    for name in names:
+        print(f"== {name} ({ctx.database})", flush=True)
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(f"bench.suites.{name}")
+            got = module.run(ctx)
+        except Exception:  # a failing suite is reported, the others still run
+            traceback.print_exc()
+            failures.append(f"{name} ({ctx.database})")
+            continue
+        for r in got:
+            print(f"   {r.name}: {r.value:,.4g} {r.unit} {r.note}", flush=True)
+        results.extend(got)
+        print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+    with app.app_context():
+        db.engine.dispose()
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
     parser.add_argument("--suite", action="append", help="run only these suites (repeatable)")
-    parser.add_argument("--database-url", help="benchmark against this database instead of bench-data/*.db")
-    parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic data")
+    parser.add_argument("--database", choices=(*DATABASES, "both"), default="both",
+                        help="sqlite, postgresql (a throwaway cluster, as scripts/test starts) or both (default)")
+    parser.add_argument("--database-url", help="benchmark against this database instead (one database only)")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic SQLite data")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
 
     names = args.suite or suite_names()
-    results: list[Result] = []
+    databases = DATABASES if args.database == "both" and not args.database_url else (
+        ("postgresql",) if args.database == "postgresql" or (args.database_url or "").startswith("postgresql")
+        else ("sqlite",))
+    results: dict[str, list[Result]] = {}
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
-        workdir = Path(tmp)
-        app, url = dataset(args, workdir)
-        ctx = BenchContext(app=app, database_url=url, workdir=workdir, quick=args.quick,
-                           actions=5_000 if args.quick else 100_000, updates=25_000 if args.quick else 500_000,
-                           extra={"regenerate": args.regenerate})
-        for name in names:
-            print(f"== {name}", flush=True)
-            started = time.perf_counter()
-            try:
-                module = importlib.import_module(f"bench.suites.{name}")
-                got = module.run(ctx)
-            except Exception:  # a failing suite is reported, the others still run
-                traceback.print_exc()
-                failures.append(name)
-                continue
-            for r in got:
-                print(f"   {r.name}: {r.value:,.4g} {r.unit} {r.note}", flush=True)
-            results.extend(got)
-            print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
-        with app.app_context():
-            db.engine.dispose()
+    for database in databases:
+        with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:
+            workdir = Path(tmp)
+            if database == "postgresql" and not args.database_url:
+                with pgcluster.cluster() as scratch:
+                    got = run_suites(args, names, database, scratch, workdir, failures)
+            else:
+                got = run_suites(args, names, database, None, workdir, failures)
+        results["PostgreSQL" if database == "postgresql" else "SQLite"] = got
 
     table = format_table(results)
     print()
     print(table)
     if not args.no_write and not args.suite:
-        command = "scripts/bench" + (" --quick" if args.quick else "")
+        command = "scripts/bench" + (" --quick" if args.quick else "") + (
+            f" --database {args.database}" if args.database != "both" else "")
         text = (
             "# Benchmarks\n\n"
             f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}: {platform.machine()}, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"database {url.split(':')[0]}. Data: {ctx.partnerships if not args.quick else 'quick'} "
-            f"partnerships, {ctx.actions:,} actions, {ctx.updates:,} progress updates (bench/generate.py).\n\n"
+            f"{os.cpu_count()} cores, Python {platform.python_version()}; "
+            f"{' and '.join(results)} (PostgreSQL: a throwaway local cluster with fsync on). Data: "
+            f"{'quick' if args.quick else '31'} partnerships, {5_000 if args.quick else 100_000:,} actions, "
+            f"{25_000 if args.quick else 500_000:,} progress updates (bench/generate.py).\n\n"
             f"{table}\n"
         )
         if failures:

@@ -160,9 +160,9 @@ def _matching(ctx: BenchContext) -> list[Result]:
     """Previews of a realistic plan and of one whose every row names a different lead, the same size."""
     rows = 2_000 if ctx.quick else MATCHING_ROWS
     realistic = _in_child("preview", str(make_plan(ctx.workdir / "realistic.xlsx", rows)),
-                          f"sqlite:///{ctx.workdir / 'realistic.db'}")
+                          ctx.scratch_url("bench_realistic"))
     distinct = _in_child("preview", str(make_plan(ctx.workdir / "distinct.xlsx", rows, distinct_leads=True)),
-                         f"sqlite:///{ctx.workdir / 'distinct.db'}")
+                         ctx.scratch_url("bench_distinct"))
     ratio = distinct["seconds"] / realistic["seconds"]
     return [
         Result(SUITE, f"preview a realistic {rows:,}-row plan", realistic["seconds"], "s",
@@ -184,7 +184,7 @@ def run(ctx: BenchContext) -> list[Result]:
     rows = 500 if ctx.quick else ROWS
     path = make_plan(ctx.workdir / "plan.xlsx", rows)
     read = _in_child("read", str(path))
-    done = _in_child("import", str(path), f"sqlite:///{ctx.workdir / 'imports.db'}")
+    done = _in_child("import", str(path), ctx.scratch_url("bench_imports"))
     total = done["preview"] + done["commit"]
     ratio = total / read["seconds"]
     return [
@@ -193,7 +193,7 @@ def run(ctx: BenchContext) -> list[Result]:
         Result(SUITE, f"preview a {rows:,}-row plan (checks, parse, merged cells, changes)", done["preview"], "s",
                f"parse alone {done['parse']:.2f} s"),
         Result(SUITE, f"commit a {rows:,}-row plan ({done['created']:,} actions created)", done["commit"], "s",
-               "scratch SQLite database"),
+               f"scratch {ctx.database} database"),
         Result(SUITE, "preview + commit / read-only read", ratio, "x",
                f"target within 5x: {'met' if ratio <= 5 else 'NOT met'}"),
         Result(SUITE, "peak memory, preview + commit process", done["peak_mib"], "MiB",

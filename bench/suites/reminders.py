@@ -1,6 +1,6 @@
 """The overdue digest at scale: 10,000 overdue actions led by 1,000 officers, e-mailed over loopback SMTP.
 
-Builds its own scratch SQLite database under ctx.workdir, runs an aiosmtpd server on loopback
+Builds its own scratch database (ctx.scratch_url), runs an aiosmtpd server on loopback
 whose handler only counts, times `tracker.reminders.jobs.run` (deciding, recording in the send
 log, sending over one SMTP connection and marking each message) and counts its database
 statements with an engine event listener. The baseline is plain smtplib sending the same
@@ -155,12 +155,11 @@ def count_statements(engine):
 def run(ctx: BenchContext) -> list[Result]:
     officers, actions = (100, 1_000) if ctx.quick else (1_000, 10_000)
     officers, actions = ctx.extra.get("reminders_scale", (officers, actions))
-    path = ctx.workdir / "reminders.db"
-    path.unlink(missing_ok=True)
+    url = ctx.scratch_url("bench_reminders")
     run_day = next_working_day(uk_today(), inclusive=True)
     with LoopbackSMTP() as server:
         app = create_app({
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench", "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
             "BASE_URL": "https://tracker.example.scot", "MAIL_SUPPRESS_SEND": False, "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": server.port, "MAIL_DEFAULT_SENDER": "tracker@bench.scot",
             "REMINDER_ESCALATION_DAYS": 10_000,  # the digest only
