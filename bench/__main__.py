@@ -77,6 +77,19 @@ def format_table(results: dict[str, list[Result]]) -> str:
     return "\n".join(lines)
 
 
+def _compare_databases(results: dict[str, list[Result]]) -> None:
+    """Rows that need both databases: PostgreSQL's writing throughput against SQLite's (target 0.8x)."""
+    from bench.suites.concurrency import MEASURE, SUITE
+
+    if "SQLite" not in results or "PostgreSQL" not in results:
+        return
+    found = {d: next((r for r in rs if r.name == MEASURE), None) for d, rs in results.items()}
+    if found["SQLite"] and found["PostgreSQL"] and found["SQLite"].value:
+        ratio = found["PostgreSQL"].value / found["SQLite"].value
+        results["PostgreSQL"].append(Result(SUITE, "PostgreSQL / SQLite writing throughput", ratio, "x",
+                                            f"target at least 0.8x: {'met' if ratio >= 0.8 else 'NOT met'}"))
+
+
 def run_suites(args, names: list[str], database: str, scratch, workdir: Path,
                failures: list[str]) -> list[Result]:
     results: list[Result] = []
@@ -132,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 got = run_suites(args, names, database, None, workdir, failures)
         results["PostgreSQL" if database == "postgresql" else "SQLite"] = got
 
+    _compare_databases(results)
     table = format_table(results)
     print()
     print(table)

@@ -1,0 +1,146 @@
+"""16 writing clients at once: lead officers posting progress updates through the API to gunicorn.
+
+Each client is a different lead officer with an API token, posting updates to the open actions they lead
+(round-robin) for a fixed time, over keep-alive connections, against gunicorn with 4 sync workers. Counted:
+updates saved per second and every answer that is not 201 (an error). The target (issue 17) compares the
+databases: PostgreSQL's throughput at least 0.8x SQLite's on the same machine, with zero errors; the ratio
+row is added by bench/__main__.py when both run.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+from bench import BenchContext, Result
+from bench.suites.foundation import ensure_dataset
+from bench.suites.pages import STATIC_PATH, free_port
+from tracker.api import tokens
+from tracker.auth.models import Membership, Role, User
+from tracker.extensions import db
+from tracker.plans.models import Action
+from tracker.rag import OPEN_STATUSES
+
+SUITE = "Concurrency"
+CLIENTS = 16
+MEASURE = f"{CLIENTS} writing clients: progress updates saved"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, workdir: Path, workers: int = 4):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-concurrency",
+           "TRACKER_ENV": "development", "TRACKER_INSTANCE_PATH": str(workdir / "instance")}
+    log = open(workdir / "gunicorn-concurrency.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "python:tracker.gunicorn_config", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "tracker:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + STATIC_PATH, timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start; see {workdir / 'gunicorn-concurrency.log'}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def clients(ctx: BenchContext) -> list[tuple[str, dict[int, int]]]:
+    """(token, {open action id: version}) for the CLIENTS lead officers leading most open actions."""
+    with ctx.app.app_context():
+        leaders = db.session.execute(
+            select(Action.lead_officer_id, func.count(Action.id)).where(
+                Action.status.in_([s.value for s in OPEN_STATUSES]), Action.lead_officer_id.is_not(None))
+            .group_by(Action.lead_officer_id).order_by(func.count(Action.id).desc()).limit(CLIENTS)).all()
+        found = []
+        for user_id, _ in leaders:
+            user = db.session.get(User, user_id)
+            if not db.session.scalar(select(Membership.id).where(Membership.user_id == user_id,
+                                                                 Membership.role == Role.LEAD_OFFICER)):
+                continue
+            _, secret = tokens.create_token(user, "benchmark: concurrency")
+            ids = dict(db.session.execute(select(Action.id, Action.version).where(
+                Action.lead_officer_id == user_id, Action.status.in_([s.value for s in OPEN_STATUSES]))
+                .order_by(Action.id).limit(50)).all())
+            found.append((secret, ids))
+        db.session.commit()
+    return found
+
+
+def hammer(url: str, people: list[tuple[str, dict[int, int]]], seconds: float) -> tuple[int, dict[str, int]]:
+    saved = [0] * len(people)
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(index: int, secret: str, versions: dict[int, int]) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {secret}"
+        ids = list(versions)
+        n = 0
+        while time.monotonic() < stop:
+            action_id = ids[n % len(ids)]
+            n += 1
+            try:
+                # At risk: allowed whether or not the action is overdue (On track on an overdue action asks
+                # for a revised timescale).
+                response = session.post(f"{url}/api/v1/actions/{action_id}/updates", timeout=60, json={
+                    "status": "at_risk", "version": versions[action_id],
+                    "narrative": f"Benchmark update {n}: work progressing, some risk to the timescale."})
+                key = None if response.status_code == 201 else f"HTTP {response.status_code}"
+                if key is None:
+                    versions[action_id] = response.json()["action"]["version"]
+            except requests.RequestException as exc:
+                key = type(exc).__name__
+            if key is None:
+                saved[index] += 1
+            else:
+                with lock:
+                    errors[key] = errors.get(key, 0) + 1
+
+    threads = [threading.Thread(target=client, args=(i, secret, ids)) for i, (secret, ids) in enumerate(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(saved), errors
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    ensure_dataset(ctx)
+    people = [p for p in clients(ctx) if p[1]]
+    seconds = 8.0 if ctx.quick else 30.0
+    with gunicorn(ctx.database_url, ctx.workdir) as url:
+        hammer(url, people, 2.0)  # warm-up: every worker connected, caches filled
+        saved, errors = hammer(url, people, seconds)
+    rate = saved / seconds
+    wrong = sum(errors.values())
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "none"
+    return [
+        Result(SUITE, MEASURE, rate, "updates/s",
+               f"{len(people)} officers for {seconds:.0f} s, gunicorn 4 workers; {saved:,} saved"),
+        Result(SUITE, f"{CLIENTS} writing clients: errors", wrong, "answers",
+               f"target zero: {'met' if wrong == 0 else 'NOT met'} ({detail})"),
+    ]
