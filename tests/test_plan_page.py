@@ -191,3 +191,31 @@ def test_plan_page_shows_each_change_at_once_despite_its_cache(world, client_as)
     assert "Renamed action" in row_of("A1")
     assert client.post(f"{url}/actions/new", data={"text": "Brand new", "ref": "N1"}).status_code == 302
     assert "Brand new" in row_of("N1")
+
+
+def test_a_renamed_lead_or_proposal_shows_at_once_in_every_process(world, make_app):
+    """Each process keeps its own cache of the plan's table; a name changed by another process (another
+    gunicorn worker, the CLI) must show at once there too, not after a time-based expiry."""
+    from tests.conftest import sign_in_client
+    from tracker.auth.models import User
+    from tracker.plans.stamps import NameStamp
+
+    other_worker = make_app()  # a second app: its own cache, its own connections
+    client = sign_in_client(other_worker, world.manager)
+    url = f"/plans/{world.plan.id}"
+    officer = world.officer
+    assert officer.name in client.get(url).text  # cached there now
+    officer.name = "Renamed Officer"
+    db.session.commit()
+    assert "Renamed Officer" in client.get(url).text
+    item = next(iter(world.officer_action.items), None)
+    if item is not None:
+        item.title = "A proposal with a new title"
+        db.session.commit()
+        assert "A proposal with a new title" in client.get(url).text
+    # A sign-in or any other change to a user that is not a name leaves the cache alone.
+    stamp = db.session.scalar(db.select(NameStamp.counter))
+    db.session.get(User, officer.id).active = True
+    officer.email = "officer.new@example.scot"
+    db.session.commit()
+    assert db.session.scalar(db.select(NameStamp.counter)) == stamp

@@ -18,3 +18,4 @@ from tracker.reminders.models import (  # noqa: F401
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401
 from tracker.outbox.models import OutboxMessage  # noqa: F401
 from tracker.jobs.models import Job  # noqa: F401
+from tracker.plans.stamps import NameStamp  # noqa: F401

@@ -1,8 +1,9 @@
 """A small per-process cache of rendered page fragments, checked against a cheap stamp of the data.
 
 The plan page's action table is the same for everyone who may see the plan, and costs far more to build
-(thousands of rows) than to check: one aggregate query tells whether any action changed. Entries also
-expire after `ttl` seconds, which bounds staleness for data outside the stamp (a user's or a theme's name).
+(thousands of rows) than to check: one aggregate query tells whether any action, or any name the table
+shows (tracker.plans.stamps), changed. So an entry is never older than the last committed change; `ttl`
+only frees memory of entries nobody asks for.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from markupsafe import Markup
 
 
 class FragmentCache:
-    def __init__(self, size: int = 16, ttl: float = 60.0):
+    def __init__(self, size: int = 16, ttl: float = 3600.0):
         self.size, self.ttl = size, ttl
         self._entries: OrderedDict[Hashable, tuple[float, Markup]] = OrderedDict()
         self._lock = threading.Lock()
@@ -43,6 +44,6 @@ def fragments() -> FragmentCache:
     if cache is None:
         cache = current_app.extensions["plan_fragments"] = FragmentCache(
             size=current_app.config.get("PLAN_FRAGMENT_CACHE_SIZE", 16),
-            ttl=current_app.config.get("PLAN_FRAGMENT_CACHE_SECONDS", 60.0),
+            ttl=current_app.config.get("PLAN_FRAGMENT_CACHE_SECONDS", 3600.0),
         )
     return cache

@@ -228,10 +228,13 @@ def framework_outline(framework_id: int) -> list[Theme]:
 
 
 def plan_stamp(plan_id: int) -> tuple:
-    """Changes whenever an action of the plan is created or changed (each save bumps its version)."""
+    """Changes whenever an action of the plan is created or changed (each save bumps its version), and
+    whenever a name its table shows changes anywhere (tracker.plans.stamps): one statement."""
+    from tracker.plans.stamps import counter_column
+
     return tuple(db.session.execute(select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
-        func.max(Action.last_update_at)).where(Action.plan_id == plan_id)).one())
+        func.max(Action.last_update_at), counter_column()).where(Action.plan_id == plan_id)).one())
 
 
 def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:

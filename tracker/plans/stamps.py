@@ -1,0 +1,63 @@
+"""A counter that moves whenever a name the plan page's cached table shows is changed, in any process.
+
+The plan page caches its rendered action table per process, keyed by a stamp of the plan's actions
+(`queries.plan_stamp`). The table also shows names kept elsewhere: lead officers' names, key features' and
+proposals' numbers and titles, the framework's labels. Any flush that changes one of those bumps this
+counter in the same transaction, and the stamp includes it, so no process serves a table older than the
+last committed change (there is no time-based expiry to wait for).
+"""
+from __future__ import annotations
+
+from sqlalchemy import Integer, event, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tracker.extensions import db
+
+#: model class name -> the attributes the plan page shows
+WATCHED = {
+    "User": ("name",),
+    "Theme": ("number", "title"),
+    "FrameworkItem": ("number", "title"),
+    "Framework": ("theme_label", "item_label", "name"),
+}
+
+
+class NameStamp(db.Model):
+    __tablename__ = "name_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter: Mapped[int] = mapped_column(Integer, default=lambda: 0)
+
+
+def counter_column():
+    """The counter as a scalar subquery, for the plan stamp's one statement (0 before the first change)."""
+    return select(NameStamp.counter).where(NameStamp.id == 1).scalar_subquery()
+
+
+def _changes_a_watched_name(session: Session) -> bool:
+    for obj in (*session.new, *session.deleted):
+        if type(obj).__name__ in WATCHED:
+            return True
+    for obj in session.dirty:
+        names = WATCHED.get(type(obj).__name__)
+        if names:
+            state = db.inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in names):
+                return True
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _note(session: Session, _context, _instances) -> None:
+    if _changes_a_watched_name(session):
+        session.info["names_changed"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _bump(session: Session, _context) -> None:
+    if not session.info.pop("names_changed", False):
+        return
+    connection = session.connection()
+    moved = connection.execute(update(NameStamp).where(NameStamp.id == 1).values(counter=NameStamp.counter + 1))
+    if moved.rowcount == 0:
+        connection.execute(insert(NameStamp).values(id=1, counter=1))
