@@ -85,6 +85,7 @@ class Action(db.Model):
         UniqueConstraint("plan_id", "ref"),
         Index("ix_actions_lead_status_due", "lead_officer_id", "status", "due_end"),
         Index("ix_actions_plan_status", "plan_id", "status"),
+        Index("ix_actions_status_due", "status", "due_end"),  # the digest: open actions across partnerships
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
