@@ -143,6 +143,7 @@ POST /indicators/plans/<int:plan_id>/new                                        
 
 GET /jobs                                                                        login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /jobs/backup                                                                login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
+POST /jobs/benchmarking                                                          login bad    bad    bad   bad    bad     bad       bad     bad    bad       bad     bad
 GET /jobs/<int:job_id>                                                           login hide   hide   hide  hide   hide    hide      ok      hide   hide      hide    ok
 GET /jobs/<int:job_id>/progress                                                  login hide   hide   hide  hide   hide    hide      ok      hide   hide      hide    ok
 POST /jobs/<int:job_id>/cancel                                                   login hide   hide   hide  hide   hide    hide      ok      hide   hide      hide    ok

@@ -73,3 +73,34 @@ def test_loading_the_demo_twice_changes_nothing(demo):
     assert counts == (db.session.scalar(select(func.count(SelfEvaluationRound.id))),
                       db.session.scalar(select(func.count(ProposedAction.id))))
     assert rating_of(round_called(GLASGOW_2020), "1.2").level == 2
+
+
+def test_the_national_team_downloads_the_comparison_as_a_spreadsheet(demo, client_as):
+    """Built in the background (a job); the sheet holds the same ratings as the page, as text cells."""
+    import io
+
+    import openpyxl
+
+    from tracker.frameworks.models import Framework
+    from tracker.jobs.models import Job, JobState
+
+    national = client_as(find_by_email("national@demo.scot"))
+    page = national.get("/self-evaluation/benchmarking").get_data(as_text=True)
+    assert "Download as a spreadsheet" in page
+    framework = db.session.scalar(select(Framework).where(Framework.code == "msg-2019"))
+    framework = framework or next(f for f in services.rated_frameworks(None))
+    started = national.post("/jobs/benchmarking", data={"framework": str(framework.id)})
+    assert started.status_code == 302
+    job = db.session.scalar(select(Job))
+    assert job.state == JobState.DONE, job.message
+    download = national.get(f"/jobs/{job.id}/result")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.get_data())).active
+    download.close()
+    header = [c.value for c in sheet[1]]
+    assert any("Glasgow City" in h for h in header) and any("Dundee" in h for h in header)
+    values = [c.value for row in sheet.iter_rows(min_row=2) for c in row]
+    assert "Partly established" in values and all(v is None or isinstance(v, str) for v in values)
+    # Someone who may not see the framework's partnerships is refused, and nothing is started.
+    other = client_as(find_by_email("officer@demo.scot"))
+    assert other.post("/jobs/benchmarking", data={"framework": "99999"}).status_code == 403
+    assert db.session.scalar(select(func.count(Job.id))) == 1

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from tracker.doors import commit_or_refuse
 from tracker.errors import NotFound
 from tracker.jobs import services
 from tracker.jobs.models import JobState
+from tracker.text import parse_id
 
 bp = Blueprint("jobs", __name__)
 
@@ -74,11 +75,25 @@ def result(job_id: int):
     return response
 
 
-@bp.post("/jobs/backup")
-@login_required
-def start_backup():
-    outcome = commit_or_refuse(lambda: services.start("backup", actor=current_user))
+def _start(kind: str, params: dict | None = None):
+    outcome = commit_or_refuse(lambda: services.start(kind, actor=current_user, params=params))
     if not outcome.ok:
         abort(outcome.status if outcome.status in (403, 404) else 400)
     services.hand_over(outcome.value)
     return redirect(url_for("jobs.job", job_id=outcome.value.id))
+
+
+@bp.post("/jobs/backup")
+@login_required
+def start_backup():
+    return _start("backup")
+
+
+@bp.post("/jobs/benchmarking")
+@login_required
+def start_benchmarking():
+    """The national benchmarking grid as a spreadsheet, built in the background."""
+    framework_id = parse_id(request.form.get("framework"))
+    if framework_id is None:
+        abort(400)
+    return _start("benchmarking", {"framework_id": framework_id})
