@@ -17,3 +17,4 @@ from tracker.reminders.models import (  # noqa: F401
 )
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401
 from tracker.outbox.models import OutboxMessage  # noqa: F401
+from tracker.risks.models import Risk, RiskMatrix, RiskReminder, RiskReview  # noqa: F401
