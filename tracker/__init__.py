@@ -26,6 +26,7 @@ def nav_items() -> list[tuple]:
         ("plans.index", "Plans"),
         ("selfeval.index", "Self-evaluation"),
         ("indicators.index", "Indicators"),
+        ("risks.index", "Risks"),
         ("committees.index", "Committees"),
         ("imports.upload", "Import", can_import),
         ("admin.index", "Administration", can_administer),
@@ -114,10 +115,12 @@ def register_blueprints(app: Flask) -> None:
     from tracker.indicators import views as indicators
     from tracker.plans import views as plans
     from tracker.reminders import views as reminders
+    from tracker.risks import views as risks
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks
 
-    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
+    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
+                    risks):
         app.register_blueprint(feature.bp)
 
 
@@ -131,12 +134,13 @@ def register_commands(app: Flask) -> None:
     from tracker.outbox.cli import outbox_cli
     from tracker.plans.cli import plans_cli
     from tracker.reminders.cli import reminders_cli
+    from tracker.risks.cli import risks_cli
     from tracker.scheduler.cli import scheduler_command
     from tracker.workbooks.cli import workbook_cli
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
                     import_command, reminders_cli, scheduler_command, outbox_cli, backup_command, restore_command,
-                    db_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
+                    db_cli, risks_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 
