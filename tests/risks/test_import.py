@@ -38,6 +38,9 @@ def test_the_dundee_report_risk_tables():
 def test_importing_the_report_twice_changes_nothing_the_second_time(world):
     services.set_matrix(world.home, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.manager)
     parsed = importers.read(REPORT)
+    assert importers.preview(parsed, world.home, world.plan)[0].warnings == []
+    items = importers.preview(parsed, world.other, None)  # the default 5 x 5: 9 is Moderate there
+    assert "calls the inherent score 9 High; this partnership's matrix calls it Moderate" in items[0].warnings[0]
     assert [i.outcome for i in importers.preview(parsed, world.home, world.plan)] == ["new", "new"]
     assert importers.apply(parsed, world.home, world.plan, actor=world.manager) == \
         {"new": 2, "changed": 0, "unchanged": 0}

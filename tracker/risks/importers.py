@@ -219,6 +219,7 @@ class Item:
     outcome: str  # "new", "changed", "unchanged"
     changes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _owner_id(partnership: Partnership, text: str) -> int | None:
@@ -303,6 +304,12 @@ def preview(parsed: Parsed, partnership: Partnership, plan: Plan | None) -> list
         except RuleError as error:
             item.errors.append(error.message)
             continue
+        for what in ("inherent", "residual", "target"):
+            written, pair = row.get(f"{what}_band"), row[what]
+            ours = matrix.band(pair[0] * pair[1]).name
+            if written and written.lower() != ours.lower():
+                item.warnings.append(f"The file calls the {what} score {pair[0] * pair[1]} {written}; this "
+                                     f"partnership's matrix calls it {ours}.")
         risk = existing.get(reference)
         if risk is None:
             continue
