@@ -3,6 +3,7 @@ and a risk's scores and history; record a review. Same bearer tokens and permiss
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import g, jsonify, request, url_for
 
@@ -92,7 +93,7 @@ def review_input(body: object) -> dict:
         raw = body["review_date"]
         if raw is None:
             values["review_date"] = None
-        elif isinstance(raw, str) and len(raw) == 10:
+        elif isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             try:
                 values["review_date"] = dt.date.fromisoformat(raw)
             except ValueError:
