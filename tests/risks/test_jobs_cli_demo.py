@@ -50,10 +50,11 @@ def test_cli_list_matrix_and_import(app, world, risk, runner):
 
 def test_the_demo_has_dundees_two_risks_flagged_on_the_plan(app, runner):
     from tracker.demo.services import load_demo
+    from tracker.risks.demo import load_demo_risks
 
-    load_demo()
+    ctx = load_demo()
     db.session.commit()
-    load_demo()  # idempotent
+    load_demo_risks(ctx)  # idempotent
     db.session.commit()
     result = runner.invoke(args=["risks", "list", "--partnership", "Dundee"])
     assert result.exit_code == 0, result.output
