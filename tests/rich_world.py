@@ -21,6 +21,7 @@ from tracker.extensions import db
 from tracker.imports import services as imports
 from tracker.indicators import services as indicators
 from tracker.jobs.models import Job
+from tracker.risks import services as risks
 from tracker.selfeval import services as selfeval
 from tracker.workbooks import services as workbooks
 from tracker.workbooks.models import ReturnUpload
@@ -84,12 +85,15 @@ class RichWorld:
             "token": self.job.token, "upload_id": self.upload.id, "organisation_id": self.organisation.id,
             "partnership_id": self.home.id, "user_id": self.national.id,
             "token_id": self.officer_token_id, "change": "disable", "job_id": self.background_job_id,
+            "risk_id": self.risk.id if self.risk is not None else 0,
         }
 
     #: the officer's own API token, for /auth/api-tokens/<token_id>/revoke
     officer_token_id: int = 0
     #: a queued background job (tracker.jobs) of the home plan manager
     background_job_id: int = 0
+    #: a risk on the plan, owned by the officer, mitigated by the officer's action
+    risk: object = None
 
 
 def build_world() -> RichWorld:
@@ -170,4 +174,8 @@ def build_world() -> RichWorld:
                       organisation=organisation, reset_token=reset_token, api_tokens=api_tokens)
     world.officer_token_id = officer_token_id
     world.background_job_id = background.id
+    world.risk = risks.create_risk(home, reference="R1", title="Funding may not rise", inherent=(3, 3),
+                                   residual=(2, 2), target=(2, 2), owner_id=officer.id, plans=[plan],
+                                   actions=[action], actor_id=manager.id)
+    db.session.commit()
     return world

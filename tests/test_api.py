@@ -337,4 +337,5 @@ def test_openapi_document_is_valid_and_lists_every_route(app, client):
     assert routes == {path: set(ops) for path, ops in spec["paths"].items()}
     assert set(routes) == {"/api/v1/openapi.json", "/api/v1/plans", "/api/v1/plans/{plan_id}",
                            "/api/v1/plans/{plan_id}/actions", "/api/v1/actions/{action_id}",
-                           "/api/v1/actions/{action_id}/updates"}
+                           "/api/v1/actions/{action_id}/updates",
+                           "/api/v1/plans/{plan_id}/risks", "/api/v1/risks/{risk_id}", "/api/v1/risks/{risk_id}/reviews"}

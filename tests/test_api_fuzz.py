@@ -78,8 +78,12 @@ def _world() -> dict:
     factories.action(plan, lead=officer, ref="A2", timescale="March 2020")
     factories.action(factories.plan(other, "Other action plan", manager=outsider), lead=outsider, ref="B1")
     _, token = tokens.create_token(manager, "fuzz")
+    from tracker.risks import services as risks
+
+    risk = risks.create_risk(home, reference="R1", title="Funding may not rise", inherent=(3, 3), residual=(2, 2),
+                             target=(2, 2), plans=[plan], actions=[action], actor_id=manager.id)
     db.session.commit()
-    return {"plan_id": plan.id, "action_id": action.id, "token": token}
+    return {"plan_id": plan.id, "action_id": action.id, "token": token, "risk_id": risk.id}
 
 
 @pytest.fixture(scope="module")

@@ -89,6 +89,9 @@ GET /api/v1/openapi.json                                                        
 GET /api/v1/plans                                                                login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /api/v1/plans/<int:plan_id>                                                  login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /api/v1/plans/<int:plan_id>/actions                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /api/v1/plans/<int:plan_id>/risks                                            login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /api/v1/risks/<int:risk_id>                                                  login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+POST /api/v1/risks/<int:risk_id>/reviews                                         login hide   forb   forb  hide   bad     forb      bad     bad    hide      hide    bad
 
 GET /auth/account                                                                login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /auth/api-tokens                                                             login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
@@ -138,6 +141,20 @@ GET /indicators/<int:indicator_id>/values/other                                 
 GET /indicators/plans/<int:plan_id>/import                                       login hide   forb   forb  hide   ok      forb      ok      ok     hide      hide    ok
 POST /indicators/plans/<int:plan_id>/import                                      login hide   forb   forb  hide   bad     forb      bad     bad    hide      hide    bad
 POST /indicators/plans/<int:plan_id>/import/confirm                              login hide   forb   forb  hide   ok      forb      ok      ok     hide      hide    ok
+
+GET /risks/                                                                      login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
+GET /risks/<int:risk_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /risks/<int:risk_id>/review                                                  login hide   forb   forb  hide   ok      forb      ok      ok     hide      hide    ok
+POST /risks/<int:risk_id>/review                                                 login hide   forb   forb  hide   bad     forb      bad     bad    hide      hide    bad
+GET /risks/<int:risk_id>/status                                                  login hide   forb   forb  hide   ok      forb      ok      ok     hide      hide    ok
+POST /risks/<int:risk_id>/status                                                 login hide   forb   forb  hide   bad     forb      bad     bad    hide      hide    bad
+GET /risks/partnerships/<int:partnership_id>                                     login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /risks/partnerships/<int:partnership_id>/import                              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /risks/partnerships/<int:partnership_id>/import                             login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+POST /risks/partnerships/<int:partnership_id>/import/confirm                     login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /risks/partnerships/<int:partnership_id>/new                                 login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /risks/partnerships/<int:partnership_id>/new                                login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /risks/plans/<int:plan_id>                                                   login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /indicators/plans/<int:plan_id>/new                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /indicators/plans/<int:plan_id>/new                                         login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 

@@ -300,9 +300,13 @@ def _get_world(app, world, client_as) -> dict:
     background = Job(kind="backup", title="A backup", owner_id=world.manager.id, state=JobState.DONE,
                      result_path=str(result), result_name=result.name)
     db.session.add(background)
+    from tracker.risks import services as risks
+    risk = risks.create_risk(world.home, reference="R1", title="Funding may not rise", inherent=(3, 3),
+                             residual=(2, 2), target=(2, 2), plans=[world.plan], actions=[world.officer_action],
+                             actor_id=world.manager.id)
     db.session.commit()
     return {
-        "values": {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
+        "values": {"risk_id": risk.id, "user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
                    "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css",

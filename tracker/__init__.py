@@ -26,6 +26,7 @@ def nav_items() -> list[tuple]:
         ("plans.index", "Plans"),
         ("selfeval.index", "Self-evaluation"),
         ("indicators.index", "Indicators"),
+        ("risks.index", "Risks"),
         ("committees.index", "Committees"),
         ("imports.upload", "Import", can_import),
         ("admin.index", "Administration", can_administer),
@@ -115,11 +116,12 @@ def register_blueprints(app: Flask) -> None:
     from tracker.jobs import views as jobs
     from tracker.plans import views as plans
     from tracker.reminders import views as reminders
+    from tracker.risks import views as risks
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks
 
     for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
-                    jobs):
+                    jobs, risks):
         app.register_blueprint(feature.bp)
 
 
@@ -134,12 +136,13 @@ def register_commands(app: Flask) -> None:
     from tracker.outbox.cli import outbox_cli
     from tracker.plans.cli import plans_cli
     from tracker.reminders.cli import reminders_cli
+    from tracker.risks.cli import risks_cli
     from tracker.scheduler.cli import scheduler_command
     from tracker.workbooks.cli import workbook_cli
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
                     import_command, reminders_cli, scheduler_command, outbox_cli, backup_command, restore_command,
-                    db_cli, worker_command):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
+                    db_cli, worker_command, risks_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 

@@ -235,3 +235,15 @@ def document() -> dict:
             "schemas": SCHEMAS,
         },
     }
+
+
+def _feature_parts() -> None:
+    """Features' endpoints on the API blueprint add their paths and schemas here."""
+    from tracker.risks.openapi import openapi_parts
+
+    paths, schemas = openapi_parts(_ref, _json, _error, _id, COMMON_ERRORS, NOT_FOUND)
+    PATHS.update(paths)
+    SCHEMAS.update(schemas)
+
+
+_feature_parts()

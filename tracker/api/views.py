@@ -236,3 +236,6 @@ def add_update(action_id: int):
     response.status_code = 201
     response.headers["Location"] = url_for("api.action_updates", action_id=action.id)
     return response
+
+
+from tracker.risks import api as _risks_api  # noqa: E402,F401  (the risk endpoints, on this blueprint)

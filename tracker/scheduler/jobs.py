@@ -26,5 +26,6 @@ JOBS = [
     Job("reminders", "tracker.reminders.jobs:scheduled_run", {"day_of_week": "mon-fri", "hour": 7, "minute": 0}),
     Job("workbooks", "tracker.workbooks.services:issue_due_workbooks", {"day_of_week": "mon-fri", "hour": 6, "minute": 30}),
     Job("backup", "tracker.backup.services:scheduled_backup", {"hour": 2, "minute": 15}),  # SQLite only, nightly
+    Job("risk-reviews", "tracker.risks.jobs:scheduled_run", {"day_of_week": "mon-fri", "hour": 7, "minute": 10}),
     Job("outbox", "tracker.outbox.services:scheduled_send", {"minute": "*"}),  # queued e-mail, every minute
 ]

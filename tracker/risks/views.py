@@ -1,0 +1,270 @@
+"""Risk pages: registers (per partnership and per plan) with a heat map, a risk's page, add, review, status,
+and importing a register."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from tracker.auth.permissions import visible_partnership_ids
+from tracker.doors import commit_or_refuse
+from tracker.errors import RuleError
+from tracker.extensions import db
+from tracker.imports.safety import ImportRefused, check
+from tracker.partnerships.models import Partnership
+from tracker.plans.models import Action, Plan
+from tracker.plans.permissions import can_view_plan, plan_or_404
+from tracker.risks import importers, queries, services
+from tracker.risks.forms import ConfirmForm, ReviewForm, RiskForm, StatusForm, UploadForm
+from tracker.risks.heatmap import heat_map
+from tracker.risks.models import RiskStatus
+from tracker.risks.permissions import can_add_risk, can_edit_risk, partnership_or_404, risk_or_404
+from tracker.text import parse_id
+from tracker.timeutil import today
+
+bp = Blueprint("risks", __name__, url_prefix="/risks")
+PREVIEW_MAX_AGE_SECONDS = 3600
+FIELDS = {"inherent_likelihood": "inherent_likelihood", "residual_likelihood": "residual_likelihood",
+          "target_likelihood": "target_likelihood", "owner_id": "owner_id", "actions": "actions"}
+
+
+@bp.app_context_processor
+def risk_helpers():
+    def plan_risks(plan: Plan):
+        """The plan page's small risks section: the plan's live risks, flagged first."""
+        if not current_user.is_authenticated or not can_view_plan(current_user, plan):
+            return []
+        return queries.plan_summary(plan, today())
+
+    return {"plan_risks": plan_risks}
+
+
+def _heat_maps(rows, matrix):
+    return (heat_map(matrix, [r.residual for r in rows], "Residual scores"),
+            heat_map(matrix, [r.inherent for r in rows], "Inherent scores"))
+
+
+@bp.route("/")
+@login_required
+def index():
+    ids = visible_partnership_ids(current_user)
+    query = select(Partnership).order_by(Partnership.name)
+    if ids is not None:
+        query = query.where(Partnership.id.in_(ids))
+    partnerships = db.session.scalars(query).all()
+    flagged = queries.flagged_risks_for(current_user, today())
+    return render_template("risks/index.html", partnerships=partnerships, flagged=flagged)
+
+
+def _register(template_args: dict, *, partnership: Partnership, plan: Plan | None):
+    filters = queries.RegisterFilters.from_args(request.args)
+    rows, every = queries.register(partnership_id=partnership.id, plan=plan, filters=filters, day=today())
+    matrix = services.matrix_for(partnership.id)
+    residual_map, inherent_map = _heat_maps(rows, matrix)
+    categories = sorted({c for r in every for c in r.risk.category_list}, key=str.lower)
+    owners = sorted({r.risk.owner for r in every if r.risk.owner}, key=lambda u: u.name)
+    return render_template("risks/register.html", partnership=partnership, plan=plan, rows=rows, filters=filters,
+                           matrix=matrix, residual_map=residual_map, inherent_map=inherent_map,
+                           categories=categories, owners=owners, statuses=list(RiskStatus),
+                           can_add=can_add_risk(current_user, partnership.id), **template_args)
+
+
+@bp.route("/partnerships/<int:partnership_id>")
+@login_required
+def register(partnership_id: int):
+    partnership = partnership_or_404(partnership_id)
+    return _register({}, partnership=partnership, plan=None)
+
+
+@bp.route("/plans/<int:plan_id>")
+@login_required
+def plan_register(plan_id: int):
+    plan = plan_or_404(plan_id)
+    return _register({}, partnership=plan.partnership, plan=plan)
+
+
+def _set_choices(form, partnership_id: int, *, with_plans: bool = True) -> None:
+    matrix = services.matrix_for(partnership_id)
+    form.set_scale(matrix.size)
+    if hasattr(form, "owner_id"):
+        form.owner_id.choices = [SelectChoice(0, "No one yet")] + [
+            SelectChoice(u.id, u.name) for u in queries.owners(partnership_id)]
+    if with_plans and hasattr(form, "plans"):
+        plans = db.session.scalars(select(Plan).where(Plan.partnership_id == partnership_id,
+                                                      Plan.archived_at.is_(None)).order_by(Plan.name)).all()
+        form.plans.choices = [SelectChoice(p.id, p.name) for p in plans]
+    form.actions.choices = [SelectChoice(a.id, f"{a.plan.name}: {a.ref} {a.text[:120]}")
+                            for a in queries.partnership_actions(partnership_id)]
+
+
+def _chosen(model, ids, partnership_id: int) -> list:
+    """The chosen records (the choices were the partnership's own; the service checks again)."""
+    ids = [i for i in (ids or []) if isinstance(i, int)]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(model).where(model.id.in_(ids))))
+
+
+@bp.route("/partnerships/<int:partnership_id>/new", methods=["GET", "POST"])
+@login_required
+def new(partnership_id: int):
+    partnership = partnership_or_404(partnership_id)
+    if not can_add_risk(current_user, partnership.id):
+        abort(403)
+    form = RiskForm()
+    _set_choices(form, partnership.id)
+    if request.method == "GET":
+        chosen_plan = parse_id(request.args.get("plan", ""))
+        if chosen_plan:
+            form.plans.data = [chosen_plan]
+    if form.validate_on_submit():
+        saved, risk = commit_or_refuse(lambda: services.create_risk(
+            partnership, reference=form.reference.data, title=form.title.data, description=form.description.data,
+            categories=form.categories.data, mitigations=form.mitigations.data,
+            recommendation=form.recommendation.data, owner_id=form.owner_id.data or None,
+            review_date=form.review_date.data, plans=_chosen(Plan, form.plans.data, partnership.id),
+            actions=_chosen(Action, form.actions.data, partnership.id), **form.pairs(), actor=current_user),
+            form, fields=FIELDS)
+        if saved:
+            flash(f"Risk {risk.reference} added.", "success")
+            return redirect(url_for(".show", risk_id=risk.id))
+    return render_template("risks/form.html", form=form, partnership=partnership), 400 if form.errors or \
+        form.form_errors else 200
+
+
+@bp.route("/<int:risk_id>")
+@login_required
+def show(risk_id: int):
+    risk = risk_or_404(risk_id)
+    row = queries.rows_for([risk], today())[0]
+    reviews = services.history(risk)
+    return render_template("risks/show.html", risk=risk, row=row, reviews=reviews,
+                           can_edit=can_edit_risk(current_user, risk),
+                           heat=heat_map(row.matrix, [row.residual], "This risk's residual score"))
+
+
+def _version(form) -> int:
+    value = parse_id(form.version.data or "")
+    if value is None:
+        abort(400, "The form was missing information. Reload the page and try again.")
+    return value
+
+
+@bp.route("/<int:risk_id>/review", methods=["GET", "POST"])
+@login_required
+def review(risk_id: int):
+    risk = risk_or_404(risk_id)
+    if not can_edit_risk(current_user, risk):
+        abort(403)
+    form = ReviewForm()
+    _set_choices(form, risk.partnership_id, with_plans=False)
+    latest = services.latest_reviews([risk.id])[risk.id]
+    if request.method == "GET":
+        for what in ("inherent", "residual", "target"):
+            getattr(form, f"{what}_likelihood").data = getattr(latest, f"{what}_likelihood")
+            getattr(form, f"{what}_impact").data = getattr(latest, f"{what}_impact")
+        form.review_date.data = risk.review_date
+        form.actions.data = [a.id for a in risk.actions]
+        form.version.data = str(risk.version)
+    if form.validate_on_submit():
+        saved, _ = commit_or_refuse(lambda: services.review_risk(
+            risk, **form.pairs(), reason=form.reason.data, review_date=form.review_date.data,
+            actions=_chosen(Action, form.actions.data, risk.partnership_id), expected_version=_version(form),
+            actor=current_user), form, fields=FIELDS)
+        if saved:
+            flash(f"Review of {risk.reference} recorded.", "success")
+            return redirect(url_for(".show", risk_id=risk.id))
+    return render_template("risks/review.html", form=form, risk=risk), 400 if form.errors or form.form_errors \
+        else 200
+
+
+@bp.route("/<int:risk_id>/status", methods=["GET", "POST"])
+@login_required
+def status(risk_id: int):
+    risk = risk_or_404(risk_id)
+    if not can_edit_risk(current_user, risk):
+        abort(403)
+    form = StatusForm()
+    if request.method == "GET":
+        form.version.data = str(risk.version)
+        form.status.data = RiskStatus.CLOSED.value if risk.status.is_live else RiskStatus.OPEN.value
+    if form.validate_on_submit():
+        saved, _ = commit_or_refuse(lambda: services.set_status(
+            risk, RiskStatus(form.status.data), reason=form.reason.data, expected_version=_version(form),
+            actor=current_user), form)
+        if saved:
+            flash(f"{risk.reference} is now {risk.status.label.lower()}.", "success")
+            return redirect(url_for(".show", risk_id=risk.id))
+    return render_template("risks/status.html", form=form, risk=risk), 400 if form.errors or form.form_errors \
+        else 200
+
+
+# --------------------------------------------------------------------------- import
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="risk-register-import")
+
+
+def _plans(partnership: Partnership) -> list[Plan]:
+    return list(db.session.scalars(select(Plan).where(Plan.partnership_id == partnership.id,
+                                                      Plan.archived_at.is_(None)).order_by(Plan.name)))
+
+
+@bp.route("/partnerships/<int:partnership_id>/import", methods=["GET", "POST"])
+@login_required
+def upload(partnership_id: int):
+    partnership = partnership_or_404(partnership_id)
+    if not can_add_risk(current_user, partnership.id):
+        abort(403)
+    form = UploadForm()
+    plans = _plans(partnership)
+    form.plan_id.choices = [SelectChoice(0, "None: the partnership's register only")] + [
+        SelectChoice(p.id, p.name) for p in plans]
+    parsed = items = token = None
+    plan = None
+    if form.validate_on_submit():
+        plan = next((p for p in plans if p.id == form.plan_id.data), None)
+        try:
+            checked = check(form.file.data)
+            parsed = importers.read(checked)
+        except (ImportRefused, RuleError) as error:
+            form.file.errors.append(error.message)
+        else:
+            items = importers.preview(parsed, partnership, plan)
+            if not parsed.problems and not any(i.errors for i in items):
+                token = _serializer().dumps({"partnership_id": partnership.id, "plan_id": plan.id if plan else None,
+                                             "rows": parsed.rows, "kind": parsed.kind,
+                                             "filename": checked.name[:200]})
+    return render_template("risks/upload.html", form=form, partnership=partnership, parsed=parsed, items=items,
+                           token=token, plan=plan, confirm_form=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/partnerships/<int:partnership_id>/import/confirm", methods=["POST"])
+@login_required
+def confirm_upload(partnership_id: int):
+    partnership = partnership_or_404(partnership_id)
+    if not can_add_risk(current_user, partnership.id):
+        abort(403)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        payload = _serializer().loads(form.token.data, max_age=PREVIEW_MAX_AGE_SECONDS)
+    except BadSignature:
+        flash("The preview had expired or was changed. Upload the file again.", "error")
+        return redirect(url_for(".upload", partnership_id=partnership.id))
+    if payload.get("partnership_id") != partnership.id:
+        abort(400)
+    plan = db.session.get(Plan, payload["plan_id"]) if payload.get("plan_id") else None
+    if plan is not None and plan.partnership_id != partnership.id:
+        abort(400)
+    parsed = importers.Parsed(rows=payload["rows"], kind=payload.get("kind", "xlsx"))
+    saved, counts = commit_or_refuse(lambda: importers.apply(parsed, partnership, plan,
+                                                             filename=payload.get("filename") or "an upload",
+                                                             actor=current_user))
+    if not saved:
+        return redirect(url_for(".upload", partnership_id=partnership.id))
+    flash(f"Imported: {counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged.", "success")
+    return redirect(url_for(".plan_register", plan_id=plan.id) if plan else
+                    url_for(".register", partnership_id=partnership.id))
