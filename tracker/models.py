@@ -17,3 +17,5 @@ from tracker.reminders.models import (  # noqa: F401
 )
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401
 from tracker.outbox.models import OutboxMessage  # noqa: F401
+from tracker.scrutiny.models import AuditReport, Grade, GradeScheme, Recommendation  # noqa: F401
+from tracker.evidence.models import Evidence  # noqa: F401

@@ -45,7 +45,9 @@ Provider = Callable[..., "Section | None"]
 
 def providers() -> tuple[Provider, ...]:
     """Every feature's section provider, in the order the papers show them."""
-    return ()
+    from tracker.scrutiny.section import audit_section
+
+    return (audit_section,)
 
 
 def sections_for(session, plan, as_at: dt.date) -> list[Section]:
