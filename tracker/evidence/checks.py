@@ -102,6 +102,8 @@ def _office(data: bytes) -> Kind:
         if len(kinds) != 1:
             raise EvidenceRefused(f"The file is not {ACCEPTED} (whatever its name says).", "file")
         safety._check_every_part(archive, members, len(data), safety.Limits())
+    except EvidenceRefused:
+        raise
     except safety.ImportRefused as error:
         raise EvidenceRefused(error.message, "file") from None
     except safety._DAMAGED:

@@ -156,22 +156,22 @@ def add_recommendation(report: AuditReport, *, ref: str, text: str, finding: str
                                                          Recommendation.ref == ref)):
         raise Conflict(f"{ref} is already a recommendation of this report.", "ref")
     body = texts.paragraphs(text, field="text", label="The recommendation", max_length=TEXT_MAX, required=True)
-    rec = Recommendation(
-        report=report, ref=ref, text=body, grade=grade_for(report.scheme, grade),
+    values = dict(
+        ref=ref, text=body, grade=grade_for(report.scheme, grade),
         finding=texts.paragraphs(finding, field="finding", label="The finding", max_length=TEXT_MAX) or "",
         response=texts.paragraphs(response, field="response", label="The management response",
                                   max_length=TEXT_MAX))
     if isinstance(agreed_date, str):
         agreed_date = plans.readable_timescale(agreed_date, field="agreed_date", label="The agreed date")
-    rec.agreed_date = agreed_date if isinstance(agreed_date, dt.date) else \
+    values["agreed_date"] = agreed_date if isinstance(agreed_date, dt.date) else \
         (interpret(agreed_date).end if agreed_date else None)
-    if at is not None:
-        rec.created_at = at
     action = plans.create_action(plan=report.plan, ref=_action_ref(report.plan, ref, report),
-                                 text=action_text or rec.response or body, timescale=agreed_date,
+                                 text=action_text or values["response"] or body, timescale=agreed_date,
                                  lead_officer_id=lead_officer_id, lead_text=lead_text, status=status,
                                  actor_id=actor_id, at=at, as_written=True)
-    rec.actions = [action]
+    rec = Recommendation(report=report, actions=[action], **values)
+    if at is not None:
+        rec.created_at = at
     db.session.add(rec)
     db.session.flush()
     audit.record(user_id=actor_id, entity_type="audit_recommendation", entity_id=rec.id, verb="create",
