@@ -54,6 +54,7 @@ DEMO_STEPS: list[str] = [
     "tracker.selfeval.demo:load_demo_selfeval",
     "tracker.indicators.demo:load_demo_indicators",
     "tracker.workbooks.demo:load_demo_workbooks",
+    "tracker.scrutiny.demo:load_demo_audit",
 ]
 
 
