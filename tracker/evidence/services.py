@@ -107,6 +107,29 @@ def for_item(target: Target | str, target_id: int) -> list[Evidence]:
     return current
 
 
+def for_updates(update_ids: list[int]) -> dict[int, list[Evidence]]:
+    """The current evidence of each of these progress updates, in one query."""
+    if not update_ids:
+        return {}
+    rows = db.session.scalars(select(Evidence).where(Evidence.target == Target.UPDATE,
+                                                     Evidence.target_id.in_(update_ids)).order_by(Evidence.id)).all()
+    replaced = {row.replaces_id for row in rows if row.replaces_id}
+    found: dict[int, list[Evidence]] = {}
+    for row in rows:
+        if row.id not in replaced:
+            row.history = [r for r in rows if r.id in replaced and r.target_id == row.target_id
+                           and r.id < row.id and _chain_of(r, rows) is row]
+            found.setdefault(row.target_id, []).append(row)
+    return found
+
+
+def _chain_of(row: Evidence, rows: list[Evidence]) -> Evidence:
+    by_replaces = {r.replaces_id: r for r in rows if r.replaces_id}
+    while row.id in by_replaces:
+        row = by_replaces[row.id]
+    return row
+
+
 def count_for(target: Target | str, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}

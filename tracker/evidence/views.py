@@ -35,7 +35,13 @@ def helpers():
         return current_user.is_authenticated and partnership_id is not None and \
             permissions.can_add(current_user, Target(target), item, partnership_id)
 
-    return {"evidence_for": evidence_for, "can_add_evidence": can_add_evidence}
+    def evidence_of_updates(action) -> list:
+        """(update, its current evidence) for an action's updates that have evidence, oldest first."""
+        found = services.for_updates([u.id for u in action.updates])
+        return [(u, found[u.id]) for u in action.updates if u.id in found]
+
+    return {"evidence_for": evidence_for, "can_add_evidence": can_add_evidence,
+            "evidence_of_updates": evidence_of_updates}
 
 
 @bp.route(f"/<any({TARGETS}):target>/<int:target_id>/add", methods=["GET", "POST"])
@@ -73,7 +79,7 @@ def download(evidence_id: int):
     except NotFound:
         abort(404)
     if not evidence.is_file:
-        return redirect(evidence.url)
+        abort(404)  # a link is shown as a link, never redirected to
     try:
         data = services.file_bytes(evidence)
     except (OSError, KeyError):
