@@ -159,3 +159,20 @@ def test_s3_storage_with_a_fake_client(w):
     assert (("evidence-bucket", f"tracker/{evidence.storage_key}")) in fake.objects
     assert services.file_bytes(evidence) == PDF
     assert stored_files(w) == []
+
+
+def test_rating_page_shows_its_evidence_block(w):
+    from tests import factories
+    from tracker.selfeval import services as selfeval
+
+    round_ = selfeval.create_round(partnership=w["home"], framework=factories.msg(), title="MSG 2026",
+                                   actor_id=w["manager"].id)
+    rating = round_.ratings[0]
+    services.add_evidence("rating", rating.id, url="https://example.scot/minutes", title="Workshop minutes",
+                          actor=w["manager"])
+    db.session.commit()
+    page = sign_in_client(w["app"], w["viewer"]).get(
+        f"/self-evaluation/rounds/{round_.id}/proposals/{rating.item_id}")
+    assert page.status_code == 200 and b"Workshop minutes" in page.data and b"Evidence files and links" in page.data
+    with pytest.raises(NotAllowed):
+        services.add_evidence("rating", rating.id, url="https://example.scot/x", actor=w["officer"])
