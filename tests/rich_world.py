@@ -17,11 +17,13 @@ from tracker.auth import services as auth_services
 from tracker.auth.models import Membership, Role, User
 from tracker.committees import services as committees
 from tracker.committees.models import CommitteeKind
+from tracker.evidence import services as evidence
 from tracker.extensions import db
 from tracker.imports import services as imports
 from tracker.indicators import services as indicators
 from tracker.jobs.models import Job
 from tracker.risks import services as risks
+from tracker.scrutiny import services as scrutiny
 from tracker.selfeval import services as selfeval
 from tracker.workbooks import services as workbooks
 from tracker.workbooks.models import ReturnUpload
@@ -43,6 +45,7 @@ ROLES = (
     "o_manager",   # other partnership: Plan manager
     "o_admin",     # other partnership: Administrator
     "site",        # site administrator
+    "auditor",     # home: Auditor (reads as a viewer; verifies and re-opens audit recommendations)
 )
 
 
@@ -69,8 +72,12 @@ class RichWorld:
     job: object
     upload: object
     organisation: object
+    #: an audit report, its recommendation (whose action the officer leads) and evidence (a file) on the action
     #: a password-reset token (of the no-role account), for /auth/reset-password/<token>
     reset_token: str
+    report: object = None
+    recommendation: object = None
+    evidence: object = None
     #: role name -> plain API token of that person
     api_tokens: dict[str, str] = field(default_factory=dict)
 
@@ -86,6 +93,8 @@ class RichWorld:
             "partnership_id": self.home.id, "user_id": self.national.id,
             "token_id": self.officer_token_id, "change": "disable", "job_id": self.background_job_id,
             "risk_id": self.risk.id if self.risk is not None else 0,
+            "report_id": self.report.id, "recommendation_id": self.recommendation.id,
+            "evidence_id": self.evidence.id, "target": "action", "target_id": self.action.id,
         }
 
     #: the officer's own API token, for /auth/api-tokens/<token_id>/revoke
@@ -113,6 +122,7 @@ def build_world() -> RichWorld:
         "o_manager": mk(other, Role.PLAN_MANAGER, email="omanager@example.scot", name="Otto Manager"),
         "o_admin": mk(other, Role.ADMIN, email="oadmin@example.scot", name="Oona Admin"),
         "site": mk(None, None, is_admin=True, email="site@example.scot", name="Sita Site"),
+        "auditor": mk(home, Role.AUDITOR, email="auditor@example.scot", name="Audrey Auditor"),
     }
     national = mk(home, Role.LEAD_OFFICER, email="national@example.scot", name="Nat National")
     national.memberships.append(Membership(partnership_id=other.id, role=Role.VIEWER))
@@ -157,6 +167,14 @@ def build_world() -> RichWorld:
     background = Job(kind="backup", title="A backup of the whole database", owner_id=manager.id)
     db.session.add(background)
     db.session.flush()
+    report = scrutiny.create_report(partnership_id=home.id, plan_id=plan.id, title="Carers funding audit",
+                                    issued_on=dt.date(2026, 3, 31), scheme_id=scrutiny.schemes(home.id)[0].id,
+                                    committee_id=committee.id, actor_id=manager.id)
+    recommendation = scrutiny.add_recommendation(report, ref="R1", text="Reconcile carers funding.", grade="1",
+                                                 agreed_date=dt.date(2030, 3, 31), lead_officer_id=officer.id,
+                                                 actor_id=manager.id)
+    evidence_row = evidence.add_evidence("action", action.id, filename="minutes.pdf",
+                                         data=b"%PDF-1.4\n%%EOF\n", actor_id=officer.id)
     _, reset_token = auth_services.start_password_reset(people["norole"].email)
 
     api_tokens = {}
@@ -171,7 +189,8 @@ def build_world() -> RichWorld:
                       action=action, colleague_action=colleague_action, other_action=other_action,
                       committee=committee, meeting=meeting, member=member, workbook=workbook,
                       indicator=indicator, round=round_, rating=rating, proposed=proposed, job=job, upload=upload,
-                      organisation=organisation, reset_token=reset_token, api_tokens=api_tokens)
+                      organisation=organisation, reset_token=reset_token, api_tokens=api_tokens,
+                      report=report, recommendation=recommendation, evidence=evidence_row)
     world.officer_token_id = officer_token_id
     world.background_job_id = background.id
     world.risk = risks.create_risk(home, reference="R1", title="Funding may not rise", inherent=(3, 3),

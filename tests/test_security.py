@@ -259,6 +259,15 @@ def _get_world(app, world, client_as) -> dict:
     round_ = selfeval.create_round(partnership=world.home, framework=factories.msg(), title="Self-evaluation",
                                    actor_id=world.manager.id)
     rated = next(r for r in round_.ratings if r.item.local_completion)
+    from tracker.evidence import services as evidence
+    from tracker.scrutiny import services as scrutiny
+
+    report = scrutiny.create_report(partnership_id=world.home.id, plan_id=world.plan.id, title="Audit report",
+                                    issued_on=dt.date(2026, 3, 31), scheme_id=scrutiny.schemes(world.home.id)[0].id,
+                                    actor_id=world.manager.id)
+    recommendation = scrutiny.add_recommendation(report, ref="R1", text="Reconcile.", actor_id=world.manager.id)
+    evidence_row = evidence.add_evidence("action", world.officer_action.id, filename="minutes.pdf",
+                                         data=b"%PDF-1.4\n%%EOF\n", actor_id=world.officer.id)
     issued, _ = workbooks.issue_workbook(world.plan, FinancialQuarter(2023, 2))
     _user, reset_token = auth_services.start_password_reset(world.officer.email)
     api_tokens = {who: tokens.create_token(getattr(world, who), "GET test")[1]
@@ -310,7 +319,9 @@ def _get_world(app, world, client_as) -> dict:
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
                    "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css",
-                   "job_id": background.id},
+                   "job_id": background.id,
+                   "report_id": report.id, "recommendation_id": recommendation.id, "evidence_id": evidence_row.id,
+                   "target": "action", "target_id": world.officer_action.id},
         "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,

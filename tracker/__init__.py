@@ -28,6 +28,7 @@ def nav_items() -> list[tuple]:
         ("indicators.index", "Indicators"),
         ("risks.index", "Risks"),
         ("committees.index", "Committees"),
+        ("scrutiny.index", "Audit recommendations"),
         ("imports.upload", "Import", can_import),
         ("admin.index", "Administration", can_administer),
         ("auth.account", "Your account"),
@@ -119,9 +120,13 @@ def register_blueprints(app: Flask) -> None:
     from tracker.risks import views as risks
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks
+    from tracker.scrutiny import views as scrutiny
+    from tracker.evidence import views as evidence
 
     for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
                     jobs, risks):
+        app.register_blueprint(feature.bp)
+    for feature in (scrutiny, evidence):
         app.register_blueprint(feature.bp)
 
 
@@ -139,10 +144,14 @@ def register_commands(app: Flask) -> None:
     from tracker.risks.cli import risks_cli
     from tracker.scheduler.cli import scheduler_command
     from tracker.workbooks.cli import workbook_cli
+    from tracker.scrutiny.cli import audit_cli
 
     for command in (plans_cli, frameworks_cli, demo_command, users_cli, indicators_cli, workbook_cli,
                     import_command, reminders_cli, scheduler_command, outbox_cli, backup_command, restore_command,
                     db_cli, worker_command, risks_cli):  # db_cli replaces Flask-Migrate's `db` (its `downgrade` refuses to delete data)
+        _refusals_as_cli_errors(command)
+        app.cli.add_command(command)
+    for command in (audit_cli,):
         _refusals_as_cli_errors(command)
         app.cli.add_command(command)
 

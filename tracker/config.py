@@ -102,6 +102,11 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "JOBS_QUEUE_FILE": get("JOBS_QUEUE_FILE"),
         "JOB_RESULTS_DIR": get("JOB_RESULTS_DIR"),
         "JOBS_IMMEDIATE": flag("JOBS_IMMEDIATE"),
+        # Evidence files (tracker.evidence.storage): empty for <instance folder>/evidence, a directory, or
+        # s3://bucket/prefix; the largest file accepted.
+        "EVIDENCE_STORAGE": get("EVIDENCE_STORAGE", ""),
+        "EVIDENCE_S3_ENDPOINT_URL": get("EVIDENCE_S3_ENDPOINT_URL"),
+        "EVIDENCE_MAX_BYTES": number("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024),
         "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": flag("TRUST_PROXY"),

@@ -20,3 +20,5 @@ from tracker.outbox.models import OutboxMessage  # noqa: F401
 from tracker.jobs.models import Job  # noqa: F401
 from tracker.plans.stamps import NameStamp  # noqa: F401
 from tracker.risks.models import Risk, RiskMatrix, RiskReminder, RiskReview  # noqa: F401
+from tracker.scrutiny.models import AuditReport, Grade, GradeScheme, Recommendation  # noqa: F401
+from tracker.evidence.models import Evidence  # noqa: F401

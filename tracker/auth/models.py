@@ -19,16 +19,23 @@ def new_session_token() -> str:
 
 
 class Role(enum.StrEnum):
-    """What a user may do in one partnership; each role includes the ones before it."""
+    """What a user may do in one partnership; each ranked role includes the ones before it.
+
+    AUDITOR stands outside the ranking: an internal or external auditor reads what a viewer reads and verifies
+    (or re-opens) audit recommendations, and no other role includes it, nor does it include any role but
+    VIEWER: an auditor never gets a lead officer's or plan manager's powers, and a manager cannot verify.
+    """
 
     VIEWER = "viewer"  # committee member, carer or service-user representative: reads only
     LEAD_OFFICER = "lead_officer"  # updates the actions they lead
     PLAN_MANAGER = "plan_manager"  # creates and edits plans and actions, assigns leads
     ADMIN = "admin"  # manages the partnership's users and organisations
+    AUDITOR = "auditor"  # reads like a viewer, and verifies or re-opens audit recommendations (unranked)
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        """The place in the ranking; the unranked AUDITOR ranks as a VIEWER."""
+        return 0 if self is Role.AUDITOR else list(Role).index(self)
 
     @property
     def label(self) -> str:
@@ -37,9 +44,12 @@ class Role(enum.StrEnum):
             "lead_officer": "Lead officer",
             "plan_manager": "Plan manager",
             "admin": "Administrator",
+            "auditor": "Auditor (reads, and verifies audit recommendations)",
         }[self.value]
 
     def includes(self, other: Role) -> bool:
+        if self is Role.AUDITOR or other is Role.AUDITOR:
+            return other in (self, Role.VIEWER)
         return self.rank >= other.rank
 
 

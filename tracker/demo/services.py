@@ -55,6 +55,7 @@ DEMO_STEPS: list[str] = [
     "tracker.indicators.demo:load_demo_indicators",
     "tracker.workbooks.demo:load_demo_workbooks",
     "tracker.risks.demo:load_demo_risks",
+    "tracker.scrutiny.demo:load_demo_audit",
 ]
 
 

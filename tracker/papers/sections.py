@@ -46,8 +46,9 @@ Provider = Callable[..., "Section | None"]
 def providers() -> tuple[Provider, ...]:
     """Every feature's section provider, in the order the papers show them."""
     from tracker.risks.papers import risk_section
+    from tracker.scrutiny.section import audit_section
 
-    return (risk_section,)
+    return (risk_section, audit_section)
 
 
 def sections_for(session, plan, as_at: dt.date) -> list[Section]:
