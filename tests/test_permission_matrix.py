@@ -72,6 +72,8 @@ POST /admin/organisations/new                                                   
 GET /admin/partnerships                                                          login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
 GET /admin/partnerships/<int:partnership_id>                                     login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
 POST /admin/partnerships/<int:partnership_id>                                    login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
+GET /admin/partnerships/<int:partnership_id>/sign-in                             login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok
+POST /admin/partnerships/<int:partnership_id>/sign-in                            login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok
 GET /admin/partnerships/new                                                      login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok
 POST /admin/partnerships/new                                                     login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    bad
 GET /admin/users                                                                 login forb   forb   forb  forb   forb    forb      forb    ok     forb      ok      ok
@@ -104,6 +106,8 @@ GET /auth/new-password                                                          
 POST /auth/new-password                                                          hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
 GET /auth/sign-in                                                                ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/sign-in                                                               bad   ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
+GET /auth/sso/<key>                                                               hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
+GET /auth/sso/<key>/callback                                                     hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
 POST /auth/sign-out                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 
 GET /committees/                                                                 login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
@@ -336,6 +340,8 @@ def path_for(rule, ids: dict, reset_token: str) -> str:
             values[name] = ids.get(name) or re.findall(r"\w+", converter.regex)[0]
         elif name == "token" and rule.endpoint.startswith("auth."):
             values[name] = reset_token
+        elif name == "key" and rule.endpoint.startswith("sso."):
+            values[name] = "example"  # no single sign-on provider is configured in the matrix's app
         else:
             assert name in ids, (f"{rule.rule}: the world has no object for <{name}>: add one to "
                                  "tests/rich_world.py (RichWorld.ids)")

@@ -108,6 +108,8 @@ def _sqlite_pragmas() -> None:
 def register_blueprints(app: Flask) -> None:
     from tracker.admin import views as admin
     from tracker.api import views as api
+    from tracker.auth import sso
+    from tracker.auth import sso_views
     from tracker.auth import views as auth
     from tracker.committees import views as committees
     from tracker.imports import views as imports
@@ -119,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
 
     for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
         app.register_blueprint(feature.bp)
+    sso.init_app(app)  # single sign-on providers (SSO_PROVIDERS)
+    app.register_blueprint(sso_views.bp)
 
 
 def register_commands(app: Flask) -> None:

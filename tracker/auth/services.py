@@ -65,8 +65,18 @@ def sign_in(email: str, password: str, ip: str) -> SignInResult:
     if user is None:
         throttle.record_failure(email, ip)
         return SignInResult()
+    sso_only = password_refused(user)
+    if sso_only:  # the right password, but the partnership signs its members in with single sign-on
+        raise RuleError(sso_only, "email")
     throttle.clear_failures(email)
     return SignInResult(user=user)
+
+
+def password_refused(user: User) -> str | None:
+    """Why this account may not use a password (its partnership requires single sign-on), or None."""
+    from tracker.auth import sso_services
+
+    return sso_services.how_to_sign_in(user)
 
 
 def create_user(
@@ -161,7 +171,7 @@ def start_password_reset(email: str) -> tuple[User, str] | None:
     # Memberships are not needed: not loading them keeps the reading the same as for an unknown address.
     user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email))
                              .options(lazyload(User.memberships)))
-    if user is None or not user.active:
+    if user is None or not user.active or password_refused(user):
         return None
     now = utcnow()
     recent = db.session.scalar(
@@ -197,11 +207,34 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
     started = start_password_reset(email)
     if started is None:
         _as_much_work_as_a_reset()
+        _tell_how_to_sign_in(email)
         compose("Someone", secrets.token_urlsafe(32))
         return
     user, token = started
     name = outbox.header_safe(user.name)  # a name stored with a line break must not break the header
     outbox.enqueue(to=user.email, to_name=name, subject=RESET_SUBJECT, body=compose(name or user.email, token))
+
+
+#: The subject of the e-mail sent instead of a reset link to a member who must sign in with single sign-on.
+SSO_ONLY_SUBJECT = "How to sign in to the improvement action tracker"
+
+
+def _tell_how_to_sign_in(email: str) -> None:
+    """A reset asked for by an account that must sign in with single sign-on: no link, but an e-mail to its
+    owner saying how to sign in (the page's reply is the same as for any address)."""
+    from tracker.outbox import services as outbox
+
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    how = password_refused(user)
+    if how is None:
+        return
+    name = outbox.header_safe(user.name)
+    outbox.enqueue(to=user.email, to_name=name, subject=SSO_ONLY_SUBJECT,
+                   body=f"Hello {name or user.email},\n\nSomeone (probably you) asked to reset the password of your "
+                        f"account on the improvement action tracker. {how}\n\nThe tracker does not use a "
+                        f"password for your account, so nothing has changed.\n")
 
 
 def _as_much_work_as_a_reset() -> None:
