@@ -15,6 +15,7 @@ from tracker.audit import services as audit
 from tracker.auth import throttle
 from tracker.auth.models import Membership, PasswordResetToken, Role, User
 from tracker.auth.passwords import hash_password, needs_rehash, verify_password
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.text import line
 from tracker.timeutil import utcnow
