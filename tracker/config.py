@@ -166,6 +166,7 @@ def sso_problems(providers: Mapping[str, Mapping], production: bool) -> list[str
                                        or (production and issuer.scheme != "https")):
             found.append(f"{prefix}ISSUER must be the provider's https:// issuer address, "
                          f"e.g. https://login.microsoftonline.com/<tenant id>/v2.0 (it is {provider['issuer']!r})")
+    return found
 
 
 def problems(config: dict) -> list[str]:

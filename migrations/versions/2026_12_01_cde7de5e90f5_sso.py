@@ -32,7 +32,7 @@ def upgrade():
                             name=op.f('fk_sso_identities_joined_partnership_id_partnerships')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sso_identities_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sso_identities')),
-    sa.UniqueConstraint('provider', 'subject', name=op.f('uq_sso_identities_provider'))
+    sa.UniqueConstraint('provider', 'subject', name=op.f('uq_sso_identities_provider_subject'))
     )
     with op.batch_alter_table('sso_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sso_identities_joined_partnership_id'), ['joined_partnership_id'],
