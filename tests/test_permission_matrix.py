@@ -106,8 +106,8 @@ GET /auth/new-password                                                          
 POST /auth/new-password                                                          hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
 GET /auth/sign-in                                                                ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/sign-in                                                               bad   ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
-GET /auth/sso/<key>                                                               hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
-GET /auth/sso/<key>/callback                                                     hide  hide   hide   hide  hide   hide    hide      hide    hide   hide      hide    hide
+GET /auth/sso/<key>                                                               ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
+GET /auth/sso/<key>/callback                                                     ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 POST /auth/sign-out                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 
 GET /committees/                                                                 login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok

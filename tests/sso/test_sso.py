@@ -405,5 +405,9 @@ def test_sign_out_ends_the_session_and_offers_the_providers_sign_out(app, client
 
 
 def test_unknown_provider(client, world):
-    assert client.get("/auth/sso/nope").status_code == 404
-    assert client.get("/auth/sso/nope/callback?code=x&state=y").status_code == 404
+    before = snapshot()
+    for path in ("/auth/sso/nope", "/auth/sso/nope/callback?code=x&state=y", "/auth/sso/" + "9" * 30):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/auth/sign-in")
+    assert "not set up on this tracker" in client.get("/auth/sign-in").get_data(as_text=True)
+    assert snapshot() == before

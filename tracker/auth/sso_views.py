@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
 from tracker.auth import sessions, sso, sso_services
@@ -22,11 +22,13 @@ NEXT_KEY = "sso_next"
 SIGNED_OUT_KEY = "sso_signed_out"
 
 
-def _provider_or_404(key: str) -> sso.Provider:
-    provider = sso.provider(key)
-    if provider is None:
-        abort(404)
-    return provider
+#: An address for a provider this tracker does not have (an old bookmark, a provider since removed).
+NOT_SET_UP = "That sign-in service is not set up on this tracker. Sign in another way below."
+
+
+def _not_set_up():
+    flash(NOT_SET_UP, "warning")
+    return redirect(url_for("auth.sign_in"))
 
 
 def callback_url(provider: sso.Provider) -> str:
@@ -44,7 +46,9 @@ def _problem(message: str, status: int):
 
 @bp.get("/<key>")
 def start(key: str):
-    provider = _provider_or_404(key)
+    provider = sso.provider(key)
+    if provider is None:
+        return _not_set_up()
     if current_user.is_authenticated:
         return redirect(url_for("plans.my_actions"))
     from tracker.auth.views import safe_next
@@ -64,7 +68,9 @@ def start(key: str):
 
 @bp.get("/<key>/callback")
 def callback(key: str):
-    provider = _provider_or_404(key)
+    provider = sso.provider(key)
+    if provider is None:
+        return _not_set_up()
     try:
         claims = sso.finish(provider)
     except sso.SignInFailed as failure:
