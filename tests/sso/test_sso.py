@@ -411,3 +411,23 @@ def test_unknown_provider(client, world):
         assert response.status_code == 302 and response.headers["Location"].endswith("/auth/sign-in")
     assert "not set up on this tracker" in client.get("/auth/sign-in").get_data(as_text=True)
     assert snapshot() == before
+
+
+def test_the_access_log_hides_the_callbacks_code_and_state():
+    from tracker.access_log import redact
+
+    line = 'GET /auth/sso/entra/callback?code=SECRETCODE&state=SECRETSTATE HTTP/1.1'
+    assert "SECRET" not in redact(line) and "/auth/sso/entra/callback?" in redact(line)
+
+
+def test_an_administrator_adding_someone_to_an_sso_only_partnership_sends_no_password_link(app, world, oidc):
+    from tests.conftest import sign_in_client
+
+    _require_sso(world)
+    admin = sign_in_client(app, world.admin)
+    response = admin.post("/admin/users/new", data={
+        "name": "Sam Sso", "email": "sam@example.scot", f"role_{world.home.id}": "viewer"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(PasswordResetToken)) == 0
+    with admin.session_transaction() as session:
+        assert "use 'Sign in with Test Council'" in str(session["_flashes"])

@@ -159,7 +159,10 @@ def new_user():
             name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
             is_admin=is_admin, actor=current_user), form)
         if saved:
-            if _send_welcome(user):
+            sso_only = auth_services.password_refused(user)
+            if sso_only:  # no password link: the partnership signs its members in with single sign-on
+                flash(f"Created an account for {user.name}. Tell them how to sign in: {sso_only}", "success")
+            elif _send_welcome(user):
                 flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
                       "success")
             else:

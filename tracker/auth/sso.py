@@ -132,7 +132,6 @@ def finish(provider: Provider) -> dict:
     Authlib checks the state (and removes it: a replayed callback finds none), swaps the code with the PKCE
     verifier, and checks the ID token's signature, issuer, audience, expiry, issued-at and nonce."""
     name = provider.name
-    load_metadata(provider)
     expected_issuer = load_metadata(provider)["issuer"]
     try:
         token = provider.client.authorize_access_token(
