@@ -185,6 +185,8 @@ def test_forged_id_tokens_are_refused(app, world, oidc, caplog, forgery, log_wor
         refused(sso_sign_in(client), 400, "could not trust")
     assert snapshot() == before and signed_in_as(client) is None
     assert log_words in caplog.text
+    if forgery == "unknown kid":
+        assert oidc.count("/jwks") == 2  # the cached keys, then exactly one refetch
 
 
 def test_an_expired_id_token_is_refused(app, world, oidc, caplog):
@@ -215,6 +217,14 @@ def test_the_provider_unreachable(app, world, oidc, caplog):
     oidc.down = True  # down between the sign-in page and the token exchange
     refused(client.get(url), 502, "could not reach Test Council")
     assert snapshot() == before and "unreachable" in caplog.text
+
+
+def test_a_provider_nobody_answers_at(make_app, oidc):
+    from tests.sso.provider import provider_config
+
+    app = make_app(SSO_PROVIDERS=provider_config(oidc, issuer="http://127.0.0.1:1"))
+    with app.app_context():
+        refused(app.test_client().get("/auth/sso/test"), 502, "could not reach Test Council")
 
 
 def test_cancelled_at_the_provider(app, client, world, oidc):
