@@ -118,8 +118,8 @@ USERS_SHOWN = 100
 def users():
     ids = permissions.administered_partnership_ids(current_user)
     search = request.args.get("q", "").strip()[:100]
-    query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership)).order_by(
-        User.name, User.id)
+    query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership),
+                                 selectinload(User.sso_identities)).order_by(User.name, User.id)
     if ids is not None:
         query = query.where(User.memberships.any(Membership.partnership_id.in_(ids))
                             | User.sso_identities.any(SsoIdentity.joined_partnership_id.in_(ids)))

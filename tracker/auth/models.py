@@ -64,7 +64,7 @@ class User(UserMixin, db.Model):
     )
     #: Linked single sign-on accounts (tracker.auth.sso).
     sso_identities: Mapped[list[SsoIdentity]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="SsoIdentity.id"
+        back_populates="user", cascade="all, delete-orphan", order_by="SsoIdentity.id"
     )
 
     # Flask-Login

@@ -168,12 +168,28 @@ def token_hash(token: str) -> str:
 
 
 def start_password_reset(email: str) -> tuple[User, str] | None:
-    """A new single-use reset token for an active account, or None (unknown, disabled, or too many requests)."""
-    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address.
-    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email))
-                             .options(lazyload(User.memberships)))
-    if user is None or not user.active or password_refused(user):
-        return None
+    """A new single-use reset token for an active account, or None (unknown, disabled, too many requests, or
+    a member of a partnership that requires single sign-on)."""
+    started, _sso_only = _start_reset(email)
+    return started
+
+
+def _start_reset(email: str) -> tuple[tuple[User, str] | None, User | None]:
+    """start_password_reset's work, and the account when it is refused because it must use single sign-on."""
+    from tracker.partnerships.models import Partnership
+
+    sso_only = (select(Membership.id).join(Partnership, Partnership.id == Membership.partnership_id)
+                .where(Membership.user_id == User.id, Partnership.sso_required.is_(True))
+                .exists().correlate(User))
+    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address, and
+    # whether the account must use single sign-on comes in the same statement.
+    row = db.session.execute(select(User, sso_only).where(func.lower(User.email) == normalise_email(email))
+                             .options(lazyload(User.memberships))).first()
+    user, must_use_sso = (row[0], bool(row[1])) if row is not None else (None, False)
+    if user is None or not user.active:
+        return None, None
+    if must_use_sso:
+        return None, user
     now = utcnow()
     recent = db.session.scalar(
         select(func.count(PasswordResetToken.id)).where(
@@ -181,14 +197,14 @@ def start_password_reset(email: str) -> tuple[User, str] | None:
         )
     )
     if recent >= MAX_RESETS_PER_HOUR:
-        return None
+        return None, None
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
     db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash(token), created_at=now,
                                       expires_at=now + dt.timedelta(hours=hours)))
     audit.record(user_id=user.id, entity_type="user", entity_id=user.id, verb="reset_requested",
                  summary="Password reset link sent")
-    return user, token
+    return (user, token), None
 
 
 #: The subject of a password reset e-mail.
@@ -205,10 +221,11 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
     """
     from tracker.outbox import services as outbox
 
-    started = start_password_reset(email)
+    started, sso_only = _start_reset(email)
     if started is None:
         _as_much_work_as_a_reset()
-        _tell_how_to_sign_in(email)
+        if sso_only is not None:
+            _tell_how_to_sign_in(sso_only)
         compose("Someone", secrets.token_urlsafe(32))
         return
     user, token = started
@@ -220,14 +237,11 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
 SSO_ONLY_SUBJECT = "How to sign in to the improvement action tracker"
 
 
-def _tell_how_to_sign_in(email: str) -> None:
+def _tell_how_to_sign_in(user: User) -> None:
     """A reset asked for by an account that must sign in with single sign-on: no link, but an e-mail to its
     owner saying how to sign in (the page's reply is the same as for any address)."""
     from tracker.outbox import services as outbox
 
-    user = find_by_email(email)
-    if user is None or not user.active:
-        return
     how = password_refused(user)
     if how is None:
         return
