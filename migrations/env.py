@@ -11,7 +11,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# The app's own loggers (tracker.auth...) stay on: a migration run inside the app must not silence them.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 if config.attributes.get('quiet'):  # a dry run (tracker.backup's downgrade guard): no "Running ..." lines
     logging.getLogger('alembic').setLevel(logging.WARNING)

@@ -226,6 +226,13 @@ POST /self-evaluation/rounds/<int:round_id>/proposed/<int:proposed_id>/unlink   
 POST /self-evaluation/rounds/<int:round_id>/status                               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad   forb
 
 GET /workbooks/<int:workbook_id>/download                                        login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+
+GET /admin/partnerships/<int:partnership_id>/sign-in                             login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok   forb
+POST /admin/partnerships/<int:partnership_id>/sign-in                            login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok   forb
+
+GET /auth/sso/<key>                                                              ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
+GET /auth/sso/<key>/callback                                                     ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
+
 """
 
 #: (row, role) -> what the cell SHOULD be, and what it does today. Each runs as a strict xfail.
@@ -383,6 +390,8 @@ def path_for(rule, ids: dict, reset_token: str) -> str:
             values[name] = ids.get(name) or re.findall(r"\w+", converter.regex)[0]
         elif name == "token" and rule.endpoint.startswith("auth."):
             values[name] = reset_token
+        elif name == "key" and rule.endpoint.startswith("sso."):
+            values[name] = "example"  # no single sign-on provider is configured in the matrix's app
         else:
             assert name in ids, (f"{rule.rule}: the world has no object for <{name}>: add one to "
                                  "tests/rich_world.py (RichWorld.ids)")

@@ -110,6 +110,8 @@ def _sqlite_pragmas() -> None:
 def register_blueprints(app: Flask) -> None:
     from tracker.admin import views as admin
     from tracker.api import views as api
+    from tracker.auth import sso
+    from tracker.auth import sso_views
     from tracker.auth import views as auth
     from tracker.committees import views as committees
     from tracker.imports import views as imports
@@ -128,6 +130,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(feature.bp)
     for feature in (scrutiny, evidence):
         app.register_blueprint(feature.bp)
+    sso.init_app(app)  # single sign-on providers (SSO_PROVIDERS)
+    app.register_blueprint(sso_views.bp)
 
 
 def register_commands(app: Flask) -> None:

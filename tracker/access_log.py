@@ -14,6 +14,8 @@ from gunicorn.glogging import Logger
 REDACTED = "[redacted]"
 _SECRETS = [
     (re.compile(r"(/auth/reset-password/)[^/?#\s\"]+"), rf"\g<1>{REDACTED}"),
+    # a single sign-on callback's authorisation code and state (tracker.auth.sso_views)
+    (re.compile(r"(/auth/sso/[^/?#\s\"]+/callback\?)[^#\s\"]*"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)((?:^|[?&;])(?:token|reset_token|key|password|api_key|access_token)=)[^&;#\s\"]*"),
      rf"\g<1>{REDACTED}"),
 ]

@@ -124,7 +124,60 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "SESSION_IDLE_MINUTES": number("SESSION_IDLE_MINUTES", 8 * 60),
         "SESSION_ABSOLUTE_HOURS": number("SESSION_ABSOLUTE_HOURS", 7 * 24),
         "REMEMBER_COOKIE_DURATION": dt.timedelta(hours=number("SESSION_ABSOLUTE_HOURS", 7 * 24)),
+        # Single sign-on with OpenID Connect providers (tracker.auth.sso): SSO_PROVIDERS names them, and
+        # SSO_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _DISPLAY_NAME, _DOMAINS, _EMAILS_VERIFIED describe each.
+        "SSO_PROVIDERS": sso_providers(environ),
+        "SSO_TIMEOUT_SECONDS": number("SSO_TIMEOUT_SECONDS", 10),
     }
+
+
+#: What each SSO provider's environment variables set: SSO_<NAME>_<SUFFIX> -> the provider's key.
+SSO_SETTINGS = {"ISSUER": "issuer", "CLIENT_ID": "client_id", "CLIENT_SECRET": "client_secret",
+                "DISPLAY_NAME": "name", "DOMAINS": "domains", "EMAILS_VERIFIED": "emails_verified"}
+
+
+def sso_providers(environ: Mapping[str, str]) -> dict[str, dict]:
+    """The OpenID Connect providers named by SSO_PROVIDERS ("entra,google"), each from its SSO_<NAME>_* variables.
+
+    A provider's key is its name in lower case (it appears in the callback address /auth/sso/<key>/callback).
+    `domains` is the e-mail domains it may sign in (empty: any); `emails_verified` says the provider vouches
+    for every address it sends even without an email_verified claim (a single-tenant Entra ID)."""
+    names = [n.strip() for n in (environ.get("SSO_PROVIDERS") or "").split(",") if n.strip()]
+    providers = {}
+    for name in names:
+        prefix = f"SSO_{name.upper()}_"
+        domains = environ.get(prefix + "DOMAINS") or ""
+        providers[name.lower()] = {
+            "issuer": (environ.get(prefix + "ISSUER") or "").strip(),
+            "client_id": (environ.get(prefix + "CLIENT_ID") or "").strip(),
+            "client_secret": environ.get(prefix + "CLIENT_SECRET") or "",
+            "name": (environ.get(prefix + "DISPLAY_NAME") or name).strip(),
+            "domains": [d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()],
+            "emails_verified": _bool(prefix + "EMAILS_VERIFIED", False, environ),
+        }
+    return providers
+
+
+def sso_problems(providers: Mapping[str, Mapping], production: bool) -> list[str]:
+    """What is wrong with the SSO providers' settings, one sentence each."""
+    import re
+
+    found = []
+    for key, provider in providers.items():
+        prefix = f"SSO_{key.upper()}_"
+        if not re.fullmatch(r"[a-z0-9]{1,30}", key):
+            found.append(f"SSO_PROVIDERS names {key!r}: use letters and digits only (at most 30), e.g. entra,google")
+            continue
+        for setting in ("issuer", "client_id", "client_secret"):
+            if not provider.get(setting):
+                found.append(f"{prefix}{setting.upper()} is not set: single sign-on with {provider.get('name') or key} "
+                             f"needs it (see the README's single sign-on section)")
+        issuer = urlsplit(provider.get("issuer") or "")
+        if provider.get("issuer") and (not issuer.netloc or issuer.scheme not in ("https", "http")
+                                       or (production and issuer.scheme != "https")):
+            found.append(f"{prefix}ISSUER must be the provider's https:// issuer address, "
+                         f"e.g. https://login.microsoftonline.com/<tenant id>/v2.0 (it is {provider['issuer']!r})")
+    return found
 
 
 def problems(config: dict) -> list[str]:
@@ -154,6 +207,7 @@ def problems(config: dict) -> list[str]:
     if parts.scheme != "https" or not parts.netloc:
         found.append(f"BASE_URL must be the public https:// address in production, "
                      f"e.g. BASE_URL=https://tracker.hscp.example.org (it is {base_url!r})")
+    found += sso_problems(config.get("SSO_PROVIDERS") or {}, production=True)
     return found
 
 
@@ -173,7 +227,8 @@ def environment_names() -> frozenset[str]:
             return default
 
     from_environment("/nonexistent", environ=Recorder())
-    return frozenset(seen | {"ALLOW_SQLITE_IN_PRODUCTION", "TRACKER_INSTANCE_PATH"})
+    sso = {name for name in os.environ if name.startswith("SSO_")}  # SSO_<NAME>_* depend on SSO_PROVIDERS
+    return frozenset(seen | sso | {"ALLOW_SQLITE_IN_PRODUCTION", "TRACKER_INSTANCE_PATH"})
 
 
 def check(config: dict) -> None:

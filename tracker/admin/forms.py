@@ -67,3 +67,17 @@ class OrganisationForm(FlaskForm):
 
     def alias_lines(self) -> list[str]:
         return [line.strip()[:200] for line in (self.aliases.data or "").splitlines()]
+
+
+class PartnershipSignInForm(FlaskForm):
+    """How a partnership's members sign in (tracker.auth.sso_services.set_partnership_sso checks the rules)."""
+
+    sso_required = BooleanField(
+        "Members must sign in with their organisation's account",
+        description="Password sign-in and password reset are then refused for the partnership's members")
+    jit_domains = TextAreaField(
+        "Email domains that may join by signing in",
+        description="One a line, for example nhs.scot. People at these domains who have no account get one, "
+                    "with no role, when they first sign in with their organisation's account; you then give "
+                    "them a role. Leave it empty to add every account yourself.",
+        validators=[Optional(), Length(max=2000)])

@@ -13,7 +13,7 @@ from tracker.admin import services
 from tracker.admin.forms import NO_ROLE, NewUserForm, OrganisationForm, PartnershipForm, RolesForm, UserDetailsForm
 from tracker.auth import permissions
 from tracker.auth import services as auth_services
-from tracker.auth.models import Membership, User
+from tracker.auth.models import Membership, SsoIdentity, User
 from tracker.doors import commit_or_refuse
 from tracker.extensions import db
 from tracker.text import parse_id
@@ -82,6 +82,31 @@ def partnership(partnership_id: int | None = None):
         400 if form.errors else 200)
 
 
+# How members sign in (single sign-on) ---------------------------------------------------------------------
+
+
+@bp.route("/partnerships/<int:partnership_id>/sign-in", methods=["GET", "POST"])
+def partnership_sign_in(partnership_id: int):
+    """A partnership's single sign-on settings: require it for members; domains that may join just in time."""
+    from tracker.admin.forms import PartnershipSignInForm
+    from tracker.auth import sso, sso_services
+
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None or not permissions.can_administer_partnership(current_user, partnership.id):
+        abort(404)
+    form = PartnershipSignInForm(data={"sso_required": partnership.sso_required,
+                                       "jit_domains": "\n".join(partnership.jit_domains)})
+    if form.validate_on_submit():
+        if commit_or_refuse(lambda: sso_services.set_partnership_sso(
+                partnership, required=bool(form.sso_required.data), jit_domains=form.jit_domains.data,
+                actor=current_user), form, fields={"sso_required": "sso_required", "jit_domains": "jit_domains"}).ok:
+            flash(f"Saved how members of {partnership.name} sign in.", "success")
+            return redirect(url_for("admin.partnership_sign_in", partnership_id=partnership.id))
+    return render_template("admin/partnership_sign_in.html", form=form, partnership=partnership,
+                           providers=list(sso.providers().values())), (
+        400 if form.errors or form.form_errors else 200)
+
+
 # Users ---------------------------------------------------------------------------------------------------
 
 
@@ -93,10 +118,11 @@ USERS_SHOWN = 100
 def users():
     ids = permissions.administered_partnership_ids(current_user)
     search = request.args.get("q", "").strip()[:100]
-    query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership)).order_by(
-        User.name, User.id)
+    query = select(User).options(selectinload(User.memberships).joinedload(Membership.partnership),
+                                 selectinload(User.sso_identities)).order_by(User.name, User.id)
     if ids is not None:
-        query = query.where(User.memberships.any(Membership.partnership_id.in_(ids)))
+        query = query.where(User.memberships.any(Membership.partnership_id.in_(ids))
+                            | User.sso_identities.any(SsoIdentity.joined_partnership_id.in_(ids)))
     if search:
         needle = search.lower()
         query = query.where(func.lower(User.name).contains(needle, autoescape=True)
@@ -133,7 +159,10 @@ def new_user():
             name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
             is_admin=is_admin, actor=current_user), form)
         if saved:
-            if _send_welcome(user):
+            sso_only = auth_services.password_refused(user)
+            if sso_only:  # no password link: the partnership signs its members in with single sign-on
+                flash(f"Created an account for {user.name}. Tell them how to sign in: {sso_only}", "success")
+            elif _send_welcome(user):
                 flash(f"Created an account for {user.name} and e-mailed them a link to choose a password.",
                       "success")
             else:

@@ -72,6 +72,10 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    #: Linked single sign-on accounts (tracker.auth.sso).
+    sso_identities: Mapped[list[SsoIdentity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="SsoIdentity.id"
+    )
 
     # Flask-Login
     @property
@@ -171,3 +175,28 @@ class ApiToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SsoIdentity(db.Model):
+    """An account at an OpenID Connect provider linked to a tracker account (tracker.auth.sso).
+
+    Once linked, the provider's stable subject identifier signs the person in, whatever e-mail address the
+    provider sends later. `joined_partnership_id` is set for an account created just in time: the partnership
+    whose allowed e-mail domain let it in, so that its administrators can see the account and give it a role.
+    """
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(255))
+    #: The e-mail address the provider gave when the identity was linked (or last used).
+    email: Mapped[str | None] = mapped_column(String(254))
+    joined_partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="sso_identities")
+

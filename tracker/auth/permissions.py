@@ -57,10 +57,21 @@ def can_manage_partnerships(user: User) -> bool:
     return user.is_admin
 
 
+def joined_partnership_ids(user: User) -> set[int]:
+    """The partnerships whose allowed e-mail domain let this account be created by single sign-on."""
+    return {i.joined_partnership_id for i in user.sso_identities if i.joined_partnership_id is not None}
+
+
+def account_partnership_ids(user: User) -> set[int]:
+    """The partnerships an account belongs to: its roles, or, with none yet, where single sign-on created it."""
+    return user.partnership_ids or joined_partnership_ids(user)
+
+
 def can_see_account(actor: User, user: User) -> bool:
-    """Administrators see the accounts of people in the partnerships they administer."""
+    """Administrators see the accounts of people in the partnerships they administer (and of people who joined
+    them by single sign-on and wait for a role)."""
     ids = administered_partnership_ids(actor)
-    return ids is None or bool(ids & user.partnership_ids)
+    return ids is None or bool(ids & (user.partnership_ids | joined_partnership_ids(user)))
 
 
 def can_manage_account(actor: User, user: User) -> bool:
@@ -72,4 +83,5 @@ def can_manage_account(actor: User, user: User) -> bool:
     if actor.is_admin:
         return True
     ids = administered_partnership_ids(actor) or set()
-    return not user.is_admin and bool(user.partnership_ids) and user.partnership_ids <= ids
+    owned = account_partnership_ids(user)
+    return not user.is_admin and bool(owned) and owned <= ids

@@ -15,6 +15,7 @@ from tracker.audit import services as audit
 from tracker.auth import throttle
 from tracker.auth.models import Membership, PasswordResetToken, Role, User
 from tracker.auth.passwords import hash_password, needs_rehash, verify_password
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.text import line
 from tracker.timeutil import utcnow
@@ -65,8 +66,18 @@ def sign_in(email: str, password: str, ip: str) -> SignInResult:
     if user is None:
         throttle.record_failure(email, ip)
         return SignInResult()
+    sso_only = password_refused(user)
+    if sso_only:  # the right password, but the partnership signs its members in with single sign-on
+        raise RuleError(sso_only, "email")
     throttle.clear_failures(email)
     return SignInResult(user=user)
+
+
+def password_refused(user: User) -> str | None:
+    """Why this account may not use a password (its partnership requires single sign-on), or None."""
+    from tracker.auth import sso_services
+
+    return sso_services.how_to_sign_in(user)
 
 
 def create_user(
@@ -157,12 +168,28 @@ def token_hash(token: str) -> str:
 
 
 def start_password_reset(email: str) -> tuple[User, str] | None:
-    """A new single-use reset token for an active account, or None (unknown, disabled, or too many requests)."""
-    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address.
-    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email))
-                             .options(lazyload(User.memberships)))
+    """A new single-use reset token for an active account, or None (unknown, disabled, too many requests, or
+    a member of a partnership that requires single sign-on)."""
+    started, _sso_only = _start_reset(email)
+    return started
+
+
+def _start_reset(email: str) -> tuple[tuple[User, str] | None, User | None]:
+    """start_password_reset's work, and the account when it is refused because it must use single sign-on."""
+    from tracker.partnerships.models import Partnership
+
+    sso_only = (select(Membership.id).join(Partnership, Partnership.id == Membership.partnership_id)
+                .where(Membership.user_id == User.id, Partnership.sso_required.is_(True))
+                .exists().correlate(User))
+    # Memberships are not needed: not loading them keeps the reading the same as for an unknown address, and
+    # whether the account must use single sign-on comes in the same statement.
+    row = db.session.execute(select(User, sso_only).where(func.lower(User.email) == normalise_email(email))
+                             .options(lazyload(User.memberships))).first()
+    user, must_use_sso = (row[0], bool(row[1])) if row is not None else (None, False)
     if user is None or not user.active:
-        return None
+        return None, None
+    if must_use_sso:
+        return None, user
     now = utcnow()
     recent = db.session.scalar(
         select(func.count(PasswordResetToken.id)).where(
@@ -170,14 +197,14 @@ def start_password_reset(email: str) -> tuple[User, str] | None:
         )
     )
     if recent >= MAX_RESETS_PER_HOUR:
-        return None
+        return None, None
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
     db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash(token), created_at=now,
                                       expires_at=now + dt.timedelta(hours=hours)))
     audit.record(user_id=user.id, entity_type="user", entity_id=user.id, verb="reset_requested",
                  summary="Password reset link sent")
-    return user, token
+    return (user, token), None
 
 
 #: The subject of a password reset e-mail.
@@ -194,14 +221,35 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
     """
     from tracker.outbox import services as outbox
 
-    started = start_password_reset(email)
+    started, sso_only = _start_reset(email)
     if started is None:
         _as_much_work_as_a_reset()
+        if sso_only is not None:
+            _tell_how_to_sign_in(sso_only)
         compose("Someone", secrets.token_urlsafe(32))
         return
     user, token = started
     name = outbox.header_safe(user.name)  # a name stored with a line break must not break the header
     outbox.enqueue(to=user.email, to_name=name, subject=RESET_SUBJECT, body=compose(name or user.email, token))
+
+
+#: The subject of the e-mail sent instead of a reset link to a member who must sign in with single sign-on.
+SSO_ONLY_SUBJECT = "How to sign in to the improvement action tracker"
+
+
+def _tell_how_to_sign_in(user: User) -> None:
+    """A reset asked for by an account that must sign in with single sign-on: no link, but an e-mail to its
+    owner saying how to sign in (the page's reply is the same as for any address)."""
+    from tracker.outbox import services as outbox
+
+    how = password_refused(user)
+    if how is None:
+        return
+    name = outbox.header_safe(user.name)
+    outbox.enqueue(to=user.email, to_name=name, subject=SSO_ONLY_SUBJECT,
+                   body=f"Hello {name or user.email},\n\nSomeone (probably you) asked to reset the password of your "
+                        f"account on the improvement action tracker. {how}\n\nThe tracker does not use a "
+                        f"password for your account, so nothing has changed.\n")
 
 
 def _as_much_work_as_a_reset() -> None:

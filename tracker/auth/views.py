@@ -93,9 +93,13 @@ def _failed_attempt(field, result, wrong: str) -> int:
 @bp.route("/sign-out", methods=["POST"])
 @login_required
 def sign_out():
+    from tracker.auth import sso_views
+
+    provider = session.pop(sso_views.PROVIDER_KEY, None)
     services.end_sessions(current_user)
     db.session.commit()
     logout_user()
+    sso_views.after_sign_out(provider)  # offers the provider's own sign-out, when it has one
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
 
@@ -152,6 +156,11 @@ def _choose_new_password(token: str | None):
     reset = services.valid_reset(token) if token else None
     if reset is None:
         return _reset_invalid()
+    sso_only = services.password_refused(reset.user)
+    if sso_only:
+        session.pop(RESET_TOKEN_KEY, None)
+        return render_template("errors/error.html", code=403, title="Sign in with your organisation's account",
+                               sentence=sso_only), 403
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user = services.complete_password_reset(reset, form.new_password.data)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.extensions import db
@@ -20,8 +20,16 @@ class Partnership(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Members sign in only through single sign-on (tracker.auth.sso): no password sign-in or reset.
+    sso_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: E-mail domains (one a line) whose people may create an account, with no role, by signing in with SSO.
+    sso_jit_domains: Mapped[str | None] = mapped_column(String(2000))
 
     organisations: Mapped[list[Organisation]] = relationship(back_populates="partnership")
+
+    @property
+    def jit_domains(self) -> list[str]:
+        return [d for d in (self.sso_jit_domains or "").split() if d]
 
     def __repr__(self) -> str:
         return f"<Partnership {self.name!r}>"
