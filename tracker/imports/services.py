@@ -129,15 +129,24 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
     existing = _actions_by_ref(plan)
     in_database = known_organisations(partnership)
-    lead_texts = sorted({row["lead"] for row in parsed.rows})
+    org_text = _organisations_text(parsed)
+    lead_texts = sorted({org_text(row) for row in parsed.rows})
     known = _with_new_names(lead_texts, in_database)
-    resolved_by_text = {text: leads.split(text, known) for text in lead_texts}
+    resolved_by_text, titles = {}, {}
+    database_names = set(in_database.values())
+    for text in lead_texts:
+        resolved_by_text[text], found = leads.organisations_only(leads.split(text, known), database_names)
+        for title in found:
+            titles.setdefault(title, text)
+    for title in sorted(titles):
+        problems.append(Problem(f"“{title}” reads as a job title, not an organisation: no organisation is created "
+                                "for it, and it is kept as the lead as written.", WARNING))
     database_names = set(in_database.values())
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
     for row in parsed.rows:
-        resolved = resolved_by_text[row["lead"]]
+        resolved = resolved_by_text[org_text(row)]
         for part, name, how in resolved:
             if name not in database_names:
                 new_orgs.add(name)
@@ -148,7 +157,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
             ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
         wanted = {
             "text": row["text"].strip(),
-            "lead_text": row["lead"] or None,
+            "lead_text": lead_text(row),
             "timescale_text": interpret(_timescale_value(row)).text,
             "organisations": sorted({name for _, name, _ in resolved}),
         }
@@ -176,6 +185,11 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         "kind": "xlsx",
         "plan_name": plan_name,
         "plan_exists": plan is not None,
+        "plan_id": plan.id if plan else None,
+        "manager_id": plan.manager_id if plan else None,
+        "similar_plans": [] if plan else similar_plans(partnership, plan_name),
+        "unused_columns": {letter: header for letter, header in parsed.headers.items()
+                           if letter not in set(parsed.mapping.values())},
         "framework_note": framework_note,
         "rows": rows,
         "counts": counts,
@@ -184,6 +198,43 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         "problems": [p.to_dict() for p in problems],
         "parsed": parsed.to_dict(),
     }
+
+
+def _organisations_text(parsed: ParsedPlan) -> Callable[[dict], str]:
+    """Where a row's organisations are named: the organisations column, else the lead officer column (whose
+    job titles are never taken for organisations)."""
+    if "lead" in parsed.mapping or "officer" not in parsed.mapping:
+        return lambda row: row["lead"]
+    return lambda row: row.get("officer") or ""
+
+
+def lead_text(row: dict) -> str | None:
+    """The lead as written: the lead officer's cell, else the lead organisations' cell."""
+    return row.get("officer") or row["lead"] or None
+
+
+_NAME_NOISE = {"a", "an", "the", "and", "of", "for", "plan", "plans", "to", "in", "&"}
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", name.lower()) if w not in _NAME_NOISE}
+
+
+def similar_plans(partnership: Partnership, plan_name: str) -> list[dict]:
+    """The partnership's open plans whose names are close to `plan_name` (a plan under another name)."""
+    import difflib
+
+    wanted = _name_words(plan_name)
+    found = []
+    for plan_id, name in db.session.execute(select(Plan.id, Plan.name).where(
+            Plan.partnership_id == partnership.id, Plan.archived_at.is_(None)).order_by(Plan.name)):
+        words = _name_words(name)
+        shared = len(wanted & words)
+        overlap = shared / min(len(wanted), len(words)) if wanted and words else 0
+        ratio = difflib.SequenceMatcher(None, plan_name.lower(), name.lower()).ratio()
+        if (shared >= 2 and overlap >= 0.6) or ratio >= 0.8:
+            found.append({"id": plan_id, "name": name})
+    return found
 
 
 def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> leads.Known:
@@ -239,7 +290,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         else:
             if not parsed.themes:
                 items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
-            changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
+            changes = {"text": row["text"], "lead_text": lead_text(row), "timescale": _timescale_value(row),
                        "organisations": orgs, "items": items}
             if row["status"] and row["status_from"] == "status column":
                 changes["status"] = Status(row["status"])
@@ -260,7 +311,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
 def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> dict:
     """An action's values from a row, for plans.services.create_actions (which checks them)."""
     return {"ref": row["ref"], "text": row["text"], "status": Status(row["status"] or Status.NOT_STARTED),
-            "lead_text": row["lead"] or None, "timescale": _timescale_value(row), "items": items,
+            "lead_text": lead_text(row), "timescale": _timescale_value(row), "items": items,
             "organisations": orgs}
 
 

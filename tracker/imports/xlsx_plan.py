@@ -33,7 +33,8 @@ ROLES = {
     "ref": "Action reference",
     "action": "Action",
     "timescale": "Timescale",
-    "lead": "Lead",
+    "officer": "Lead officer (a person or job title)",
+    "lead": "Lead or partner organisations",
     "msg": "MSG proposals",
     "status": "Status",
 }
@@ -44,7 +45,8 @@ HEADER_WORDS = [
     ("area", ("priority area", "priority", "objective", "area")),
     ("timescale", ("timescale", "target date", "due date", "deadline", "by when", "completion date", "date", "when")),
     ("status", ("rag", "status", "progress")),
-    ("lead", ("lead", "by who", "by whom", "responsib", "owner", "officer", "who")),
+    ("officer", ("officer", "responsib", "by whom", "owner", "person", "contact", "named lead")),
+    ("lead", ("lead", "partner", "organisation", "agency", "agencies", "by who", "who")),
     ("action", ("action", "what we will do", "activity", "activities", "task", "description")),
     ("ref", ("ref", "no.", "number", "#", "id")),
 ]
@@ -379,7 +381,7 @@ class _Interpreter:
             text = _text(own.get("action"))
             timescale_value = own.get("timescale")
             if (previous and text and text[0].islower() and previous["group"] == group
-                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "ref", "status", "msg"))
+                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "officer", "ref", "status", "msg"))
                     and not previous["text"].endswith((".", "!", "?"))):
                 previous["text"] = f"{previous['text']} {text}"
                 self.problems.append(Problem("The action continues the one on the row above; the two were joined.",
@@ -393,7 +395,7 @@ class _Interpreter:
                     "timescale.", WARNING, sheet=self.sheet, row=row, cell=self.coordinate(row, self.cols["action"])))
                 text = self._action_from_area(row, group, filled)
             if not text:
-                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "status", "ref", "msg")) or \
+                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "officer", "status", "ref", "msg")) or \
                         not any(not _blank(own.get(r)) for r in HIERARCHY):
                     self.problems.append(Problem("The row has no action text; it was skipped.", ERROR,
                                                  sheet=self.sheet, row=row,
@@ -438,11 +440,8 @@ class _Interpreter:
 
     def _action_row(self, row, text, timescale_value, own, filled, group, in_block, previous) -> dict:
         cells = {role: self.coordinate(row, col) for role, col in self.cols.items()}
-        lead, lead_inherited = _text(own.get("lead")), False
-        if not lead and "lead" in self.cols:
-            lead = _text(filled.get("lead"))
-            if not lead and in_block and previous and previous["group"] == group:
-                lead, lead_inherited = previous["lead"], bool(previous["lead"])
+        lead, lead_inherited = self._same_as_above("lead", own, filled, group, in_block, previous)
+        officer, officer_inherited = self._same_as_above("officer", own, filled, group, in_block, previous)
         msg = msg_numbers(_text(filled.get("msg"))) if "msg" in self.cols else []
         if not msg and previous and previous["group"] == group and in_block and "msg" in self.cols \
                 and _blank(own.get("msg")):
@@ -488,11 +487,23 @@ class _Interpreter:
                                "end": read.end.isoformat() if read.end else None},
             "lead": lead,
             "lead_inherited": lead_inherited,
+            "officer": officer,
+            "officer_inherited": officer_inherited,
             "msg": msg,
             "status": status.value if status else None,
             "status_from": status_from,
             "cells": cells,
         }
+
+    def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
+        """The cell's text, its merged block's, or (blank inside a block) the action above's; and if inherited."""
+        text = _text(own.get(role))
+        if text or role not in self.cols:
+            return text, False
+        text = _text(filled.get(role))
+        if not text and in_block and previous and previous["group"] == group and previous.get(role):
+            return previous[role], True
+        return text, False
 
     # -- hierarchy -----------------------------------------------------------------------------------
     def build_hierarchy(self) -> None:
