@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.imports import views as imports
     from tracker.indicators import views as indicators
     from tracker.plans import views as plans
+    from tracker.plans import archive_views  # noqa: F401  (archive and restore routes on the plans blueprint)
     from tracker.reminders import views as reminders
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tracker import text as texts
+from tracker.admin import services as admin
 from tracker.audit import services as audit
+from tracker.auth.models import Membership, Role, User
+from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
@@ -28,6 +32,7 @@ from tracker.imports.problems import ERROR, WARNING, Problem, has_errors
 from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
 from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
+from tracker.plans import permissions
 from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, PlanKind
 from tracker.rag import Status
@@ -266,16 +271,24 @@ class _PlanTarget:
 
 
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
-               kind: PlanKind | None = None, preview: dict | None = None) -> dict:
+               kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
+               skip_organisations: Iterable[str] = ()) -> dict:
     """Create or update the plan, its framework, organisations and actions; flushes, never commits.
 
     `preview` is plan_changes' answer when the caller has just computed it in this transaction.
+    `manager_id` becomes the plan's manager (checked by the plans service); the new organisations named in
+    `skip_organisations` are not created, and the actions are not linked to them.
     """
     preview = preview or plan_changes(parsed, partnership, plan_name)
     problems = [Problem.from_dict(p) for p in preview["problems"]]
     if has_errors(problems):
         raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
+    skipped = set(skip_organisations) & set(preview["new_organisations"])
+    if skipped:
+        preview = _without_organisations(preview, skipped)
     target = _plan_target(parsed, partnership, plan_name, actor_id, kind)
+    if manager_id is not None and target.plan.manager_id != manager_id:
+        plans.edit_plan(target.plan, actor_id=actor_id, manager_id=manager_id)
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan)
     to_create = []
@@ -298,6 +311,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     _insert_actions(to_create, target.plan, actor_id)
     summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
                "organisations_created": preview["new_organisations"],
+               "organisations_skipped": sorted(skipped),
                "aliases_created": [a for a, _ in preview["new_aliases"]],
                "warnings": sum(1 for p in problems if p.severity == WARNING)}
     audit.record(user_id=actor_id, entity_type="plan", entity_id=target.plan.id, verb="import",
@@ -306,6 +320,15 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
                          f"{summary['create']} created, {summary['update']} updated")
     db.session.flush()
     return summary
+
+
+def _without_organisations(preview: dict, names: set[str]) -> dict:
+    """The preview with the new organisations in `names` left out of the rows, the list and the aliases."""
+    return {**preview,
+            "new_organisations": [n for n in preview["new_organisations"] if n not in names],
+            "new_aliases": [[a, n] for a, n in preview["new_aliases"] if n not in names],
+            "rows": [{**row, "leads": [lead for lead in row["leads"] if lead[1] not in names]}
+                     for row in preview["rows"]]}
 
 
 def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> dict:
@@ -607,7 +630,8 @@ def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id:
     if isinstance(parsed, ParsedSelfEvaluation):
         return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
                               use_suggested=options.get("use_suggested", True))
-    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"))
+    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"),
+                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()))
 
 
 def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,
@@ -646,12 +670,18 @@ def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_su
     return job
 
 
-def commit_job(job: ImportJob, actor_id: int | None) -> dict:
-    """Apply a previewed job; raises ImportBlocked when the preview has errors."""
+def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None = None,
+               skip_organisations: Iterable[str] = ()) -> dict:
+    """Apply a previewed job; raises ImportBlocked when the preview has errors.
+
+    For a plan, `manager_id` becomes its manager and the new organisations in `skip_organisations` are left out.
+    """
     if job.status == "committed":
         raise ImportBlocked("This import was already committed.")
     parsed = parsed_from_dict(job.preview["parsed"])
     options = {"use_suggested": job.preview.get("use_suggested", True)}
+    if job.kind == "xlsx":
+        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations))
     summary = apply(parsed, job.partnership, job.plan_name, actor_id=actor_id, **options)
     job.status = "committed"
     job.summary = summary
@@ -659,6 +689,64 @@ def commit_job(job: ImportJob, actor_id: int | None) -> dict:
     job.data = b""
     db.session.flush()
     return summary
+
+
+def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
+    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+    plan = db.session.get(Plan, plan_id) if texts.in_id_range(plan_id) else None
+    if plan is None or plan.partnership_id != job.partnership_id or plan.archived_at is not None:
+        raise NotFound("That plan was not found in this partnership.", "plan_id")
+    if job.status == "committed":
+        raise Conflict("This import was already committed.")
+    return remap_job(job, job.mapping or {}, plan.name, use_suggested=job.preview.get("use_suggested", True),
+                     limits=limits)
+
+
+# -- after an import: the lead officers --------------------------------------------------------------------
+
+def lead_candidates(partnership_id: int) -> list[User]:
+    """Active people who can lead actions in the partnership (lead officers and above), by name."""
+    users = db.session.scalars(select(User).join(Membership).where(
+        Membership.partnership_id == partnership_id, User.active.is_(True)).order_by(User.name, User.id)).unique()
+    return [u for u in users if u.has_role(partnership_id, Role.LEAD_OFFICER)]
+
+
+def unassigned_leads(plan: Plan, candidates: list[User]) -> list[dict]:
+    """Each distinct lead text of the plan's open actions without a lead officer: how many, and a suggestion."""
+    people = [(u.id, u.name, u.email, u.job_title) for u in candidates]
+    counts: dict[str, int] = {}
+    for text in db.session.scalars(select(Action.lead_text).where(
+            Action.plan_id == plan.id, Action.lead_officer_id.is_(None), Action.lead_text.is_not(None),
+            Action.status.in_([s for s in Status if s.is_open]))):
+        if text.strip():
+            counts[text] = counts.get(text, 0) + 1
+    found = []
+    for text in sorted(counts, key=lambda t: (-counts[t], t.lower())):
+        suggestion = leads.suggest_user(text, people)
+        found.append({"text": text, "actions": counts[text],
+                      "suggested_id": suggestion[0] if suggestion else None,
+                      "suggested_how": suggestion[1] if suggestion else None})
+    return found
+
+
+def assign_lead(plan: Plan, lead_text: str, user_id: int, *, actor) -> list[Action]:
+    """Make `user_id` the lead officer of every open action of the plan written as led by `lead_text` that has
+    none yet, through the plans service (which checks the actor manages the plan and the user belongs here)."""
+    if not permissions.can_manage_plan(actor, plan):
+        raise NotAllowed("Only the plan's managers can assign lead officers.")
+    actions = db.session.scalars(select(Action).where(
+        Action.plan_id == plan.id, Action.lead_text == lead_text, Action.lead_officer_id.is_(None),
+        Action.status.in_([s for s in Status if s.is_open])).order_by(Action.id)).all()
+    for action in actions:
+        plans.edit_action(action, expected_version=None, actor=actor, lead_officer_id=user_id)
+    return list(actions)
+
+
+def invite_lead(partnership_id: int, *, name: str, email: str, job_title: str | None, actor) -> User:
+    """A new lead officer account in the partnership, through the administration service (which checks that
+    the actor administers the partnership). The caller queues the welcome e-mail in the same transaction."""
+    return admin.create_user(name=name, email=email, job_title=job_title, roles={partnership_id: Role.LEAD_OFFICER},
+                             is_admin=False, actor=actor)
 
 
 __all__ = ["ImportBlocked", "ImportRefused", "Limits", "check", "read", "changes", "apply", "create_job", "remap_job",
