@@ -711,6 +711,11 @@ def lead_candidates(partnership_id: int) -> list[User]:
     return [u for u in users if u.has_role(partnership_id, Role.LEAD_OFFICER)]
 
 
+def plan_managers(partnership_id: int) -> list[User]:
+    """Active people who may manage the partnership's plans, by name."""
+    return [u for u in lead_candidates(partnership_id) if u.has_role(partnership_id, Role.PLAN_MANAGER)]
+
+
 def unassigned_leads(plan: Plan, candidates: list[User]) -> list[dict]:
     """Each distinct lead text of the plan's open actions without a lead officer: how many, and a suggestion."""
     people = [(u.id, u.name, u.email, u.job_title) for u in candidates]
