@@ -123,6 +123,10 @@ POST /imports/                                                                  
 GET /imports/<token>                                                             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /imports/<token>/confirm                                                    login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /imports/<token>/mapping                                                    login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+GET /imports/<token>/leads                                                       login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /imports/<token>/leads                                                      login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /imports/<token>/leads/invite                                               login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /imports/<token>/plan                                                       login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 GET /imports/names/<int:partnership_id>                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /imports/names/<int:partnership_id>                                         login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 
@@ -145,6 +149,10 @@ GET /plans                                                                      
 GET /plans/<int:plan_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /plans/<int:plan_id>/actions/new                                             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /plans/<int:plan_id>/actions/new                                            login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /plans/<int:plan_id>/archive                                                 login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /plans/<int:plan_id>/archive                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /plans/<int:plan_id>/restore                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+GET /plans/archived                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /plans/<int:plan_id>/audit.xlsx                                              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 GET /plans/<int:plan_id>/edit                                                    login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /plans/<int:plan_id>/edit                                                   login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad

@@ -99,6 +99,8 @@ def _confirm_form(job: ImportJob) -> ConfirmForm:
         del form.manager, form.create_organisations
         return form
     managers = services.plan_managers(job.partnership_id)
+    if current_user.id not in {u.id for u in managers}:
+        managers.insert(0, current_user)  # a site administrator importing for a partnership
     form.manager.choices = [SelectChoice(str(u.id), u.name + (f" ({u.job_title})" if u.job_title else ""))
                             for u in managers] or [SelectChoice("", "Nobody yet")]
     new = job.preview.get("new_organisations", [])
@@ -194,7 +196,11 @@ def choose_plan(token: str):
     return redirect(url_for("imports.preview", token=job.token))
 
 
-def _committed_plan(job: ImportJob) -> Plan:
+def _committed_plan(job: ImportJob) -> Plan | None:
+    """The plan a committed import went into; None (the caller goes back to the preview) before confirming."""
+    if job.status != "committed" or job.kind != "xlsx":
+        flash("Confirm the import first; then assign its lead officers.", "info")
+        return None
     plan_id = (job.summary or {}).get("plan_id")
     plan = db.session.get(Plan, plan_id) if job.status == "committed" and job.kind == "xlsx" and plan_id else None
     if plan is None or plan.partnership_id != job.partnership_id:
@@ -208,6 +214,8 @@ def assign_leads(token: str):
     """After an import: each distinct lead as written, with a suggested person; one choice assigns all its actions."""
     job = _job_or_404(token)
     plan = _committed_plan(job)
+    if plan is None:
+        return redirect(url_for("imports.preview", token=job.token))
     candidates = services.lead_candidates(job.partnership_id)
     unassigned = services.unassigned_leads(plan, candidates)
     form = leads_form(unassigned, candidates)
@@ -242,6 +250,8 @@ def invite_lead(token: str):
     """Make an account for a lead nobody matches, assign it that lead's actions, and queue its welcome e-mail."""
     job = _job_or_404(token)
     plan = _committed_plan(job)
+    if plan is None:
+        return redirect(url_for("imports.preview", token=job.token))
     form = InviteForm()
     if not form.validate_on_submit():
         flash("Enter the new lead officer's name and email address.", "error")
