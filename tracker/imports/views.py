@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -23,6 +24,12 @@ from tracker.imports.xlsx_plan import ROLES
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+@bp.app_template_filter("slash_breaks")
+def slash_breaks(value) -> Markup:
+    """Text with a line-break opportunity after each "/" ("Penumbra/Carseview/Carers Trust"), never inside a word."""
+    return escape(value or "").replace("/", Markup("/<wbr>"))
 
 
 @bp.app_template_filter("iso_long_date")
