@@ -227,14 +227,20 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_ODD_SPACE = re.compile(r"[\t\u00a0]| {2}")
+
+
 def _text(value) -> str:
-    if value is None:
+    if value is None or value == "":
         return ""
+    if type(value) is str:  # most cells: only collapse spaces when there is something to collapse
+        return _SPACES.sub(" ", value).strip() if _ODD_SPACE.search(value) else value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
         return _as_date(value).isoformat()
-    return re.sub(r"[ \t\u00a0]+", " ", str(value)).strip()
+    return _SPACES.sub(" ", str(value)).strip()
 
 
 def _as_date(value) -> dt.date:
