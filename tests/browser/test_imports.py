@@ -120,7 +120,8 @@ def test_import_with_two_lead_columns_sets_the_manager_and_assigns_the_leads(
 
         plan = db.session.scalar(select(Plan).where(Plan.name == "Journey plan"))
         assert plan.manager.email == "manager@demo.scot"
-        leads = {a.ref: a.lead_officer.email for a in db.session.scalars(select(Action).where(Action.plan_id == plan.id))}
+        actions = db.session.scalars(select(Action).where(Action.plan_id == plan.id))
+        leads = {a.ref: a.lead_officer.email for a in actions}
         assert leads == {"J1": "dundee.officer@demo.scot", "J2": "dundee.officer@demo.scot", "J3": "officer@demo.scot"}
         ids = {u.id: u.email for u in db.session.scalars(select(User))}
         due = reminders.due_reminders(today())

@@ -14,7 +14,8 @@ from tracker.imports import services
 from tracker import text as texts
 from tracker.auth import services as auth_services
 from tracker.doors import commit_or_refuse
-from tracker.imports.forms import AliasForm, ConfirmForm, InviteForm, PlanChoiceForm, UploadForm, leads_form, mapping_form
+from tracker.imports.forms import (AliasForm, ConfirmForm, InviteForm, PlanChoiceForm, UploadForm, leads_form,
+                                   mapping_form)
 from tracker.outbox import services as outbox
 from tracker.plans.models import Plan
 from tracker.imports.models import ImportJob
