@@ -129,6 +129,10 @@ POST /auth/new-password                                                         
 GET /auth/sign-in                                                                ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 POST /auth/sign-in                                                               bad   ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 POST /auth/sign-out                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
+GET /imports/<token>/leads                                                       login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /imports/<token>/leads                                                      login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /imports/<token>/leads/invite                                               login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /imports/<token>/plan                                                       login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
 
 GET /committees/                                                                 login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /committees/<int:committee_id>                                               login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
@@ -149,6 +153,10 @@ POST /imports/<token>/confirm                                                   
 POST /imports/<token>/mapping                                                    login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 GET /imports/names/<int:partnership_id>                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /imports/names/<int:partnership_id>                                         login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad   forb
+GET /plans/<int:plan_id>/archive                                                 login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /plans/<int:plan_id>/archive                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /plans/<int:plan_id>/restore                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+GET /plans/archived                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 
 GET /risks/                                                                      login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /risks/<int:risk_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok

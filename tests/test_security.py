@@ -323,7 +323,7 @@ def _get_world(app, world, client_as) -> dict:
                    "report_id": report.id, "recommendation_id": recommendation.id, "evidence_id": evidence_row.id,
                    "target": "action", "target_id": world.officer_action.id,
                    "key": "example"},
-        "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
+        "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token, "imports.assign_leads": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,
     }

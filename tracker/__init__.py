@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.indicators import views as indicators
     from tracker.jobs import views as jobs
     from tracker.plans import views as plans
+    from tracker.plans import archive_views  # noqa: F401  (archive and restore routes on the plans blueprint)
     from tracker.reminders import views as reminders
     from tracker.risks import views as risks
     from tracker.selfeval import views as selfeval

@@ -2,7 +2,8 @@
 
 Each measurement runs in its own process, so peak memory (ru_maxrss) belongs to that step alone.
 The import commits into a scratch SQLite database, leaving the national dataset untouched.
-Target: preview + commit within 5x the read-only read time; peak memory under 200 MiB.
+Target (issue 17): preview + commit faster than openpyxl's read-only read of the same file alone (ratio under
+1.0); a 20,000-row plan previewed and committed in under 200 MiB. The import reads with python-calamine.
 Lead matching (issue 11): previewing 20,000 rows that each name a different lead takes within 3x the preview of
 a realistic 20,000-row plan (the old matcher compared every new name with every other one).
 Measured 2026-12-01 (shared 2-core machine): realistic 4.2 s, distinct leads 6.7 s (1.6x); the old matcher took
@@ -187,6 +188,9 @@ def run(ctx: BenchContext) -> list[Result]:
     done = _in_child("import", str(path), ctx.scratch_url("bench_imports"))
     total = done["preview"] + done["commit"]
     ratio = total / read["seconds"]
+    big_rows = 2_000 if ctx.quick else MATCHING_ROWS
+    big = _in_child("import", str(make_plan(ctx.workdir / "plan-20k.xlsx", big_rows)),
+                    f"sqlite:///{ctx.workdir / 'imports-20k.db'}")
     return [
         Result(SUITE, f"openpyxl read-only: read the values of a {rows:,}-row plan", read["seconds"], "s",
                f"{read['cells']:,} cells; peak {read['peak_mib']:.0f} MiB"),
@@ -195,11 +199,14 @@ def run(ctx: BenchContext) -> list[Result]:
         Result(SUITE, f"commit a {rows:,}-row plan ({done['created']:,} actions created)", done["commit"], "s",
                f"scratch {ctx.database} database"),
         Result(SUITE, "preview + commit / read-only read", ratio, "x",
-               f"target within 5x: {'met' if ratio <= 5 else 'NOT met'}"),
+               f"target under 1.0: {'met' if ratio < 1 else 'NOT met'}"),
         Result(SUITE, "peak memory, preview + commit process", done["peak_mib"], "MiB",
                f"target under 200 MiB: {'met' if done['peak_mib'] < 200 else 'NOT met'}; "
                f"{done['baseline_mib']:.0f} MiB before reading the file"),
         Result(SUITE, "second import finds every action unchanged", done["unchanged_again"], "actions", ""),
+        Result(SUITE, f"peak memory, preview + commit of a {big_rows:,}-row plan", big["peak_mib"], "MiB",
+               f"target under 200 MiB: {'met' if big['peak_mib'] < 200 else 'NOT met'}; "
+               f"preview {big['preview']:.2f} s, commit {big['commit']:.2f} s"),
         *_matching(ctx),
     ]
 

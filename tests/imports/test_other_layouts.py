@@ -31,7 +31,7 @@ def test_a_differently_laid_out_plan_imports_without_correction(app):
     parsed = xlsx_plan.parse(plan_xlsx(HEADERS, ROWS, title=TITLE))
     assert parsed.header_row == 5
     assert parsed.title.startswith("Anytown Health")
-    assert parsed.mapping == {"ref": "A", "action": "B", "lead": "C", "timescale": "D", "msg": "E", "status": "F"}
+    assert parsed.mapping == {"ref": "A", "action": "B", "officer": "C", "timescale": "D", "msg": "E", "status": "F"}
     rows = {row["ref"]: row for row in parsed.rows}
     assert rows["1"]["timescale_read"]["end"] == "2024-03-31"
     assert rows["2"]["timescale_read"]["end"] == "2023-12-31"
@@ -52,7 +52,9 @@ def test_a_differently_laid_out_plan_imports_without_correction(app):
     assert actions["1"].due_end == dt.date(2024, 3, 31)
     assert actions["2"].status == Status.COMPLETE
     assert actions["5"].status == Status.NOT_STARTED
-    assert sorted(o.name for o in actions["1"].organisations) == ["Chief Finance Officer", "NHS Anytown"]
+    # A job title is never an organisation; the organisation beside it in the officer column is.
+    assert [o.name for o in actions["1"].organisations] == ["NHS Anytown"]
+    assert actions["1"].lead_text == "Chief Finance Officer/NHS Anytown"
     assert [o.name for o in actions["2"].organisations] == ["Health & Social Care Partnership"]
     assert sorted(o.name for o in actions["3"].organisations) == ["Carers Centre", "Third Sector Interface"]
 
@@ -96,7 +98,8 @@ def test_blank_cells_inside_a_merged_block_mean_same_as_above():
 def test_header_names_real_plans_use():
     expected = {
         "Planned actions": "action", "Improvement action": "action", "Action": "action",
-        "Lead": "lead", "By who": "lead", "Responsible officer": "lead",
+        "Lead": "lead", "By who": "lead", "Responsible officer": "officer", "Lead officer": "officer",
+        "Partner organisations": "lead", "Lead agency": "lead", "Owner": "officer",
         "Timescale/Status": "timescale", "Target date": "timescale", "Timescale": "timescale",
         "Ref": "ref", "MSG proposal(s)": "msg", "Priority areas": "area", "Outcome": "outcome",
         "Carer Strategic Outcome": "outcome", "RAG": "status", "Status": "status", "Progress": "status",

@@ -37,7 +37,7 @@ def test_upload_previews_then_confirm_commits_once(app, world):
     assert response.status_code == 302
     job = db.session.scalar(select(ImportJob))
     page = client.get(response.location).get_data(as_text=True)
-    assert "54 rows read" in page
+    assert "54 rows from the sheet" in page and "openpyxl" not in page and "calamine" not in page
     assert "50 to create" in page
     assert "Development work: ongoing, no due date" in page or "ongoing, no due date" in page
     assert "cell D45" in page and "Delivery Plan" in page

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from tracker.imports.xlsx_plan import ROLES
+from tracker.text import parse_id
 
 
 class UploadForm(FlaskForm):
@@ -17,8 +18,53 @@ class UploadForm(FlaskForm):
                             description="Leave blank to take it from the file. A plan with this name is updated.")
 
 
+def optional_id(value):
+    """A posted id, or None for "nobody"; refused (not a choice) when it is not a number in range."""
+    if value in (None, "", "None"):
+        return None
+    parsed = parse_id(value)
+    return -1 if parsed is None else parsed
+
+
 class ConfirmForm(FlaskForm):
-    """Only the CSRF token: confirming applies the stored preview."""
+    """Confirming applies the stored preview; for a plan, with its manager and the organisations to create."""
+
+    manager = SelectField("Plan manager", coerce=optional_id, validate_choice=True,
+                          description="Receives escalations and the “needs a lead” reminders for this plan.")
+    create_organisations = SelectMultipleField("Organisations to create", coerce=str, validate_choice=True,
+                                               validators=[Optional()])
+
+
+class PlanChoiceForm(FlaskForm):
+    """Update an existing plan with a similar name instead of creating a new one."""
+
+    plan_id = HiddenField(validators=[DataRequired()])
+
+
+def leads_form(unassigned: list[dict], candidates: list):
+    """One select per distinct lead text, preset to the suggested person."""
+
+    class LeadsForm(FlaskForm):
+        def pairs(self):
+            return [(entry, self[f"lead_{index}"]) for index, entry in enumerate(unassigned)]
+
+    options = [SelectChoice("", "Nobody yet")] + [
+        SelectChoice(str(u.id), f"{u.name}{' – ' + u.job_title if u.job_title else ''}") for u in candidates]
+    for index, entry in enumerate(unassigned):
+        setattr(LeadsForm, f"lead_{index}", SelectField(
+            f"Lead officer for “{entry['text']}”", choices=options, coerce=optional_id, validate_choice=True,
+            default=str(entry["suggested_id"]) if entry["suggested_id"] else ""))
+    return LeadsForm()
+
+
+class InviteForm(FlaskForm):
+    """A new lead officer account for a lead text that names nobody the tracker knows."""
+
+    lead_text = HiddenField(validators=[DataRequired()])
+    name = StringField("Full name", validators=[DataRequired("Enter the person's name"), Length(max=200)])
+    email = StringField("Email address", validators=[DataRequired("Enter the person's email address"),
+                                                     Length(max=254)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=200)])
 
 
 def mapping_form(headers: dict[str, str], mapping: dict[str, str], plan_name: str, kind: str):

@@ -159,3 +159,70 @@ def guess_kind(name: str) -> OrganisationKind:
         if any(word in lowered for word in words):
             return kind
     return OrganisationKind.OTHER
+
+
+# -- job titles and people ---------------------------------------------------------------------------------
+
+#: Words that start a post's title ("Head of Service", "Chief Finance Officer"): a person, never an organisation.
+TITLE_STARTS = ("head of", "director", "chief", "deputy", "assistant director", "senior", "principal", "lead for",
+                "service manager", "locality manager", "team leader", "councillor", "cllr")
+#: Words that end a post's title.
+TITLE_ENDS = {"officer", "officers", "manager", "managers", "coordinator", "co-ordinator", "coordinators",
+              "director", "lead", "leads", "worker", "workers", "adviser", "advisor", "nurse", "consultant",
+              "planner", "analyst", "chair", "convener", "post", "posts", "administrator"}
+
+
+def looks_like_job_title(text: str) -> bool:
+    """Whether a part of a lead cell names a post ("Chief Finance Officer"), which is not an organisation."""
+    key = normalise(text).strip(" .,")
+    if not key:
+        return False
+    return key.startswith(TITLE_STARTS) or key.rsplit(" ", 1)[-1] in TITLE_ENDS
+
+
+def organisations_only(resolved: list[tuple[str, str, str]],
+                       existing: set[str]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The parts of a split cell that are organisations, and the ones that read as job titles.
+
+    A name already among the `existing` organisations is kept whatever it looks like: someone made it one.
+    """
+    kept, titles = [], []
+    for part, name, how in resolved:
+        if name not in existing and looks_like_job_title(name):
+            titles.append(part)
+        else:
+            kept.append((part, name, how))
+    return kept, titles
+
+
+# How a suggestion was found, best first.
+BY_EMAIL = "e-mail"
+BY_NAME = "name"
+BY_TITLE = "job title"
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9@._'-]+", text.lower()))
+
+
+def suggest_user(text: str | None, people: list[tuple[int, str, str, str | None]]) -> tuple[int, str] | None:
+    """The one person a lead text names, as (user id, how): matched on e-mail, then name, then job title.
+
+    `people` are (id, name, e-mail, job title). A text that could name two people equally suggests nobody.
+    """
+    key = _words(text or "")
+    if not key:
+        return None
+    padded = f" {key} "
+    tests = [
+        (BY_EMAIL, lambda p: p[2] and (p[2].lower() in key.split() or p[2].lower() == key)),
+        (BY_NAME, lambda p: p[1] and (_words(p[1]) == key or f" {_words(p[1])} " in padded)),
+        (BY_TITLE, lambda p: p[3] and (_words(p[3]) == key or f" {_words(p[3])} " in padded)),
+    ]
+    for how, test in tests:
+        found = {p[0] for p in people if test(p)}
+        if len(found) == 1:
+            return found.pop(), how
+        if len(found) > 1:
+            return None
+    return None

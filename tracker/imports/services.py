@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tracker import text as texts
+from tracker.admin import services as admin
 from tracker.audit import services as audit
+from tracker.auth.models import Membership, Role, User
+from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
@@ -28,6 +32,7 @@ from tracker.imports.problems import ERROR, WARNING, Problem, has_errors
 from tracker.imports.safety import CheckedFile, ImportRefused, Limits, check
 from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
+from tracker.plans import permissions
 from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, PlanKind
 from tracker.rag import Status
@@ -129,15 +134,24 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
     existing = _actions_by_ref(plan)
     in_database = known_organisations(partnership)
-    lead_texts = sorted({row["lead"] for row in parsed.rows})
+    org_text = _organisations_text(parsed)
+    lead_texts = sorted({org_text(row) for row in parsed.rows})
     known = _with_new_names(lead_texts, in_database)
-    resolved_by_text = {text: leads.split(text, known) for text in lead_texts}
+    resolved_by_text, titles = {}, {}
+    database_names = set(in_database.values())
+    for text in lead_texts:
+        resolved_by_text[text], found = leads.organisations_only(leads.split(text, known), database_names)
+        for title in found:
+            titles.setdefault(title, text)
+    for title in sorted(titles):
+        problems.append(Problem(f"“{title}” reads as a job title, not an organisation: no organisation is created "
+                                "for it, and it is kept as the lead as written.", WARNING))
     database_names = set(in_database.values())
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
     for row in parsed.rows:
-        resolved = resolved_by_text[row["lead"]]
+        resolved = resolved_by_text[org_text(row)]
         for part, name, how in resolved:
             if name not in database_names:
                 new_orgs.add(name)
@@ -148,7 +162,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
             ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
         wanted = {
             "text": row["text"].strip(),
-            "lead_text": row["lead"] or None,
+            "lead_text": lead_text(row),
             "timescale_text": interpret(_timescale_value(row)).text,
             "organisations": sorted({name for _, name, _ in resolved}),
         }
@@ -176,6 +190,11 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         "kind": "xlsx",
         "plan_name": plan_name,
         "plan_exists": plan is not None,
+        "plan_id": plan.id if plan else None,
+        "manager_id": plan.manager_id if plan else None,
+        "similar_plans": [] if plan else similar_plans(partnership, plan_name),
+        "unused_columns": {letter: header for letter, header in parsed.headers.items()
+                           if letter not in set(parsed.mapping.values())},
         "framework_note": framework_note,
         "rows": rows,
         "counts": counts,
@@ -184,6 +203,43 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
         "problems": [p.to_dict() for p in problems],
         "parsed": parsed.to_dict(),
     }
+
+
+def _organisations_text(parsed: ParsedPlan) -> Callable[[dict], str]:
+    """Where a row's organisations are named: the organisations column, else the lead officer column (whose
+    job titles are never taken for organisations)."""
+    if "lead" in parsed.mapping or "officer" not in parsed.mapping:
+        return lambda row: row["lead"]
+    return lambda row: row.get("officer") or ""
+
+
+def lead_text(row: dict) -> str | None:
+    """The lead as written: the lead officer's cell, else the lead organisations' cell."""
+    return row.get("officer") or row["lead"] or None
+
+
+_NAME_NOISE = {"a", "an", "the", "and", "of", "for", "plan", "plans", "to", "in", "&"}
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", name.lower()) if w not in _NAME_NOISE}
+
+
+def similar_plans(partnership: Partnership, plan_name: str) -> list[dict]:
+    """The partnership's open plans whose names are close to `plan_name` (a plan under another name)."""
+    import difflib
+
+    wanted = _name_words(plan_name)
+    found = []
+    for plan_id, name in db.session.execute(select(Plan.id, Plan.name).where(
+            Plan.partnership_id == partnership.id, Plan.archived_at.is_(None)).order_by(Plan.name)):
+        words = _name_words(name)
+        shared = len(wanted & words)
+        overlap = shared / min(len(wanted), len(words)) if wanted and words else 0
+        ratio = difflib.SequenceMatcher(None, plan_name.lower(), name.lower()).ratio()
+        if (shared >= 2 and overlap >= 0.6) or ratio >= 0.8:
+            found.append({"id": plan_id, "name": name})
+    return found
 
 
 def _with_new_names(lead_texts: list[str], known: dict[str, str]) -> leads.Known:
@@ -215,16 +271,24 @@ class _PlanTarget:
 
 
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
-               kind: PlanKind | None = None, preview: dict | None = None) -> dict:
+               kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
+               skip_organisations: Iterable[str] = ()) -> dict:
     """Create or update the plan, its framework, organisations and actions; flushes, never commits.
 
     `preview` is plan_changes' answer when the caller has just computed it in this transaction.
+    `manager_id` becomes the plan's manager (checked by the plans service); the new organisations named in
+    `skip_organisations` are not created, and the actions are not linked to them.
     """
     preview = preview or plan_changes(parsed, partnership, plan_name)
     problems = [Problem.from_dict(p) for p in preview["problems"]]
     if has_errors(problems):
         raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
+    skipped = set(skip_organisations) & set(preview["new_organisations"])
+    if skipped:
+        preview = _without_organisations(preview, skipped)
     target = _plan_target(parsed, partnership, plan_name, actor_id, kind)
+    if manager_id is not None and target.plan.manager_id != manager_id:
+        plans.edit_plan(target.plan, actor_id=actor_id, manager_id=manager_id)
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan)
     to_create = []
@@ -239,7 +303,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         else:
             if not parsed.themes:
                 items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
-            changes = {"text": row["text"], "lead_text": row["lead"] or None, "timescale": _timescale_value(row),
+            changes = {"text": row["text"], "lead_text": lead_text(row), "timescale": _timescale_value(row),
                        "organisations": orgs, "items": items}
             if row["status"] and row["status_from"] == "status column":
                 changes["status"] = Status(row["status"])
@@ -247,6 +311,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     _insert_actions(to_create, target.plan, actor_id)
     summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
                "organisations_created": preview["new_organisations"],
+               "organisations_skipped": sorted(skipped),
                "aliases_created": [a for a, _ in preview["new_aliases"]],
                "warnings": sum(1 for p in problems if p.severity == WARNING)}
     audit.record(user_id=actor_id, entity_type="plan", entity_id=target.plan.id, verb="import",
@@ -257,10 +322,19 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     return summary
 
 
+def _without_organisations(preview: dict, names: set[str]) -> dict:
+    """The preview with the new organisations in `names` left out of the rows, the list and the aliases."""
+    return {**preview,
+            "new_organisations": [n for n in preview["new_organisations"] if n not in names],
+            "new_aliases": [[a, n] for a, n in preview["new_aliases"] if n not in names],
+            "rows": [{**row, "leads": [lead for lead in row["leads"] if lead[1] not in names]}
+                     for row in preview["rows"]]}
+
+
 def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> dict:
     """An action's values from a row, for plans.services.create_actions (which checks them)."""
     return {"ref": row["ref"], "text": row["text"], "status": Status(row["status"] or Status.NOT_STARTED),
-            "lead_text": row["lead"] or None, "timescale": _timescale_value(row), "items": items,
+            "lead_text": lead_text(row), "timescale": _timescale_value(row), "items": items,
             "organisations": orgs}
 
 
@@ -556,7 +630,8 @@ def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id:
     if isinstance(parsed, ParsedSelfEvaluation):
         return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
                               use_suggested=options.get("use_suggested", True))
-    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"))
+    return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"),
+                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()))
 
 
 def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,
@@ -595,12 +670,18 @@ def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_su
     return job
 
 
-def commit_job(job: ImportJob, actor_id: int | None) -> dict:
-    """Apply a previewed job; raises ImportBlocked when the preview has errors."""
+def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None = None,
+               skip_organisations: Iterable[str] = ()) -> dict:
+    """Apply a previewed job; raises ImportBlocked when the preview has errors.
+
+    For a plan, `manager_id` becomes its manager and the new organisations in `skip_organisations` are left out.
+    """
     if job.status == "committed":
         raise ImportBlocked("This import was already committed.")
     parsed = parsed_from_dict(job.preview["parsed"])
     options = {"use_suggested": job.preview.get("use_suggested", True)}
+    if job.kind == "xlsx":
+        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations))
     summary = apply(parsed, job.partnership, job.plan_name, actor_id=actor_id, **options)
     job.status = "committed"
     job.summary = summary
@@ -608,6 +689,69 @@ def commit_job(job: ImportJob, actor_id: int | None) -> dict:
     job.data = b""
     db.session.flush()
     return summary
+
+
+def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
+    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+    plan = db.session.get(Plan, plan_id) if texts.in_id_range(plan_id) else None
+    if plan is None or plan.partnership_id != job.partnership_id or plan.archived_at is not None:
+        raise NotFound("That plan was not found in this partnership.", "plan_id")
+    if job.status == "committed":
+        raise Conflict("This import was already committed.")
+    return remap_job(job, job.mapping or {}, plan.name, use_suggested=job.preview.get("use_suggested", True),
+                     limits=limits)
+
+
+# -- after an import: the lead officers --------------------------------------------------------------------
+
+def lead_candidates(partnership_id: int) -> list[User]:
+    """Active people who can lead actions in the partnership (lead officers and above), by name."""
+    users = db.session.scalars(select(User).join(Membership).where(
+        Membership.partnership_id == partnership_id, User.active.is_(True)).order_by(User.name, User.id)).unique()
+    return [u for u in users if u.has_role(partnership_id, Role.LEAD_OFFICER)]
+
+
+def plan_managers(partnership_id: int) -> list[User]:
+    """Active people who may manage the partnership's plans, by name."""
+    return [u for u in lead_candidates(partnership_id) if u.has_role(partnership_id, Role.PLAN_MANAGER)]
+
+
+def unassigned_leads(plan: Plan, candidates: list[User]) -> list[dict]:
+    """Each distinct lead text of the plan's open actions without a lead officer: how many, and a suggestion."""
+    people = [(u.id, u.name, u.email, u.job_title) for u in candidates]
+    counts: dict[str, int] = {}
+    for text in db.session.scalars(select(Action.lead_text).where(
+            Action.plan_id == plan.id, Action.lead_officer_id.is_(None), Action.lead_text.is_not(None),
+            Action.status.in_([s for s in Status if s.is_open]))):
+        if text.strip():
+            counts[text] = counts.get(text, 0) + 1
+    found = []
+    for text in sorted(counts, key=lambda t: (-counts[t], t.lower())):
+        suggestion = leads.suggest_user(text, people)
+        found.append({"text": text, "actions": counts[text],
+                      "suggested_id": suggestion[0] if suggestion else None,
+                      "suggested_how": suggestion[1] if suggestion else None})
+    return found
+
+
+def assign_lead(plan: Plan, lead_text: str, user_id: int, *, actor) -> list[Action]:
+    """Make `user_id` the lead officer of every open action of the plan written as led by `lead_text` that has
+    none yet, through the plans service (which checks the actor manages the plan and the user belongs here)."""
+    if not permissions.can_manage_plan(actor, plan):
+        raise NotAllowed("Only the plan's managers can assign lead officers.")
+    actions = db.session.scalars(select(Action).where(
+        Action.plan_id == plan.id, Action.lead_text == lead_text, Action.lead_officer_id.is_(None),
+        Action.status.in_([s for s in Status if s.is_open])).order_by(Action.id)).all()
+    for action in actions:
+        plans.edit_action(action, expected_version=None, actor=actor, lead_officer_id=user_id)
+    return list(actions)
+
+
+def invite_lead(partnership_id: int, *, name: str, email: str, job_title: str | None, actor) -> User:
+    """A new lead officer account in the partnership, through the administration service (which checks that
+    the actor administers the partnership). The caller queues the welcome e-mail in the same transaction."""
+    return admin.create_user(name=name, email=email, job_title=job_title, roles={partnership_id: Role.LEAD_OFFICER},
+                             is_admin=False, actor=actor)
 
 
 __all__ = ["ImportBlocked", "ImportRefused", "Limits", "check", "read", "changes", "apply", "create_job", "remap_job",

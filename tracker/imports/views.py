@@ -1,15 +1,23 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.models import Role
+from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.partnerships.queries import managed_by
 from tracker.imports import services
-from tracker.imports.forms import AliasForm, ConfirmForm, UploadForm, mapping_form
+from tracker import text as texts
+from tracker.auth import services as auth_services
+from tracker.doors import commit_or_refuse
+from tracker.imports.forms import (AliasForm, ConfirmForm, InviteForm, PlanChoiceForm, UploadForm, leads_form,
+                                   mapping_form)
+from tracker.outbox import services as outbox
+from tracker.plans.models import Plan
 from tracker.imports.models import ImportJob
 from tracker.imports.problems import Problem, has_errors
 from tracker.imports.safety import ImportRefused, Limits
@@ -17,6 +25,27 @@ from tracker.imports.xlsx_plan import ROLES
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+@bp.app_template_filter("slash_breaks")
+def slash_breaks(value) -> Markup:
+    """Text with a line-break opportunity after each "/" ("Penumbra/Carseview/Carers Trust"), never inside a word."""
+    return escape(value or "").replace("/", Markup("/<wbr>"))
+
+
+@bp.app_template_filter("iso_long_date")
+def iso_long_date(value) -> str:
+    """'31 March 2024' from a stored ISO date ('2024-03-31'); anything else as it is."""
+    import datetime as dt
+
+    from tracker.timeutil import long_date
+
+    if isinstance(value, dt.date):
+        return long_date(value)
+    try:
+        return long_date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")
 
 
 def _managed_partnerships() -> list[Partnership]:
@@ -70,11 +99,41 @@ def preview(token: str):
     return _render_preview(job, form)
 
 
-def _render_preview(job: ImportJob, form, status: int = 200):
+def _confirm_form(job: ImportJob) -> ConfirmForm:
+    """The confirm form; for a plan, its manager (the plan's own, else the importing manager) and the new
+    organisations, every one ticked to be created until the manager unticks it."""
+    form = ConfirmForm()
+    if job.kind != "xlsx":
+        del form.manager, form.create_organisations
+        return form
+    managers = services.plan_managers(job.partnership_id)
+    if current_user.id not in {u.id for u in managers}:
+        managers.insert(0, current_user)  # a site administrator importing for a partnership
+    form.manager.choices = [SelectChoice(str(u.id), u.name + (f" ({u.job_title})" if u.job_title else ""))
+                            for u in managers] or [SelectChoice("", "Nobody yet")]
+    new = job.preview.get("new_organisations", [])
+    form.create_organisations.choices = [SelectChoice(name, name) for name in new]
+    ids = {u.id for u in managers}
+    current = job.preview.get("manager_id")
+    default = current if current in ids else (current_user.id if current_user.id in ids else None)
+    if request.method == "GET":
+        form.manager.data = default
+        form.create_organisations.data = list(new)
+    else:
+        if "manager" not in request.form:
+            form.manager.data = default  # a page without the choice: the plan's own manager or the importer
+        if "organisations_shown" not in request.form:
+            form.create_organisations.data = list(new)  # a page without the choice creates them all
+    return form
+
+
+def _render_preview(job: ImportJob, form, status: int = 200, confirm: ConfirmForm | None = None):
     problems = [Problem.from_dict(p) for p in job.preview["problems"]]
+    plan = db.session.get(Plan, job.summary["plan_id"]) if job.summary and job.summary.get("plan_id") else None
     return render_template("imports/preview.html", job=job, preview=job.preview, parsed=job.preview["parsed"],
-                           problems=problems, blocked=has_errors(problems), form=form, confirm=ConfirmForm(),
-                           roles=ROLES), status
+                           problems=problems, blocked=has_errors(problems), form=form,
+                           confirm=confirm or _confirm_form(job), choose_plan=PlanChoiceForm(), roles=ROLES,
+                           plan=plan), status
 
 
 @bp.route("/<token>/mapping", methods=["POST"])
@@ -100,19 +159,130 @@ def remap(token: str):
 @login_required
 def confirm(token: str):
     job = _job_or_404(token)
-    form = ConfirmForm()
+    form = _confirm_form(job)
     if not form.validate_on_submit():
-        abort(400, "The form had expired. Go back to the preview and confirm again.")
+        if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
+            abort(400, "The form had expired. Go back to the preview and confirm again.")
+        mapping = mapping_form(job.preview["parsed"].get("headers", {}), job.mapping, job.plan_name, job.kind)
+        return _render_preview(job, mapping, 400, confirm=form)
+    options = {}
+    if job.kind == "xlsx":
+        chosen = set(form.create_organisations.data or [])
+        options = {"manager_id": form.manager.data,
+                   "skip_organisations": [n for n in job.preview.get("new_organisations", []) if n not in chosen]}
     try:
-        summary = services.commit_job(job, current_user.id)
+        summary = services.commit_job(job, current_user.id, **options)
         db.session.commit()
     except services.ImportBlocked as blocked:
         db.session.rollback()
         flash(str(blocked), "error")
         return redirect(url_for("imports.preview", token=job.token))
+    except RuleError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("imports.preview", token=job.token))
     flash(f"Imported into {summary['plan_name']}: {summary['create']} actions created, {summary['update']} updated, "
           f"{summary['unchanged']} unchanged.", "success")
+    if job.kind == "xlsx":
+        return redirect(url_for("imports.assign_leads", token=job.token))
     return redirect(url_for("imports.preview", token=job.token))
+
+
+@bp.route("/<token>/plan", methods=["POST"])
+@login_required
+def choose_plan(token: str):
+    """Update the existing plan with a similar name instead of creating another."""
+    job = _job_or_404(token)
+    form = PlanChoiceForm()
+    if not form.validate_on_submit():
+        abort(400, "The form had expired. Go back to the preview and try again.")
+    plan_id = texts.parse_id(form.plan_id.data)
+    saved, _ = commit_or_refuse(lambda: services.retarget_job(job, plan_id if plan_id is not None else -1,
+                                                              limits=_limits()))
+    if saved:
+        flash(f"The preview now updates {job.plan_name}.", "success")
+    return redirect(url_for("imports.preview", token=job.token))
+
+
+def _committed_plan(job: ImportJob) -> Plan | None:
+    """The plan a committed import went into; None (the caller goes back to the preview) before confirming."""
+    if job.status != "committed" or job.kind != "xlsx":
+        flash("Confirm the import first; then assign its lead officers.", "info")
+        return None
+    plan_id = (job.summary or {}).get("plan_id")
+    plan = db.session.get(Plan, plan_id) if job.status == "committed" and job.kind == "xlsx" and plan_id else None
+    if plan is None or plan.partnership_id != job.partnership_id:
+        abort(404)
+    return plan
+
+
+@bp.route("/<token>/leads", methods=["GET", "POST"])
+@login_required
+def assign_leads(token: str):
+    """After an import: each distinct lead as written, with a suggested person; one choice assigns all its actions."""
+    job = _job_or_404(token)
+    plan = _committed_plan(job)
+    if plan is None:
+        return redirect(url_for("imports.preview", token=job.token))
+    candidates = services.lead_candidates(job.partnership_id)
+    unassigned = services.unassigned_leads(plan, candidates)
+    form = leads_form(unassigned, candidates)
+    if form.validate_on_submit():
+        chosen = [(entry["text"], field.data) for entry, field in form.pairs() if field.data]
+
+        def assign():
+            return sum(len(services.assign_lead(plan, text, user_id, actor=current_user)) for text, user_id in chosen)
+
+        saved, moved = commit_or_refuse(assign, form)
+        if saved:
+            flash(f"Assigned lead officers to {moved} {'action' if moved == 1 else 'actions'}."
+                  if moved else "No lead officers were chosen.", "success" if moved else "info")
+            return redirect(url_for("imports.assign_leads", token=job.token))
+    invite = InviteForm()
+    can_invite = _can_invite(job.partnership_id)
+    return render_template("imports/leads.html", job=job, plan=plan, unassigned=unassigned, form=form,
+                           invite=invite, can_invite=can_invite,
+                           people={u.id: u for u in candidates}), 400 if form.errors or form.form_errors else 200
+
+
+def _can_invite(partnership_id: int) -> bool:
+    from tracker.auth.permissions import administered_partnership_ids
+
+    administered = administered_partnership_ids(current_user)
+    return administered is None or partnership_id in administered
+
+
+@bp.route("/<token>/leads/invite", methods=["POST"])
+@login_required
+def invite_lead(token: str):
+    """Make an account for a lead nobody matches, assign it that lead's actions, and queue its welcome e-mail."""
+    job = _job_or_404(token)
+    plan = _committed_plan(job)
+    if plan is None:
+        return redirect(url_for("imports.preview", token=job.token))
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash("Enter the new lead officer's name and email address.", "error")
+        return redirect(url_for("imports.assign_leads", token=job.token))
+
+    def invite():
+        user = services.invite_lead(job.partnership_id, name=form.name.data, email=form.email.data,
+                                    job_title=form.job_title.data or None, actor=current_user)
+        moved = services.assign_lead(plan, form.lead_text.data, user.id, actor=current_user)
+        started = auth_services.start_password_reset(user.email)
+        if started is not None:
+            link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=started[1])
+            outbox.enqueue(to=user.email, to_name=user.name, subject="Your account on the improvement action tracker",
+                           body=render_template("admin/welcome_email.txt", user=user, link=link,
+                                                inviter=current_user.name))
+        return user, len(moved)
+
+    saved, result = commit_or_refuse(invite)
+    if saved:
+        user, moved = result
+        flash(f"Made an account for {user.name}, e-mailed them a link to choose a password, and made them the lead "
+              f"officer of {moved} {'action' if moved == 1 else 'actions'}.", "success")
+    return redirect(url_for("imports.assign_leads", token=job.token))
 
 
 @bp.route("/names/<int:partnership_id>", methods=["GET", "POST"])

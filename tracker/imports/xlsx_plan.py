@@ -3,9 +3,9 @@
 Plans differ in layout, so the reader finds the header row under any title block, guesses what each
 column holds from its header (the user can correct the mapping), fills merged cells, treats blanks inside
 a merged block as "same as above", and turns the outcome > priority area > action hierarchy into themes
-and items. Values are read with openpyxl in read-only mode with data_only=True (cached results of
-formulas, never evaluated); merged ranges and formulas without a cached value come from one pass over the
-sheet's XML, because read-only mode does not report them.
+and items. Values are read with python-calamine (stored results of formulas, never evaluated) after the
+file passed every check in tracker.imports.safety; merged ranges come from calamine's own list, and
+formulas without a stored value from one pass over the sheet's XML, because calamine shows them as blank.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import openpyxl
+import python_calamine
 from lxml import etree
-from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from tracker.frameworks.services import builtin_definition
 from tracker.imports.problems import ERROR, WARNING, Problem
@@ -33,7 +33,8 @@ ROLES = {
     "ref": "Action reference",
     "action": "Action",
     "timescale": "Timescale",
-    "lead": "Lead",
+    "officer": "Lead officer (a person or job title)",
+    "lead": "Lead or partner organisations",
     "msg": "MSG proposals",
     "status": "Status",
 }
@@ -44,7 +45,8 @@ HEADER_WORDS = [
     ("area", ("priority area", "priority", "objective", "area")),
     ("timescale", ("timescale", "target date", "due date", "deadline", "by when", "completion date", "date", "when")),
     ("status", ("rag", "status", "progress")),
-    ("lead", ("lead", "by who", "by whom", "responsib", "owner", "officer", "who")),
+    ("officer", ("officer", "responsib", "by whom", "owner", "person", "contact", "named lead")),
+    ("lead", ("lead", "partner", "organisation", "agency", "agencies", "by who", "who")),
     ("action", ("action", "what we will do", "activity", "activities", "task", "description")),
     ("ref", ("ref", "no.", "number", "#", "id")),
 ]
@@ -64,7 +66,9 @@ HEADER_SEARCH_ROWS = 30
 PROGRESS_EVERY = 500
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 MSG_NUMBERS = frozenset(item["number"] for theme in builtin_definition("msg")["themes"] for item in theme["items"])
-MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3}[0-9]+:[A-Z]{1,3}[0-9]+)"')
+REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+OFFICE_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
@@ -94,25 +98,25 @@ class ParsedPlan:
 
 def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None = None,
           progress: Callable[[int], None] | None = None) -> ParsedPlan:
-    """Read the first sheet with a header row; `mapping` (role -> column letter) overrides the guess."""
+    """Read the first sheet with a header row; `mapping` (role -> column letter) overrides the guess.
+
+    Only a file that passed every check in tracker.imports.safety is opened.
+    """
     limits = limits or Limits()
     checked = file if isinstance(file, CheckedFile) else check(file, limits, expect="xlsx")
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(checked.data), read_only=True, data_only=True,
-                                          keep_links=False)
-    except ImportRefused:
-        raise
-    except Exception:  # openpyxl raises many kinds on a damaged workbook
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(checked.data))
+    except Exception:  # the reader raises several kinds on a damaged workbook
         raise ImportRefused("The workbook is damaged: Excel's parts could not be read.") from None
     try:
-        grid, sheet_name, sheet_path, skipped = _first_sheet_with_data(workbook, limits, progress)
+        grid, sheet_name, sheet_index, merges, skipped = _first_sheet_with_data(workbook, limits, progress)
     except ImportRefused:
         raise
     except Exception:  # a damaged sheet shows only when its rows are read
         raise ImportRefused("The workbook is damaged: a sheet's cells could not be read.") from None
     finally:
         workbook.close()
-    merges, uncached = _scan_sheet_xml(checked, sheet_path)
+    uncached = _uncached_formulas(checked, sheet_index)
     parsed = _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
     parsed.problems[:0] = [Problem(f"The sheet '{name}' has no header row (Action, Lead, Timescale ...); it was not "
                                    "read.", WARNING, sheet=name) for name in skipped]
@@ -120,33 +124,40 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
 
 
 def _first_sheet_with_data(workbook, limits: Limits, progress):
-    """The first sheet with a header row (else the first with anything in it), and the sheets passed over."""
+    """The first worksheet with a header row (else the first with anything in it), and the sheets passed over."""
     empty, skipped, first = [], [], None
-    for sheet in workbook.worksheets:
+    for index, meta in enumerate(workbook.sheets_metadata):
+        if str(meta.typ) != str(python_calamine.SheetTypeEnum.WorkSheet):
+            continue
+        sheet = workbook.get_sheet_by_index(index)
         grid = _read_grid(sheet, limits, progress)
         if not grid:
-            empty.append(sheet.title)
-        elif _header_row(grid) is not None:
-            return grid, sheet.title, sheet._worksheet_path, skipped
-        else:
-            skipped.append(sheet.title)
-            first = first or (grid, sheet.title, sheet._worksheet_path)
+            empty.append(sheet.name)
+            continue
+        found = (grid, sheet.name, index, _merged_ranges(sheet))
+        if _header_row(grid) is not None:
+            return (*found, skipped)
+        skipped.append(sheet.name)
+        first = first or found
     if first:
         return (*first, [])
     raise ImportRefused(f"The workbook has no data: {', '.join(repr(n) for n in empty)} "
                         f"{'is' if len(empty) == 1 else 'are'} empty.")
 
 
-def _read_grid(sheet, limits: Limits, progress) -> list[tuple]:
-    if sheet.max_row and sheet.max_row > limits.max_rows + HEADER_SEARCH_ROWS:
-        raise ImportRefused(_too_many_rows(sheet.title, limits))
-    grid = []
-    for values in sheet.iter_rows(values_only=True):
-        grid.append(values)
-        if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
-            raise ImportRefused(_too_many_rows(sheet.title, limits))
-        if progress and len(grid) % PROGRESS_EVERY == 0:
-            progress(len(grid))
+def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
+    """(first row, first column, last row, last column), 1-based, from the reader's own list of merged cells."""
+    return [(top + 1, left + 1, bottom + 1, right + 1)
+            for (top, left), (bottom, right) in (sheet.merged_cell_ranges or [])]
+
+
+def _read_grid(sheet, limits: Limits, progress) -> list[list]:
+    """Every row from A1 down, blanks as empty strings; refused before reading when the sheet is too long."""
+    if sheet.height and sheet.end and sheet.end[0] + 1 > limits.max_rows + HEADER_SEARCH_ROWS:
+        raise ImportRefused(_too_many_rows(sheet.name, limits))
+    grid = sheet.to_python(skip_empty_area=False) if sheet.height else []
+    if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS:
+        raise ImportRefused(_too_many_rows(sheet.name, limits))
     while grid and all(_blank(v) for v in grid[-1]):
         grid.pop()
     if grid and progress:
@@ -170,16 +181,18 @@ def _too_many_rows(title: str, limits: Limits) -> str:
             "Split the plan into smaller workbooks.")
 
 
-def _scan_sheet_xml(checked: CheckedFile, sheet_path: str) -> tuple[list[tuple[int, int, int, int]], list[str]]:
-    """Merged ranges and formula cells without a cached value, read straight from the sheet's XML."""
+def _uncached_formulas(checked: CheckedFile, sheet_index: int) -> list[str]:
+    """Formula cells without a stored value, from the sheet's XML (the reader shows them as blank).
+
+    Most plans hold no formula, so the sheet is searched for one before any element-by-element pass.
+    """
+    path = _sheet_path(checked, sheet_index)
+    if path is None:
+        return []
     with checked.open_zip() as archive:
-        xml = archive.read(sheet_path.lstrip("/"))
-    merges = []
-    for match in MERGE_CELL.finditer(xml):
-        min_col, min_row, max_col, max_row = range_boundaries(match[1].decode())
-        merges.append((min_row, min_col, max_row, max_col))
+        xml = archive.read(path)
     uncached = []
-    if FORMULA.search(xml):  # most plans have none: skip the element-by-element pass
+    if FORMULA.search(xml):
         parser = etree.iterparse(io.BytesIO(xml), events=("end",), tag=f"{SHEET_NS}c", resolve_entities=False,
                                  no_network=True, load_dtd=False, huge_tree=False)
         for _event, element in parser:
@@ -188,21 +201,46 @@ def _scan_sheet_xml(checked: CheckedFile, sheet_path: str) -> tuple[list[tuple[i
                 if value is None or not (value.text or "").strip():
                     uncached.append(element.get("r"))
             element.clear()
-    return merges, uncached
+    return uncached
+
+
+def _sheet_path(checked: CheckedFile, sheet_index: int) -> str | None:
+    """The zip path of the workbook's n-th worksheet, through the workbook's relationships."""
+    with checked.open_zip() as archive:
+        workbook = etree.fromstring(archive.read("xl/workbook.xml"), _SAFE_XML)
+        try:
+            rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"), _SAFE_XML)
+        except KeyError:
+            return None
+        names = set(archive.namelist())
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{REL_NS}Relationship")}
+    sheets = list(workbook.iter(f"{SHEET_NS}sheet"))
+    if sheet_index >= len(sheets):
+        return None
+    target = targets.get(sheets[sheet_index].get(f"{OFFICE_REL_NS}id"), "")
+    path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    path = re.sub(r"[^/]+/\.\./", "", path)
+    return path if path in names else None
 
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_ODD_SPACE = re.compile(r"[\t\u00a0]| {2}")
+
+
 def _text(value) -> str:
-    if value is None:
+    if value is None or value == "":
         return ""
+    if type(value) is str:  # most cells: only collapse spaces when there is something to collapse
+        return _SPACES.sub(" ", value).strip() if _ODD_SPACE.search(value) else value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
         return _as_date(value).isoformat()
-    return re.sub(r"[ \t\u00a0]+", " ", str(value)).strip()
+    return _SPACES.sub(" ", str(value)).strip()
 
 
 def _as_date(value) -> dt.date:
@@ -260,8 +298,7 @@ class _Interpreter:
                                          sheet=sheet, cell=cell))
         self.requested_mapping = mapping
         self.result = ParsedPlan(rows=[], problems=self.problems, sheet=sheet, rows_read=len(grid),
-                                 mode="openpyxl read-only mode, values only; merged ranges read from the sheet XML "
-                                      f"({len(merges)} found)")
+                                 mode=f"{len(merges):,} merged cell ranges filled in")
 
     # -- cells ---------------------------------------------------------------------------------------
     def raw(self, row: int, col: int):
@@ -294,7 +331,7 @@ class _Interpreter:
         return mapping
 
     def _ref_spans_rows(self, letter: str, header_row: int) -> bool:
-        col = openpyxl.utils.column_index_from_string(letter)
+        col = column_index_from_string(letter)
         seen = set()
         for row in range(header_row + 1, len(self.grid) + 1):
             if (row, col) in self.fill:
@@ -324,7 +361,7 @@ class _Interpreter:
             self.problems.append(Problem("No column is marked as holding the actions. Choose it in the column "
                                          "mapping.", ERROR, sheet=self.sheet, row=header_row))
             return self.result
-        self.cols = {role: openpyxl.utils.column_index_from_string(letter)
+        self.cols = {role: column_index_from_string(letter)
                      for role, letter in self.result.mapping.items()}
         self.read_rows(header_row)
         if not self.result.rows:
@@ -350,7 +387,7 @@ class _Interpreter:
             text = _text(own.get("action"))
             timescale_value = own.get("timescale")
             if (previous and text and text[0].islower() and previous["group"] == group
-                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "ref", "status", "msg"))
+                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "officer", "ref", "status", "msg"))
                     and not previous["text"].endswith((".", "!", "?"))):
                 previous["text"] = f"{previous['text']} {text}"
                 self.problems.append(Problem("The action continues the one on the row above; the two were joined.",
@@ -364,7 +401,7 @@ class _Interpreter:
                     "timescale.", WARNING, sheet=self.sheet, row=row, cell=self.coordinate(row, self.cols["action"])))
                 text = self._action_from_area(row, group, filled)
             if not text:
-                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "status", "ref", "msg")) or \
+                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "officer", "status", "ref", "msg")) or \
                         not any(not _blank(own.get(r)) for r in HIERARCHY):
                     self.problems.append(Problem("The row has no action text; it was skipped.", ERROR,
                                                  sheet=self.sheet, row=row,
@@ -409,11 +446,8 @@ class _Interpreter:
 
     def _action_row(self, row, text, timescale_value, own, filled, group, in_block, previous) -> dict:
         cells = {role: self.coordinate(row, col) for role, col in self.cols.items()}
-        lead, lead_inherited = _text(own.get("lead")), False
-        if not lead and "lead" in self.cols:
-            lead = _text(filled.get("lead"))
-            if not lead and in_block and previous and previous["group"] == group:
-                lead, lead_inherited = previous["lead"], bool(previous["lead"])
+        lead, lead_inherited = self._same_as_above("lead", own, filled, group, in_block, previous)
+        officer, officer_inherited = self._same_as_above("officer", own, filled, group, in_block, previous)
         msg = msg_numbers(_text(filled.get("msg"))) if "msg" in self.cols else []
         if not msg and previous and previous["group"] == group and in_block and "msg" in self.cols \
                 and _blank(own.get("msg")):
@@ -459,11 +493,23 @@ class _Interpreter:
                                "end": read.end.isoformat() if read.end else None},
             "lead": lead,
             "lead_inherited": lead_inherited,
+            "officer": officer,
+            "officer_inherited": officer_inherited,
             "msg": msg,
             "status": status.value if status else None,
             "status_from": status_from,
             "cells": cells,
         }
+
+    def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
+        """The cell's text, its merged block's, or (blank inside a block) the action above's; and if inherited."""
+        text = _text(own.get(role))
+        if text or role not in self.cols:
+            return text, False
+        text = _text(filled.get(role))
+        if not text and in_block and previous and previous["group"] == group and previous.get(role):
+            return previous[role], True
+        return text, False
 
     # -- hierarchy -----------------------------------------------------------------------------------
     def build_hierarchy(self) -> None:

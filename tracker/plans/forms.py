@@ -116,3 +116,7 @@ class PlanForm(FlaskForm):
     framework_id = SelectField("Framework", coerce=optional_id)
     manager_id = SelectField("Plan manager", coerce=optional_id)
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+
+
+class ArchiveForm(FlaskForm):
+    """Archiving or restoring a plan: only the CSRF token."""

@@ -543,3 +543,40 @@ def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: in
     for action in actions:
         edit_action(action, expected_version=None, actor_id=actor_id, lead_officer_id=to_user_id)
     return list(actions)
+
+
+# -- archiving (a plan is never deleted) ---------------------------------------------------------------------
+
+def archive_plan(plan: Plan, *, actor_id: int | None = None, actor=None) -> Plan:
+    """Hide a finished plan from plan lists, digests, workbooks and the API's lists; restorable, audited."""
+    actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can archive it.")
+    if plan.archived_at is not None:
+        raise Conflict("This plan is already archived.")
+    plan.archived_at = utcnow()
+    db.session.flush()
+    audit.record(user_id=actor_id, entity_type="plan", entity_id=plan.id, verb="archive",
+                 partnership_id=plan.partnership_id, plan_id=plan.id, before={"archived_at": None},
+                 after={"archived_at": plan.archived_at.isoformat()}, summary=f"Archived plan {plan.name}")
+    return plan
+
+
+def restore_plan(plan: Plan, *, actor_id: int | None = None, actor=None) -> Plan:
+    """Bring an archived plan back, as it was."""
+    actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can restore it.")
+    if plan.archived_at is None:
+        raise Conflict("This plan is not archived.")
+    before = plan.archived_at.isoformat()
+    plan.archived_at = None
+    db.session.flush()
+    audit.record(user_id=actor_id, entity_type="plan", entity_id=plan.id, verb="restore",
+                 partnership_id=plan.partnership_id, plan_id=plan.id, before={"archived_at": before},
+                 after={"archived_at": None}, summary=f"Restored plan {plan.name}")
+    return plan
+
+
+def archived_plans(partnership_ids: set[int] | None) -> list[Plan]:
+    """Archived plans in these partnerships (None: all), most recently archived first."""
+    query = select(Plan).where(Plan.archived_at.is_not(None)).order_by(Plan.archived_at.desc(), Plan.name)
+    if partnership_ids is not None:
+        query = query.where(Plan.partnership_id.in_(partnership_ids or {-1}))
+    return list(db.session.scalars(query))
