@@ -36,6 +36,10 @@ class ActionRow:
     latest_update_on: dt.date | None
     days_overdue: int
     changed_this_quarter: bool
+    # The latest move of the due date on or before the data-as-at date: why, who and when.
+    moved_reason: str = ""
+    moved_by: str = ""
+    moved_on: dt.date | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +53,9 @@ class ChangeRow:
     before: str
     after: str
     times_date_moved: int
+    reason: str = ""  # for "Date slipped": the reason given for the new timescale
+    moved_by: str = ""
+    moved_on: dt.date | None = None
 
 
 CHANGE_KINDS = ("New", "Completed", "Status moved", "Date slipped")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker import timeutil
 from tracker.audit import services as audit
+from tracker.audit.models import AuditEvent
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
 from tracker import links
@@ -61,6 +62,12 @@ def _start_of(day: dt.date) -> dt.datetime:
 # ---------------------------------------------------------------------------
 
 
+def default_as_at(quarter: FinancialQuarter, today: dt.date | None = None) -> dt.date:
+    """The quarter as it stood at its end; today while the quarter is still running."""
+    today = today or timeutil.today()
+    return min(quarter.end, today)
+
+
 def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
                   committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
     """Everything the workbook shows for one plan and quarter, read in a fixed number of queries."""
@@ -70,7 +77,7 @@ def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | Non
 def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, *, as_at: dt.date | None = None,
                             committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
     """As `workbook_data`, over several plans of one framework (the benchmark reads national volumes so)."""
-    as_at = as_at or timeutil.today()
+    as_at = as_at or default_as_at(quarter)
     plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids)).options(
         selectinload(Plan.partnership), selectinload(Plan.framework))).all()
     first = plans[0]
@@ -99,8 +106,10 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     ):
         organisations[action_id].append(name)
 
+    cutoff = _start_of(as_at + dt.timedelta(days=1))  # the end of the data-as-at day
     latest = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
-              .join(Action, Action.id == ProgressUpdate.action_id).where(in_plans)
+              .join(Action, Action.id == ProgressUpdate.action_id)
+              .where(in_plans, ProgressUpdate.created_at < cutoff)
               .group_by(ProgressUpdate.action_id).subquery())
     latest_updates = {
         action_id: (narrative, created_at)
@@ -109,24 +118,30 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
             .join(latest, latest.c.update_id == ProgressUpdate.id))
     }
     history = _history(in_plans, quarter, as_at)
+    states = _states_at(plan_ids, in_plans, cutoff)
+    slips = _latest_moves(plan_ids, in_plans, cutoff)
 
     no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
     rows: list[tuple[tuple, ActionRow]] = []
-    for (action_id, ref, text, lead_name, lead_text, timescale_text, due, status, created_at,
-         last_update_at) in db.session.execute(
-        select(Action.id, Action.ref, Action.text, User.name, Action.lead_text, Action.timescale_text,
-               Action.due_end, Action.status, Action.created_at, Action.last_update_at)
-        .outerjoin(User, User.id == Action.lead_officer_id).where(in_plans)
+    for action_id, created_at, last_update_at in db.session.execute(
+        select(Action.id, Action.created_at, Action.last_update_at).where(in_plans, Action.created_at < cutoff)
     ):
+        state = states[action_id]
+        ref, text, status, due = state["ref"], state["text"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
-        result = derive(status, due, local_date(last_update_at), as_at, created=local_date(created_at))
         narrative, update_at = latest_updates.get(action_id, ("", None))
+        if update_at is None and last_update_at is not None and last_update_at < cutoff:
+            update_at = last_update_at
+        result = derive(status, due, local_date(update_at), as_at, created=local_date(created_at))
+        reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
             action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=text,
-            lead_officer=lead_name or lead_text or "", organisations=", ".join(organisations.get(action_id, ())),
-            timescale_text=timescale_text or "", due=due, status=Status(status).value, rag=result.rag.value,
-            rag_text=result.text, latest_update=narrative, latest_update_on=local_date(update_at),
-            days_overdue=result.days_overdue, changed_this_quarter=False,
+            lead_officer=state["lead_name"] or state["lead_text"] or "",
+            organisations=", ".join(organisations.get(action_id, ())),
+            timescale_text=state["timescale_text"] or "", due=due, status=Status(status).value, rag=result.rag.value,
+            rag_text=result.text, latest_update=narrative if update_at is not None else "",
+            latest_update_on=local_date(update_at), days_overdue=result.days_overdue, changed_this_quarter=False,
+            moved_reason=reason, moved_by=moved_by, moved_on=moved_on,
         )))
     rows.sort(key=lambda pair: pair[0])
     actions = [row for _key, row in rows]
@@ -137,7 +152,7 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     for row in actions:
         row.changed_this_quarter = row.action_id in changed
 
-    ratings, current_round, previous_round = _self_evaluation(first.partnership_id, framework)
+    ratings, current_round, previous_round = _self_evaluation(first.partnership_id, framework, as_at)
     return WorkbookData(
         plan_name=first.name if len(plans) == 1 else f"{len(plans)} plans",
         partnership_name=first.partnership.name if len(plans) == 1 else "Several partnerships",
@@ -152,15 +167,17 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
 def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
     """Progress-update facts for the Changes sheet: date moves, updates this quarter, state at its start."""
     start = _start_of(quarter.start)
-    end = _start_of(max(as_at, quarter.end) + dt.timedelta(days=1))
+    end = _start_of(as_at + dt.timedelta(days=1))  # nothing after the data-as-at date counts
     moves = dict(db.session.execute(
         select(ProgressUpdate.action_id, func.count(ProgressUpdate.id))
         .join(Action, Action.id == ProgressUpdate.action_id)
-        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None)).group_by(ProgressUpdate.action_id)).all())
+        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None), ProgressUpdate.created_at < end)
+        .group_by(ProgressUpdate.action_id)).all())
     updated = set(db.session.scalars(
         select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
         .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end)))
-    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start)))
+    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
+                                                             Action.created_at < end)))
     before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
               .join(Action, Action.id == ProgressUpdate.action_id)
               .where(in_plans, ProgressUpdate.created_at < start).group_by(ProgressUpdate.action_id).subquery())
@@ -185,6 +202,78 @@ def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
                 select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
                 .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end,
                        ProgressUpdate.revised_due_end.is_not(None))))}
+
+
+#: The action fields a workbook shows that an audit event's `before` can roll back.
+_ROLLED_BACK = ("ref", "text", "lead_officer_id", "lead_text", "timescale_text", "due_end", "status")
+
+
+def _states_at(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, dict]:
+    """Each action's fields as they stood just before `cutoff`: today's values with every later change undone.
+
+    Every change to an action is an append-only audit event with the values it replaced (`before`), so
+    undoing the events at or after the cutoff, newest first, gives the values at the cutoff.
+    """
+    states: dict[int, dict] = {}
+    for action_id, ref, text, lead_id, lead_text, timescale_text, due, status in db.session.execute(
+        select(Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
+               Action.due_end, Action.status).where(in_plans)
+    ):
+        states[action_id] = {"ref": ref, "text": text, "lead_officer_id": lead_id, "lead_text": lead_text,
+                             "timescale_text": timescale_text, "due_end": due, "status": Status(status)}
+    later = db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.before, AuditEvent.after)
+        .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at >= cutoff, AuditEvent.entity_type == "action")
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    later = [(action_id, before, after) for action_id, before, after in later if before]
+    # A progress update loaded with its own date (history brought in later) took effect on that date.
+    update_ids = {after["progress_update_id"] for _a, _b, after in later if after and "progress_update_id" in after}
+    earlier = set(db.session.scalars(select(ProgressUpdate.id).where(
+        ProgressUpdate.id.in_(update_ids), ProgressUpdate.created_at < cutoff))) if update_ids else set()
+    for action_id, before, after in later:
+        state = states.get(action_id)
+        if state is None or (after and after.get("progress_update_id") in earlier):
+            continue
+        for key in _ROLLED_BACK:
+            if key in before:
+                value = before[key]
+                if key == "due_end":
+                    value = dt.date.fromisoformat(value) if value else None
+                elif key == "status":
+                    value = Status(value)
+                state[key] = value
+    lead_ids = {state["lead_officer_id"] for state in states.values() if state["lead_officer_id"]}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(lead_ids))).all()) if lead_ids else {}
+    for state in states.values():
+        state["lead_name"] = names.get(state["lead_officer_id"], "")
+    return states
+
+
+def _latest_moves(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
+    """{action id: (reason, who, when)} for each action's latest due-date move before `cutoff`: from a
+    progress update's revised timescale or a plan manager's edit."""
+    moves: dict[int, tuple[dt.datetime, int, str, str]] = {}
+    for action_id, at, update_id, reason, who in db.session.execute(
+        select(ProgressUpdate.action_id, ProgressUpdate.created_at, ProgressUpdate.id, ProgressUpdate.revision_reason,
+               User.name)
+        .join(Action, Action.id == ProgressUpdate.action_id).outerjoin(User, User.id == ProgressUpdate.author_id)
+        .where(in_plans, ProgressUpdate.created_at < cutoff, ProgressUpdate.revised_due_end.is_not(None))
+    ):
+        key = (timeutil.as_utc(at), 1, update_id)
+        if action_id not in moves or key > moves[action_id][0]:
+            moves[action_id] = (key, reason or "", who or "")
+    for action_id, at, event_id, after, who in db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.id, AuditEvent.after, User.name)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at < cutoff, AuditEvent.entity_type == "action",
+               AuditEvent.verb == "update")
+    ):
+        if not after or "due_end" not in after or "progress_update_id" in after:
+            continue
+        key = (timeutil.as_utc(at), 0, event_id)
+        if action_id not in moves or key > moves[action_id][0]:
+            moves[action_id] = (key, after.get("revision_reason") or "", who or "")
+    return {action_id: (reason, who, local_date(key[0])) for action_id, (key, reason, who) in moves.items()}
 
 
 Baseline = dict[int, tuple[str | None, str | None]]
@@ -223,8 +312,11 @@ def diff_changes(actions: Sequence[ActionRow], baseline: Baseline, moves: dict[i
     changes: list[ChangeRow] = []
     for row in actions:
         def change(kind: str, before: str, after: str) -> None:
+            slip = kind == "Date slipped"
             changes.append(ChangeRow(row.action_id, row.ref, row.text, kind, before, after,
-                                     moves.get(row.action_id, 0)))
+                                     moves.get(row.action_id, 0), reason=row.moved_reason if slip else "",
+                                     moved_by=row.moved_by if slip else "",
+                                     moved_on=row.moved_on if slip else None))
 
         if row.action_id not in baseline:
             change("New", "", Status(row.status).label)
@@ -242,10 +334,12 @@ def diff_changes(actions: Sequence[ActionRow], baseline: Baseline, moves: dict[i
     return changes
 
 
-def _self_evaluation(partnership_id: int, framework: Framework) -> tuple[list[RatingRow], str, str]:
+def _self_evaluation(partnership_id: int, framework: Framework,
+                     as_at: dt.date) -> tuple[list[RatingRow], str, str]:
     rounds = db.session.scalars(
         select(SelfEvaluationRound)
         .where(SelfEvaluationRound.partnership_id == partnership_id,
+               SelfEvaluationRound.completed_on.is_(None) | (SelfEvaluationRound.completed_on <= as_at),
                SelfEvaluationRound.framework_id == framework.id,
                SelfEvaluationRound.status.in_([RoundStatus.AGREED, RoundStatus.SUBMITTED]))
         .order_by(SelfEvaluationRound.completed_on.desc(), SelfEvaluationRound.id.desc())).all()
