@@ -69,9 +69,16 @@ def default_as_at(quarter: FinancialQuarter, today: dt.date | None = None) -> dt
 
 
 def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
-                  committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
-    """Everything the workbook shows for one plan and quarter, read in a fixed number of queries."""
-    return workbook_data_for_plans([plan.id], quarter, as_at=as_at, committee=committee, meeting=meeting)
+                  committee: Committee | None = None, meeting: Meeting | None = None,
+                  draft: bool = False) -> WorkbookData:
+    """Everything the papers show for one plan and quarter, read in a fixed number of queries, with the
+    sections features contribute (tracker.papers.sections)."""
+    from tracker.papers.sections import sections_for
+
+    data = workbook_data_for_plans([plan.id], quarter, as_at=as_at, committee=committee, meeting=meeting)
+    data.sections = sections_for(db.session, plan, data.as_at)
+    data.draft = draft
+    return data
 
 
 def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, *, as_at: dt.date | None = None,

@@ -49,7 +49,7 @@ def draft(plan_id: int):
         quarter = FinancialQuarter.parse(request.args.get("quarter", ""))
     except ValueError:
         quarter = FinancialQuarter.containing(today()).previous()
-    content = build_workbook(services.workbook_data(plan, quarter))
+    content = build_workbook(services.workbook_data(plan, quarter, draft=True))
     return _xlsx(content, "Draft-" + services.workbook_filename(plan.name, quarter.label))
 
 
