@@ -179,6 +179,8 @@ POST /self-evaluation/rounds/<int:round_id>/proposed/<int:proposed_id>/unlink   
 POST /self-evaluation/rounds/<int:round_id>/status                               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 
 GET /workbooks/<int:workbook_id>/download                                        login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /workbooks/<int:workbook_id>/papers                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /workbooks/<int:workbook_id>/papers/<any(pdf, docx):kind>                   login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 """
 
 #: (row, role) -> what the cell SHOULD be, and what it does today. Each runs as a strict xfail.

@@ -96,6 +96,10 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         # days of nightly backups the scheduler keeps.
         "BACKUP_DIR": get("BACKUP_DIR"),
         "BACKUP_KEEP_DAYS": number("BACKUP_KEEP_DAYS", 14),
+        # Committee papers (tracker.papers): the partnership's own covering-report template (.docx), and who
+        # the report is by.
+        "PAPERS_REPORT_TEMPLATE": get("PAPERS_REPORT_TEMPLATE"),
+        "PAPERS_REPORT_BY": get("PAPERS_REPORT_BY", "Chief Officer"),
         "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": flag("TRUST_PROXY"),

@@ -169,7 +169,7 @@ def test_scheduler_issues_when_papers_are_due_and_emails_members_once(app, world
     assert for_meetings(issued) == [(world.plan.id, "Q2 2023/24", committee.meetings[0].id)]
     [mail] = mailed_to_viewer()
     workbook = next(w for w in issued if w.meeting_id)
-    assert f"/workbooks/{workbook.id}/download" in mail.get_content()
+    assert f"/workbooks/{workbook.id}/papers" in mail.get_content()
     assert services.issue_due_workbooks(dt.date(2023, 10, 12)) == []
     assert len(mailed_to_viewer()) == 1
     per_meeting = select(func.count(IssuedWorkbook.id)).where(IssuedWorkbook.meeting_id.is_not(None))

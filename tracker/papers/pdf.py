@@ -6,6 +6,8 @@ header cells, document title and language), in a plain font. No browser or offic
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import types
 from collections import Counter, OrderedDict
 
 from flask import current_app
@@ -52,10 +54,22 @@ def paper_html(data: WorkbookData) -> str:
 
 
 def build_pdf(data: WorkbookData) -> bytes:
-    """The paper as tagged PDF bytes (needs an app context for the templates)."""
+    """The paper as tagged PDF bytes (needs an app context for the templates). The same snapshot gives the
+    same bytes, so a few recent ones are kept: laying out a long paper takes seconds."""
+    return _pdf_of(paper_html(data), data.plan_name, data.quarter, data.as_at)
+
+
+def _no_fetching(url: str, *args, **kwargs):
+    """The paper is self-contained (inline SVG and styles): nothing is fetched, whatever a text says."""
+    raise ValueError(f"Not fetched: {url[:80]}")
+
+
+@functools.lru_cache(maxsize=8)
+def _pdf_of(html_text: str, plan_name: str, quarter: str, as_at: dt.date) -> bytes:
     from weasyprint import HTML
 
+    data = types.SimpleNamespace(plan_name=plan_name, quarter=quarter, as_at=as_at)
     created = dt.datetime.combine(data.as_at, dt.time(9, 0)).isoformat()
-    html = HTML(string=paper_html(data), base_url=".")
+    html = HTML(string=html_text, url_fetcher=_no_fetching)
     return html.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True, custom_metadata=True,
                           pdf_identifier=f"{data.plan_name} {data.quarter} {created}".encode()[:64] or None)

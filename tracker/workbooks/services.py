@@ -37,7 +37,8 @@ from tracker.mail import build_message, send_messages
 from tracker.timeutil import local_date
 from tracker.workbooks.builder import build_workbook
 from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
-from tracker.workbooks.models import IssuedWorkbook
+from tracker.papers.services import build_set
+from tracker.workbooks.models import IssuedPaper, IssuedWorkbook
 
 log = logging.getLogger(__name__)
 
@@ -403,13 +404,16 @@ def issue_workbook(plan: Plan, quarter: FinancialQuarter, *, committee: Committe
     if existing is not None:
         return existing, False
     data = workbook_data(plan, quarter, as_at=as_at, committee=committee, meeting=meeting)
-    content = build_workbook(data)
+    papers = build_set(data)  # the workbook, the PDF paper and the covering report, from one snapshot
+    content = papers[0].content
     issued = IssuedWorkbook(
         plan_id=plan.id, committee_id=committee.id if committee else None, meeting_id=meeting.id if meeting else None,
         issue_key=key, quarter=quarter.label, as_at=data.as_at, filename=workbook_filename(plan.name, quarter.label),
         snapshot_json=data.to_json(), content=content, size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(), issued_by_id=actor_id,
     )
+    issued.papers = [IssuedPaper(kind=paper.kind, filename=paper.filename, content=paper.content,
+                                 size_bytes=len(paper.content), sha256=paper.sha256) for paper in papers[1:]]
     try:
         with db.session.begin_nested():
             db.session.add(issued)
@@ -417,7 +421,8 @@ def issue_workbook(plan: Plan, quarter: FinancialQuarter, *, committee: Committe
         return db.session.scalar(select(IssuedWorkbook).where(IssuedWorkbook.issue_key == key)), False
     audit.record(user_id=actor_id, entity_type="issued_workbook", entity_id=issued.id, verb="issue",
                  partnership_id=plan.partnership_id, plan_id=plan.id,
-                 after={"quarter": quarter.label, "meeting_id": issued.meeting_id, "sha256": issued.sha256},
+                 after={"quarter": quarter.label, "meeting_id": issued.meeting_id, "sha256": issued.sha256,
+                        **{f"{paper.kind}_sha256": paper.sha256 for paper in issued.papers}},
                  summary=f"Issued the {quarter.label} workbook for {plan.name}")
     return issued, True
 
@@ -442,7 +447,7 @@ def due_issues(today: dt.date) -> list[tuple[Plan, FinancialQuarter, Committee |
     issued_keys = set(db.session.scalars(select(IssuedWorkbook.issue_key)))
     wanted = []
     meetings = db.session.scalars(
-        select(Meeting).where(Meeting.held_on >= today)
+        select(Meeting).where(Meeting.held_on > today)  # a meeting held today or earlier is missed, not issued
         .options(selectinload(Meeting.committee).selectinload(Committee.plans))).all()
     for meeting in meetings:
         if papers_due(meeting) > today:
@@ -464,19 +469,73 @@ def due_issues(today: dt.date) -> list[tuple[Plan, FinancialQuarter, Committee |
     return wanted
 
 
-def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
-    """Scheduled job: issue each workbook whose papers are due, commit, then e-mail members a link.
+#: How far back a late start looks for meetings whose papers were missed.
+MISSED_LOOKBACK_DAYS = 31
 
-    Idempotent: a workbook is never issued twice for the same meeting (or plan and quarter).
+
+def missed_meetings(today: dt.date) -> list[tuple[Plan, Meeting]]:
+    """(plan, meeting) for each recent meeting already held (or being held today) whose papers were never issued
+    and whose plan manager has not yet been told."""
+    issued_keys = set(db.session.scalars(select(IssuedWorkbook.issue_key)))
+    told = set(db.session.execute(
+        select(AuditEvent.plan_id, AuditEvent.entity_id).where(AuditEvent.entity_type == "missed_papers")).all())
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.held_on <= today,
+                              Meeting.held_on > today - dt.timedelta(days=MISSED_LOOKBACK_DAYS))
+        .options(selectinload(Meeting.committee).selectinload(Committee.plans)).order_by(Meeting.held_on)).all()
+    missed = []
+    for meeting in meetings:
+        quarter = quarter_for_meeting(meeting)
+        for plan in meeting.committee.plans:
+            if (plan.archived_at is None and issue_key(plan, quarter, meeting) not in issued_keys
+                    and (plan.id, meeting.id) not in told):
+                missed.append((plan, meeting))
+    return missed
+
+
+def record_missed(plan: Plan, meeting: Meeting) -> list:
+    """Remember that the plan manager is being told the papers were missed (so they are told once); the
+    message to send after commit."""
+    audit.record(user_id=None, entity_type="missed_papers", entity_id=meeting.id, verb="missed",
+                 partnership_id=plan.partnership_id, plan_id=plan.id,
+                 after={"meeting_id": meeting.id, "held_on": meeting.held_on.isoformat()},
+                 summary=f"Papers for {plan.name} were not issued before the meeting on "
+                         f"{timeutil.long_date(meeting.held_on)}")
+    manager = plan.manager
+    if manager is None or not manager.active or not manager.email:
+        return []
+    return [build_message(
+        to=manager.email, to_name=manager.name,
+        subject=f"Papers not issued: {plan.name}, {meeting.committee.name} on {timeutil.long_date(meeting.held_on)}",
+        body=f"Dear {manager.name},\n\nThe papers for {plan.name} were not issued before the "
+             f"{meeting.committee.name} met on {timeutil.long_date(meeting.held_on)}: the tracker's scheduled "
+             "work was not running when they were due. They have not been issued afterwards.\n\n"
+             "If the committee still needs them, build them from the plan's page and send them yourself.\n")]
+
+
+def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
+    """Scheduled job: issue each set of papers that is due, commit, then e-mail members a link.
+
+    Idempotent: papers are never issued twice for the same meeting (or plan and quarter). Papers for a meeting
+    already held are never issued: the plan manager is told, once.
     """
     today = today or timeutil.today()
     issued = []
     for plan, quarter, committee, meeting in due_issues(today):
-        workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting, as_at=today)
+        workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting,
+                                           as_at=min(today, meeting.held_on) if meeting else None)
         if created:
             issued.append(workbook)
+    missed_messages = []
+    for plan, meeting in missed_meetings(today):
+        missed_messages.extend(record_missed(plan, meeting))
     db.session.commit()
     notify(issued)
+    if missed_messages:
+        try:
+            send_messages(missed_messages)
+        except (OSError, smtplib.SMTPException):
+            log.exception("Could not tell the plan managers about missed papers")
     return issued
 
 
@@ -501,14 +560,15 @@ external_url = links.external_url
 
 
 def issue_messages(workbook: IssuedWorkbook) -> list:
-    link = external_url("workbooks.download", workbook_id=workbook.id)
+    link = external_url("workbooks.paper_set", workbook_id=workbook.id)
     who = workbook.committee.name if workbook.committee else workbook.plan.name
     when = f" for the meeting on {timeutil.long_date(workbook.meeting.held_on)}" if workbook.meeting else ""
-    subject = f"Papers: {workbook.plan.name} progress workbook {workbook.quarter}"
+    subject = f"Papers: {workbook.plan.name} progress {workbook.quarter}"
     return [
         build_message(to=user.email, to_name=user.name, subject=subject, body=
-                      f"Dear {user.name},\n\nThe {workbook.quarter} progress workbook for {workbook.plan.name} has "
-                      f"been issued to {who}{when}.\n\nDownload it (sign in first): {link}\n\n"
+                      f"Dear {user.name},\n\nThe {workbook.quarter} progress papers for {workbook.plan.name} (the "
+                      f"workbook, the paper as PDF and the covering report) have been issued to {who}{when}.\n\n"
+                      f"Open them (sign in first): {link}\n\n"
                       f"Figures are as at {timeutil.long_date(workbook.as_at)} and will not change.\n")
         for user in recipients(workbook)
     ]
