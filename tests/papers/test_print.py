@@ -63,3 +63,13 @@ def test_status_colours_match_the_rag_palette_in_the_chart():
     fills = re.findall(r'<c:spPr><a:solidFill><a:srgbClr val="([0-9A-F]{6})"', chart)
     assert fills[:2] == [palette.status_fill(Status.NOT_STARTED), palette.status_fill(Status.ON_TRACK)]
     assert palette.status_fill(Status.ON_TRACK) == Rag.GREEN.hex and palette.status_fill(Status.AT_RISK) == Rag.AMBER.hex
+
+
+def test_the_web_pages_rag_colours_are_the_papers_palette():
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "selfeval.css").read_text()
+    for rag in Rag:
+        found = re.search(rf"\.app-rag--{rag.value} {{ background-color: #([0-9a-fA-F]{{6}}); color: #(\w+);", css)
+        assert found and found.group(1).upper() == palette.rag_fill(rag), rag
+    assert "--app-colour-green: #00823B" in palette.css()
