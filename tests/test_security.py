@@ -295,7 +295,7 @@ def _get_world(app, world, client_as) -> dict:
         "values": {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
-                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css"},
+                   "item_id": rated.item_id, "workbook_id": issued.id, "kind": "pdf", "filename": "css/app.css"},
         "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,
