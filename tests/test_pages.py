@@ -171,6 +171,12 @@ def test_manager_edits_an_action_and_the_audit_has_before_and_after(world, clien
         "status": "at_risk", "lead_officer_id": str(world.other_officer.id),
         "items": [str(i.id) for i in action.items],
     })
+    assert response.status_code == 400 and "Give the reason the timescale has changed" in response.text
+    response = client_as(world.manager).post(f"/actions/{action.id}/edit", data={
+        "version": str(action.version), "ref": "A1", "text": "Rewritten action", "timescale": "June 2031",
+        "status": "at_risk", "lead_officer_id": str(world.other_officer.id),
+        "items": [str(i.id) for i in action.items], "revision_reason": "Waiting for the new contract",
+    })
     assert response.status_code == 302
     edited = fresh(action)
     assert edited.text == "Rewritten action" and edited.lead_officer_id == world.other_officer.id
@@ -178,8 +184,10 @@ def test_manager_edits_an_action_and_the_audit_has_before_and_after(world, clien
     assert event.user_id == world.manager.id
     assert event.before == {"text": old_text, "lead_officer_id": world.officer.id, "timescale_text": "March 2030",
                             "due_end": "2030-03-31", "status": "on_track"}
+    assert event.after["revision_reason"] == "Waiting for the new contract"
     assert event.after == {"text": "Rewritten action", "lead_officer_id": world.other_officer.id,
-                           "timescale_text": "June 2031", "due_end": "2031-06-30", "status": "at_risk"}
+                           "timescale_text": "June 2031", "due_end": "2031-06-30", "status": "at_risk",
+                           "revision_reason": "Waiting for the new contract"}
 
 
 def test_stale_edit_form_is_refused_and_shows_the_saved_version(world, client_as):

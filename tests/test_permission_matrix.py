@@ -241,6 +241,8 @@ POST /admin/partnerships/<int:partnership_id>/sign-in                           
 GET /auth/sso/<key>                                                              ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /auth/sso/<key>/callback                                                     ok    ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 
+GET /workbooks/<int:workbook_id>/papers                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /workbooks/<int:workbook_id>/papers/<any(pdf, docx):kind>                   login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 """
 
 #: (row, role) -> what the cell SHOULD be, and what it does today. Each runs as a strict xfail.

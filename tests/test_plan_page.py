@@ -187,7 +187,8 @@ def test_plan_page_shows_each_change_at_once_despite_its_cache(world, client_as)
     db.session.expire_all()
     assert client.post(f"/actions/{action.id}/edit", data={
         "version": str(db.session.get(type(action), action.id).version), "ref": "A1", "text": "Renamed action",
-        "status": "complete", "items": [str(i.id) for i in action.items]}).status_code == 302
+        "timescale": action.timescale_text, "status": "complete",
+        "items": [str(i.id) for i in action.items]}).status_code == 302
     assert "Renamed action" in row_of("A1")
     assert client.post(f"{url}/actions/new", data={"text": "Brand new", "ref": "N1"}).status_code == 302
     assert "Brand new" in row_of("N1")

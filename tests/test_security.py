@@ -318,7 +318,7 @@ def _get_world(app, world, client_as) -> dict:
         "values": {"risk_id": risk.id, "user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
-                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css",
+                   "item_id": rated.item_id, "workbook_id": issued.id, "kind": "pdf", "filename": "css/app.css",
                    "job_id": background.id,
                    "report_id": report.id, "recommendation_id": recommendation.id, "evidence_id": evidence_row.id,
                    "target": "action", "target_id": world.officer_action.id,

@@ -107,6 +107,10 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "EVIDENCE_STORAGE": get("EVIDENCE_STORAGE", ""),
         "EVIDENCE_S3_ENDPOINT_URL": get("EVIDENCE_S3_ENDPOINT_URL"),
         "EVIDENCE_MAX_BYTES": number("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024),
+        # Committee papers (tracker.papers): the partnership's own covering-report template (.docx), and who
+        # the report is by.
+        "PAPERS_REPORT_TEMPLATE": get("PAPERS_REPORT_TEMPLATE"),
+        "PAPERS_REPORT_BY": get("PAPERS_REPORT_BY", "Chief Officer"),
         "DEMO_PASSWORD": get("DEMO_PASSWORD", "demo-password-2026"),
         # Behind a reverse proxy (nginx) that sets X-Forwarded-For and X-Forwarded-Proto.
         "TRUST_PROXY": flag("TRUST_PROXY"),

@@ -32,7 +32,7 @@ ROLES = {
 }
 
 #: Links that are not pages to look at: files, and signing out.
-SKIP = re.compile(r"(\.(xlsx|docx|csv|json|pdf)$|/download$|/export|/workbook$|/auth/sign-out|/static/|/api/)")
+SKIP = re.compile(r"(\.(xlsx|docx|csv|json|pdf)$|/download$|/papers/(pdf|docx)$|/export|/workbook$|/auth/sign-out|/static/|/api/)")
 
 #: Pages visited per role, so that the whole module keeps to a few minutes.
 MAX_PAGES = 60

@@ -64,6 +64,8 @@ class ActionForm(FlaskForm):
     text = TextAreaField("Action", validators=[DataRequired("Describe the action"), Length(max=5000)])
     timescale = StringField("Timescale", description="As the plan writes it, for example “Autumn 2025”.",
                             validators=[Optional()])
+    revision_reason = TextAreaField("Reason for the new timescale", description="Needed when the timescale changes.",
+                                    validators=[Optional(), Length(max=2000)])
     status = SelectField("Status", choices=STATUS_CHOICES, default=Status.NOT_STARTED.value)
     lead_officer_id = SelectField("Lead officer", coerce=optional_id, validate_choice=True)
     lead_text = StringField("Lead as written", description="Who the source document names, if different.",

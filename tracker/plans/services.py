@@ -368,7 +368,8 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
     """Change an action's fields; refused if someone else saved since `expected_version` was read.
 
     Accepts text, ref, timescale, status, lead_officer_id, lead_text, items, organisations, superseded_by_id.
-    With `actor` their right to manage the plan is checked. A moved due date needs `revision_reason`.
+    With `actor` their right to manage the plan is checked, and a changed timescale or due date needs
+    `revision_reason` (kept in the audit event, and shown beside the slip in the committee papers).
     """
     actor_id = _as_manager(actor, actor_id, action.plan, "Only the plan's managers can edit actions.")
     _check_version(action, expected_version)
@@ -389,10 +390,13 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
             setattr(action, key, value)
     after = snapshot(action)
     old, new = audit.changes(before, after)
+    if actor is not None and reason is None and ("due_end" in new or "timescale_text" in new):
+        # A person moving the date says why, as on the update form (imports and history loads give no actor).
+        raise RuleError("Give the reason the timescale has changed.", "revision_reason")
     if old or new:
         action.updated_at = utcnow()
         db.session.flush()
-        if reason and "due_end" in new:
+        if reason and ("due_end" in new or "timescale_text" in new):
             new = {**new, "revision_reason": reason}
         audit.record(user_id=actor_id, entity_type="action", entity_id=action.id, verb="update",
                      partnership_id=action.plan.partnership_id, plan_id=action.plan_id, before=old, after=new,

@@ -268,7 +268,8 @@ def edit_action(action_id: int):
     if form.validate_on_submit():
         expected = posted_version(form)
         outcome = commit_or_refuse(lambda: services.edit_action(
-            action, expected_version=expected, actor=current_user, **_action_changes(form)), form, concurrent_message=(
+            action, expected_version=expected, actor=current_user, revision_reason=form.revision_reason.data,
+            **_action_changes(form)), form, concurrent_message=(
             "Someone else updated this action while you were editing it. Your changes have not been "
             "saved: compare them with the saved version, then save again if they are still right."))
         if outcome.ok:

@@ -348,6 +348,8 @@ def update_requests(today: dt.date) -> list[Reminder]:
             if stale:
                 per_lead[row.lead_id].append(row)
         papers_due = working_days_before(meeting.held_on, meeting.papers_due_working_days)
+        if papers_due < today:  # never name a date that has passed: ask for the update as soon as possible
+            papers_due = None
         for lead_rows in per_lead.values():
             first = lead_rows[0]
             lines = [_line(row, today, {}, current_app.config["BASE_URL"]) for row in lead_rows]

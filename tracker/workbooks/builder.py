@@ -1,38 +1,32 @@
 """Build the committee's quarterly progress workbook from a WorkbookData snapshot (pure: no database).
 
-The workbook is written in openpyxl's write-only mode so a national-scale plan streams
-row by row instead of holding every cell in memory. Every user-written string is stored
-as text (never a formula), with characters XML forbids removed and over-long text cut
-with a note saying so.
+Written with XlsxWriter's public API in constant-memory mode: rows stream to disk as they are written,
+so a national-scale plan never holds its cells in memory. Every user-written string is written as text
+(never a formula), with characters XML forbids removed and over-long text cut with a note saying so.
+
+Every sheet is print-ready: landscape, fitted to the page width, the heading row repeated, the plan,
+quarter and page number in the footer, and charts kept whole on a page. Sheets with nothing to show are
+left out, and the Notes sheet says which and why. A draft says DRAFT in its title, on every page's header
+and in the workbook's properties. Status and RAG colours come from tracker.papers.palette.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
-import zipfile
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from lxml.etree import Element, SubElement
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet._writer import WorksheetWriter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
 from tracker import rag
 from tracker.cells import looks_like_formula
-from tracker.indicators.workbook import IndicatorsSheetData, add_indicators_sheet
+from tracker.indicators.workbook import chart_description as indicator_chart_description
+from tracker.papers import palette
+from tracker.papers.sections import Section
 from tracker.rag import Rag, Status
+from tracker.timeutil import long_date
 from tracker.workbooks.data import CHANGE_KINDS, ActionRow, WorkbookData
 
 #: Excel refuses cells longer than this.
@@ -42,6 +36,11 @@ DATE_FORMAT = "d mmm yyyy"
 STATUS_ORDER = (Status.NOT_STARTED, Status.ON_TRACK, Status.AT_RISK, Status.ONGOING, Status.COMPLETE,
                 Status.SUPERSEDED)
 RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE, Rag.NONE)
+#: Characters XML 1.0 forbids (as openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+A4, A3 = 9, 8
+LINE_HEIGHT_POINTS = 15
+MAX_ROW_HEIGHT_POINTS = 409  # Excel's limit
 
 
 def safe_text(value: object) -> str:
@@ -57,7 +56,7 @@ def safe_text(value: object) -> str:
 class Column:
     title: str
     width: float
-    style: str = "text"  # a key of _Styles.arrays
+    style: str = "text"  # a key of _Styles
 
 
 ACTION_COLUMNS = (
@@ -76,6 +75,7 @@ ACTION_COLUMNS = (
     Column("Update date", 12, "date"),
     Column("Days overdue", 9, "number"),
     Column("Changed this quarter", 9, "wrap"),
+    Column("Why the date last moved (who, when)", 30, "wrap"),
 )
 OVERDUE_COLUMNS = (
     Column("Days overdue", 10, "number"),
@@ -90,9 +90,12 @@ OVERDUE_COLUMNS = (
 CHANGE_COLUMNS = (
     Column("Change", 14),
     Column("Ref", 9),
-    Column("Action", 60, "wrap"),
-    Column("Before", 26, "wrap"),
-    Column("After", 26, "wrap"),
+    Column("Action", 50, "wrap"),
+    Column("Before", 20, "wrap"),
+    Column("After", 20, "wrap"),
+    Column("Reason for the new date", 36, "wrap"),
+    Column("Moved by", 16, "wrap"),
+    Column("Moved on", 12, "date"),
     Column("Times the date has moved", 12, "number"),
 )
 RATING_COLUMNS = (
@@ -102,80 +105,78 @@ RATING_COLUMNS = (
     Column("Previous rating ({previous})", 26, "wrap"),
     Column("Movement", 12),
 )
-
-
-#: The prefix of the quotePrefix variant of each style.
-QUOTED = "quoted:"
+WRAPPING = frozenset({"wrap", "note", "header"})
 
 
 class _Styles:
-    """Cell styles registered once per workbook; cells refer to them by id (fast in write-only mode)."""
+    """Cell formats made once per workbook, each also with a quote prefix for text that looks like a formula."""
 
-    def __init__(self, wb: Workbook):
-        thin = Side(style="thin", color="808080")
-        border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        top = Alignment(vertical="top")
-        wrap = Alignment(vertical="top", wrap_text=True)
+    def __init__(self, wb: xlsxwriter.Workbook):
+        border = {"border": 1, "border_color": "#808080", "valign": "top"}
         specs = {
-            "text": dict(alignment=top, border=border),
-            "wrap": dict(alignment=wrap, border=border),
-            "date": dict(alignment=top, border=border, number_format=DATE_FORMAT),
-            "number": dict(alignment=top, border=border),
-            "header": dict(font=Font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor="333E48"),
-                           alignment=Alignment(vertical="top", wrap_text=True), border=border),
-            "title": dict(font=Font(bold=True, size=16)),
-            "heading": dict(font=Font(bold=True, size=13)),
-            "label": dict(font=Font(bold=True), alignment=top),
-            "plain": dict(alignment=top),
-            "plain_date": dict(alignment=top, number_format=DATE_FORMAT),
-            "note": dict(alignment=Alignment(vertical="top", wrap_text=True)),
-            "total": dict(font=Font(bold=True), alignment=top, border=border),
+            "text": dict(border),
+            "wrap": {**border, "text_wrap": True},
+            "date": {**border, "num_format": DATE_FORMAT},
+            "number": dict(border),
+            "header": {**border, "bold": True, "font_color": "#FFFFFF", "bg_color": "#333E48", "text_wrap": True},
+            "title": {"bold": True, "font_size": 16},
+            "heading": {"bold": True, "font_size": 13},
+            "label": {"bold": True, "valign": "top"},
+            "plain": {"valign": "top"},
+            "plain_date": {"valign": "top", "num_format": DATE_FORMAT, "align": "left"},
+            "note": {"valign": "top", "text_wrap": True},
+            "total": {**border, "bold": True},
+            "flag": {**border, "bold": True, "text_wrap": True},
         }
         for colour in Rag:
-            specs[f"rag:{colour.value}"] = dict(
-                font=Font(bold=True, color=colour.text_hex), fill=PatternFill("solid", fgColor=colour.hex),
-                alignment=top, border=border)
-        self.epoch = wb.epoch
-        self.ids: dict[str, str] = {}
-        # Each style also as QUOTED + name, with quotePrefix: for text a spreadsheet would read as a formula.
-        for name, attrs in [*specs.items(), *((QUOTED + n, {**a, "quotePrefix": True}) for n, a in specs.items())]:
-            cell = Cell(None)
-            cell.parent = _StyleHost(wb)
-            for attr, value in attrs.items():
-                setattr(cell, attr, value)
-            self.ids[name] = str(wb._cell_styles.add(cell._style))
+            specs[f"rag:{colour.value}"] = {**border, "bold": True, "font_color": "#" + colour.text_hex,
+                                            "bg_color": "#" + palette.rag_fill(colour)}
+        self.formats = {name: wb.add_format(spec) for name, spec in specs.items()}
+        self.quoted = {name: wb.add_format({**spec, "quote_prefix": True}) for name, spec in specs.items()}
 
-    def cell(self, _ws, value, style: str = "text") -> _Value:
-        """A styled value; strings are cleaned and always stored as text, never as a formula."""
+
+class _Sheet:
+    """One worksheet written row by row (constant memory), with row heights fitted to wrapped text."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, styles: _Styles, name: str, widths: Sequence[float]):
+        self.ws = wb.add_worksheet(name)
+        self.styles = styles
+        self.widths = list(widths)
+        self.row = 0
+        for index, width in enumerate(widths):
+            self.ws.set_column(index, index, width)
+
+    def append(self, cells: Iterable[tuple[object, str]] = ()) -> int:
+        """Write one row of (value, style) pairs; returns its 1-based number."""
+        cells = list(cells)
+        lines = 1
+        for index, (value, style) in enumerate(cells):
+            if isinstance(value, str) and style in WRAPPING and value:
+                width = self.widths[index] if index < len(self.widths) else 8.43
+                lines = max(lines, wrapped_lines(value, width))
+        if lines > 1:
+            self.ws.set_row(self.row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
+        for col, (value, style) in enumerate(cells):
+            self.write(self.row, col, value, style)
+        self.row += 1
+        return self.row
+
+    def write(self, row: int, col: int, value, style: str) -> None:
+        ws, formats = self.ws, self.styles.formats
         if isinstance(value, str):
             text = safe_text(value)
-            return _Value(text, self.ids[QUOTED + style if looks_like_formula(text) else style], "s" if text else "")
-        if isinstance(value, dt.date):
-            return _Value(str(to_excel(value, self.epoch)), self.ids[style], "n")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _Value(str(value), self.ids[style], "n")
-        return _Value("", self.ids[style], "")
-
-
-class _StyleHost:
-    """Lets a detached cell register styles with the workbook."""
-
-    def __init__(self, wb: Workbook):
-        self.parent = wb
-
-
-class _Value(NamedTuple):
-    text: str  # as written into the XML
-    style_id: str
-    kind: str  # "s" text, "n" number, "" empty but styled
-
-
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_LETTERS = [get_column_letter(i) for i in range(1, 101)]
-
-
-LINE_HEIGHT_POINTS = 15
-MAX_ROW_HEIGHT_POINTS = 409  # Excel's limit
+            if not text:
+                ws.write_blank(row, col, None, formats[style])
+            else:
+                ws.write_string(row, col, text, (self.styles.quoted if looks_like_formula(text) else formats)[style])
+        elif isinstance(value, bool):
+            ws.write_string(row, col, "Yes" if value else "No", formats[style])
+        elif isinstance(value, dt.date):
+            ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), formats[style])
+        elif isinstance(value, (int, float)):
+            ws.write_number(row, col, value, formats[style])
+        else:
+            ws.write_blank(row, col, None, formats[style])
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -186,150 +187,43 @@ def wrapped_lines(text: str, width: float) -> int:
     return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
 
 
-class _RowWriter(WorksheetWriter):
-    """Writes a row of _Values as one XML element: several times faster than openpyxl's cell by cell.
-
-    Rows with wrapped text get a height to fit it: LibreOffice does not work heights out on opening.
-    """
-
-    def write_row(self, xf, row, row_idx):
-        number = str(row_idx)
-        element = Element("row", r=number)
-        lines = 1
-        for index, (letter, value) in enumerate(zip(_LETTERS, row)):
-            if value.kind == "s":
-                if value.style_id in self.ws.wrap_ids:
-                    lines = max(lines, wrapped_lines(value.text, self.widths[index]))
-                cell = SubElement(element, "c", r=letter + number, s=value.style_id, t="inlineStr")
-                text = SubElement(SubElement(cell, "is"), "t")
-                text.text = value.text
-                if value.text[:1].isspace() or value.text[-1:].isspace():
-                    text.set(_XML_SPACE, "preserve")
-            elif value.kind == "n":
-                cell = SubElement(element, "c", r=letter + number, s=value.style_id, t="n")
-                SubElement(cell, "v").text = value.text
-            else:
-                SubElement(element, "c", r=letter + number, s=value.style_id)
-        if lines > 1:
-            element.set("ht", str(min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS)))
-            element.set("customHeight", "1")
-        xf.write(element)
-
-    @functools.cached_property
-    def widths(self) -> list[float]:
-        return [self.ws.column_dimensions[letter].width or 8.43 if letter in self.ws.column_dimensions else 8.43
-                for letter in _LETTERS]
+def title_of(data: WorkbookData) -> str:
+    return ("DRAFT: " if data.draft else "") + f"{data.plan_name}: progress {data.quarter}"
 
 
-class _CellSheet(WriteOnlyWorksheet):
-    """A write-only sheet fed ready-made _Values and written row by row by _RowWriter."""
-
-    wrap_ids: frozenset[str] = frozenset()
-
-    def _get_writer(self):
-        if self._writer is None:
-            self._writer = _RowWriter(self)
-            self._writer.write_top()
-
-    def _values_to_row(self, values, row_idx):
-        return values
+def _escape(text: str) -> str:
+    """Text for a header or footer, where & starts a code."""
+    return text.replace("&", "&&")[:80]
 
 
-def _sheet(wb: Workbook, styles: _Styles, title: str) -> _CellSheet:
-    ws = _CellSheet(parent=wb, title=title)
-    ws.wrap_ids = frozenset(styles.ids[name] for name in ("wrap", "note", "header"))
-    wb._add_sheet(ws)
-    return ws
+def _print_setup(sheet: _Sheet, data: WorkbookData, *, paper: int = A4, landscape: bool = True,
+                 repeat_heading: bool = False) -> None:
+    """Landscape where wide, fit to the page width, the title (DRAFT on a draft) in every page's header,
+    and the plan, quarter, sheet and page number in every page's footer."""
+    ws = sheet.ws
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_paper(paper)
+    ws.fit_to_pages(1, 0)
+    ws.hide_gridlines(0)
+    ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+    header = "&C&\"-,Bold\"DRAFT: not issued" if data.draft else "&C" + _escape(title_of(data))
+    ws.set_header(header)
+    ws.set_footer(f"&L{_escape(data.plan_name)}, {_escape(data.quarter)}&CPage &P of &N&R&A")
+    if repeat_heading:
+        ws.repeat_rows(0)
 
 
-class _DescribedDrawing(SpreadsheetDrawing):
-    """A drawing whose charts carry their alternative text (openpyxl writes none)."""
-
-    __elements__ = SpreadsheetDrawing.__elements__  # the serialiser reads these from the class itself
-
-    def _chart_frame(self, idx):
-        frame = super()._chart_frame(idx)
-        chart = self.charts[idx - 1]
-        props = frame.nvGraphicFramePr.cNvPr
-        props.descr = getattr(chart, "alt_text", None)
-        props.title = getattr(chart, "alt_title", None)
-        return frame
-
-
-class _Writer(ExcelWriter):
-    def write_worksheet(self, ws):
-        super().write_worksheet(ws)
-        if ws._charts:
-            drawing = _DescribedDrawing()
-            drawing.charts, drawing.images = ws._charts, ws._images
-            ws._drawing = drawing
-
-
-def build_workbook(data: WorkbookData) -> bytes:
-    """The quarterly progress workbook as .xlsx bytes."""
-    wb = Workbook(write_only=True)
-    styles = _Styles(wb)
-    _properties(wb, data)
-    groups = _group_counts(data.actions)
-    _summary(_sheet(wb, styles, "Summary"), styles, data, groups)
-    _actions(_sheet(wb, styles, "Actions"), styles, data)
-    _overdue(_sheet(wb, styles, "Overdue"), styles, data)
-    _changes(_sheet(wb, styles, "Changes"), styles, data)
-    _self_evaluation(_sheet(wb, styles, "Self-evaluation"), styles, data)
-    if data.indicators:
-        add_indicators_sheet(wb, IndicatorsSheetData(as_at=data.as_at, indicators=data.indicators))
-    _notes(_sheet(wb, styles, "Notes"), styles, data)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        _Writer(wb, archive).save()
-    return buffer.getvalue()
-
-
-def _properties(wb: Workbook, data: WorkbookData) -> None:
-    props = wb.properties
-    props.title = f"{data.plan_name}: progress {data.quarter}"
-    props.subject = f"Quarterly progress report for {data.committee_name or data.partnership_name}"
-    props.creator = "Improvement action tracker"
-    props.lastModifiedBy = "Improvement action tracker"
-    props.keywords = f"{data.partnership_name}; {data.quarter}; improvement actions; progress"
-    props.description = f"Figures as at {data.as_at.isoformat()}."
-    props.category = "Committee paper"
-    props.created = dt.datetime.combine(data.as_at, dt.time(9, 0))
-    props.language = "en-GB"
-
-
-def _header(ws, styles: _Styles, columns: Sequence[Column], freeze: str = "A2", paper_size: int = 9,
-            **names) -> None:
-    """Column widths, frozen header, print settings and the header row, shared by the table sheets.
-
-    Write-only sheets write their views and columns with the first row, so these come first.
-    """
-    for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    ws.freeze_panes = freeze
-    ws.print_title_rows = "1:1"
-    _print_setup(ws, paper_size)
-    ws.append([styles.cell(ws, column.title.format(**names), "header") for column in columns])
-
-
-def _print_setup(ws, paper_size: int = 9) -> None:
-    """Landscape, fit to the page width, with the sheet name, page numbers and title on every page.
-
-    Paper sizes: 9 is A4, 8 is A3 (for the wide Actions sheet).
-    """
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = paper_size
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.gridLines = False
-    ws.oddFooter.left.text = "&A"
-    ws.oddFooter.center.text = "Page &P of &N"
-    ws.oddHeader.center.text = ws.parent.properties.title.replace("&", "&&")
-
-
-def _filter(ws, columns: Sequence[Column], rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
+def _table_sheet(wb, styles, data: WorkbookData, name: str, columns: Sequence[Column], rows: int, *,
+                 freeze_cols: int = 0, paper: int = A4, **names) -> _Sheet:
+    sheet = _Sheet(wb, styles, name, [c.width for c in columns])
+    sheet.ws.freeze_panes(1, freeze_cols)
+    _print_setup(sheet, data, paper=paper, repeat_heading=True)
+    sheet.ws.autofilter(0, 0, rows, len(columns) - 1)
+    sheet.append((column.title.format(**names), "header") for column in columns)
+    return sheet
 
 
 def _group_counts(actions: Iterable[ActionRow]) -> dict[str, tuple[Counter, Counter]]:
@@ -340,6 +234,80 @@ def _group_counts(actions: Iterable[ActionRow]) -> dict[str, tuple[Counter, Coun
         statuses[row.status] += 1
         rags[row.rag] += 1
     return groups
+
+
+def sheet_name(title: str, taken: Iterable[str]) -> str:
+    """A valid, unused sheet tab name for a section's title."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", safe_text(title)).strip().strip("'")[:31] or "Section"
+    name, n = base, 2
+    lowered = {t.lower() for t in taken}
+    while name.lower() in lowered:
+        suffix = f" ({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return name
+
+
+def left_out(data: WorkbookData) -> list[tuple[str, str]]:
+    """The sheets left out because they would be empty: (sheet, why)."""
+    out = []
+    if not any(a.days_overdue > 0 for a in data.actions):
+        out.append(("Overdue", "no action was past its due date."))
+    if not data.changes:
+        out.append(("Changes", "nothing changed since " + (data.compared_with or "the start of the quarter") + "."))
+    if not data.self_evaluation:
+        out.append(("Self-evaluation", "this plan's partnership has no agreed self-evaluation rating."))
+    if not data.indicators:
+        out.append(("Indicators", "no performance indicators are recorded for this plan."))
+    for section in data.sections:
+        if not section.rows:
+            out.append((section.title, "nothing to show for this plan."))
+    return out
+
+
+def build_workbook(data: WorkbookData) -> bytes:
+    """The quarterly progress workbook as .xlsx bytes."""
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_numbers": False,
+                                      "strings_to_formulas": False, "strings_to_urls": False,
+                                      "default_date_format": DATE_FORMAT})
+    styles = _Styles(wb)
+    _properties(wb, data)
+    skipped = {name for name, _why in left_out(data)}
+    _summary(wb, styles, data, _group_counts(data.actions))
+    _actions(wb, styles, data)
+    if "Overdue" not in skipped:
+        _overdue(wb, styles, data)
+    if "Changes" not in skipped:
+        _changes(wb, styles, data)
+    if "Self-evaluation" not in skipped:
+        _self_evaluation(wb, styles, data)
+    if data.indicators:
+        _indicators(wb, styles, data)
+    taken = list(SHEET_NAMES) + ["Indicators"]
+    for section in data.sections:
+        if section.rows:
+            name = sheet_name(section.title, taken)
+            taken.append(name)
+            _section(wb, styles, data, section, name)
+    _notes(wb, styles, data)
+    wb.close()
+    return buffer.getvalue()
+
+
+def _properties(wb: xlsxwriter.Workbook, data: WorkbookData) -> None:
+    wb.set_properties({
+        "title": title_of(data),
+        "subject": f"Quarterly progress report for {data.committee_name or data.partnership_name}",
+        "author": "Improvement action tracker",
+        "company": data.partnership_name[:200],
+        "keywords": f"{data.partnership_name}; {data.quarter}; improvement actions; progress"
+                    + ("; DRAFT" if data.draft else ""),
+        "comments": f"Figures as at {data.as_at.isoformat()}." + (" DRAFT: not issued." if data.draft else ""),
+        "category": "Committee paper",
+        "status": "DRAFT" if data.draft else "Issued",
+        "created": dt.datetime.combine(data.as_at, dt.time(9, 0)),
+    })
+    wb.set_custom_property("Language", "en-GB")
 
 
 HEADLINES = 8
@@ -353,7 +321,8 @@ def headlines(data: WorkbookData) -> list[str]:
     for change in picked:
         text = change.text if len(change.text) <= 120 else change.text[:117] + "..."
         detail = {"Completed": "completed", "New": "new action",
-                  "Date slipped": f"date moved from {change.before} to {change.after}",
+                  "Date slipped": f"date moved from {change.before} to {change.after}"
+                                  + (f" because: {change.reason}" if change.reason else ""),
                   "Status moved": f"{change.before} to {change.after}"}[change.kind]
         lines.append(f"{change.ref} ({detail}): {text}")
     if len(data.changes) > HEADLINES:
@@ -361,140 +330,215 @@ def headlines(data: WorkbookData) -> list[str]:
     return lines
 
 
-def _summary(ws, styles: _Styles, data: WorkbookData, groups: dict[str, tuple[Counter, Counter]]) -> None:
+def summary_figures(data: WorkbookData) -> dict[str, int]:
+    """The headline numbers every paper shows (the workbook's Summary, the PDF and the covering report)."""
+    statuses = Counter(a.status for a in data.actions)
+    rags = Counter(a.rag for a in data.actions)
+    figures = {"All actions": len(data.actions)}
+    figures.update({s.label: statuses[s.value] for s in STATUS_ORDER})
+    figures.update({f"RAG: {r.label}": rags[r.value] for r in RAG_ORDER})
+    figures["Overdue now"] = sum(1 for a in data.actions if a.days_overdue > 0)
+    figures["Changed this quarter"] = sum(1 for a in data.actions if a.changed_this_quarter)
+    return figures
+
+
+def _summary(wb, styles: _Styles, data: WorkbookData, groups: dict[str, tuple[Counter, Counter]]) -> None:
     widths = [40] + [12] * (len(STATUS_ORDER) + len(RAG_ORDER) + 1)
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    _print_setup(ws)
-    c = styles.cell
-    rows = 0
-
-    def append(cells: list) -> int:
-        nonlocal rows
-        ws.append(cells)
-        rows += 1
-        return rows
-
-    append([c(ws, f"Quarterly progress: {data.plan_name}", "title")])
+    sheet = _Sheet(wb, styles, "Summary", widths)
+    _print_setup(sheet, data)
+    append = sheet.append
+    append([(title_of(data), "title")])
     facts = [("Partnership", data.partnership_name), ("Quarter", data.quarter), ("Data as at", data.as_at)]
     if data.committee_name:
         facts.append(("Committee", data.committee_name))
     if data.meeting_date:
         facts.append(("Meeting", data.meeting_date))
     for label, value in facts:
-        style = "plain_date" if isinstance(value, dt.date) else "plain"
-        append([c(ws, label, "label"), c(ws, value, style)])
-    append([])
-    append([c(ws, f"Actions by status and RAG, per {data.group_label.lower()}", "heading")])
-    header_row = append([c(ws, data.group_label, "header")]
-                        + [c(ws, s.label, "header") for s in STATUS_ORDER]
-                        + [c(ws, "Total", "header")]
-                        + [c(ws, f"RAG: {r.label}", "header") for r in RAG_ORDER])
+        append([(label, "label"), (value, "plain_date" if isinstance(value, dt.date) else "plain")])
+    append()
+    append([(f"Actions by status and RAG, per {data.group_label.lower()}", "heading")])
+    header_row = append([(data.group_label, "header")] + [(s.label, "header") for s in STATUS_ORDER]
+                        + [("Total", "header")] + [(f"RAG: {r.label}", "header") for r in RAG_ORDER])
     totals_status, totals_rag = Counter(), Counter()
     for group, (statuses, rags) in groups.items():
         totals_status.update(statuses)
         totals_rag.update(rags)
-        append([c(ws, group, "wrap")]
-               + [c(ws, statuses[s.value], "number") for s in STATUS_ORDER]
-               + [c(ws, sum(statuses.values()), "total")]
-               + [c(ws, rags[r.value], "number") for r in RAG_ORDER])
-    last_group_row = rows
-    append([c(ws, "All actions", "total")]
-           + [c(ws, totals_status[s.value], "total") for s in STATUS_ORDER]
-           + [c(ws, sum(totals_status.values()), "total")]
-           + [c(ws, totals_rag[r.value], "total") for r in RAG_ORDER])
-    append([])
-    append([c(ws, "Headline changes", "heading")])
+        append([(group, "wrap")] + [(statuses[s.value], "number") for s in STATUS_ORDER]
+               + [(sum(statuses.values()), "total")] + [(rags[r.value], "number") for r in RAG_ORDER])
+    last_group_row = sheet.row
+    append([("All actions", "total")] + [(totals_status[s.value], "total") for s in STATUS_ORDER]
+           + [(sum(totals_status.values()), "total")] + [(totals_rag[r.value], "total") for r in RAG_ORDER])
+    append()
+    append([("Headline changes", "heading")])
     kinds = Counter(change.kind for change in data.changes)
-    append([c(ws, f"Compared with {data.compared_with}." if data.compared_with else
-               "No earlier workbook to compare with.", "plain")])
+    append([(f"Compared with {data.compared_with}." if data.compared_with else
+             "No earlier workbook to compare with.", "plain")])
     for kind in CHANGE_KINDS:
-        append([c(ws, kind, "label"), c(ws, kinds[kind], "plain")])
-    append([c(ws, "Overdue now", "label"), c(ws, sum(1 for a in data.actions if a.days_overdue > 0), "plain")])
-    append([c(ws, "Changed this quarter", "label"),
-            c(ws, sum(1 for a in data.actions if a.changed_this_quarter), "plain")])
+        append([(kind, "label"), (kinds[kind], "plain")])
+    figures = summary_figures(data)
+    append([("Overdue now", "label"), (figures["Overdue now"], "plain")])
+    append([("Changed this quarter", "label"), (figures["Changed this quarter"], "plain")])
     for line in headlines(data):
-        append([c(ws, line, "plain")])
-    append([])
-    chart_note = append([c(ws, "Chart: the status columns of the table above, as stacked bars per "
-                                f"{data.group_label.lower()}.", "plain")])
+        append([(line, "plain")])
+    for section in data.sections:
+        for sentence in section.summary:
+            append([(f"{section.title}: {sentence}", "plain")])
     if groups:
-        ws.add_chart(_status_chart(ws, data, header_row, last_group_row), f"A{chart_note + 1}")
+        append()
+        chart_note = append([("Chart: the status columns of the table above, as stacked bars per "
+                              f"{data.group_label.lower()}.", "plain")])
+        # The chart starts a page of its own, so it is never split across two.
+        sheet.ws.set_h_pagebreaks([chart_note - 1])
+        chart = _status_chart(wb, data, header_row, last_group_row)
+        sheet.ws.insert_chart(chart_note, 0, chart, {"description": chart.alt_text, "object_position": 3})
 
 
-def _status_chart(ws, data: WorkbookData, header_row: int, last_group_row: int) -> BarChart:
-    chart = BarChart()
-    chart.type = "bar"
-    chart.grouping = "stacked"
-    chart.overlap = 100
-    chart.alt_title = chart.title = f"Status of actions by {data.group_label.lower()}"
-    chart.y_axis.title = "Number of actions"
-    chart.x_axis.title = data.group_label
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    values = Reference(ws, min_col=2, max_col=1 + len(STATUS_ORDER), min_row=header_row, max_row=last_group_row)
-    chart.add_data(values, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last_group_row))
-    chart.height = max(8, 1.2 * (last_group_row - header_row) + 4)
-    chart.width = 26
+def _status_chart(wb, data: WorkbookData, header_row: int, last_group_row: int):
+    chart = wb.add_chart({"type": "bar", "subtype": "stacked"})
+    title = f"Status of actions by {data.group_label.lower()}"
+    for index, status in enumerate(STATUS_ORDER, start=1):
+        colour = "#" + palette.status_fill(status)
+        chart.add_series({
+            "name": ["Summary", header_row - 1, index],
+            "categories": ["Summary", header_row, 0, last_group_row - 1, 0],
+            "values": ["Summary", header_row, index, last_group_row - 1, index],
+            "fill": {"color": colour}, "border": {"color": "#333E48"}, "gap": 60, "overlap": 100,
+        })
+    chart.set_title({"name": title})
+    chart.set_x_axis({"name": "Number of actions"})
+    chart.set_y_axis({"name": data.group_label, "reverse": True})
+    chart.set_legend({"position": "bottom"})
+    groups = last_group_row - header_row
+    # At most a landscape page high (about 17 cm of A4 with its margins).
+    chart.set_size({"width": 980, "height": int(min(620, max(300, 28 * groups + 160)))})
     chart.alt_text = (f"Stacked bar chart of the number of actions in each status for each "
                       f"{data.group_label.lower()} of {data.plan_name}, {data.quarter}. "
                       "The same figures are in the table on this sheet.")
     return chart
 
 
-def _action_cells(ws, styles: _Styles, row: ActionRow) -> list:
-    c = styles.cell
+def moved_text(row) -> str:
+    if not (row.moved_reason or row.moved_by or row.moved_on):
+        return ""
+    who = ", ".join(part for part in (row.moved_by, long_date(row.moved_on) if row.moved_on else "") if part)
+    return (row.moved_reason or "No reason recorded") + (f" ({who})" if who else "")
+
+
+def _action_cells(row: ActionRow) -> list:
     return [
-        c(ws, row.group, "wrap"), c(ws, row.ref), c(ws, row.proposals, "wrap"), c(ws, row.text, "wrap"),
-        c(ws, row.lead_officer, "wrap"), c(ws, row.organisations, "wrap"), c(ws, row.timescale_text, "wrap"),
-        c(ws, row.due, "date"), c(ws, Status(row.status).label), c(ws, Rag(row.rag).label, f"rag:{row.rag}"),
-        c(ws, row.rag_text, "wrap"), c(ws, row.latest_update, "wrap"), c(ws, row.latest_update_on, "date"),
-        c(ws, row.days_overdue, "number"), c(ws, "Yes" if row.changed_this_quarter else "No"),
+        (row.group, "wrap"), (row.ref, "text"), (row.proposals, "wrap"), (row.text, "wrap"),
+        (row.lead_officer, "wrap"), (row.organisations, "wrap"), (row.timescale_text, "wrap"),
+        (row.due, "date"), (Status(row.status).label, "text"), (Rag(row.rag).label, f"rag:{row.rag}"),
+        (row.rag_text, "wrap"), (row.latest_update, "wrap"), (row.latest_update_on, "date"),
+        (row.days_overdue, "number"), ("Yes" if row.changed_this_quarter else "No", "text"),
+        (moved_text(row), "wrap"),
     ]
 
 
-def _actions(ws, styles: _Styles, data: WorkbookData) -> None:
-    _header(ws, styles, ACTION_COLUMNS, freeze="C2", paper_size=8, group=data.group_label, items=data.item_label)
-    _filter(ws, ACTION_COLUMNS, len(data.actions))
+def _actions(wb, styles, data: WorkbookData) -> None:
+    sheet = _table_sheet(wb, styles, data, "Actions", ACTION_COLUMNS, len(data.actions), freeze_cols=2, paper=A3,
+                         group=data.group_label, items=data.item_label)
     for row in data.actions:
-        ws.append(_action_cells(ws, styles, row))
+        sheet.append(_action_cells(row))
 
 
-def _overdue(ws, styles: _Styles, data: WorkbookData) -> None:
+def _overdue(wb, styles, data: WorkbookData) -> None:
     overdue = sorted((a for a in data.actions if a.days_overdue > 0), key=lambda a: (-a.days_overdue, a.ref))
-    _header(ws, styles, OVERDUE_COLUMNS)
-    _filter(ws, OVERDUE_COLUMNS, len(overdue))
-    c = styles.cell
+    sheet = _table_sheet(wb, styles, data, "Overdue", OVERDUE_COLUMNS, len(overdue))
     for row in overdue:
-        ws.append([c(ws, row.days_overdue, "number"), c(ws, row.ref), c(ws, row.text, "wrap"),
-                   c(ws, row.lead_officer, "wrap"), c(ws, row.due, "date"), c(ws, Status(row.status).label),
-                   c(ws, row.latest_update, "wrap"), c(ws, row.latest_update_on, "date")])
+        sheet.append([(row.days_overdue, "number"), (row.ref, "text"), (row.text, "wrap"),
+                      (row.lead_officer, "wrap"), (row.due, "date"), (Status(row.status).label, "text"),
+                      (row.latest_update, "wrap"), (row.latest_update_on, "date")])
 
 
-def _changes(ws, styles: _Styles, data: WorkbookData) -> None:
-    _header(ws, styles, CHANGE_COLUMNS)
-    _filter(ws, CHANGE_COLUMNS, len(data.changes))
-    c = styles.cell
+def _changes(wb, styles, data: WorkbookData) -> None:
+    sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes))
     for change in data.changes:
-        ws.append([c(ws, change.kind), c(ws, change.ref), c(ws, change.text, "wrap"), c(ws, change.before, "wrap"),
-                   c(ws, change.after, "wrap"), c(ws, change.times_date_moved, "number")])
+        reason = change.reason or ("No reason recorded" if change.kind == "Date slipped" else "")
+        sheet.append([(change.kind, "text"), (change.ref, "text"), (change.text, "wrap"), (change.before, "wrap"),
+                      (change.after, "wrap"), (reason, "wrap"), (change.moved_by, "wrap"),
+                      (change.moved_on, "date"), (change.times_date_moved, "number")])
 
 
-def _self_evaluation(ws, styles: _Styles, data: WorkbookData) -> None:
-    _header(ws, styles, RATING_COLUMNS, items=data.item_label,
-            current=data.current_round or "none agreed", previous=data.previous_round or "none")
-    _filter(ws, RATING_COLUMNS, len(data.self_evaluation))
-    c = styles.cell
+def _self_evaluation(wb, styles, data: WorkbookData) -> None:
+    sheet = _table_sheet(wb, styles, data, "Self-evaluation", RATING_COLUMNS, len(data.self_evaluation),
+                         items=data.item_label, current=data.current_round or "none agreed",
+                         previous=data.previous_round or "none")
     for rating in data.self_evaluation:
-        ws.append([c(ws, rating.number), c(ws, rating.title, "wrap"), c(ws, rating.current, "wrap"),
-                   c(ws, rating.previous, "wrap"), c(ws, rating.movement)])
+        sheet.append([(rating.number, "text"), (rating.title, "wrap"), (rating.current, "wrap"),
+                      (rating.previous, "wrap"), (rating.movement, "text")])
+
+
+#: Rows each indicator's block takes: its chart sits beside the block, two blocks to a printed page.
+INDICATOR_BLOCK_ROWS = 18
+INDICATOR_BLOCKS_PER_PAGE = 2
+
+
+def _indicators(wb, styles, data: WorkbookData) -> None:
+    sheet = _Sheet(wb, styles, "Indicators", (34, 14, 14, 60))
+    _print_setup(sheet, data)
+    tolerance = f"{rag.TARGET_TOLERANCE:.0%}"
+    sheet.append([("Performance indicators", "title")])
+    sheet.append([(f"Values as at {long_date(data.as_at)}: the last eight periods of each indicator.", "plain")])
+    sheet.append([(f"Against target: green meets or beats the target; amber misses it by no more than "
+                   f"{tolerance} of the target; red misses it by more. Direction of travel compares the latest "
+                   "value with the one before.", "plain")])
+    sheet.append()
+    breaks = []
+    for number, indicator in enumerate(data.indicators):
+        if number and number % INDICATOR_BLOCKS_PER_PAGE == 0:
+            breaks.append(sheet.row)  # a page starts here: no chart is cut in two
+        start = sheet.row
+        better = "higher is better" if indicator.higher_is_better else "lower is better"
+        sheet.append([(indicator.name, "heading")])
+        sheet.append([(f"{indicator.unit.capitalize()}, {indicator.frequency}, {better}"
+                       + (f". Data: {indicator.responsible}" if indicator.responsible else "")
+                       + (f". {indicator.note}" if indicator.note else ""), "plain")])
+        sheet.append([("Latest against target", "label"), (indicator.rag.label, f"rag:{indicator.rag.value}"),
+                      ("", "plain"), (indicator.rag_text, "note")])
+        sheet.append([("Direction of travel", "label"), (indicator.direction, "label")])
+        header = sheet.append([("Period", "header"), ("Value", "header"), ("Target", "header")])
+        periods = indicator.periods[-8:]
+        for period in periods:
+            sheet.append([(period.label, "text"), (period.value, "number"), (period.target, "number")])
+        last = sheet.row
+        if any(p.value is not None for p in periods):
+            chart = wb.add_chart({"type": "line"})
+            categories = ["Indicators", header, 0, last - 1, 0]
+            chart.add_series({"name": "Value", "categories": categories,
+                              "values": ["Indicators", header, 1, last - 1, 1],
+                              "marker": {"type": "circle"}, "line": {"color": "#" + palette.fill("blue")}})
+            if any(p.target is not None for p in periods):
+                chart.add_series({"name": "Target", "categories": categories,
+                                  "values": ["Indicators", header, 2, last - 1, 2],
+                                  "line": {"color": "#333E48", "dash_type": "dash"}})
+            chart.set_title({"name": indicator.name[:120]})
+            chart.set_legend({"position": "bottom"})
+            chart.set_size({"width": 600, "height": 300})
+            sheet.ws.insert_chart(start, 4, chart, {"description": indicator_chart_description(indicator),
+                                                     "object_position": 3})
+        while sheet.row < start + INDICATOR_BLOCK_ROWS:
+            sheet.append()
+    if breaks:
+        sheet.ws.set_h_pagebreaks(breaks)
+
+
+def _section(wb, styles, data: WorkbookData, section: Section, name: str) -> None:
+    widths = list(section.widths) or [max(12, min(60, len(c) + 4)) for c in section.columns]
+    widths += [20] * (len(section.columns) - len(widths))
+    columns = [Column(title, width, "wrap") for title, width in zip(section.columns, widths)]
+    flagged = [i for i in section.flagged_rows if 0 <= i < len(section.rows)]
+    order = flagged + [i for i in range(len(section.rows)) if i not in set(flagged)]
+    sheet = _table_sheet(wb, styles, data, name, columns, len(order))
+    for index in order:
+        style = "flag" if index in flagged else "wrap"
+        sheet.append((value, style) for value in section.rows[index][: len(columns)])
 
 
 def notes_lines(data: WorkbookData) -> list[tuple[str, str]]:
     """The Notes sheet: (heading, text) pairs saying how every figure is worked out."""
     rules = " ".join(line.strip() for line in (rag.derive.__doc__ or "").splitlines()[2:] if line.strip())
-    return [
+    lines = [
         ("RAG rules", rules),
         ("Red", f"Past its due date, or at risk and due within {rag.AT_RISK_RED_WINDOW_DAYS} days."),
         ("Amber", f"At risk, or no progress update for {rag.STALE_AFTER_DAYS} days or more "
@@ -502,29 +546,35 @@ def notes_lines(data: WorkbookData) -> list[tuple[str, str]]:
         ("Green", "Open, not at risk, not past due and updated recently."),
         ("Blue", "Complete."),
         ("Not rated", "Superseded by another action; no longer tracked."),
-        ("Colour", "Each RAG colour is also written as a word, so the sheets can be read without colour."),
-        ("Data as at", f"Figures are worked out as at {data.as_at.isoformat()} and frozen when the workbook "
-                       "is issued: later edits in the tracker do not change an issued workbook."),
+        ("Colour", "Each RAG colour is also written as a word, so the sheets can be read without colour. "
+                   "Statuses use the same colours in every chart: On track green, At risk amber, Complete blue."),
+        ("Data as at", f"Every action is shown as it stood on {long_date(data.as_at)}: its status, due date, "
+                       "lead and RAG are worked out from the tracker's history for that date, so building this "
+                       f"{data.quarter} workbook again later gives the same figures."),
         ("Days overdue", "Days between the due date (the end of the timescale as written, or the latest "
                          "revised timescale) and the data-as-at date; 0 when not past due or closed."),
         ("Changed this quarter", f"Yes when the action had a progress update in {data.quarter} or appears "
                                  "on the Changes sheet."),
         ("Changes", "Compared with " + (data.compared_with or "the state at the start of the quarter") + ". "
                     "New: not in the comparison. Completed: now complete and not before. Status moved: any "
-                    "other change of status. Date slipped: the due date is later than before; 'Times the date "
-                    "has moved' counts every progress update that revised the timescale."),
+                    "other change of status. Date slipped: the due date is later than before, with the reason "
+                    "given for the new date, who gave it and when; 'Times the date has moved' counts every "
+                    "progress update that revised the timescale."),
         ("Self-evaluation", "The latest agreed self-evaluation rating of each proposal beside the rating in "
                             "the round before it."),
         ("Summary counts", "Counted from the rows of the Actions sheet; every action is in exactly one "
                            f"{data.group_label.lower()} (the one of its first linked {data.item_label.lower()})."),
     ]
+    if data.draft:
+        lines.insert(0, ("DRAFT", "This workbook has not been issued: its figures may still change."))
+    for name, why in left_out(data):
+        lines.append((f"{name} left out", f"The {name} sheet is left out: {why}"))
+    return lines
 
 
-def _notes(ws, styles: _Styles, data: WorkbookData) -> None:
-    ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["B"].width = 100
-    _print_setup(ws)
-    c = styles.cell
-    ws.append([c(ws, "Notes: how the figures are worked out", "title")])
+def _notes(wb, styles, data: WorkbookData) -> None:
+    sheet = _Sheet(wb, styles, "Notes", (24, 100))
+    _print_setup(sheet, data)
+    sheet.append([("Notes: how the figures are worked out", "title")])
     for heading, text in notes_lines(data):
-        ws.append([c(ws, heading, "label"), c(ws, text, "note")])
+        sheet.append([(heading, "label"), (text, "note")])

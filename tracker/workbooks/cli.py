@@ -25,21 +25,25 @@ def _quarter(_ctx, _param, value: str) -> FinancialQuarter:
 @workbook_cli.command("build")
 @click.option("--plan", "plan_ref", required=True, help="The plan's id or exact name.")
 @click.option("--quarter", required=True, callback=_quarter, help='A financial quarter, e.g. "Q2 2023/24".')
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The .xlsx file to write.")
-@click.option("--as-at", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Figures as at (default today).")
+@click.option("--format", "kind", type=click.Choice(["xlsx", "pdf", "docx"]), default="xlsx", show_default=True,
+              help="The workbook, the PDF paper or the covering report.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
+@click.option("--as-at", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Figures as at this date (default the quarter's end, or today while it runs).")
 @with_appcontext
-def build_command(plan_ref: str, quarter: FinancialQuarter, out: Path, as_at: dt.datetime | None):
-    """Build one plan's quarterly workbook by hand (not issued: nothing is stored or sent)."""
-    from tracker.workbooks.builder import build_workbook
+def build_command(plan_ref: str, quarter: FinancialQuarter, kind: str, out: Path, as_at: dt.datetime | None):
+    """Build one plan's quarterly workbook, PDF paper or covering report by hand (a draft: nothing is stored or
+    sent)."""
+    from tracker.papers.services import build
     from tracker.workbooks.services import find_plan, workbook_data
 
     try:
         plan = find_plan(plan_ref)
     except LookupError as error:
         raise click.ClickException(str(error)) from error
-    data = workbook_data(plan, quarter, as_at=as_at.date() if as_at else None)
-    out.write_bytes(build_workbook(data))
-    click.echo(f"Wrote {out} ({len(data.actions)} actions, {quarter.label}).")
+    data = workbook_data(plan, quarter, as_at=as_at.date() if as_at else None, draft=True)
+    out.write_bytes(build(data, kind))
+    click.echo(f"Wrote {out} ({len(data.actions)} actions, {quarter.label}, as at {data.as_at.isoformat()}).")
 
 
 @workbook_cli.command("issue-due")

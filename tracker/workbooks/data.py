@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 
 from tracker.indicators.workbook import IndicatorPeriod, IndicatorSheetRow
+from tracker.papers.sections import Chart, Section
 from tracker.rag import Rag
 
 
@@ -36,6 +37,10 @@ class ActionRow:
     latest_update_on: dt.date | None
     days_overdue: int
     changed_this_quarter: bool
+    # The latest move of the due date on or before the data-as-at date: why, who and when.
+    moved_reason: str = ""
+    moved_by: str = ""
+    moved_on: dt.date | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +54,9 @@ class ChangeRow:
     before: str
     after: str
     times_date_moved: int
+    reason: str = ""  # for "Date slipped": the reason given for the new timescale
+    moved_by: str = ""
+    moved_on: dt.date | None = None
 
 
 CHANGE_KINDS = ("New", "Completed", "Status moved", "Date slipped")
@@ -82,6 +90,8 @@ class WorkbookData:
     current_round: str = ""
     previous_round: str = ""
     indicators: list[IndicatorSheetRow] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # from tracker.papers.sections providers
+    draft: bool = False  # not issued: DRAFT in the title, on every page and in the properties
 
     def to_json(self) -> str:
         return json.dumps(_plain(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -94,7 +104,7 @@ class WorkbookData:
 def _plain(value):
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -118,6 +128,8 @@ def _build(cls, raw: dict):
             value = [_build(_ROW_TYPES[name], row) for row in value]
         elif name == "indicators" and cls is WorkbookData:
             value = [_indicator_row(row) for row in value]
+        elif name == "sections" and cls is WorkbookData:
+            value = [_section(row) for row in value]
         elif name in dates and value is not None:
             value = dt.date.fromisoformat(value)
         values[name] = value
@@ -127,3 +139,11 @@ def _build(cls, raw: dict):
 def _indicator_row(raw: dict) -> IndicatorSheetRow:
     periods = [IndicatorPeriod(**period) for period in raw.get("periods", [])]
     return IndicatorSheetRow(**{**raw, "periods": periods, "rag": Rag(raw["rag"])})
+
+
+def _section(raw: dict) -> Section:
+    charts = tuple(Chart(**{k: tuple(v) if isinstance(v, list) else v for k, v in chart.items()})
+                   for chart in raw.get("charts", []))
+    values = {k: tuple(tuple(r) for r in v) if k == "rows" else tuple(v) if isinstance(v, list) else v
+              for k, v in raw.items() if k != "charts"}
+    return Section(**values, charts=charts)

@@ -43,6 +43,25 @@ class IssuedWorkbook(db.Model):
     committee: Mapped[Committee | None] = relationship()
     meeting: Mapped[Meeting | None] = relationship()
     issued_by: Mapped[User | None] = relationship()
+    #: The PDF paper and the covering report issued with the workbook, from the same snapshot.
+    papers: Mapped[list[IssuedPaper]] = relationship(back_populates="workbook", order_by="IssuedPaper.id")
+
+
+class IssuedPaper(db.Model):
+    """A paper issued in a set with its workbook (the PDF paper, the covering report): the exact file sent."""
+
+    __tablename__ = "issued_papers"
+    __table_args__ = (UniqueConstraint("workbook_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workbook_id: Mapped[int] = mapped_column(ForeignKey("issued_workbooks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "pdf", "docx"
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    workbook: Mapped[IssuedWorkbook] = relationship(back_populates="papers")
 
 
 class ReturnUpload(db.Model):

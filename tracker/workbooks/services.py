@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker import timeutil
 from tracker.audit import services as audit
+from tracker.audit.models import AuditEvent
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
 from tracker import links
@@ -36,7 +37,8 @@ from tracker.mail import build_message, send_messages
 from tracker.timeutil import local_date
 from tracker.workbooks.builder import build_workbook
 from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
-from tracker.workbooks.models import IssuedWorkbook
+from tracker.papers.services import build_set
+from tracker.workbooks.models import IssuedPaper, IssuedWorkbook
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +63,29 @@ def _start_of(day: dt.date) -> dt.datetime:
 # ---------------------------------------------------------------------------
 
 
+def default_as_at(quarter: FinancialQuarter, today: dt.date | None = None) -> dt.date:
+    """The quarter as it stood at its end; today while the quarter is still running."""
+    today = today or timeutil.today()
+    return min(quarter.end, today)
+
+
 def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
-                  committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
-    """Everything the workbook shows for one plan and quarter, read in a fixed number of queries."""
-    return workbook_data_for_plans([plan.id], quarter, as_at=as_at, committee=committee, meeting=meeting)
+                  committee: Committee | None = None, meeting: Meeting | None = None,
+                  draft: bool = False) -> WorkbookData:
+    """Everything the papers show for one plan and quarter, read in a fixed number of queries, with the
+    sections features contribute (tracker.papers.sections)."""
+    from tracker.papers.sections import sections_for
+
+    data = workbook_data_for_plans([plan.id], quarter, as_at=as_at, committee=committee, meeting=meeting)
+    data.sections = sections_for(db.session, plan, data.as_at)
+    data.draft = draft
+    return data
 
 
 def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, *, as_at: dt.date | None = None,
                             committee: Committee | None = None, meeting: Meeting | None = None) -> WorkbookData:
     """As `workbook_data`, over several plans of one framework (the benchmark reads national volumes so)."""
-    as_at = as_at or timeutil.today()
+    as_at = as_at or default_as_at(quarter)
     plans = db.session.scalars(select(Plan).where(Plan.id.in_(plan_ids)).options(
         selectinload(Plan.partnership), selectinload(Plan.framework))).all()
     first = plans[0]
@@ -99,8 +114,10 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     ):
         organisations[action_id].append(name)
 
+    cutoff = _start_of(as_at + dt.timedelta(days=1))  # the end of the data-as-at day
     latest = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
-              .join(Action, Action.id == ProgressUpdate.action_id).where(in_plans)
+              .join(Action, Action.id == ProgressUpdate.action_id)
+              .where(in_plans, ProgressUpdate.created_at < cutoff)
               .group_by(ProgressUpdate.action_id).subquery())
     latest_updates = {
         action_id: (narrative, created_at)
@@ -109,24 +126,30 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
             .join(latest, latest.c.update_id == ProgressUpdate.id))
     }
     history = _history(in_plans, quarter, as_at)
+    states = _states_at(plan_ids, in_plans, cutoff)
+    slips = _latest_moves(plan_ids, in_plans, cutoff)
 
     no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
     rows: list[tuple[tuple, ActionRow]] = []
-    for (action_id, ref, text, lead_name, lead_text, timescale_text, due, status, created_at,
-         last_update_at) in db.session.execute(
-        select(Action.id, Action.ref, Action.text, User.name, Action.lead_text, Action.timescale_text,
-               Action.due_end, Action.status, Action.created_at, Action.last_update_at)
-        .outerjoin(User, User.id == Action.lead_officer_id).where(in_plans)
+    for action_id, created_at, last_update_at in db.session.execute(
+        select(Action.id, Action.created_at, Action.last_update_at).where(in_plans, Action.created_at < cutoff)
     ):
+        state = states[action_id]
+        ref, text, status, due = state["ref"], state["text"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
-        result = derive(status, due, local_date(last_update_at), as_at, created=local_date(created_at))
         narrative, update_at = latest_updates.get(action_id, ("", None))
+        if update_at is None and last_update_at is not None and last_update_at < cutoff:
+            update_at = last_update_at
+        result = derive(status, due, local_date(update_at), as_at, created=local_date(created_at))
+        reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
             action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=text,
-            lead_officer=lead_name or lead_text or "", organisations=", ".join(organisations.get(action_id, ())),
-            timescale_text=timescale_text or "", due=due, status=Status(status).value, rag=result.rag.value,
-            rag_text=result.text, latest_update=narrative, latest_update_on=local_date(update_at),
-            days_overdue=result.days_overdue, changed_this_quarter=False,
+            lead_officer=state["lead_name"] or state["lead_text"] or "",
+            organisations=", ".join(organisations.get(action_id, ())),
+            timescale_text=state["timescale_text"] or "", due=due, status=Status(status).value, rag=result.rag.value,
+            rag_text=result.text, latest_update=narrative if update_at is not None else "",
+            latest_update_on=local_date(update_at), days_overdue=result.days_overdue, changed_this_quarter=False,
+            moved_reason=reason, moved_by=moved_by, moved_on=moved_on,
         )))
     rows.sort(key=lambda pair: pair[0])
     actions = [row for _key, row in rows]
@@ -137,7 +160,7 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     for row in actions:
         row.changed_this_quarter = row.action_id in changed
 
-    ratings, current_round, previous_round = _self_evaluation(first.partnership_id, framework)
+    ratings, current_round, previous_round = _self_evaluation(first.partnership_id, framework, as_at)
     return WorkbookData(
         plan_name=first.name if len(plans) == 1 else f"{len(plans)} plans",
         partnership_name=first.partnership.name if len(plans) == 1 else "Several partnerships",
@@ -152,15 +175,17 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
 def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
     """Progress-update facts for the Changes sheet: date moves, updates this quarter, state at its start."""
     start = _start_of(quarter.start)
-    end = _start_of(max(as_at, quarter.end) + dt.timedelta(days=1))
+    end = _start_of(as_at + dt.timedelta(days=1))  # nothing after the data-as-at date counts
     moves = dict(db.session.execute(
         select(ProgressUpdate.action_id, func.count(ProgressUpdate.id))
         .join(Action, Action.id == ProgressUpdate.action_id)
-        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None)).group_by(ProgressUpdate.action_id)).all())
+        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None), ProgressUpdate.created_at < end)
+        .group_by(ProgressUpdate.action_id)).all())
     updated = set(db.session.scalars(
         select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
         .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end)))
-    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start)))
+    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
+                                                             Action.created_at < end)))
     before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
               .join(Action, Action.id == ProgressUpdate.action_id)
               .where(in_plans, ProgressUpdate.created_at < start).group_by(ProgressUpdate.action_id).subquery())
@@ -185,6 +210,78 @@ def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
                 select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
                 .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end,
                        ProgressUpdate.revised_due_end.is_not(None))))}
+
+
+#: The action fields a workbook shows that an audit event's `before` can roll back.
+_ROLLED_BACK = ("ref", "text", "lead_officer_id", "lead_text", "timescale_text", "due_end", "status")
+
+
+def _states_at(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, dict]:
+    """Each action's fields as they stood just before `cutoff`: today's values with every later change undone.
+
+    Every change to an action is an append-only audit event with the values it replaced (`before`), so
+    undoing the events at or after the cutoff, newest first, gives the values at the cutoff.
+    """
+    states: dict[int, dict] = {}
+    for action_id, ref, text, lead_id, lead_text, timescale_text, due, status in db.session.execute(
+        select(Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
+               Action.due_end, Action.status).where(in_plans)
+    ):
+        states[action_id] = {"ref": ref, "text": text, "lead_officer_id": lead_id, "lead_text": lead_text,
+                             "timescale_text": timescale_text, "due_end": due, "status": Status(status)}
+    later = db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.before, AuditEvent.after)
+        .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at >= cutoff, AuditEvent.entity_type == "action")
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    later = [(action_id, before, after) for action_id, before, after in later if before]
+    # A progress update loaded with its own date (history brought in later) took effect on that date.
+    update_ids = {after["progress_update_id"] for _a, _b, after in later if after and "progress_update_id" in after}
+    earlier = set(db.session.scalars(select(ProgressUpdate.id).where(
+        ProgressUpdate.id.in_(update_ids), ProgressUpdate.created_at < cutoff))) if update_ids else set()
+    for action_id, before, after in later:
+        state = states.get(action_id)
+        if state is None or (after and after.get("progress_update_id") in earlier):
+            continue
+        for key in _ROLLED_BACK:
+            if key in before:
+                value = before[key]
+                if key == "due_end":
+                    value = dt.date.fromisoformat(value) if value else None
+                elif key == "status":
+                    value = Status(value)
+                state[key] = value
+    lead_ids = {state["lead_officer_id"] for state in states.values() if state["lead_officer_id"]}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(lead_ids))).all()) if lead_ids else {}
+    for state in states.values():
+        state["lead_name"] = names.get(state["lead_officer_id"], "")
+    return states
+
+
+def _latest_moves(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
+    """{action id: (reason, who, when)} for each action's latest due-date move before `cutoff`: from a
+    progress update's revised timescale or a plan manager's edit."""
+    moves: dict[int, tuple[dt.datetime, int, str, str]] = {}
+    for action_id, at, update_id, reason, who in db.session.execute(
+        select(ProgressUpdate.action_id, ProgressUpdate.created_at, ProgressUpdate.id, ProgressUpdate.revision_reason,
+               User.name)
+        .join(Action, Action.id == ProgressUpdate.action_id).outerjoin(User, User.id == ProgressUpdate.author_id)
+        .where(in_plans, ProgressUpdate.created_at < cutoff, ProgressUpdate.revised_due_end.is_not(None))
+    ):
+        key = (timeutil.as_utc(at), 1, update_id)
+        if action_id not in moves or key > moves[action_id][0]:
+            moves[action_id] = (key, reason or "", who or "")
+    for action_id, at, event_id, after, who in db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.id, AuditEvent.after, User.name)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at < cutoff, AuditEvent.entity_type == "action",
+               AuditEvent.verb == "update")
+    ):
+        if not after or "due_end" not in after or "progress_update_id" in after:
+            continue
+        key = (timeutil.as_utc(at), 0, event_id)
+        if action_id not in moves or key > moves[action_id][0]:
+            moves[action_id] = (key, after.get("revision_reason") or "", who or "")
+    return {action_id: (reason, who, local_date(key[0])) for action_id, (key, reason, who) in moves.items()}
 
 
 Baseline = dict[int, tuple[str | None, str | None]]
@@ -223,8 +320,11 @@ def diff_changes(actions: Sequence[ActionRow], baseline: Baseline, moves: dict[i
     changes: list[ChangeRow] = []
     for row in actions:
         def change(kind: str, before: str, after: str) -> None:
+            slip = kind == "Date slipped"
             changes.append(ChangeRow(row.action_id, row.ref, row.text, kind, before, after,
-                                     moves.get(row.action_id, 0)))
+                                     moves.get(row.action_id, 0), reason=row.moved_reason if slip else "",
+                                     moved_by=row.moved_by if slip else "",
+                                     moved_on=row.moved_on if slip else None))
 
         if row.action_id not in baseline:
             change("New", "", Status(row.status).label)
@@ -242,10 +342,12 @@ def diff_changes(actions: Sequence[ActionRow], baseline: Baseline, moves: dict[i
     return changes
 
 
-def _self_evaluation(partnership_id: int, framework: Framework) -> tuple[list[RatingRow], str, str]:
+def _self_evaluation(partnership_id: int, framework: Framework,
+                     as_at: dt.date) -> tuple[list[RatingRow], str, str]:
     rounds = db.session.scalars(
         select(SelfEvaluationRound)
         .where(SelfEvaluationRound.partnership_id == partnership_id,
+               SelfEvaluationRound.completed_on.is_(None) | (SelfEvaluationRound.completed_on <= as_at),
                SelfEvaluationRound.framework_id == framework.id,
                SelfEvaluationRound.status.in_([RoundStatus.AGREED, RoundStatus.SUBMITTED]))
         .order_by(SelfEvaluationRound.completed_on.desc(), SelfEvaluationRound.id.desc())).all()
@@ -302,13 +404,16 @@ def issue_workbook(plan: Plan, quarter: FinancialQuarter, *, committee: Committe
     if existing is not None:
         return existing, False
     data = workbook_data(plan, quarter, as_at=as_at, committee=committee, meeting=meeting)
-    content = build_workbook(data)
+    papers = build_set(data)  # the workbook, the PDF paper and the covering report, from one snapshot
+    content = papers[0].content
     issued = IssuedWorkbook(
         plan_id=plan.id, committee_id=committee.id if committee else None, meeting_id=meeting.id if meeting else None,
         issue_key=key, quarter=quarter.label, as_at=data.as_at, filename=workbook_filename(plan.name, quarter.label),
         snapshot_json=data.to_json(), content=content, size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(), issued_by_id=actor_id,
     )
+    issued.papers = [IssuedPaper(kind=paper.kind, filename=paper.filename, content=paper.content,
+                                 size_bytes=len(paper.content), sha256=paper.sha256) for paper in papers[1:]]
     try:
         with db.session.begin_nested():
             db.session.add(issued)
@@ -316,7 +421,8 @@ def issue_workbook(plan: Plan, quarter: FinancialQuarter, *, committee: Committe
         return db.session.scalar(select(IssuedWorkbook).where(IssuedWorkbook.issue_key == key)), False
     audit.record(user_id=actor_id, entity_type="issued_workbook", entity_id=issued.id, verb="issue",
                  partnership_id=plan.partnership_id, plan_id=plan.id,
-                 after={"quarter": quarter.label, "meeting_id": issued.meeting_id, "sha256": issued.sha256},
+                 after={"quarter": quarter.label, "meeting_id": issued.meeting_id, "sha256": issued.sha256,
+                        **{f"{paper.kind}_sha256": paper.sha256 for paper in issued.papers}},
                  summary=f"Issued the {quarter.label} workbook for {plan.name}")
     return issued, True
 
@@ -341,7 +447,7 @@ def due_issues(today: dt.date) -> list[tuple[Plan, FinancialQuarter, Committee |
     issued_keys = set(db.session.scalars(select(IssuedWorkbook.issue_key)))
     wanted = []
     meetings = db.session.scalars(
-        select(Meeting).where(Meeting.held_on >= today)
+        select(Meeting).where(Meeting.held_on > today)  # a meeting held today or earlier is missed, not issued
         .options(selectinload(Meeting.committee).selectinload(Committee.plans))).all()
     for meeting in meetings:
         if papers_due(meeting) > today:
@@ -363,19 +469,73 @@ def due_issues(today: dt.date) -> list[tuple[Plan, FinancialQuarter, Committee |
     return wanted
 
 
-def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
-    """Scheduled job: issue each workbook whose papers are due, commit, then e-mail members a link.
+#: How far back a late start looks for meetings whose papers were missed.
+MISSED_LOOKBACK_DAYS = 31
 
-    Idempotent: a workbook is never issued twice for the same meeting (or plan and quarter).
+
+def missed_meetings(today: dt.date) -> list[tuple[Plan, Meeting]]:
+    """(plan, meeting) for each recent meeting already held (or being held today) whose papers were never issued
+    and whose plan manager has not yet been told."""
+    issued_keys = set(db.session.scalars(select(IssuedWorkbook.issue_key)))
+    told = set(db.session.execute(
+        select(AuditEvent.plan_id, AuditEvent.entity_id).where(AuditEvent.entity_type == "missed_papers")).all())
+    meetings = db.session.scalars(
+        select(Meeting).where(Meeting.held_on <= today,
+                              Meeting.held_on > today - dt.timedelta(days=MISSED_LOOKBACK_DAYS))
+        .options(selectinload(Meeting.committee).selectinload(Committee.plans)).order_by(Meeting.held_on)).all()
+    missed = []
+    for meeting in meetings:
+        quarter = quarter_for_meeting(meeting)
+        for plan in meeting.committee.plans:
+            if (plan.archived_at is None and issue_key(plan, quarter, meeting) not in issued_keys
+                    and (plan.id, meeting.id) not in told):
+                missed.append((plan, meeting))
+    return missed
+
+
+def record_missed(plan: Plan, meeting: Meeting) -> list:
+    """Remember that the plan manager is being told the papers were missed (so they are told once); the
+    message to send after commit."""
+    audit.record(user_id=None, entity_type="missed_papers", entity_id=meeting.id, verb="missed",
+                 partnership_id=plan.partnership_id, plan_id=plan.id,
+                 after={"meeting_id": meeting.id, "held_on": meeting.held_on.isoformat()},
+                 summary=f"Papers for {plan.name} were not issued before the meeting on "
+                         f"{timeutil.long_date(meeting.held_on)}")
+    manager = plan.manager
+    if manager is None or not manager.active or not manager.email:
+        return []
+    return [build_message(
+        to=manager.email, to_name=manager.name,
+        subject=f"Papers not issued: {plan.name}, {meeting.committee.name} on {timeutil.long_date(meeting.held_on)}",
+        body=f"Dear {manager.name},\n\nThe papers for {plan.name} were not issued before the "
+             f"{meeting.committee.name} met on {timeutil.long_date(meeting.held_on)}: the tracker's scheduled "
+             "work was not running when they were due. They have not been issued afterwards.\n\n"
+             "If the committee still needs them, build them from the plan's page and send them yourself.\n")]
+
+
+def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
+    """Scheduled job: issue each set of papers that is due, commit, then e-mail members a link.
+
+    Idempotent: papers are never issued twice for the same meeting (or plan and quarter). Papers for a meeting
+    already held are never issued: the plan manager is told, once.
     """
     today = today or timeutil.today()
     issued = []
     for plan, quarter, committee, meeting in due_issues(today):
-        workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting, as_at=today)
+        workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting,
+                                           as_at=min(today, meeting.held_on) if meeting else None)
         if created:
             issued.append(workbook)
+    missed_messages = []
+    for plan, meeting in missed_meetings(today):
+        missed_messages.extend(record_missed(plan, meeting))
     db.session.commit()
     notify(issued)
+    if missed_messages:
+        try:
+            send_messages(missed_messages)
+        except (OSError, smtplib.SMTPException):
+            log.exception("Could not tell the plan managers about missed papers")
     return issued
 
 
@@ -400,14 +560,15 @@ external_url = links.external_url
 
 
 def issue_messages(workbook: IssuedWorkbook) -> list:
-    link = external_url("workbooks.download", workbook_id=workbook.id)
+    link = external_url("workbooks.paper_set", workbook_id=workbook.id)
     who = workbook.committee.name if workbook.committee else workbook.plan.name
     when = f" for the meeting on {timeutil.long_date(workbook.meeting.held_on)}" if workbook.meeting else ""
-    subject = f"Papers: {workbook.plan.name} progress workbook {workbook.quarter}"
+    subject = f"Papers: {workbook.plan.name} progress {workbook.quarter}"
     return [
         build_message(to=user.email, to_name=user.name, subject=subject, body=
-                      f"Dear {user.name},\n\nThe {workbook.quarter} progress workbook for {workbook.plan.name} has "
-                      f"been issued to {who}{when}.\n\nDownload it (sign in first): {link}\n\n"
+                      f"Dear {user.name},\n\nThe {workbook.quarter} progress papers for {workbook.plan.name} (the "
+                      f"workbook, the paper as PDF and the covering report) have been issued to {who}{when}.\n\n"
+                      f"Open them (sign in first): {link}\n\n"
                       f"Figures are as at {timeutil.long_date(workbook.as_at)} and will not change.\n")
         for user in recipients(workbook)
     ]

@@ -9,6 +9,7 @@ from tracker.auth.models import Role
 from tracker.plans.permissions import plan_or_404
 from tracker.committees.services import can_view_committee
 from tracker.extensions import db
+from tracker.papers.services import MIMETYPES
 from tracker.periods import FinancialQuarter
 from tracker.timeutil import today
 from tracker.workbooks import returns, services
@@ -25,16 +26,45 @@ def _xlsx(content: bytes, filename: str):
     return response
 
 
-@bp.route("/workbooks/<int:workbook_id>/download")
-@login_required
-def download(workbook_id: int):
-    """An issued workbook, exactly as issued: for committee members and the partnership's users."""
+def _issued_or_404(workbook_id: int) -> IssuedWorkbook:
+    """An issued set the current user may open: the partnership's users and the committee's members."""
     workbook = db.session.get(IssuedWorkbook, workbook_id)
     allowed = workbook is not None and (
         current_user.role_in(workbook.plan.partnership_id) is not None
         or (workbook.committee is not None and can_view_committee(current_user, workbook.committee)))
     if not allowed:
         abort(404)
+    return workbook
+
+
+@bp.route("/workbooks/<int:workbook_id>/papers")
+@login_required
+def paper_set(workbook_id: int):
+    """One issued set: the workbook, the PDF paper and the covering report, with their checksums."""
+    workbook = _issued_or_404(workbook_id)
+    return render_template("workbooks/paper_set.html", workbook=workbook, papers=workbook.papers)
+
+
+@bp.route("/workbooks/<int:workbook_id>/papers/<any(pdf, docx):kind>")
+@login_required
+def paper_download(workbook_id: int, kind: str):
+    """A paper of an issued set, exactly as issued."""
+    workbook = _issued_or_404(workbook_id)
+    paper = next((p for p in workbook.papers if p.kind == kind), None)
+    if paper is None:
+        abort(404)
+    response = send_file(io.BytesIO(paper.content), mimetype=MIMETYPES[paper.kind], as_attachment=True,
+                         download_name=paper.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Checksum-SHA256"] = paper.sha256
+    return response
+
+
+@bp.route("/workbooks/<int:workbook_id>/download")
+@login_required
+def download(workbook_id: int):
+    """An issued workbook, exactly as issued: for committee members and the partnership's users."""
+    workbook = _issued_or_404(workbook_id)
     response = _xlsx(workbook.content, workbook.filename)
     response.headers["X-Checksum-SHA256"] = workbook.sha256
     return response
@@ -49,7 +79,7 @@ def draft(plan_id: int):
         quarter = FinancialQuarter.parse(request.args.get("quarter", ""))
     except ValueError:
         quarter = FinancialQuarter.containing(today()).previous()
-    content = build_workbook(services.workbook_data(plan, quarter))
+    content = build_workbook(services.workbook_data(plan, quarter, draft=True))
     return _xlsx(content, "Draft-" + services.workbook_filename(plan.name, quarter.label))
 
 
