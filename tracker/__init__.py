@@ -22,6 +22,7 @@ def nav_items() -> list[tuple]:
         return manageable_partnerships(user) != set()
 
     return [
+        ("home.index", "Home"),
         ("plans.my_actions", "My actions"),
         ("plans.index", "Plans"),
         ("selfeval.index", "Self-evaluation"),
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.api import views as api
     from tracker.auth import views as auth
     from tracker.committees import views as committees
+    from tracker.home import views as home
     from tracker.imports import views as imports
     from tracker.indicators import views as indicators
     from tracker.plans import views as plans
@@ -117,7 +119,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.selfeval import views as selfeval
     from tracker.workbooks import views as workbooks
 
-    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
+    for feature in (home, auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders):
         app.register_blueprint(feature.bp)
 
 
