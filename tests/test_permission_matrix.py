@@ -108,6 +108,7 @@ POST /auth/sign-out                                                             
 
 GET /committees/                                                                 login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /committees/<int:committee_id>                                               login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /committees/<int:committee_id>/changes                                       login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /committees/<int:committee_id>/edit                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/edit                                         login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/meetings                                     login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
@@ -141,8 +142,10 @@ POST /indicators/plans/<int:plan_id>/import/confirm                             
 GET /indicators/plans/<int:plan_id>/new                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /indicators/plans/<int:plan_id>/new                                         login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 
+GET /my-actions                                                                  login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /plans                                                                       login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok
 GET /plans/<int:plan_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
+GET /plans/<int:plan_id>/changes                                                 login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /plans/<int:plan_id>/actions/new                                             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /plans/<int:plan_id>/actions/new                                            login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 GET /plans/<int:plan_id>/audit.xlsx                                              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
