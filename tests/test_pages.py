@@ -53,9 +53,9 @@ def test_my_actions_groups_overdue_first_then_due_soon_then_others(world, client
     assert soon < html.index("Due soon") < others < html.index(world.officer_action.text)
     assert "Finished work" not in html and "Colleague" not in html
     # RAG as colour AND text, with the reason.
-    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">31 days past due 20 October 2026' \
+    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">overdue since 20 October 2026 (31 days)' \
         not in html  # October 2026 ends on the 31st
-    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">20 days past due 31 October 2026' \
+    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">overdue since 31 October 2026 (20 days)' \
         in html
     assert "Plans you manage" not in html
 

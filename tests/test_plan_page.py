@@ -113,7 +113,7 @@ def test_rag_is_shown_as_colour_and_text_with_the_reason(world, client_as, froze
     factories.action(world.plan, ref="L1", timescale=dt.date(2026, 10, 1))
     db.session.commit()
     html = client_as(world.viewer).get(f"/plans/{world.plan.id}").text
-    assert '<span class="rag rag--red">Red</span> 50 days past due 1 October 2026' in html
+    assert '<span class="rag rag--red">Red</span> overdue since 1 October 2026 (50 days)' in html
 
 
 def test_another_partnerships_plan_is_not_found(world, client_as):

@@ -24,7 +24,7 @@ def test_lead_officer_records_an_update_and_sees_the_rag_change(page, live_serve
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Action "))
     rag = page.locator("dd .rag")
     expect(rag).to_have_text("Red")
-    expect(page.locator("dd .app-rag-reason")).to_contain_text("days past due")
+    expect(page.locator("dd .app-rag-reason")).to_contain_text("overdue since")
     assert_accessible(page)
 
     page.locator("#status").get_by_text("Complete", exact=True).click()

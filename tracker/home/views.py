@@ -12,7 +12,7 @@ from tracker.committees.permissions import can_view_committee
 from tracker.committees.models import Committee
 from tracker.extensions import db
 from tracker.home import changes as changes_module
-from tracker.home import queries
+from tracker.home import queries, wording
 from tracker.home.charts import rag_chart
 from tracker.plans.models import Plan
 from tracker.plans.permissions import plan_or_404
@@ -21,6 +21,8 @@ from tracker.rag import Rag
 from tracker.timeutil import LONDON, as_utc, long_date, today
 
 bp = Blueprint("home", __name__)
+bp.app_template_global("rag_reason")(wording.rag_reason)
+bp.app_template_global("rag_hint")(wording.rag_hint)
 
 #: The earliest date "What changed" looks back to.
 EARLIEST = dt.date(2000, 1, 1)
