@@ -129,3 +129,9 @@ def test_changes_pages_hide_other_partnerships(world, client_as):
     assert client.get(f"/plans/{world.other_plan.id}/changes").status_code == 404
     assert client.get(f"/committees/{other.id}/changes").status_code == 404
     assert client.get(f"/committees/{2**63}/changes").status_code == 404
+
+
+def test_account_page_offers_api_tokens_only_to_those_who_can_use_them(world, client_as):
+    assert "API tokens" in client_as(world.officer).get("/auth/account").text
+    assert "API tokens" in client_as(world.admin).get("/auth/account").text
+    assert "API tokens" not in client_as(world.viewer).get("/auth/account").text

@@ -73,3 +73,9 @@ def can_manage_account(actor: User, user: User) -> bool:
         return True
     ids = administered_partnership_ids(actor) or set()
     return not user.is_admin and bool(user.partnership_ids) and user.partnership_ids <= ids
+
+
+def can_use_api_tokens(user: User) -> bool:
+    """API tokens are for scripts and reports that officers and managers run: lead officers and above (and site
+    administrators). Viewers (committee members, carer and service-user representatives) read the pages."""
+    return user.is_admin or any(m.role.includes(Role.LEAD_OFFICER) for m in user.memberships)

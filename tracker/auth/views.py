@@ -170,7 +170,11 @@ def _choose_new_password(token: str | None):
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("auth/account.html")
+    from tracker.auth.permissions import can_use_api_tokens
+
+    # Offered to those who can use them, and to anyone who still holds one (to revoke it).
+    offer_tokens = can_use_api_tokens(current_user) or bool(api_tokens.tokens_of(current_user))
+    return render_template("auth/account.html", offer_tokens=offer_tokens)
 
 
 @bp.route("/change-password", methods=["GET", "POST"])
