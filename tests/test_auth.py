@@ -115,7 +115,7 @@ def test_sign_in_follows_next_only_inside_the_app(app, officer, target, expected
     response = app.test_client().post("/auth/sign-in", query_string={"next": target},
                                       data={"email": "officer@example.scot", "password": factories.PASSWORD})
     assert response.status_code == 302
-    assert response.location == (expected or app.url_for("plans.my_actions", _external=False))
+    assert response.location == (expected or app.url_for("home.index", _external=False))
 
 
 # Rate limits -----------------------------------------------------------------------------------------------

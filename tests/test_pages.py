@@ -44,7 +44,7 @@ def test_my_actions_groups_overdue_first_then_due_soon_then_others(world, client
     factories.action(world.plan, lead=world.other_officer, ref="THEIRS", text="Colleague's overdue",
                      timescale="March 2020")
     db.session.commit()
-    response = client_as(world.officer).get("/")
+    response = client_as(world.officer).get("/my-actions")
     assert response.status_code == 200
     html = response.text
     overdue, soon, others = html.index('id="overdue-heading"'), html.index('id="due-soon-heading"'), \
@@ -53,9 +53,9 @@ def test_my_actions_groups_overdue_first_then_due_soon_then_others(world, client
     assert soon < html.index("Due soon") < others < html.index(world.officer_action.text)
     assert "Finished work" not in html and "Colleague" not in html
     # RAG as colour AND text, with the reason.
-    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">31 days past due 20 October 2026' \
+    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">overdue since 20 October 2026 (31 days)' \
         not in html  # October 2026 ends on the 31st
-    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">20 days past due 31 October 2026' \
+    assert '<span class="rag rag--red">Red</span> <span class="app-rag-reason">overdue since 31 October 2026 (20 days)' \
         in html
     assert "Plans you manage" not in html
 
@@ -66,12 +66,12 @@ def test_my_actions_never_shows_another_partnerships_actions(world, client_as):
     leak = factories.action(world.other_plan, ref="LEAK", text="Foreign action text")
     leak.lead_officer_id = world.officer.id
     db.session.commit()
-    html = client_as(world.officer).get("/").text
+    html = client_as(world.officer).get("/my-actions").text
     assert "Foreign action text" not in html
 
 
 def test_plan_manager_sees_links_to_the_plans_they_manage(world, client_as):
-    html = client_as(world.manager).get("/").text
+    html = client_as(world.manager).get("/my-actions").text
     assert "Plans you manage" in html and f'href="/plans/{world.plan.id}"' in html
     assert world.other_plan.name not in html
 
@@ -322,9 +322,10 @@ def test_plan_creation_refuses_another_partnership(world, client_as):
 
 def test_main_navigation_marks_only_the_current_section(world, client_as):
     client = client_as(world.officer)
-    home = client.get("/").text
-    assert 'href="/" class="ds_site-navigation__link ds_current" aria-current="page">My actions' in home
+    home = client.get("/my-actions").text
+    assert 'href="/my-actions" class="ds_site-navigation__link ds_current" aria-current="page">My actions' in home
+    assert 'href="/" class="ds_site-navigation__link">Home' in home
     assert 'href="/plans" class="ds_site-navigation__link">Plans' in home
     action_page = client.get(f"/actions/{world.officer_action.id}").text
     assert 'href="/plans" class="ds_site-navigation__link ds_current" aria-current="true">Plans' in action_page
-    assert 'href="/" class="ds_site-navigation__link">My actions' in action_page
+    assert 'href="/my-actions" class="ds_site-navigation__link">My actions' in action_page

@@ -113,6 +113,7 @@ GET /api/v1/openapi.json                                                        
 GET /api/v1/plans                                                                login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /api/v1/plans/<int:plan_id>                                                  login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /api/v1/plans/<int:plan_id>/actions                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /committees/<int:committee_id>/changes                                       login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 
 GET /auth/account                                                                login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /auth/api-tokens                                                             login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
@@ -157,6 +158,8 @@ GET /plans/<int:plan_id>/archive                                                
 POST /plans/<int:plan_id>/archive                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /plans/<int:plan_id>/restore                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 GET /plans/archived                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
+GET /my-actions                                                                  login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
+GET /plans/<int:plan_id>/changes                                                 login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 
 GET /risks/                                                                      login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /risks/<int:risk_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok

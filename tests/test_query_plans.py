@@ -98,7 +98,7 @@ def test_the_plan_page_uses_indexes(busy_world, client_as, app):
 
 def test_my_actions_uses_indexes(busy_world, client_as, app):
     client = client_as(busy_world.officer)
-    statements = _captured(db.engine, lambda: client.get("/"))
+    statements = _captured(db.engine, lambda: client.get("/my-actions"))
     _assert_indexed(statements)
 
 

@@ -22,6 +22,7 @@ def nav_items() -> list[tuple]:
         return manageable_partnerships(user) != set()
 
     return [
+        ("home.index", "Home"),
         ("plans.my_actions", "My actions"),
         ("plans.index", "Plans"),
         ("selfeval.index", "Self-evaluation"),
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.auth import sso_views
     from tracker.auth import views as auth
     from tracker.committees import views as committees
+    from tracker.home import views as home
     from tracker.imports import views as imports
     from tracker.indicators import views as indicators
     from tracker.jobs import views as jobs
@@ -126,7 +128,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.scrutiny import views as scrutiny
     from tracker.evidence import views as evidence
 
-    for feature in (auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
+    for feature in (home, auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
                     jobs, risks):
         app.register_blueprint(feature.bp)
     for feature in (scrutiny, evidence):

@@ -17,7 +17,7 @@ def test_home_redirects_to_sign_in_then_officer_sees_plans(page, live_server, si
 
     sign_in(page, live_server, "officer@demo.scot")
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("My actions")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Home")
     expect(page.get_by_role("banner")).to_contain_text("Owen Officer")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert_accessible(page)

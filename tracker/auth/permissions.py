@@ -85,3 +85,9 @@ def can_manage_account(actor: User, user: User) -> bool:
     ids = administered_partnership_ids(actor) or set()
     owned = account_partnership_ids(user)
     return not user.is_admin and bool(owned) and owned <= ids
+
+
+def can_use_api_tokens(user: User) -> bool:
+    """API tokens are for scripts and reports that officers and managers run: lead officers and above (and site
+    administrators). Viewers (committee members, carer and service-user representatives) read the pages."""
+    return user.is_admin or any(m.role.includes(Role.LEAD_OFFICER) for m in user.memberships)

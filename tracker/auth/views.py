@@ -60,7 +60,7 @@ def _locked_message() -> str:
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(url_for("plans.my_actions"))
+        return redirect(url_for("home.index"))
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
@@ -74,7 +74,7 @@ def sign_in():
         if result.user is not None:
             login_user(result.user)
             sessions.start(result.user)
-            return redirect(safe_next(request.args.get("next")) or url_for("plans.my_actions"))
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         status = _failed_attempt(form.email, result, services.SIGN_IN_FAILED)
     if form.errors and status == 200:
         status = 400
@@ -179,7 +179,11 @@ def _choose_new_password(token: str | None):
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("auth/account.html")
+    from tracker.auth.permissions import can_use_api_tokens
+
+    # Offered to those who can use them, and to anyone who still holds one (to revoke it).
+    offer_tokens = can_use_api_tokens(current_user) or bool(api_tokens.tokens_of(current_user))
+    return render_template("auth/account.html", offer_tokens=offer_tokens)
 
 
 @bp.route("/change-password", methods=["GET", "POST"])

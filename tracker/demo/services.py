@@ -1,5 +1,11 @@
 """Load the demo data. Idempotent: every step finds what exists before creating anything.
 
+The documents' text is kept (actions, leads, timescales as written), but the demo's history is dated relative
+to the day it is loaded (`demo_dates`), so that it reads as today: the plans were agreed about 18 months ago,
+their timescales move by the same number of years, most actions are on track, some slipped (with a reason),
+some overdue, some complete, and each committee met about six weeks ago and meets again next month. Everything
+dated this way is labelled illustrative.
+
 Feature packages add their own demo data as a step in DEMO_STEPS: "module:function",
 a function taking the DemoContext (what the core demo created).
 """
@@ -25,6 +31,7 @@ from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, PlanKind
 from tracker.rag import Status
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
+from tracker import timeutil
 from tracker.timeutil import LONDON
 
 GLASGOW = "Glasgow City"
@@ -32,9 +39,75 @@ DUNDEE = "Dundee"
 GLASGOW_PLAN = "MSG improvement action plan 2019"
 DUNDEE_PLAN = "A Caring Dundee 2: Carers Delivery Plan 2022"
 DUNDEE_FRAMEWORK = "dundee-caring-dundee-2"
-#: When the IJB approved the delivery plan (report DIJB72-2022): the demo actions date from then.
+#: When the documents were agreed (the IJB approved the delivery plan in report DIJB72-2022). The demo does
+#: not use these dates: it moves the history to `demo_dates(today)`.
 DUNDEE_PLAN_AGREED = dt.datetime(2022, 10, 26, 10, 0, tzinfo=LONDON)
 GLASGOW_PLAN_AGREED = dt.datetime(2019, 6, 26, 10, 0, tzinfo=LONDON)
+#: How long ago the demo's plans were agreed.
+AGREED_MONTHS_AGO = 18
+ILLUSTRATIVE = "Illustrative demo data: dates are set relative to the day the demo was loaded."
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def next_wednesday(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(2 - day.weekday()) % 7)
+
+
+def shift_years(text: str, years: int) -> str:
+    """'March 2023' moved by 3 years -> 'March 2026'; '2022/23' -> '2025/26'; text without a year unchanged."""
+    if not years:
+        return text
+
+    def move(match: re.Match) -> str:
+        first = int(match.group(1)) + years
+        if match.group(2):
+            return f"{first}/{(int(match.group(2)) + years) % 100:02d}"
+        return str(first)
+
+    return re.sub(r"\b((?:19|20)\d{2})(?:/(\d{2}))?\b", move, text)
+
+
+class DemoDates:
+    """The demo's calendar, relative to `today`."""
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self.agreed_on = months_before(today, AGREED_MONTHS_AGO)
+        self.last_meeting = next_wednesday(today - dt.timedelta(days=45))
+        self.next_meeting = next_wednesday(months_before(today, -1).replace(day=8))
+
+    def at(self, day: dt.date, hour: int = 10) -> dt.datetime:
+        return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=LONDON)
+
+    @property
+    def agreed(self) -> dt.datetime:
+        return self.at(self.agreed_on)
+
+    def years_since(self, document_agreed: dt.datetime) -> int:
+        """Whole years from the document's agreement to the demo's, to move its timescales by."""
+        months = (self.agreed_on.year - document_agreed.year) * 12 + self.agreed_on.month - document_agreed.month
+        return round(months / 12)
+
+    def future_timescale(self, index: int) -> str:
+        """A revised timescale 4 to 12 months ahead ('June 2027'), spread by index."""
+        day = months_before(self.today, -(4 + index % 9))
+        return f"{day:%B %Y}"
+
+
+def demo_dates(today: dt.date | None = None) -> DemoDates:
+    return DemoDates(today or timeutil.today())
 
 #: (email, name, job title, {partnership: role}, site admin)
 DEMO_USERS = [
@@ -67,6 +140,7 @@ class DemoContext:
         self.users: dict[str, User] = {}
         self.plans: dict[str, Plan] = {}
         self.rounds: dict[str, SelfEvaluationRound] = {}
+        self.dates: DemoDates = demo_dates()
 
 
 def data(name: str) -> dict:
@@ -100,6 +174,8 @@ def _users(ctx: DemoContext) -> None:
 
 
 def _glasgow(ctx: DemoContext) -> None:
+    dates = ctx.dates
+    shift = dates.years_since(GLASGOW_PLAN_AGREED)
     source = data("glasgow_2019")
     partnership = ctx.partnerships[GLASGOW]
     msg = frameworks.msg_framework() or frameworks.load_msg()
@@ -108,7 +184,8 @@ def _glasgow(ctx: DemoContext) -> None:
     if plan is None:
         plan = plans.create_plan(partnership_id=partnership.id, framework_id=msg.id, name=GLASGOW_PLAN,
                                  kind=PlanKind.ACTION_PLAN, manager_id=ctx.users["manager@demo.scot"].id,
-                                 description="Improvement actions from the 2019 MSG self-evaluation of integration.")
+                                 description="Improvement actions from the 2019 MSG self-evaluation of integration. "
+                                             + ILLUSTRATIVE)
         leads = [ctx.users["glasgow.officer@demo.scot"], ctx.users["officer@demo.scot"]]
         by_text: dict[str, Action] = {}
         for proposal in source["proposals"]:
@@ -119,10 +196,12 @@ def _glasgow(ctx: DemoContext) -> None:
                     continue
                 lead = leads[len(by_text) % 2]
                 by_text[key] = plans.create_action(
-                    plan=plan, text=text, ref=f"{proposal['number']}.{index}", timescale="March 2020",
-                    status=Status.ON_TRACK, lead_officer_id=lead.id, items=[items[proposal["number"]]],
-                    at=GLASGOW_PLAN_AGREED,
+                    plan=plan, text=text, ref=f"{proposal['number']}.{index}",
+                    timescale=shift_years("March 2020", shift), status=Status.ON_TRACK, lead_officer_id=lead.id,
+                    items=[items[proposal["number"]]], at=dates.agreed,
                 )
+        for number, action in enumerate(by_text.values()):
+            _history(action, number, dates, ctx.users["manager@demo.scot"].id)
     ctx.plans[GLASGOW] = plan
 
     round_ = db.session.scalar(select(SelfEvaluationRound).where(
@@ -173,6 +252,8 @@ def _dundee_status(index: int, timescale: str) -> Status:
 
 
 def _dundee(ctx: DemoContext) -> None:
+    dates = ctx.dates
+    shift = dates.years_since(DUNDEE_PLAN_AGREED)
     source = data("dundee_carers_2022")
     partnership = ctx.partnerships[DUNDEE]
     organisations: dict[str, Organisation] = {}
@@ -197,46 +278,91 @@ def _dundee(ctx: DemoContext) -> None:
         plan = plans.create_plan(partnership_id=partnership.id, framework_id=framework.id, name=DUNDEE_PLAN,
                                  kind=PlanKind.DELIVERY_PLAN, manager_id=ctx.users["manager@demo.scot"].id,
                                  description="Key actions agreed by the Dundee Carers Partnership to deliver "
-                                             "A Caring Dundee 2 (IJB report DIJB72-2022).")
+                                             "A Caring Dundee 2 (IJB report DIJB72-2022). " + ILLUSTRATIVE)
         officer, other = ctx.users["officer@demo.scot"], ctx.users["dundee.officer@demo.scot"]
         index = 0
         for outcome in source["outcomes"]:
             for area in outcome["priority_areas"]:
                 for row in area["actions"]:
                     lead = officer if "Dundee Health and Social Care Partnership" in row["lead_organisations"] else other
-                    status = _dundee_status(index, row["timescale"])
                     action = plans.create_action(
-                        plan=plan, text=row["text"], ref=row["ref"], timescale=row["timescale"], status=status,
+                        plan=plan, text=row["text"], ref=row["ref"], timescale=shift_years(row["timescale"], shift),
+                        status=Status.NOT_STARTED,
                         lead_officer_id=lead.id if index % 9 != 8 else None, lead_text=row["lead"],
                         items=[items[area["number"]]],
                         organisations=[organisations[name] for name in row["lead_organisations"]],
-                        at=DUNDEE_PLAN_AGREED,
+                        at=dates.agreed,
                     )
-                    if status is not Status.NOT_STARTED:
-                        plans.record_progress(
-                            action, author_id=action.lead_officer_id or ctx.users["manager@demo.scot"].id,
-                            status=status, narrative=_narrative(status),
-                            at=dt.datetime(2023, 3, 20, 10, 0, tzinfo=LONDON) + dt.timedelta(days=index * 17),
-                        )
+                    _history(action, index, dates, ctx.users["manager@demo.scot"].id,
+                             status=_dundee_status(index, row["timescale"]))
                     index += 1
     ctx.plans[DUNDEE] = plan
 
 
 def _narrative(status: Status) -> str:
-    return {
-        Status.ON_TRACK: "Work is progressing as planned; reported to the Carers Partnership.",
-        Status.COMPLETE: "Completed and reported to the Carers Partnership.",
-        Status.AT_RISK: "Delayed by recruitment to a key post; timescale under review.",
-        Status.ONGOING: "Continuing activity; reviewed at each Carers Partnership meeting.",
-    }.get(status, "Update recorded.")
+    return "Illustrative: " + {
+        Status.ON_TRACK: "work is progressing as planned; reported to the partnership's group.",
+        Status.COMPLETE: "completed and reported to the partnership's group.",
+        Status.AT_RISK: "delayed by recruitment to a key post; timescale under review.",
+        Status.ONGOING: "continuing activity; reviewed at each meeting.",
+    }.get(status, "update recorded.")
+
+
+def _history(action: Action, index: int, dates: DemoDates, manager_id: int, status: Status | None = None) -> None:
+    """An illustrative history for one action, dated relative to today (deterministic by index).
+
+    A first update three to eight months after the plan was agreed; then, for actions still open: those whose
+    date has passed mostly slipped to a date 4 to 12 months ahead with a reason (one in four stays overdue and
+    at risk), and a recent update (within the last two months) before the next meeting.
+    """
+    status = status or [Status.ON_TRACK, Status.ON_TRACK, Status.COMPLETE, Status.ON_TRACK, Status.AT_RISK,
+                        Status.ON_TRACK, Status.NOT_STARTED, Status.ON_TRACK][index % 8]
+    author = action.lead_officer_id or manager_id
+    if status is Status.NOT_STARTED:
+        if action.due_end is not None and action.due_end < dates.today:
+            plans.record_progress(
+                action, author_id=author, status=status, narrative=_narrative(status),
+                at=dates.at(dates.today - dt.timedelta(days=10 + index % 30)),
+                revised_timescale=dates.future_timescale(index),
+                revision_reason="Illustrative: the work waits for another action to finish first.")
+        return
+    first = dates.agreed + dt.timedelta(days=90 + (index * 13) % 150)
+    plans.record_progress(action, author_id=author, status=Status.ON_TRACK if status is not Status.ONGOING
+                          else status, narrative=_narrative(Status.ON_TRACK), at=first)
+    recent = dates.at(dates.today - dt.timedelta(days=5 + (index * 7) % 50))
+    if status is Status.COMPLETE:
+        done = dates.at(dates.today - dt.timedelta(days=20 + (index * 11) % 200))
+        plans.record_progress(action, author_id=author, status=Status.COMPLETE, narrative=_narrative(status),
+                              at=max(done, first + dt.timedelta(days=1)))
+        return
+    overdue = action.due_end is not None and action.due_end < dates.today
+    if overdue and index % 4 != 3:
+        plans.record_progress(
+            action, author_id=author, status=Status.ON_TRACK if status is not Status.AT_RISK else Status.AT_RISK,
+            narrative=_narrative(status), at=recent,
+            revised_timescale=dates.future_timescale(index),
+            revision_reason="Illustrative: the work depends on a post that was filled later than planned.",
+        )
+        return
+    if overdue:
+        status = Status.AT_RISK
+    plans.record_progress(action, author_id=author, status=status, narrative=_narrative(status), at=recent)
 
 
 def _committees(ctx: DemoContext) -> None:
+    """Each committee met about six weeks ago and meets next month (and again three months later)."""
+    last, upcoming = ctx.dates.last_meeting, ctx.dates.next_meeting
+
+    def week(day: dt.date, weeks: int) -> dt.date:
+        return day + dt.timedelta(weeks=weeks)
+
     wanted = [
-        (DUNDEE, "Performance and Audit Committee", CommitteeKind.PAC, [dt.date(2027, 1, 27), dt.date(2027, 4, 21)]),
-        (DUNDEE, "Strategic Planning Advisory Group", CommitteeKind.SPG, [dt.date(2026, 12, 16), dt.date(2027, 3, 17)]),
-        (DUNDEE, "Dundee Carers Partnership", CommitteeKind.CARERS_PARTNERSHIP, [dt.date(2026, 12, 9)]),
-        (GLASGOW, "Glasgow City IJB", CommitteeKind.IJB, [dt.date(2027, 1, 20)]),
+        (DUNDEE, "Performance and Audit Committee", CommitteeKind.PAC,
+         [week(last, 1), week(upcoming, 2), week(upcoming, 15)]),
+        (DUNDEE, "Strategic Planning Advisory Group", CommitteeKind.SPG,
+         [week(last, -1), week(upcoming, 1), week(upcoming, 14)]),
+        (DUNDEE, "Dundee Carers Partnership", CommitteeKind.CARERS_PARTNERSHIP, [last, upcoming]),
+        (GLASGOW, "Glasgow City IJB", CommitteeKind.IJB, [last, week(upcoming, 2)]),
     ]
     for partnership_name, name, kind, dates in wanted:
         partnership = ctx.partnerships[partnership_name]
@@ -256,9 +382,10 @@ def _committees(ctx: DemoContext) -> None:
     db.session.flush()
 
 
-def load_demo() -> DemoContext:
-    """Load all demo data; flushes, the caller commits."""
+def load_demo(today: dt.date | None = None) -> DemoContext:
+    """Load all demo data, dated relative to `today` (default: today); flushes, the caller commits."""
     ctx = DemoContext()
+    ctx.dates = demo_dates(today)
     frameworks.msg_framework() or frameworks.load_msg()
     ctx.partnerships[GLASGOW] = _partnership(GLASGOW, "Glasgow City Health and Social Care Partnership")
     ctx.partnerships[DUNDEE] = _partnership(DUNDEE, "Dundee Health and Social Care Partnership")

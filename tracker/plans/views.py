@@ -65,7 +65,7 @@ def posted_version(form) -> int:
 
 
 # --------------------------------------------------------------------------- lists
-@bp.route("/")
+@bp.route("/my-actions")
 @login_required
 def my_actions():
     return render_template("plans/my_actions.html", mine=queries.my_actions(current_user, today()))
