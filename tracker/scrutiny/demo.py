@@ -48,13 +48,26 @@ DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
             b"%%EOF\n")
 
 
+#: The report's own calendar starts here; the demo moves it so that the actions are agreed on the day the
+#: demo's plans are (tracker.demo.services.DemoDates), keeping the intervals between the dates.
+REPORT_ACTIONS_AGREED = dt.date(2025, 7, 1)
+_SHIFT = dt.timedelta(0)
+
+
+def _day(day: dt.date) -> dt.date:
+    return day + _SHIFT
+
+
 def _at(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(10), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(_day(day), dt.time(10), tzinfo=dt.timezone.utc)
 
 
 def load_demo_audit(ctx) -> None:
     """The Dundee internal audit report and its four recommendations. Idempotent."""
-    from tracker.demo.services import DUNDEE
+    from tracker.demo.services import DUNDEE, ILLUSTRATIVE
+
+    global _SHIFT
+    _SHIFT = ctx.dates.agreed_on - REPORT_ACTIONS_AGREED
 
     partnership = ctx.partnerships[DUNDEE]
     email, name, title = AUDITOR
@@ -72,24 +85,25 @@ def load_demo_audit(ctx) -> None:
     plan = db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == PLAN)) or \
         plans.create_plan(partnership_id=partnership.id, framework_id=ctx.plans[DUNDEE].framework_id, name=PLAN,
                           manager_id=manager.id, actor_id=manager.id,
-                          description="The actions management agreed in response to audit recommendations.")
+                          description="The actions management agreed in response to audit recommendations. "
+                                      + ILLUSTRATIVE)
     ctx.plans[PLAN] = plan
     if committee is not None and plan not in committee.plans:
         committee.plans.append(plan)
     report = services.create_report(
-        partnership_id=partnership.id, plan_id=plan.id, title=TITLE, issued_on=dt.date(2025, 6, 20),
+        partnership_id=partnership.id, plan_id=plan.id, title=TITLE, issued_on=_day(dt.date(2025, 6, 20)),
         scheme_id=scheme.id, auditor_kind="internal", auditor_name="Dundee City Council Internal Audit (illustrative)",
         assurance="limited", committee_id=committee.id if committee else None, actor_id=manager.id)
     recs = {}
     for ref, grade, finding, text, response, agreed in RECOMMENDATIONS:
         recs[ref] = services.add_recommendation(
-            report, ref=f"IA {ref}", text=text, finding=finding, grade=grade, response=response, agreed_date=agreed,
-            lead_officer_id=officer.id, status=Status.ON_TRACK, actor_id=manager.id, at=_at(dt.date(2025, 7, 1)))
+            report, ref=f"IA {ref}", text=text, finding=finding, grade=grade, response=response, agreed_date=_day(agreed),
+            lead_officer_id=officer.id, status=Status.ON_TRACK, actor_id=manager.id, at=_at(REPORT_ACTIONS_AGREED))
     # R1: revised twice, now at risk.
     action = recs["R1"].actions[0]
-    for day, revised, reason in ((dt.date(2025, 9, 22), dt.date(2026, 3, 31), "Ledger codes were restructured."),
-                                 (dt.date(2026, 3, 20), dt.date(2027, 1, 31), "Finance staff vacancy.")):
-        plans.record_progress(action, author_id=officer.id, status=Status.AT_RISK, at=_at(day), revised_timescale=revised,
+    for day, revised, reason in ((dt.date(2025, 9, 22), dt.date(2026, 3, 31), "Illustrative: ledger codes were restructured."),
+                                 (dt.date(2026, 3, 20), dt.date(2027, 1, 31), "Illustrative: a finance staff vacancy.")):
+        plans.record_progress(action, author_id=officer.id, status=Status.AT_RISK, at=_at(day), revised_timescale=_day(revised),
                               narrative="The first reconciliation is not complete.", revision_reason=reason)
     # R2: complete with evidence, awaiting verification.
     action = recs["R2"].actions[0]
