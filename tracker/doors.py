@@ -60,9 +60,11 @@ def refusal(error: Exception) -> RuleError | None:
 
 
 def commit_or_refuse(write: Callable[[], T], form=None, *, fields: Mapping[str, str] | None = None,
-                     concurrent_message: str | None = None) -> Outcome[T]:
-    """Run `write` and commit; on a refusal roll back and show it. `fields` maps service fields to form fields."""
-    token = once.posted_token(form)
+                     concurrent_message: str | None = None, once_form=None) -> Outcome[T]:
+    """Run `write` and commit; on a refusal roll back and show it. `fields` maps service fields to form fields.
+
+    `once_form` is the form whose one-time token is spent when the refusal goes to a flash message instead."""
+    token = once.posted_token(form if form is not None else once_form)
     if token is not None and once.spent(token) is not None:
         once.replay(token)  # the same form saved a second time: nothing new, show what was saved
     try:

@@ -69,6 +69,14 @@ class OnceForm(FlaskForm):
             kwargs.pop("data", None)
         super().__init__(*args, **kwargs)
 
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        """A form whose token is already spent was saved before: show what was saved, before any check."""
+        if self.is_submitted():
+            token = posted_token(self)
+            if token is not None and spent(token) is not None:
+                replay(token)
+        return super().validate_on_submit(extra_validators)
+
 
 def posted_token(form) -> str | None:
     """The token a form came back with; None when the form has none; a malformed one is a bad request."""

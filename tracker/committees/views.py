@@ -121,7 +121,7 @@ def add_member(committee_id: int):
         user = next(u for u in services.partnership_users(committee.partnership_id) if u.id == form.user_id.data)
         name = user.name
         if commit_or_refuse(lambda: services.add_member(committee, user, form.role_label.data,
-                                                        actor=current_user)).ok:
+                                                        actor=current_user), once_form=form).ok:
             flash(f"{name} added.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")

@@ -18,7 +18,7 @@ from tracker.plans import permissions
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.rag import Status
 from tracker.timescales import UNKNOWN, interpret
-from tracker.timeutil import utcnow
+from tracker.timeutil import local_date, long_date, today, utcnow
 
 #: Longest narrative, closing note or revision reason (a full committee-paper section).
 NARRATIVE_MAX = 20_000
@@ -420,10 +420,13 @@ def check_progress(
     revision_reason: str | None = None,
     superseded_by_id: int | None = None,
     actor=None,
+    on: dt.date | None = None,
 ) -> ProgressInput:
     """Every rule of a progress update, without writing anything: the preview of a return asks this too.
 
-    Raises RuleError (or NotAllowed) naming the field at fault.
+    Raises RuleError (or NotAllowed) naming the field at fault. `on` is the day of the update (today unless
+    history is being loaded): an action past its due date cannot be reported On track or Not started without
+    a revised timescale (and its reason) that has not passed too.
     """
     if actor is not None and not permissions.can_update_action(actor, action):
         raise NotAllowed("You cannot update this action: only its lead officer and the plan's managers can.")
@@ -451,8 +454,30 @@ def check_progress(
                               label="The reason for the new timescale", max_length=REASON_MAX)
     if revised_timescale is not None and reason is None:
         raise RuleError("Give the reason the timescale has changed.", "revision_reason")
+    overdue_without_new_date(action, status, revised_timescale, on or today())
     return ProgressInput(status, narrative, revised_timescale, reason if revised_timescale is not None else None,
                          superseded_by_id)
+
+
+#: Statuses that say an action is running to time: on an overdue action they need a new timescale.
+TO_TIME = (Status.ON_TRACK, Status.NOT_STARTED)
+
+
+def overdue_without_new_date(action: Action, status: Status, revised_timescale: str | dt.date | None,
+                             day: dt.date) -> None:
+    """Refuse On track or Not started on an action past its due date unless the timescale moves past `day`."""
+    if status not in TO_TIME or action.due_end is None or action.due_end >= day:
+        return
+    if Status(action.status) is Status.ONGOING and action.timescale_kind == "ongoing":
+        return
+    if revised_timescale is None:
+        raise RuleError(f"{action.ref} was due by {long_date(action.due_end)}, so it cannot be {status.label.lower()} "
+                        "as it stands. Give a revised timescale and the reason for it, or choose At risk.",
+                        "revised_timescale")
+    new_end = interpret(revised_timescale).end
+    if new_end is not None and new_end < day:
+        raise RuleError(f"The revised timescale ends on {long_date(new_end)}, which has passed too. Give a "
+                        "timescale that is still to come, or choose At risk.", "revised_timescale")
 
 
 def record_progress(
@@ -474,7 +499,8 @@ def record_progress(
     at a door) their right to update the action is checked too; `author_id` alone is for system writes.
     """
     checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
-                             revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor)
+                             revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor,
+                             on=local_date(at) if at is not None else None)
     if actor is not None:
         author_id = actor.id
     _check_version(action, expected_version)
@@ -543,3 +569,54 @@ def reassign_actions(*, plans: Iterable[Plan], from_user_id: int, to_user_id: in
     for action in actions:
         edit_action(action, expected_version=None, actor_id=actor_id, lead_officer_id=to_user_id)
     return list(actions)
+
+
+#: An officer may correct the narrative of their own latest update for this long after making it.
+CORRECTION_HOURS = 24
+
+
+def latest_update(action: Action) -> ProgressUpdate | None:
+    return db.session.scalar(select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
+                             .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1))
+
+
+def correction_refusal(update: ProgressUpdate, actor, now: dt.datetime | None = None) -> str | None:
+    """Why `actor` may not correct `update` now (None when they may): their own, latest, within 24 hours."""
+    if actor is None or update.author_id != actor.id:
+        return "Only the person who wrote an update can correct it."
+    if not permissions.can_update_action(actor, update.action):
+        return "You can no longer update this action."
+    latest = latest_update(update.action)
+    if latest is None or latest.id != update.id:
+        return "Only the latest update can be corrected: a newer one has been recorded since."
+    if (now or utcnow()) - update.created_at > dt.timedelta(hours=CORRECTION_HOURS):
+        return f"An update can be corrected only within {CORRECTION_HOURS} hours of saving it."
+    return None
+
+
+def correct_update(update: ProgressUpdate, *, narrative: str, actor, now: dt.datetime | None = None):
+    """Correct the narrative of one's own latest update within 24 hours; the original stays on the update.
+
+    Audited with the narrative before and after. Raises NotAllowed or RuleError, changing nothing."""
+    from tracker.plans.models import UpdateCorrection
+
+    refusal = correction_refusal(update, actor, now)
+    if refusal:
+        raise NotAllowed(refusal, "narrative")
+    narrative = texts.paragraphs(narrative, field="narrative", label="The corrected update",
+                                 max_length=NARRATIVE_MAX, required=True)
+    before = update.shown_narrative
+    if narrative == before:
+        raise RuleError("The text is the same as the saved update: change it, or cancel.", "narrative")
+    correction = UpdateCorrection(update_id=update.id, author_id=actor.id, narrative=narrative,
+                                  created_at=now or utcnow())
+    db.session.add(correction)
+    db.session.flush()
+    db.session.expire(update, ["corrections"])
+    action = update.action
+    audit.record(user_id=actor.id, entity_type="action", entity_id=action.id, verb="correct",
+                 partnership_id=action.plan.partnership_id, plan_id=action.plan_id,
+                 before={"narrative": before, "progress_update_id": update.id},
+                 after={"narrative": narrative, "progress_update_id": update.id},
+                 summary=f"Corrected the latest progress update on {action.ref}")
+    return correction

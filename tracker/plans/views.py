@@ -16,7 +16,7 @@ from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
 from tracker.plans.cache import fragments
-from tracker.plans.forms import ActionForm, CloseForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
+from tracker.plans.forms import ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
@@ -163,8 +163,11 @@ def _action_page(action: Action, form: UpdateForm | None, *, conflict: bool = Fa
         select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
         .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1)
     ) if conflict else None
+    newest = services.latest_update(action)
+    correctable = newest if newest is not None and services.correction_refusal(newest, current_user) is None else None
     return render_template(
         "actions/action.html",
+        correctable=correctable,
         action=action,
         plan=action.plan,
         rag=action.rag(today()),
@@ -185,7 +188,7 @@ def action(action_id: int):
     if request.method == "POST" and not may_update:
         abort(403)
     form = UpdateForm(current_timescale=action.timescale_text)
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
         form.status.data = Status(action.status).value if action.status is not Status.SUPERSEDED else None
         return _action_page(action, form)
@@ -206,6 +209,29 @@ def action(action_id: int):
         return _action_page(action, form, status=outcome.status)
     flash(f"Update saved. {action.ref} is now {action.rag(today()).text}.", "success")
     return redirect(url_for("plans.action", action_id=action.id))
+
+
+@bp.route("/updates/<int:update_id>/correct", methods=["GET", "POST"])
+@login_required
+def correct_update(update_id: int):
+    """The author of an action's latest update corrects its narrative within 24 hours (audited)."""
+    update = db.session.get(ProgressUpdate, update_id)
+    if update is None:
+        abort(404)
+    action = action_or_404(update.action_id)
+    refusal = services.correction_refusal(update, current_user)
+    if refusal:
+        abort(403, refusal)
+    form = CorrectionForm()
+    if request.method == "GET" and not form.restored:
+        form.narrative.data = update.shown_narrative
+    if form.validate_on_submit():
+        if commit_or_refuse(lambda: services.correct_update(update, narrative=form.narrative.data,
+                                                            actor=current_user), form).ok:
+            flash(f"Update on {action.ref} corrected. The original stays in the history.", "success")
+            return redirect(url_for("plans.action", action_id=action.id))
+    return render_template("actions/correct.html", form=form, action=action, plan=action.plan, update=update,
+                           hours=services.CORRECTION_HOURS), 400 if form.errors or form.form_errors else 200
 
 
 # --------------------------------------------------------------------------- plan managers: actions
@@ -258,7 +284,7 @@ def edit_action(action_id: int):
     plan = manageable_or_403(action.plan)
     form = ActionForm(obj=action if request.method == "GET" else None)
     themes = _action_form_choices(form, plan, action)
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
         form.timescale.data = action.timescale_text
         form.status.data = Status(action.status).value
@@ -292,7 +318,7 @@ def close_action(action_id: int):
     action = action_or_404(action_id)
     manageable_or_403(action.plan)
     form = CloseForm()
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
     elif form.validate_on_submit():
         expected = posted_version(form)
