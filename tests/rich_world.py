@@ -82,11 +82,13 @@ class RichWorld:
             "round_id": self.round.id, "item_id": self.rating.item_id, "proposed_id": self.proposed.id,
             "token": self.job.token, "upload_id": self.upload.id, "organisation_id": self.organisation.id,
             "partnership_id": self.home.id, "user_id": self.national.id,
-            "token_id": self.officer_token_id, "change": "disable",
+            "token_id": self.officer_token_id, "change": "disable", "update_id": self.update.id,
         }
 
     #: the officer's own API token, for /auth/api-tokens/<token_id>/revoke
     officer_token_id: int = 0
+    #: the officer's progress update on `action` (correctable for 24 hours)
+    update: object = None
 
 
 def build_world() -> RichWorld:
@@ -118,6 +120,10 @@ def build_world() -> RichWorld:
     colleague_action = factories.action(plan, lead=people["colleague"], ref="A2")
     other_action = factories.action(other_plan, lead=people["o_manager"], ref="B1")
     organisation = factories.organisation(home, "Home Carers Centre")
+    from tracker.plans import services as plan_services
+
+    update = plan_services.record_progress(action, author_id=officer.id, status=action.status,
+                                           narrative="Started the carers' survey.")
 
     committee = committees.save_committee(None, partnership_id=home.id, name="Carers Partnership",
                                           kind=CommitteeKind.CARERS_PARTNERSHIP, papers_due_working_days=10,
@@ -164,4 +170,5 @@ def build_world() -> RichWorld:
                       indicator=indicator, round=round_, rating=rating, proposed=proposed, job=job, upload=upload,
                       organisation=organisation, reset_token=reset_token, api_tokens=api_tokens)
     world.officer_token_id = officer_token_id
+    world.update = update
     return world

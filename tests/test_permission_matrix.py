@@ -178,6 +178,9 @@ POST /self-evaluation/rounds/<int:round_id>/proposed/<int:proposed_id>/track    
 POST /self-evaluation/rounds/<int:round_id>/proposed/<int:proposed_id>/unlink    login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /self-evaluation/rounds/<int:round_id>/status                               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 
+GET /updates/<int:update_id>/correct                                             login hide   forb   forb  hide   ok      forb      forb    forb   hide      hide    forb
+POST /updates/<int:update_id>/correct                                            login hide   forb   forb  hide   bad     forb      forb    forb   hide      hide    forb
+
 GET /workbooks/<int:workbook_id>/download                                        login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 """
 

@@ -32,7 +32,7 @@ def unauthorized():
     flash(login_manager.login_message, login_manager.login_message_category)
     if request.method == "POST":
         owner = kept_forms.session_user_id(session.get("_user_id"))
-        return redirect(kept_forms.sign_in_url(kept_forms.keep(owner)))
+        return redirect(kept_forms.sign_in_url(kept_forms.keep(owner), request.full_path.rstrip("?")))
     return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 
