@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from tracker.dates import DayMonthYearField
 from tracker.once import OnceForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.committees.models import CommitteeKind
@@ -27,6 +28,6 @@ class MemberForm(OnceForm):
 
 
 class MeetingForm(OnceForm):
-    held_on = DateField("Meeting date", description="For example, 2027-01-27",
-                        validators=[DataRequired("Enter the meeting date as a real date, like 2027-01-27")])
+    held_on = DayMonthYearField("Meeting date", description="For example, 27 1 2027",
+                                required_message="Enter the meeting date, for example 27 1 2027")
     title = StringField("Title", validators=[Optional(), Length(max=300)])
