@@ -110,13 +110,17 @@ GET /committees/                                                                
 GET /committees/<int:committee_id>                                               login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok
 GET /committees/<int:committee_id>/edit                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/edit                                         login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
-POST /committees/<int:committee_id>/meetings                                     login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /committees/<int:committee_id>/meetings                                     login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /committees/<int:committee_id>/meetings/<int:meeting_id>/edit                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /committees/<int:committee_id>/meetings/<int:meeting_id>/edit               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /committees/<int:committee_id>/remove                                        login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /committees/<int:committee_id>/remove                                       login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/meetings/<int:meeting_id>/issue              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/meetings/<int:meeting_id>/remove             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/members                                      login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /committees/<int:committee_id>/members/<int:member_id>/remove               login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 GET /committees/new                                                              login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok
-POST /committees/new                                                             login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok
+POST /committees/new                                                             login forb   forb   forb  forb   forb    forb      bad     bad    bad       bad     bad
 
 GET /imports/                                                                    login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok
 POST /imports/                                                                   login forb   forb   forb  forb   forb    forb      bad     bad    bad       bad     bad
