@@ -123,9 +123,9 @@ def test_api_asks_for_a_revised_timescale_on_an_overdue_action(overdue, world, a
     assert updates(overdue) == 0
 
 
-def test_history_loaded_with_its_own_date_is_judged_on_that_day(overdue, world):
-    plans.record_progress(overdue, author_id=world.officer.id, status=Status.ON_TRACK, narrative="Early days.",
-                          at=dt.datetime(2019, 6, 1, tzinfo=dt.timezone.utc))
+def test_history_loaded_from_documents_keeps_its_statuses(overdue, world):
+    plans.record_progress(overdue, author_id=world.officer.id, status=Status.ON_TRACK, narrative="As reported.",
+                          at=dt.datetime(2021, 6, 1, tzinfo=dt.timezone.utc))
 
 
 # --------------------------------------------------------------------------- correcting one's own update

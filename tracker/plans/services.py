@@ -18,7 +18,7 @@ from tracker.plans import permissions
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.rag import Status
 from tracker.timescales import UNKNOWN, interpret
-from tracker.timeutil import local_date, long_date, today, utcnow
+from tracker.timeutil import long_date, today, utcnow
 
 #: Longest narrative, closing note or revision reason (a full committee-paper section).
 NARRATIVE_MAX = 20_000
@@ -421,12 +421,13 @@ def check_progress(
     superseded_by_id: int | None = None,
     actor=None,
     on: dt.date | None = None,
+    history: bool = False,
 ) -> ProgressInput:
     """Every rule of a progress update, without writing anything: the preview of a return asks this too.
 
-    Raises RuleError (or NotAllowed) naming the field at fault. `on` is the day of the update (today unless
-    history is being loaded): an action past its due date cannot be reported On track or Not started without
-    a revised timescale (and its reason) that has not passed too.
+    Raises RuleError (or NotAllowed) naming the field at fault. An action past its due date on the day `on`
+    (today by default) cannot be reported On track or Not started without a revised timescale (and its
+    reason) that has not passed too; `history` (backdated updates loaded from documents) skips that rule.
     """
     if actor is not None and not permissions.can_update_action(actor, action):
         raise NotAllowed("You cannot update this action: only its lead officer and the plan's managers can.")
@@ -454,7 +455,8 @@ def check_progress(
                               label="The reason for the new timescale", max_length=REASON_MAX)
     if revised_timescale is not None and reason is None:
         raise RuleError("Give the reason the timescale has changed.", "revision_reason")
-    overdue_without_new_date(action, status, revised_timescale, on or today())
+    if not history:
+        overdue_without_new_date(action, status, revised_timescale, on or today())
     return ProgressInput(status, narrative, revised_timescale, reason if revised_timescale is not None else None,
                          superseded_by_id)
 
@@ -500,7 +502,7 @@ def record_progress(
     """
     checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
                              revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor,
-                             on=local_date(at) if at is not None else None)
+                             history=at is not None)
     if actor is not None:
         author_id = actor.id
     _check_version(action, expected_version)
@@ -620,3 +622,34 @@ def correct_update(update: ProgressUpdate, *, narrative: str, actor, now: dt.dat
                  after={"narrative": narrative, "progress_update_id": update.id},
                  summary=f"Corrected the latest progress update on {action.ref}")
     return correction
+
+
+def actions_to_reassign(plans: Iterable[Plan], from_user_id: int | None) -> list[Action]:
+    """The open actions `from_user_id` leads in these plans: what `reassign_actions` would move (no writes)."""
+    plan_ids = [plan.id for plan in plans]
+    if from_user_id is None or not plan_ids:
+        return []
+    return list(db.session.scalars(
+        select(Action).where(Action.plan_id.in_(plan_ids), Action.lead_officer_id == from_user_id,
+                             Action.status.in_([s for s in Status if s.is_open]))
+        .order_by(Action.plan_id, Action.id)))
+
+
+def undo_reassign(*, action_ids: Iterable[int], from_user_id: int, to_user_id: int, actor_id: int | None = None,
+                  actor=None) -> list[Action]:
+    """Give back actions a re-assignment moved from `from_user_id` to `to_user_id`: only those `to_user_id`
+    still leads (a later change is never overwritten), each audited. Refused if the person may not manage
+    one of their plans or `from_user_id` no longer has an account there."""
+    ids = sorted({i for i in action_ids if texts.in_id_range(i)})
+    actions = list(db.session.scalars(select(Action).where(Action.id.in_(ids), Action.lead_officer_id == to_user_id)
+                                      .order_by(Action.plan_id, Action.id))) if ids else []
+    if actor is not None:
+        if not all(permissions.can_manage_plan(actor, action.plan) for action in actions):
+            raise NotAllowed("Only the plans' managers can move their actions.")
+        actor_id = actor.id
+    if any(not _has_role(from_user_id, action.plan.partnership_id, Role.VIEWER) for action in actions):
+        raise RuleError("The officer no longer has an account in this partnership, so the actions cannot go "
+                        "back to them.", "from_user")
+    for action in actions:
+        edit_action(action, expected_version=None, actor_id=actor_id, lead_officer_id=from_user_id)
+    return actions

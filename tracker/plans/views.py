@@ -359,9 +359,16 @@ def supersede_action(action_id: int):
         400 if form.errors else 200
 
 
+def _id_list(value: str | None, limit: int = 5000) -> list[int]:
+    """Ids from a comma-separated query or form value; anything else is dropped (they are only hints)."""
+    ids = [parse_id(part) for part in (value or "").split(",")[:limit]]
+    return [i for i in ids if i is not None]
+
+
 @bp.route("/plans/<int:plan_id>/reassign", methods=["GET", "POST"])
 @login_required
 def reassign(plan_id: int):
+    """Move an officer's open actions: a confirmation page with the count first, then an undo."""
     plan = manageable_or_403(plan_or_404(plan_id))
     form = ReassignForm()
     partnership_plans = db.session.scalars(select(Plan).where(Plan.partnership_id == plan.partnership_id,
@@ -375,6 +382,13 @@ def reassign(plan_id: int):
         (u.id, u.name) for u in queries.partnership_officers(plan.partnership_id)])
     if form.validate_on_submit():
         scope = [plan] if form.scope.data == "plan" else partnership_plans
+        names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
+        where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
+        if request.form.get("confirmed") != "yes":
+            moving = services.actions_to_reassign(scope, form.from_user.data)
+            return render_template("plans/reassign_confirm.html", form=form, plan=plan, moving=moving,
+                                   from_name=names[form.from_user.data], to_name=names[form.to_user.data],
+                                   where=where)
         outcome = commit_or_refuse(lambda: services.reassign_actions(
             plans=scope, from_user_id=form.from_user.data, to_user_id=form.to_user.data, actor=current_user),
             form, fields={"to_user": "to_user"}, concurrent_message=(
@@ -384,12 +398,43 @@ def reassign(plan_id: int):
         if not outcome.ok:
             return render_template("plans/reassign.html", form=form, plan=plan), outcome.status
         moved = outcome.value
-        names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
-        where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
         flash(f"Moved {len(moved)} open action{'s' if len(moved) != 1 else ''} from {names[form.from_user.data]} to "
               f"{names[form.to_user.data]} in {where}.", "success")
-        return redirect(url_for("plans.plan", plan_id=plan.id))
+        return redirect(url_for("plans.reassigned", plan_id=plan.id, from_user=form.from_user.data,
+                                to_user=form.to_user.data, actions=",".join(str(a.id) for a in moved)))
     return render_template("plans/reassign.html", form=form, plan=plan), 400 if form.errors else 200
+
+
+@bp.route("/plans/<int:plan_id>/reassign/done")
+@login_required
+def reassigned(plan_id: int):
+    """What a re-assignment moved, with an undo (the ids are hints: the undo checks each action)."""
+    plan = manageable_or_403(plan_or_404(plan_id))
+    from_user = db.session.get(User, parse_id(request.args.get("from_user")) or 0)
+    to_user = db.session.get(User, parse_id(request.args.get("to_user")) or 0)
+    ids = _id_list(request.args.get("actions"))
+    moved = [] if from_user is None or to_user is None or not ids else db.session.scalars(
+        select(Action).where(Action.id.in_(ids), Action.lead_officer_id == to_user.id).order_by(Action.id)).all()
+    moved = [a for a in moved if can_manage_plan(current_user, a.plan)]
+    return render_template("plans/reassigned.html", plan=plan, moved=moved, from_user=from_user, to_user=to_user)
+
+
+@bp.route("/plans/<int:plan_id>/reassign/undo", methods=["POST"])
+@login_required
+def undo_reassign(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    from_id, to_id = parse_id(request.form.get("from_user")), parse_id(request.form.get("to_user"))
+    if from_id is None or to_id is None:
+        abort(400, "The form was missing information. Reload the page and try again.")
+    outcome = commit_or_refuse(lambda: services.undo_reassign(
+        action_ids=_id_list(request.form.get("actions")), from_user_id=from_id, to_user_id=to_id,
+        actor=current_user), concurrent_message=(
+        "Someone else changed one of these actions at the same moment. Nothing was moved back: try again."))
+    if outcome.ok:
+        count = len(outcome.value)
+        flash(f"Undone: {count} action{'s' if count != 1 else ''} moved back." if count
+              else "Nothing to undo: those actions have changed since.", "success" if count else "info")
+    return redirect(url_for("plans.plan", plan_id=plan.id))
 
 
 @bp.route("/plans/<int:plan_id>/audit.xlsx")
