@@ -154,6 +154,8 @@ GET /plans/<int:plan_id>/edit                                                   
 POST /plans/<int:plan_id>/edit                                                   login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 GET /plans/<int:plan_id>/reassign                                                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
 POST /plans/<int:plan_id>/reassign                                               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
+GET /plans/<int:plan_id>/reassign/done                                           login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok
+POST /plans/<int:plan_id>/reassign/undo                                          login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad
 GET /plans/<int:plan_id>/returns                                                 login hide   forb   forb  hide   ok      ok        ok      ok     hide      hide    ok
 POST /plans/<int:plan_id>/returns                                                login hide   forb   forb  hide   bad     bad       bad     bad    hide      hide    bad
 GET /plans/<int:plan_id>/returns/download                                        login hide   forb   forb  hide   ok      ok        ok      ok     hide      hide    ok
