@@ -211,3 +211,28 @@ def test_anonymous_post_keeps_nothing(world, app):
     response = app.test_client().post(f"/actions/{world.officer_action.id}", data={"narrative": "x"})
     assert response.status_code == 302
     assert db.session.scalar(select(func.count(KeptForm.id))) == 0
+
+
+# --------------------------------------------------------------------------- supersede
+def test_supersede_offers_the_partnerships_actions_and_no_longer_needed(world, client_as):
+    """Found: supersede offered only same-plan actions and no "no longer needed"."""
+    second = factories.plan(world.home, "Second plan")
+    elsewhere = factories.action(second, lead=world.officer, ref="S1")
+    db.session.commit()
+    client = client_as(world.manager)
+    page = client.get(f"/actions/{world.officer_action.id}/supersede")
+    assert "No longer needed" in page.text and f'value="{elsewhere.id}"' in page.text
+    assert f'value="{world.outsider_action.id}"' not in page.text
+    response = client.post(f"/actions/{world.officer_action.id}/supersede", data={
+        "version": str(world.officer_action.version), "replacement": str(elsewhere.id), "note": "Moved to S1."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Action, world.officer_action.id).superseded_by_id == elsewhere.id
+    colleague = world.colleague_action
+    response = client.post(f"/actions/{colleague.id}/supersede", data={
+        "version": str(colleague.version), "replacement": "no_longer_needed", "note": "The service closed."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    closed = db.session.get(Action, colleague.id)
+    assert closed.status is Status.SUPERSEDED and closed.superseded_by_id is None
+    assert "no longer needed" in client.get(f"/actions/{colleague.id}").text

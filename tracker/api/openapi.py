@@ -113,7 +113,7 @@ SCHEMAS = {
     "NewProgressUpdate": {
         "type": "object",
         "description": "Only a plan manager marks an action superseded, naming the replacing action in "
-                       "superseded_by_id (an action of the same plan).",
+                       "superseded_by_id (an action of the same partnership).",
         "required": ["status", "narrative", "version"],
         "additionalProperties": False,
         "dependentRequired": {"revised_timescale": ["revision_reason"]},

@@ -88,16 +88,27 @@ class CloseForm(OnceForm):
                          validators=[DataRequired("Write a closing note"), Length(max=NARRATIVE_MAX)])
 
 
+NO_LONGER_NEEDED = "no_longer_needed"
+
+
+def replacement_value(value):
+    """An action id, "no longer needed", or None (nothing chosen)."""
+    if value == NO_LONGER_NEEDED:
+        return NO_LONGER_NEEDED
+    return optional_id(value)
+
+
 class SupersedeForm(OnceForm):
     version = HiddenField(validators=[InputRequired()])
-    replacement = SelectField("Replaced by", coerce=optional_id,
+    replacement = SelectField("Replaced by", coerce=replacement_value,
+                              description="Any action of the partnership's plans, or “No longer needed”.",
                               validators=[InputRequired("Choose the action that replaces this one")])
-    note = TextAreaField("Note", description="Why the action is superseded.",
+    note = TextAreaField("Note", description="Why the action is superseded or no longer needed.",
                          validators=[DataRequired("Write a note"), Length(max=NARRATIVE_MAX)])
 
     def validate_replacement(self, field) -> None:
         if field.data is None:
-            raise ValidationError("Choose the action that replaces this one")
+            raise ValidationError("Choose the action that replaces this one, or “No longer needed”")
 
 
 class ReassignForm(OnceForm):

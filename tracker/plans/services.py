@@ -281,8 +281,9 @@ def _replacement(action: Action | None, replacement_id: int | None) -> int | Non
     if replacement_id is None:
         return None
     replacement = db.session.get(Action, replacement_id) if texts.in_id_range(replacement_id) else None
-    if replacement is None or action is None or replacement.plan_id != action.plan_id or replacement.id == action.id:
-        raise RuleError("Choose another action of the same plan as the replacement.", "superseded_by_id")
+    if replacement is None or action is None or replacement.id == action.id \
+            or replacement.plan.partnership_id != action.plan.partnership_id:
+        raise RuleError("Choose another action of the partnership as the replacement.", "superseded_by_id")
     return replacement.id
 
 
@@ -422,6 +423,7 @@ def check_progress(
     actor=None,
     on: dt.date | None = None,
     history: bool = False,
+    no_longer_needed: bool = False,
 ) -> ProgressInput:
     """Every rule of a progress update, without writing anything: the preview of a return asks this too.
 
@@ -440,10 +442,15 @@ def check_progress(
     if status is Status.SUPERSEDED:
         if actor is not None and not permissions.can_supersede(actor, action):
             raise NotAllowed("Only the plan's managers can mark an action superseded.", "status")
-        if superseded_by_id is None:
-            raise RuleError("Choose the action that replaces this one.", "superseded_by_id")
-        superseded_by_id = _replacement(action, superseded_by_id)
-    elif superseded_by_id is not None:
+        if no_longer_needed:
+            if superseded_by_id is not None:
+                raise RuleError("An action no longer needed names no replacement.", "superseded_by_id")
+        elif superseded_by_id is None:
+            raise RuleError("Choose the action that replaces this one, or say it is no longer needed.",
+                            "superseded_by_id")
+        else:
+            superseded_by_id = _replacement(action, superseded_by_id)
+    elif superseded_by_id is not None or no_longer_needed:
         raise RuleError("Only a superseded action names another action that replaces it.", "superseded_by_id")
     if isinstance(revised_timescale, str):
         revised_timescale = revised_timescale.strip() or None
@@ -494,6 +501,7 @@ def record_progress(
     at: dt.datetime | None = None,
     superseded_by_id: int | None = None,
     actor=None,
+    no_longer_needed: bool = False,
 ) -> ProgressUpdate:
     """A progress update: appends to the history, moves the status, and re-dates the action if asked.
 
@@ -502,7 +510,7 @@ def record_progress(
     """
     checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
                              revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor,
-                             history=at is not None)
+                             history=at is not None, no_longer_needed=no_longer_needed)
     if actor is not None:
         author_id = actor.id
     _check_version(action, expected_version)

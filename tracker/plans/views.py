@@ -16,7 +16,7 @@ from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
 from tracker.plans.cache import fragments
-from tracker.plans.forms import ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
+from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
@@ -339,20 +339,26 @@ def supersede_action(action_id: int):
     action = action_or_404(action_id)
     manageable_or_403(action.plan)
     form = SupersedeForm()
-    others = db.session.execute(select(Action.id, Action.ref, Action.text).where(
-        Action.plan_id == action.plan_id, Action.id != action.id).order_by(Action.id)).all()
-    form.replacement.choices = choices([(None, "Choose an action")] + [
-        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}") for row in others])
+    others = db.session.execute(
+        select(Action.id, Action.ref, Action.text, Action.plan_id, Plan.name).join(Plan)
+        .where(Plan.partnership_id == action.plan.partnership_id, Plan.archived_at.is_(None),
+               Action.id != action.id)
+        .order_by(Action.plan_id != action.plan_id, Plan.name, Action.id)).all()
+    form.replacement.choices = choices([(None, "Choose an action"), (NO_LONGER_NEEDED, "No longer needed")] + [
+        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}" + ("" if row.plan_id == action.plan_id
+                                                                  else f" ({row.name})")) for row in others])
     if request.method == "GET":
         form.version.data = str(action.version)
     elif form.validate_on_submit():
         expected = posted_version(form)
         outcome = commit_or_refuse(lambda: services.record_progress(
             action, actor=current_user, status=Status.SUPERSEDED, narrative=form.note.data,
-            expected_version=expected, superseded_by_id=form.replacement.data), form,
+            expected_version=expected, no_longer_needed=form.replacement.data == NO_LONGER_NEEDED,
+            superseded_by_id=None if form.replacement.data == NO_LONGER_NEEDED else form.replacement.data), form,
             fields={"narrative": "note", "superseded_by_id": "replacement"}, concurrent_message=STALE)
         if outcome.ok:
-            flash(f"Action {action.ref} marked as superseded.", "success")
+            flash(f"Action {action.ref} closed as no longer needed." if form.replacement.data == NO_LONGER_NEEDED
+                  else f"Action {action.ref} marked as superseded.", "success")
         if outcome.ok or outcome.concurrent:
             return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/supersede.html", form=form, action=action, plan=action.plan), \
