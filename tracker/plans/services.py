@@ -161,8 +161,19 @@ def apply_timescale(action: Action, text: str | dt.date | None) -> None:
     action.due_end = timescale.end
 
 
-def next_ref(plan: Plan) -> str:
+def next_ref(plan: Plan, item_number: str | None = None) -> str:
+    """The next free reference of the plan, in its own scheme.
+
+    With `item_number` (the framework item an action is linked to, "1.1") and a plan whose references are
+    numbered under their items ("1.1.1", "1.1.2"), the next number under that item ("1.1.3"); otherwise the
+    next "A" number (A1, A2, ...)."""
     refs = db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)).all()
+    if item_number:
+        dotted = [r for r in refs if r.count(".") >= 1 and r.replace(".", "").isdigit()]
+        if dotted and len(dotted) * 2 >= len(refs):
+            under = [int(r[len(item_number) + 1:]) for r in refs
+                     if r.startswith(f"{item_number}.") and r[len(item_number) + 1:].isdigit()]
+            return f"{item_number}.{max(under, default=0) + 1}"
     numbers = [int(r[1:]) for r in refs if r[:1] == "A" and r[1:].isdigit()]
     return f"A{max(numbers, default=0) + 1}"
 
