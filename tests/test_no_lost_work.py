@@ -236,3 +236,20 @@ def test_supersede_offers_the_partnerships_actions_and_no_longer_needed(world, c
     closed = db.session.get(Action, colleague.id)
     assert closed.status is Status.SUPERSEDED and closed.superseded_by_id is None
     assert "no longer needed" in client.get(f"/actions/{colleague.id}").text
+
+
+def test_the_same_update_sent_again_from_a_fresh_form_records_nothing_new(world, client_as, api):
+    """Back then Save where the browser fetched the page afresh (a new token) but restored the typed text."""
+    client = client_as(world.officer)
+    action = world.officer_action
+    assert client.post(f"/actions/{action.id}", data=update_form(client, action)).status_code == 302
+    db.session.expire_all()
+    fresh = db.session.get(Action, action.id)
+    again = client.post(f"/actions/{action.id}", data=update_form(client, fresh))
+    assert again.status_code == 302 and updates(action) == 1
+    assert "nothing new was recorded" in client.get(again.location).text
+    response = api(world.officer).post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "on_track", "narrative": "Met the housing team.", "version": fresh.version})
+    assert response.status_code == 409 and updates(action) == 1
+    different = client.post(f"/actions/{action.id}", data={**update_form(client, fresh), "narrative": "More."})
+    assert different.status_code == 302 and updates(action) == 2

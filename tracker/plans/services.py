@@ -500,6 +500,28 @@ def overdue_without_new_date(action: Action, status: Status, revised_timescale: 
                         "timescale that is still to come, or choose At risk.", "revised_timescale")
 
 
+#: The same update by the same person within this many minutes is a repeat (Back then Save on a page the
+#: browser fetched afresh, with the typed text restored), not a new update.
+REPEAT_MINUTES = 30
+
+
+class RepeatedUpdate(Conflict):
+    """The update just saved, sent again: nothing new is recorded."""
+
+    def __init__(self, update: ProgressUpdate):
+        super().__init__("You had already saved this update, so nothing new was recorded.", "narrative")
+        self.update = update
+
+
+def _repeat_of(action: Action, author_id: int | None, checked: ProgressInput, now: dt.datetime):
+    latest = latest_update(action)
+    if latest is None or author_id is None or latest.author_id != author_id:
+        return None
+    same = (latest.status == checked.status and latest.narrative == checked.narrative
+            and (checked.revised_timescale is None or latest.revised_timescale_text == str(checked.revised_timescale)))
+    return latest if same and now - latest.created_at <= dt.timedelta(minutes=REPEAT_MINUTES) else None
+
+
 def record_progress(
     action: Action,
     *,
@@ -524,6 +546,10 @@ def record_progress(
                              history=at is not None, no_longer_needed=no_longer_needed)
     if actor is not None:
         author_id = actor.id
+    if at is None:
+        repeat = _repeat_of(action, author_id, checked, utcnow())
+        if repeat is not None:
+            raise RepeatedUpdate(repeat)
     _check_version(action, expected_version)
     before = snapshot(action)
     if checked.superseded_by_id is not None:

@@ -20,6 +20,7 @@ from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, Correct
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
+from tracker.once import ALREADY_SAVED
 from tracker.text import parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
 
@@ -201,6 +202,9 @@ def action(action_id: int):
         expected_version=expected), form, concurrent_message=(
         "Someone else updated this action while you were writing. Your update has not been saved: "
         "compare it with their version below, then save again if it is still right."))
+    if isinstance(outcome.error, services.RepeatedUpdate):  # Back then Save on a page fetched afresh
+        flash(ALREADY_SAVED, "info")
+        return redirect(url_for("plans.action", action_id=action.id))
     if outcome.concurrent:
         action = action_or_404(action_id)
         form.version.data = str(action.version)
