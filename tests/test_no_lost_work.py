@@ -253,3 +253,18 @@ def test_the_same_update_sent_again_from_a_fresh_form_records_nothing_new(world,
     assert response.status_code == 409 and updates(action) == 1
     different = client.post(f"/actions/{action.id}", data={**update_form(client, fresh), "narrative": "More."})
     assert different.status_code == 302 and updates(action) == 2
+
+
+def test_the_excel_return_asks_for_a_revised_timescale_on_an_overdue_action(overdue, world, client_as):
+    from tests.workbooks.test_returns import column, download, save, upload
+
+    client = client_as(world.officer)
+    wb = download(client, world.plan.id)
+    ws = wb["Updates"] if "Updates" in wb.sheetnames else wb.worksheets[0]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == "A9")
+    ws.cell(row=row, column=column("Status")).value = "On track"
+    ws.cell(row=row, column=column("Progress update")).value = "Going well."
+    response = upload(client, world.plan.id, save(wb))
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Give a revised timescale" in preview
+    assert updates(overdue) == 0
