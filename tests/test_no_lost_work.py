@@ -268,3 +268,26 @@ def test_the_excel_return_asks_for_a_revised_timescale_on_an_overdue_action(over
     preview = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Give a revised timescale" in preview
     assert updates(overdue) == 0
+
+
+def test_a_double_click_racing_the_first_save_records_one_update(world, client_as, monkeypatch):
+    """Both requests pass the "already spent?" check; the unique token makes the second commit fail."""
+    from tracker import once
+
+    client = client_as(world.officer)
+    action = world.officer_action
+    data = update_form(client, action)
+    first = client.post(f"/actions/{action.id}", data=data)
+    real_spent, calls = once.spent, []
+
+    def racing(token):  # the other request has not committed yet when this one checks
+        calls.append(token)
+        return None if len(calls) <= 2 else real_spent(token)
+
+    monkeypatch.setattr(once, "spent", racing)
+    db.session.expire_all()
+    data["version"] = str(db.session.get(Action, action.id).version)
+    data["narrative"] = "Typed differently in the second tab."  # not a repeat: only the token stops it
+    second = client.post(f"/actions/{action.id}", data=data)
+    assert second.status_code == 302 and second.location == first.location
+    assert updates(action) == 1

@@ -259,6 +259,10 @@ def _get_world(app, world, client_as) -> dict:
     round_ = selfeval.create_round(partnership=world.home, framework=factories.msg(), title="Self-evaluation",
                                    actor_id=world.manager.id)
     rated = next(r for r in round_.ratings if r.item.local_completion)
+    from tracker.plans import services as plan_services
+
+    progress = plan_services.record_progress(world.officer_action, author_id=world.officer.id,
+                                             status=world.officer_action.status, narrative="For the GET test.")
     issued, _ = workbooks.issue_workbook(world.plan, FinancialQuarter(2023, 2))
     _user, reset_token = auth_services.start_password_reset(world.officer.email)
     api_tokens = {who: tokens.create_token(getattr(world, who), "GET test")[1]
@@ -295,7 +299,8 @@ def _get_world(app, world, client_as) -> dict:
         "values": {"user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
-                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css"},
+                   "item_id": rated.item_id, "workbook_id": issued.id, "filename": "css/app.css",
+                   "update_id": progress.id, "meeting_id": committee.meetings[0].id},
         "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,

@@ -213,10 +213,11 @@ def _rating_page(round_: SelfEvaluationRound, rating: Rating, form: RatingForm, 
     index = next(i for i, item in enumerate(items) if item.id == rating.item_id)
     plans = services.plans_for(round_) if can_manage else []
     action_forms = {}
+    leads = _lead_choices(round_) if plans and rating.proposed else []
     for proposed in rating.proposed:
         track, link = TrackForm(prefix=f"track-{proposed.id}"), LinkForm(prefix=f"link-{proposed.id}")
         track.plan_id.choices = link.plan_id.choices = [(p.id, p.name) for p in plans]
-        track.lead_officer_id.choices = _lead_choices(round_)
+        track.lead_officer_id.choices = leads
         action_forms[proposed.id] = (track, link)
     return {
         "round": round_, "rating": rating, "item": rating.item, "form": form, "can_manage": can_manage,
