@@ -91,7 +91,7 @@ class RichWorld:
             "round_id": self.round.id, "item_id": self.rating.item_id, "proposed_id": self.proposed.id,
             "token": self.job.token, "upload_id": self.upload.id, "organisation_id": self.organisation.id,
             "partnership_id": self.home.id, "user_id": self.national.id,
-            "token_id": self.officer_token_id, "change": "disable", "job_id": self.background_job_id,
+            "token_id": self.officer_token_id, "change": "disable", "job_id": self.background_job_id, "update_id": self.update.id,
             "risk_id": self.risk.id if self.risk is not None else 0,
             "report_id": self.report.id, "recommendation_id": self.recommendation.id,
             "evidence_id": self.evidence.id, "target": "action", "target_id": self.action.id,
@@ -103,6 +103,8 @@ class RichWorld:
     background_job_id: int = 0
     #: a risk on the plan, owned by the officer, mitigated by the officer's action
     risk: object = None
+    #: the officer's progress update on `action` (correctable for 24 hours)
+    update: object = None
 
 
 def build_world() -> RichWorld:
@@ -135,6 +137,10 @@ def build_world() -> RichWorld:
     colleague_action = factories.action(plan, lead=people["colleague"], ref="A2")
     other_action = factories.action(other_plan, lead=people["o_manager"], ref="B1")
     organisation = factories.organisation(home, "Home Carers Centre")
+    from tracker.plans import services as plan_services
+
+    update = plan_services.record_progress(action, author_id=officer.id, status=action.status,
+                                           narrative="Started the carers' survey.")
 
     committee = committees.save_committee(None, partnership_id=home.id, name="Carers Partnership",
                                           kind=CommitteeKind.CARERS_PARTNERSHIP, papers_due_working_days=10,
@@ -197,4 +203,5 @@ def build_world() -> RichWorld:
                                    residual=(2, 2), target=(2, 2), owner_id=officer.id, plans=[plan],
                                    actions=[action], actor_id=manager.id)
     db.session.commit()
+    world.update = update
     return world

@@ -64,7 +64,7 @@ def _endpoints(world, admins):
         "edit user": (f"/admin/users/{officer.id}", {"name": "Renamed Officer", "email": "officer@example.scot",
                                                      "job_title": "Head of service"}),
         "set roles": (f"/admin/users/{officer.id}/roles", {f"role_{home.id}": "plan_manager"}),
-        "disable user": (f"/admin/users/{officer.id}/disable", {}),
+        "disable user": (f"/admin/users/{officer.id}/disable", {"confirmed": "yes"}),  # leads open actions
         "create organisation": ("/admin/organisations/new", {"partnership_id": home.id, "name": "New Carers Centre",
                                                              "kind": "carers_centre", "aliases": "NCC"}),
         "edit organisation": (f"/admin/organisations/{admins['home_org'].id}",
@@ -222,7 +222,7 @@ def test_disabling_ends_sessions_and_refuses_sign_in(app, world, admins, client_
     officer_client.post("/auth/sign-in", data={"email": "officer@example.scot", "password": factories.PASSWORD})
     cookie = officer_client.get_cookie("session", domain="tracker.test").value
     assert officer_client.get("/").status_code == 200
-    client_as(admins["home_admin"]).post(f"/admin/users/{world.officer.id}/disable")
+    client_as(admins["home_admin"]).post(f"/admin/users/{world.officer.id}/disable", data={"confirmed": "yes"})
     replay = app.test_client()
     replay.set_cookie("session", cookie, domain="tracker.test")
     assert replay.get("/").status_code == 302

@@ -262,7 +262,8 @@ def test_bulk_reassign_moves_open_actions_and_audits_each(world, client_as):
     db.session.commit()
     client = client_as(world.manager)
     response = client.post(f"/plans/{world.plan.id}/reassign", data={
-        "from_user": str(world.officer.id), "to_user": str(world.other_officer.id), "scope": "plan"})
+        "from_user": str(world.officer.id), "to_user": str(world.other_officer.id), "scope": "plan",
+        "confirmed": "yes"})
     assert response.status_code == 302
     assert fresh(world.officer_action).lead_officer_id == world.other_officer.id
     assert fresh(extra).lead_officer_id == world.other_officer.id
@@ -275,7 +276,8 @@ def test_bulk_reassign_moves_open_actions_and_audits_each(world, client_as):
     flashed = client.get(f"/plans/{world.plan.id}").text
     assert f"Moved 2 open actions from {world.officer.name} to {world.other_officer.name} in this plan." in flashed
     response = client.post(f"/plans/{world.plan.id}/reassign", data={
-        "from_user": str(world.officer.id), "to_user": str(world.other_officer.id), "scope": "partnership"})
+        "from_user": str(world.officer.id), "to_user": str(world.other_officer.id), "scope": "partnership",
+        "confirmed": "yes"})
     assert response.status_code == 302
     assert fresh(elsewhere).lead_officer_id == world.other_officer.id
 

@@ -114,6 +114,10 @@ GET /api/v1/plans                                                               
 GET /api/v1/plans/<int:plan_id>                                                  login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /api/v1/plans/<int:plan_id>/actions                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /committees/<int:committee_id>/changes                                       login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /committees/<int:committee_id>/meetings/<int:meeting_id>/edit                login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /committees/<int:committee_id>/meetings/<int:meeting_id>/edit               login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
+GET /committees/<int:committee_id>/remove                                        login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /committees/<int:committee_id>/remove                                       login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 
 GET /auth/account                                                                login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /auth/api-tokens                                                             login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
@@ -160,6 +164,8 @@ POST /plans/<int:plan_id>/restore                                               
 GET /plans/archived                                                              login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /my-actions                                                                  login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /plans/<int:plan_id>/changes                                                 login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /plans/<int:plan_id>/reassign/done                                           login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /plans/<int:plan_id>/reassign/undo                                          login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
 
 GET /risks/                                                                      login ok     ok     ok    ok     ok      ok        ok      ok     ok        ok      ok   ok
 GET /risks/<int:risk_id>                                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
@@ -246,6 +252,9 @@ GET /auth/sso/<key>/callback                                                    
 
 GET /workbooks/<int:workbook_id>/papers                                          login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /workbooks/<int:workbook_id>/papers/<any(pdf, docx):kind>                   login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /updates/<int:update_id>/correct                                             login hide   forb   forb  hide   ok      forb      forb    forb   hide      hide    forb forb
+POST /updates/<int:update_id>/correct                                            login hide   forb   forb  hide   bad     forb      forb    forb   hide      hide    forb forb
+
 """
 
 #: (row, role) -> what the cell SHOULD be, and what it does today. Each runs as a strict xfail.

@@ -268,6 +268,11 @@ def _get_world(app, world, client_as) -> dict:
     recommendation = scrutiny.add_recommendation(report, ref="R1", text="Reconcile.", actor_id=world.manager.id)
     evidence_row = evidence.add_evidence("action", world.officer_action.id, filename="minutes.pdf",
                                          data=b"%PDF-1.4\n%%EOF\n", actor_id=world.officer.id)
+
+    from tracker.plans import services as plan_services
+
+    progress = plan_services.record_progress(world.officer_action, author_id=world.officer.id,
+                                             status=world.officer_action.status, narrative="For the GET test.")
     issued, _ = workbooks.issue_workbook(world.plan, FinancialQuarter(2023, 2))
     _user, reset_token = auth_services.start_password_reset(world.officer.email)
     api_tokens = {who: tokens.create_token(getattr(world, who), "GET test")[1]
@@ -322,7 +327,7 @@ def _get_world(app, world, client_as) -> dict:
                    "job_id": background.id,
                    "report_id": report.id, "recommendation_id": recommendation.id, "evidence_id": evidence_row.id,
                    "target": "action", "target_id": world.officer_action.id,
-                   "key": "example"},
+                   "key": "example", "update_id": progress.id, "meeting_id": committee.meetings[0].id},
         "tokens": {"auth.reset_password": reset_token, "imports.preview": job.token, "imports.assign_leads": job.token},
         "uploads": uploads,
         "api_tokens": api_tokens,

@@ -8,7 +8,7 @@ import os
 from flask import Flask, jsonify, render_template, request
 
 from tracker import config as config_module
-from tracker import bounds, resources, security
+from tracker import bounds, once, resources, security
 from tracker.errors import RuleError
 from tracker.extensions import csrf, db, login_manager, migrate
 from tracker.scheduler import banner as scheduler_banner
@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     register_extensions(app)
     security.init_app(app)
+    once.init_app(app)
     bounds.init_app(app)
     register_blueprints(app)
     register_commands(app)

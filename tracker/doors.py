@@ -3,6 +3,7 @@
 Every write a page makes goes through `commit_or_refuse`: the service decides (raising `RuleError` with a
 field and a plain message), this commits on success and, on a refusal, rolls back and puts the message
 beside the form field it names (or at the top of the form, or in a flash message when there is no form).
+A form with a one-time token (tracker.once) spends it in the same transaction: a replay saves nothing.
 A concurrent edit (the service's `Conflict` on "version", or SQLAlchemy's StaleDataError from the version
 counter) and a uniqueness clash that slipped past the service's own check are refusals too.
 """
@@ -16,6 +17,7 @@ from flask import flash
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from tracker import once
 from tracker.errors import Conflict, RuleError
 from tracker.extensions import db
 
@@ -58,14 +60,23 @@ def refusal(error: Exception) -> RuleError | None:
 
 
 def commit_or_refuse(write: Callable[[], T], form=None, *, fields: Mapping[str, str] | None = None,
-                     concurrent_message: str | None = None) -> Outcome[T]:
-    """Run `write` and commit; on a refusal roll back and show it. `fields` maps service fields to form fields."""
+                     concurrent_message: str | None = None, once_form=None) -> Outcome[T]:
+    """Run `write` and commit; on a refusal roll back and show it. `fields` maps service fields to form fields.
+
+    `once_form` is the form whose one-time token is spent when the refusal goes to a flash message instead."""
+    token = once.posted_token(form if form is not None else once_form)
+    if token is not None and once.spent(token) is not None:
+        once.replay(token)  # the same form saved a second time: nothing new, show what was saved
     try:
         value = write()
+        if token is not None:
+            once.spend(token)
         db.session.commit()
         return Outcome(True, value)
     except (RuleError, StaleDataError, IntegrityError) as exc:
         db.session.rollback()
+        if token is not None and isinstance(exc, IntegrityError) and once.spent(token) is not None:
+            once.replay(token)  # a double click: the other request saved it a moment ago
         error = refusal(exc)
     if isinstance(error, Conflict) and error.field == "version":
         flash(concurrent_message or CONCURRENT_EDIT, "error")

@@ -4,7 +4,7 @@ from tracker.auth.models import ApiToken, Membership, PasswordResetToken, Role, 
 from tracker.committees.models import Committee, CommitteeMember, Meeting  # noqa: F401
 from tracker.frameworks.models import Framework, FrameworkItem, Theme  # noqa: F401
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership  # noqa: F401
-from tracker.plans.models import Action, Plan, ProgressUpdate  # noqa: F401
+from tracker.plans.models import Action, Plan, ProgressUpdate, UpdateCorrection  # noqa: F401
 from tracker.selfeval.models import ProposedAction, Rating, SelfEvaluationRound  # noqa: F401
 from tracker.indicators.models import Indicator, IndicatorBreakdown, IndicatorTarget, IndicatorValue  # noqa: F401
 from tracker.workbooks.models import IssuedWorkbook, ReturnUpload  # noqa: F401
@@ -22,3 +22,5 @@ from tracker.plans.stamps import NameStamp  # noqa: F401
 from tracker.risks.models import Risk, RiskMatrix, RiskReminder, RiskReview  # noqa: F401
 from tracker.scrutiny.models import AuditReport, Grade, GradeScheme, Recommendation  # noqa: F401
 from tracker.evidence.models import Evidence  # noqa: F401
+from tracker.once import FormToken  # noqa: F401
+from tracker.auth.kept_forms import KeptForm  # noqa: F401

@@ -85,7 +85,7 @@ def test_two_step_closure_verify_and_reopen_are_audited(w):
             services.verify(rec, actor=nobody)
     services.reopen(rec, actor=auditor, reason="The reconciliation was not signed off.")
     db.session.commit()
-    assert services.status_of(rec) is RecStatus.OPEN and action.status is Status.ON_TRACK
+    assert services.status_of(rec) is RecStatus.OPEN and action.status is Status.AT_RISK  # re-opened past its date: at risk, not on track
     assert "not signed off" in action.updates[-1].narrative
     with pytest.raises(RuleError):
         services.reopen(rec, actor=auditor, reason="again")

@@ -350,3 +350,27 @@ def test_page_queries_do_not_grow_with_the_rows(draft, world, client_as, items):
     db.session.commit()
     after = {url: _count_queries(lambda: client.get(url)) for url in urls}
     assert after == before
+
+
+def test_a_tracked_proposal_gets_the_plans_next_reference_and_the_chosen_lead(draft, world, client_as, items):
+    """Found: an action created from a proposed action got reference "A1" with no lead."""
+    for number in ("2.3.1", "2.3.2", "1.1.1"):
+        factories.action(world.plan, ref=number, items=[items[number.rsplit(".", 1)[0]]])
+    db.session.execute(Action.__table__.delete().where(Action.ref.in_(["A1", "A2"])))
+    rating = rating_of(draft, "2.3")
+    services.rate(rating, actor_id=None, level=0, evidence="", participants=None,
+                  proposed_actions="Agree the set-aside budget")
+    db.session.commit()
+    client = client_as(world.manager)
+    proposed = rating.proposed[0]
+    page = client.get(rate_url(draft, "2.3")).get_data(as_text=True)
+    assert f'name="track-{proposed.id}-lead_officer_id"' in page
+    response = client.post(f"/self-evaluation/rounds/{draft.id}/proposed/{proposed.id}/track", data={
+        f"track-{proposed.id}-plan_id": world.plan.id, f"track-{proposed.id}-lead_officer_id": world.officer.id},
+        follow_redirects=True)
+    assert "Created action 2.3.3 on Home action plan" in response.get_data(as_text=True)
+    action = db.session.scalar(select(Action).where(Action.text == "Agree the set-aside budget"))
+    assert action.ref == "2.3.3" and action.lead_officer_id == world.officer.id
+    outsider = client.post(f"/self-evaluation/rounds/{draft.id}/proposed/{rating.proposed[0].id}/track", data={
+        f"track-{proposed.id}-plan_id": world.plan.id, f"track-{proposed.id}-lead_officer_id": world.outsider.id})
+    assert outsider.status_code == 302  # already tracked: refused with a message, nothing changes

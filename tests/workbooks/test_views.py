@@ -41,7 +41,7 @@ def test_plan_managers_create_and_manage_committees(world, client_as):
     form = {"partnership_id": world.home.id, "name": "Performance and Audit Committee", "kind": "pac",
             "papers_due_working_days": "8", "plans": [str(world.plan.id), str(world.other_plan.id)]}
     response = client.post("/committees/new", data=form)  # another partnership's plan: refused
-    assert response.status_code == 200 and "is not a valid choice" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "is not a valid choice" in response.get_data(as_text=True)
     assert db.session.scalar(select(Committee.id)) is None
     response = client.post("/committees/new", data={**form, "plans": [str(world.plan.id)]})
     assert response.status_code == 302

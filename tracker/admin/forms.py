@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from tracker.once import OnceForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
@@ -12,14 +12,14 @@ NO_ROLE = ""
 ROLE_CHOICES = [SelectChoice(NO_ROLE, "No access")] + [SelectChoice(r.value, r.label) for r in Role]
 
 
-class PartnershipForm(FlaskForm):
+class PartnershipForm(OnceForm):
     name = StringField("Name", description="The short name people use, for example 'Dundee'",
                        validators=[DataRequired("Enter the partnership's name"), Length(max=200)])
     full_name = StringField("Full name", description="For example 'Dundee Health and Social Care Partnership'",
                             validators=[Optional(), Length(max=300)])
 
 
-class UserDetailsForm(FlaskForm):
+class UserDetailsForm(OnceForm):
     name = StringField("Full name", validators=[DataRequired("Enter the person's name"), Length(max=200)])
     email = EmailField("Email address", validators=[
         DataRequired("Enter the person's email address"),
@@ -31,7 +31,7 @@ class UserDetailsForm(FlaskForm):
                             description="Manages every partnership, its users and organisations")
 
 
-class RolesForm(FlaskForm):
+class RolesForm(OnceForm):
     """One role select per partnership the administrator manages (fields added by `with_partnerships`)."""
 
     @classmethod
@@ -54,7 +54,7 @@ class NewUserForm(UserDetailsForm, RolesForm):
     """Details and roles together, for a new account."""
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(OnceForm):
     partnership_id = SelectField("Partnership", coerce=int)
     name = StringField("Name", validators=[DataRequired("Enter the organisation's name"), Length(max=200)])
     kind = SelectField("Kind", choices=[SelectChoice(k.value, k.label) for k in OrganisationKind],
@@ -69,7 +69,7 @@ class OrganisationForm(FlaskForm):
         return [line.strip()[:200] for line in (self.aliases.data or "").splitlines()]
 
 
-class PartnershipSignInForm(FlaskForm):
+class PartnershipSignInForm(OnceForm):
     """How a partnership's members sign in (tracker.auth.sso_services.set_partnership_sso checks the rules)."""
 
     sso_required = BooleanField(

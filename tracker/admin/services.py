@@ -202,6 +202,65 @@ def set_active(user: User, active: bool, *, actor_id: int | None = None, actor: 
                  summary=f"{'Enabled' if active else 'Disabled'} user {user.name}")
 
 
+def open_actions_led(user: User) -> dict[int, list]:
+    """partnership id -> the open actions `user` leads there (plans not archived), for the disable page."""
+    from tracker.plans.models import Action, Plan
+    from tracker.rag import OPEN_STATUSES
+
+    actions = db.session.scalars(
+        select(Action).join(Plan).where(Action.lead_officer_id == user.id, Action.status.in_(OPEN_STATUSES),
+                                        Plan.archived_at.is_(None)).order_by(Plan.partnership_id, Action.id)).all()
+    led: dict[int, list] = {}
+    for action in actions:
+        led.setdefault(action.plan.partnership_id, []).append(action)
+    return led
+
+
+def disable_user(user: User, *, reassign_to: dict[int, int | None], actor_id: int | None = None,
+                 actor: User | None = None) -> list[tuple[int, int]]:
+    """Disable an account and move the open actions it leads, per partnership, to the officer named there
+    (None leaves them). Returns (action id, new lead id) pairs for the undo. Audited like each part."""
+    from tracker.plans import services as plans
+    from tracker.plans.models import Plan
+
+    _may_manage_account(actor, user)
+    if actor is not None and actor.id == user.id:
+        raise NotAllowed("You cannot disable your own account.")
+    actor_id = actor.id if actor is not None else actor_id
+    led = open_actions_led(user)
+    moved = []
+    for partnership_id, to_user_id in reassign_to.items():
+        if to_user_id is None or partnership_id not in led:
+            continue
+        if to_user_id == user.id:
+            raise RuleError("Choose someone else to take the actions over.", f"to_{partnership_id}")
+        partnership_plans = db.session.scalars(select(Plan).where(Plan.partnership_id == partnership_id,
+                                                                  Plan.archived_at.is_(None))).all()
+        try:
+            actions = plans.reassign_actions(plans=partnership_plans, from_user_id=user.id, to_user_id=to_user_id,
+                                             actor_id=actor_id)
+        except RuleError as error:
+            raise RuleError(error.message, f"to_{partnership_id}") from None
+        moved += [(action.id, to_user_id) for action in actions]
+    set_active(user, False, actor_id=actor_id)
+    return moved
+
+
+def undo_disable(user: User, *, moved: list[tuple[int, int]], actor_id: int | None = None,
+                 actor: User | None = None) -> int:
+    """Enable the account again and give back the actions its disabling moved (those not changed since)."""
+    from tracker.plans import services as plans
+
+    _may_manage_account(actor, user)
+    actor_id = actor.id if actor is not None else actor_id
+    set_active(user, True, actor_id=actor_id)
+    back = 0
+    for to_user_id in sorted({to for _, to in moved}):
+        back += len(plans.undo_reassign(action_ids=[a for a, to in moved if to == to_user_id],
+                                        from_user_id=user.id, to_user_id=to_user_id, actor_id=actor_id))
+    return back
+
+
 # Organisations -------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from tracker.doors import commit_or_refuse
 from tracker.extensions import db
 from tracker.text import parse_id
 from tracker.partnerships.models import Organisation, OrganisationKind, Partnership
+from tracker.plans import queries as plan_queries
 
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -180,18 +181,20 @@ def _visible_user_or_404(user_id: int) -> User:
 
 
 def _user_forms(user: User, partnerships: list[Partnership], formdata_for: str | None):
-    """The details and roles forms for the user page; only the submitted one reads the request."""
-    details = UserDetailsForm(formdata=request.form if formdata_for == "details" else None, obj=user)
+    """The details and roles forms for the user page (one HTML form); the submitted ones read the request."""
+    details = UserDetailsForm(formdata=request.form if formdata_for in ("details", "both") else None, obj=user)
     if not current_user.is_admin:
         del details.is_admin
     current = {m.partnership_id: m.role.value for m in user.memberships}
-    roles = RolesForm.with_partnerships(partnerships, formdata=request.form if formdata_for == "roles" else None,
+    roles = RolesForm.with_partnerships(partnerships, formdata=request.form if formdata_for in ("roles", "both")
+                                        else None,
                                         data={f"role_{p.id}": current.get(p.id, NO_ROLE) for p in partnerships})
     return details, roles
 
 
 def _render_user(user: User, details, roles, status: int = 200):
-    return render_template("admin/user_edit.html", user=user, details=details, roles=roles,
+    moved = [] if user.active else _moved_pairs(request.args.get("moved"))
+    return render_template("admin/user_edit.html", user=user, details=details, roles=roles, moved=moved,
                            can_manage=permissions.can_manage_account(current_user, user)), status
 
 
@@ -204,17 +207,28 @@ def edit_user(user_id: int):
 
 @bp.post("/users/<int:user_id>")
 def update_user(user_id: int):
+    """Save every field the page's one form submits: details, and the roles when the form shows them."""
     user = _visible_user_or_404(user_id)
     if not permissions.can_manage_account(current_user, user):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
-    details, roles = _user_forms(user, administered_partnerships(), "details")
-    if details.validate_on_submit():
-        saved, _user = commit_or_refuse(lambda: services.update_user(
-            user, name=details.name.data, email=details.email.data, job_title=details.job_title.data,
-            actor=current_user, is_admin=details.is_admin.data if "is_admin" in details else None), details)
+    with_roles = request.form.get("with_roles") == "yes"
+    details, roles = _user_forms(user, administered_partnerships(), "both" if with_roles else "details")
+    valid = details.validate_on_submit()
+    valid = (roles.validate() if with_roles else True) and valid
+    if valid:
+        def save():
+            services.update_user(user, name=details.name.data, email=details.email.data,
+                                 job_title=details.job_title.data, actor=current_user,
+                                 is_admin=details.is_admin.data if "is_admin" in details else None)
+            if with_roles:
+                services.set_roles(user, roles.roles(), actor=current_user)
+            return user
+
+        saved, _user = commit_or_refuse(save, details)
         if saved:
-            flash(f"Saved the details of {user.name}.", "success")
-            return redirect(url_for("admin.edit_user", user_id=user.id))
+            flash(f"Saved the details{' and roles' if with_roles else ''} of {user.name}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id) if permissions.can_see_account(
+                current_user, user) else url_for("admin.users"))
     return _render_user(user, details, roles, 400)
 
 
@@ -232,16 +246,50 @@ def update_roles(user_id: int):
     return _render_user(user, details, roles, 400)
 
 
+def _moved_pairs(value: str | None) -> list[tuple[int, int]]:
+    """"action:lead,action:lead" from the undo form; anything else is dropped (the undo checks each)."""
+    pairs = []
+    for part in (value or "").split(",")[:5000]:
+        action_id, _, lead_id = part.partition(":")
+        action_id, lead_id = parse_id(action_id), parse_id(lead_id)
+        if action_id is not None and lead_id is not None:
+            pairs.append((action_id, lead_id))
+    return pairs
+
+
 @bp.post("/users/<int:user_id>/<any(disable, enable):change>")
 def set_active(user_id: int, change: str):
+    """Enable, or disable after a confirmation page that counts the open actions led and offers to move them."""
     user = _visible_user_or_404(user_id)
     if not permissions.can_manage_account(current_user, user):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     if user.id == current_user.id:
         abort(403, "You cannot disable your own account.")
-    if commit_or_refuse(lambda: services.set_active(user, change == "enable", actor=current_user)).ok:
-        flash(f"{user.name} can {'now' if change == 'enable' else 'no longer'} sign in.", "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    if change == "enable":
+        moved = _moved_pairs(request.form.get("moved"))
+        outcome = commit_or_refuse(lambda: services.undo_disable(user, moved=moved, actor=current_user))
+        if outcome.ok:
+            back = f" {outcome.value} action{'s' if outcome.value != 1 else ''} moved back to them." if moved else ""
+            flash(f"{user.name} can now sign in.{back}", "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    led = services.open_actions_led(user)
+    partnerships = {p.id: p for p in db.session.scalars(select(Partnership).where(Partnership.id.in_(list(led))))}
+    officers = {pid: [u for u in plan_queries.partnership_officers(pid) if u.id != user.id] for pid in led}
+    if led and request.form.get("confirmed") != "yes":
+        return render_template("admin/disable_confirm.html", user=user, led=led, partnerships=partnerships,
+                               officers=officers)
+    reassign_to = {pid: parse_id(request.form.get(f"to_{pid}")) for pid in led}
+    outcome = commit_or_refuse(lambda: services.disable_user(user, reassign_to=reassign_to, actor=current_user))
+    if not outcome.ok:
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    moved = outcome.value
+    kept = sum(len(actions) for actions in led.values()) - len(moved)
+    flash(f"{user.name} can no longer sign in." + (f" {len(moved)} open action{'s' if len(moved) != 1 else ''} "
+          "moved to the officers you chose." if moved else "") + (
+          f" {kept} open action{'s' if kept != 1 else ''} still name{'s' if kept == 1 else ''} them as lead: "
+          "re-assign them from the plan page." if kept else ""), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id,
+                            moved=",".join(f"{a}:{to}" for a, to in moved) or None))
 
 
 # Organisations -------------------------------------------------------------------------------------------

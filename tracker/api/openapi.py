@@ -113,7 +113,9 @@ SCHEMAS = {
     "NewProgressUpdate": {
         "type": "object",
         "description": "Only a plan manager marks an action superseded, naming the replacing action in "
-                       "superseded_by_id (an action of the same plan).",
+                       "superseded_by_id (an action of the same partnership). On an action past its due date, "
+                       "on_track and not_started need a revised_timescale still to come (with its reason). "
+                       "The same update sent again by its author within 30 minutes is refused with 409.",
         "required": ["status", "narrative", "version"],
         "additionalProperties": False,
         "dependentRequired": {"revised_timescale": ["revision_reason"]},

@@ -96,10 +96,14 @@ def check():
 
 
 def _end(message: str):
+    from tracker.auth import kept_forms
+
+    owner = kept_forms.session_user_id(session.get("_user_id"))
     session.clear()
     logout_user()  # also clears a remember-me cookie, if the browser sent one
     if request.path.startswith("/api/"):
         return None  # the API authenticates by token only; the stale session is simply dropped
     flash(message, "info")
-    target = request.full_path.rstrip("?") if request.method == "GET" else None
-    return redirect(url_for("auth.sign_in", next=target))
+    if request.method == "POST":  # keep what was typed, to bring the form back after signing in
+        return redirect(kept_forms.sign_in_url(kept_forms.keep(owner)))
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))

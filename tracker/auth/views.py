@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.api import tokens as api_tokens
-from tracker.auth import services, sessions
+from tracker.auth import kept_forms, services, sessions
 from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm
 from tracker.auth.models import ApiToken, User
 from tracker.errors import RuleError
@@ -20,6 +20,20 @@ RESET_INVALID = "That reset link has expired or has already been used. Ask for a
 
 
 bp.before_app_request(sessions.check)
+bp.before_app_request(kept_forms.restore)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Not signed in: to the sign-in page and back. A form posted by a session that has ended (signed out
+    elsewhere, password changed) keeps what was typed, to come back filled after signing in."""
+    if request.path.startswith("/api/"):
+        abort(401)
+    flash(login_manager.login_message, login_manager.login_message_category)
+    if request.method == "POST":
+        owner = kept_forms.session_user_id(session.get("_user_id"))
+        return redirect(kept_forms.sign_in_url(kept_forms.keep(owner), request.full_path.rstrip("?")))
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 
 @login_manager.user_loader

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from tracker.dates import DayMonthYearField
+from tracker.once import OnceForm
+from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.committees.models import CommitteeKind
 
 
-class CommitteeForm(FlaskForm):
+class CommitteeForm(OnceForm):
     name = StringField("Name", validators=[DataRequired("Enter the committee's name"), Length(max=200)])
     kind = SelectField("Kind of committee", choices=[SelectChoice(k.value, k.label) for k in CommitteeKind])
     papers_due_working_days = IntegerField(
@@ -18,7 +19,7 @@ class CommitteeForm(FlaskForm):
     plans = SelectMultipleField("Plans it oversees", coerce=int, validators=[Optional()])
 
 
-class MemberForm(FlaskForm):
+class MemberForm(OnceForm):
     user_id = SelectField("Person", coerce=int, validators=[DataRequired("Choose a person")])
     role_label = StringField("Role on the committee", default="Member",
                              description="For example: Voting member, Carer representative, "
@@ -26,7 +27,7 @@ class MemberForm(FlaskForm):
                              validators=[DataRequired("Enter their role"), Length(max=100)])
 
 
-class MeetingForm(FlaskForm):
-    held_on = DateField("Meeting date", description="For example, 2027-01-27",
-                        validators=[DataRequired("Enter the meeting date as a real date, like 2027-01-27")])
+class MeetingForm(OnceForm):
+    held_on = DayMonthYearField("Meeting date", description="For example, 27 1 2027",
+                                required_message="Enter the meeting date, for example 27 1 2027")
     title = StringField("Title", validators=[Optional(), Length(max=300)])

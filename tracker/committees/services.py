@@ -15,6 +15,8 @@ from tracker.committees.permissions import can_manage_committee, can_manage_comm
 from tracker.errors import Conflict, NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.plans.models import Plan
+from tracker.timeutil import long_date
+from tracker.timeutil import today as local_today
 
 __all__ = ["can_manage_committee", "can_view_committee"]
 
@@ -120,36 +122,119 @@ def remove_member(committee: Committee, member: CommitteeMember, *, actor_id: in
             {"user_id": member.user_id})
 
 
-def add_meeting(committee: Committee, held_on: dt.date, title: str | None, *, actor_id: int | None = None,
-                actor: User | None = None) -> Meeting:
-    _may_manage(actor, committee.partnership_id)
-    actor_id = actor.id if actor is not None else actor_id
-    if not isinstance(held_on, dt.date):
+class NeedsConfirmation(RuleError):
+    """A meeting date that may be a mistake (in the past, on a bank holiday): saved only once confirmed."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__(" ".join(warnings), "held_on")
+        self.warnings = warnings
+
+
+def meeting_warnings(held_on: dt.date, today: dt.date) -> list[str]:
+    """Why a meeting date may be a mistake: it has passed, or it is a Scottish bank holiday (pure)."""
+    from tracker.periods import bank_holiday_name
+
+    warnings = []
+    if held_on < today:
+        warnings.append(f"{long_date(held_on)} is in the past.")
+    holiday = bank_holiday_name(held_on)
+    if holiday:
+        warnings.append(f"{long_date(held_on)} is a Scottish bank holiday ({holiday}).")
+    return warnings
+
+
+def _check_meeting(committee: Committee, held_on, title, *, meeting: Meeting | None, confirmed: bool,
+                   today: dt.date | None) -> tuple[dt.date, str | None]:
+    if not isinstance(held_on, dt.date) or isinstance(held_on, dt.datetime):
         raise RuleError("Enter the date of the meeting.", "held_on")
     texts.date_in_range(held_on, field="held_on", label="The meeting date")
     title = texts.line(title, field="title", label="The meeting's title", max_length=TITLE_MAX)
-    if any(m.held_on == held_on for m in committee.meetings):
+    if any(m.held_on == held_on and m is not meeting for m in committee.meetings):
         raise Conflict("The committee already has a meeting on that date.", "held_on")
+    warnings = meeting_warnings(held_on, today or local_today())
+    if meeting is not None and held_on == meeting.held_on:
+        warnings = []  # the date as it was: nothing new to confirm
+    if warnings and not confirmed:
+        raise NeedsConfirmation(warnings)
+    return held_on, title
+
+
+def add_meeting(committee: Committee, held_on: dt.date, title: str | None, *, actor_id: int | None = None,
+                actor: User | None = None, confirmed: bool = True, today: dt.date | None = None) -> Meeting:
+    """A meeting. A date in the past or on a bank holiday is refused with NeedsConfirmation unless `confirmed`
+    (doors that ask a person pass confirmed=False first and show the warnings)."""
+    _may_manage(actor, committee.partnership_id)
+    actor_id = actor.id if actor is not None else actor_id
+    held_on, title = _check_meeting(committee, held_on, title, meeting=None, confirmed=confirmed, today=today)
     meeting = Meeting(committee=committee, held_on=held_on, title=title)
     db.session.add(meeting)
     db.session.flush()
-    _record(committee, actor_id, "add_meeting", f"Added a {committee.name} meeting on {held_on.isoformat()}",
+    _record(committee, actor_id, "add_meeting", f"Added a {committee.name} meeting on {long_date(held_on)}",
             {"meeting_id": meeting.id, "held_on": held_on})
+    return meeting
+
+
+def _papers_issued(meeting: Meeting) -> bool:
+    from tracker.workbooks.models import IssuedWorkbook
+
+    return db.session.scalar(select(IssuedWorkbook.id).where(IssuedWorkbook.meeting_id == meeting.id).limit(1)) \
+        is not None
+
+
+def edit_meeting(committee: Committee, meeting: Meeting, held_on: dt.date, title: str | None, *,
+                 actor_id: int | None = None, actor: User | None = None, confirmed: bool = True,
+                 today: dt.date | None = None) -> Meeting:
+    """Change a meeting's date or title (audited); the date stays once papers were issued for it."""
+    _may_manage(actor, committee.partnership_id)
+    actor_id = actor.id if actor is not None else actor_id
+    held_on, title = _check_meeting(committee, held_on, title, meeting=meeting, confirmed=confirmed, today=today)
+    if held_on != meeting.held_on and _papers_issued(meeting):
+        raise Conflict("Papers have been issued for this meeting, so its date stays as it is. Add a new meeting "
+                       "instead.", "held_on")
+    before = {"held_on": meeting.held_on, "title": meeting.title}
+    meeting.held_on, meeting.title = held_on, title
+    old, new = audit.changes(before, {"held_on": held_on, "title": title})
+    if new:
+        db.session.flush()
+        audit.record(user_id=actor_id, entity_type="committee", entity_id=committee.id, verb="edit_meeting",
+                     partnership_id=committee.partnership_id, before={**old, "meeting_id": meeting.id},
+                     after={**new, "meeting_id": meeting.id},
+                     summary=f"Changed the {committee.name} meeting of {long_date(before['held_on'])}")
     return meeting
 
 
 def remove_meeting(committee: Committee, meeting: Meeting, *, actor_id: int | None = None,
                    actor: User | None = None) -> None:
+    _may_manage(actor, committee.partnership_id)
+    actor_id = actor.id if actor is not None else actor_id
+    if _papers_issued(meeting):
+        raise Conflict("Papers have been issued for this meeting, so it stays on record.")
+    committee.meetings.remove(meeting)
+    db.session.delete(meeting)
+    db.session.flush()
+    _record(committee, actor_id, "remove_meeting", f"Removed the {committee.name} meeting on "
+                                                    f"{long_date(meeting.held_on)}",
+            {"meeting_id": meeting.id, "held_on": meeting.held_on, "title": meeting.title})
+
+
+def remove_committee(committee: Committee, *, actor_id: int | None = None, actor: User | None = None) -> None:
+    """Remove a committee with its members and meetings (audited); refused once papers were issued to it."""
     from tracker.workbooks.models import IssuedWorkbook
 
     _may_manage(actor, committee.partnership_id)
     actor_id = actor.id if actor is not None else actor_id
-    if db.session.scalar(select(IssuedWorkbook.id).where(IssuedWorkbook.meeting_id == meeting.id).limit(1)):
-        raise Conflict("Papers have been issued for this meeting, so it stays on record.")
-    db.session.delete(meeting)
+    if db.session.scalar(select(IssuedWorkbook.id).where(IssuedWorkbook.committee_id == committee.id).limit(1)):
+        raise Conflict("Papers have been issued to this committee, so it stays on record. You can change its "
+                       "name, plans and meetings instead.")
+    snapshot = {"name": committee.name, "kind": committee.kind, "plans": sorted(p.id for p in committee.plans),
+                "members": sorted(m.user_id for m in committee.members),
+                "meetings": sorted(m.held_on.isoformat() for m in committee.meetings)}
+    _record(committee, actor_id, "remove", f"Removed committee {committee.name}", snapshot)
+    for meeting in list(committee.meetings):
+        db.session.delete(meeting)
+    committee.plans = []
+    db.session.delete(committee)
     db.session.flush()
-    _record(committee, actor_id, "remove_meeting", f"Removed the {committee.name} meeting on "
-                                                    f"{meeting.held_on.isoformat()}", {"meeting_id": meeting.id})
 
 
 def remove_memberships_without_access(user: User, partnership_id: int, *, actor_id: int | None) -> int:

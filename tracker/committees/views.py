@@ -11,7 +11,7 @@ from tracker.doors import commit_or_refuse
 from tracker.extensions import db
 from tracker.partnerships.queries import managed_by
 from tracker.partnerships.models import Partnership
-from tracker.timeutil import today
+from tracker.timeutil import long_date, today
 from tracker.workbooks import services as workbooks
 
 bp = Blueprint("committees", __name__, url_prefix="/committees")
@@ -63,8 +63,17 @@ def detail(committee_id: int):
     )
 
 
-def _plan_choices(form: CommitteeForm, partnership_id: int) -> None:
-    form.plans.choices = [SelectChoice(p.id, p.name) for p in services.partnership_plans(partnership_id)]
+def _plan_choices(form: CommitteeForm, partnership_id: int | None) -> None:
+    plans = services.partnership_plans(partnership_id) if partnership_id is not None else []
+    form.plans.choices = [SelectChoice(p.id, p.name) for p in plans]
+
+
+def _chosen_partnership(partnerships: list[Partnership]) -> Partnership | None:
+    """The partnership the form names; None when it names none the person manages (never another one)."""
+    posted = request.values.get("partnership_id")
+    if posted is None:
+        return partnerships[0] if len(partnerships) == 1 or request.method == "GET" else None
+    return next((p for p in partnerships if str(p.id) == posted.strip()), None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -73,20 +82,26 @@ def create():
     partnerships = managed_partnerships()
     if not partnerships:
         abort(403)
-    partnership = next((p for p in partnerships if str(p.id) == request.values.get("partnership_id")),
-                       partnerships[0])
+    partnership = _chosen_partnership(partnerships)
     form = CommitteeForm()
-    _plan_choices(form, partnership.id)
-    if form.validate_on_submit():
+    _plan_choices(form, partnership.id if partnership else None)
+    choosing = request.method == "POST" and "choose" in request.form  # "Choose partnership": show its plans
+    if choosing:
+        form.plans.data = []
+    elif request.method == "POST" and partnership is None:
+        form.validate()
+        form.form_errors.append("Choose the partnership the committee belongs to.")
+    elif form.validate_on_submit():
         chosen = [p for p in services.partnership_plans(partnership.id) if p.id in form.plans.data]
         saved, committee = commit_or_refuse(lambda: services.save_committee(
             None, partnership_id=partnership.id, name=form.name.data, kind=form.kind.data,
             papers_due_working_days=form.papers_due_working_days.data, plans=chosen, actor=current_user), form)
         if saved:
-            flash(f"Committee {committee.name} created.", "success")
+            flash(f"Committee {committee.name} created in {partnership.name}.", "success")
             return redirect(url_for(".detail", committee_id=committee.id))
     return render_template("committees/form.html", form=form, committee=None, partnership=partnership,
-                           partnerships=partnerships)
+                           partnerships=partnerships, choosing=choosing), \
+        400 if (form.errors or form.form_errors) and not choosing else 200
 
 
 @bp.route("/<int:committee_id>/edit", methods=["GET", "POST"])
@@ -121,7 +136,7 @@ def add_member(committee_id: int):
         user = next(u for u in services.partnership_users(committee.partnership_id) if u.id == form.user_id.data)
         name = user.name
         if commit_or_refuse(lambda: services.add_member(committee, user, form.role_label.data,
-                                                        actor=current_user)).ok:
+                                                        actor=current_user), once_form=form).ok:
             flash(f"{name} added.", "success")
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
@@ -141,18 +156,59 @@ def remove_member(committee_id: int, member_id: int):
     return redirect(url_for(".detail", committee_id=committee.id) + "#members")
 
 
+def _save_meeting(committee: Committee, meeting: Meeting | None):
+    """Add or change a meeting: a date in the past or on a bank holiday is shown as a warning to confirm."""
+    form = MeetingForm(obj=meeting if request.method == "GET" else None)
+    warnings = []
+    if form.validate_on_submit():
+        confirmed = request.form.get("confirmed") == "yes"
+
+        def save():
+            if meeting is None:
+                return services.add_meeting(committee, form.held_on.data, form.title.data, actor=current_user,
+                                            confirmed=confirmed)
+            return services.edit_meeting(committee, meeting, form.held_on.data, form.title.data,
+                                         actor=current_user, confirmed=confirmed)
+
+        outcome = commit_or_refuse(save, form)
+        if outcome.ok:
+            saved = outcome.value
+            flash(f"Meeting {'added' if meeting is None else 'saved'}: {long_date(saved.held_on)}.", "success")
+            return redirect(url_for(".detail", committee_id=committee.id) + "#meetings")
+        if isinstance(outcome.error, services.NeedsConfirmation):
+            form.held_on.errors = []
+            warnings = outcome.error.warnings
+    status = 400 if form.errors or form.form_errors else (200 if request.method == "GET" or warnings else 400)
+    return render_template("committees/meeting_form.html", form=form, committee=committee, meeting=meeting,
+                           warnings=warnings), status
+
+
 @bp.route("/<int:committee_id>/meetings", methods=["POST"])
 @login_required
 def add_meeting(committee_id: int):
+    return _save_meeting(managed_committee_or_403(committee_id), None)
+
+
+@bp.route("/<int:committee_id>/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_meeting(committee_id: int, meeting_id: int):
     committee = managed_committee_or_403(committee_id)
-    form = MeetingForm()
-    if form.validate_on_submit():
-        if commit_or_refuse(lambda: services.add_meeting(committee, form.held_on.data, form.title.data,
-                                                         actor=current_user)).ok:
-            flash("Meeting added.", "success")
-    else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for(".detail", committee_id=committee.id) + "#meetings")
+    return _save_meeting(committee, _meeting(committee, meeting_id))
+
+
+@bp.route("/<int:committee_id>/remove", methods=["GET", "POST"])
+@login_required
+def remove(committee_id: int):
+    """Remove a committee, after a confirmation page; refused once papers were issued to it."""
+    committee = managed_committee_or_403(committee_id)
+    issued = workbooks.issued_for_committee(committee)
+    if request.method == "POST":
+        name = committee.name
+        if commit_or_refuse(lambda: services.remove_committee(committee, actor=current_user)).ok:
+            flash(f"Committee {name} removed.", "success")
+            return redirect(url_for(".index"))
+        return redirect(url_for(".detail", committee_id=committee_id))
+    return render_template("committees/remove.html", committee=committee, issued=issued)
 
 
 def _meeting(committee: Committee, meeting_id: int) -> Meeting:
@@ -187,6 +243,7 @@ def issue(committee_id: int, meeting_id: int):
             created.append(workbook)
     db.session.commit()
     workbooks.notify(created)
-    flash(f"Issued {len(created)} workbook(s) for {quarter.label}." if created
+    count = len(created)
+    flash(f"Issued {count} workbook{'s' if count != 1 else ''} for {quarter.label}." if created
           else "The papers for this meeting had already been issued.", "success" if created else "info")
     return redirect(url_for(".detail", committee_id=committee.id) + "#issued")

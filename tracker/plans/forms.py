@@ -6,7 +6,7 @@ only checks that a field was filled in and has the right type.
 """
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from tracker.once import OnceForm
 from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -31,7 +31,7 @@ def optional_id(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(OnceForm):
     """A lead officer's progress update."""
 
     version = HiddenField(validators=[InputRequired()])
@@ -55,7 +55,7 @@ class UpdateForm(FlaskForm):
         self.current_timescale = current_timescale
 
 
-class ActionForm(FlaskForm):
+class ActionForm(OnceForm):
     """A plan manager's create / edit form."""
 
     version = HiddenField()
@@ -74,25 +74,46 @@ class ActionForm(FlaskForm):
     items = SelectMultipleField("Linked items", coerce=int, validators=[Optional()])
 
 
-class CloseForm(FlaskForm):
+class CorrectionForm(OnceForm):
+    """A lead officer's correction of the narrative of their own latest update."""
+
+    narrative = TextAreaField(
+        "Corrected update",
+        description="The original stays in the action's history; committee papers show the correction.",
+        validators=[DataRequired("Write the corrected update"), Length(max=NARRATIVE_MAX,
+                    message=f"Write no more than {NARRATIVE_MAX:,} characters")])
+
+
+class CloseForm(OnceForm):
     version = HiddenField(validators=[InputRequired()])
     note = TextAreaField("Closing note", description="Why the action is complete: what was delivered.",
                          validators=[DataRequired("Write a closing note"), Length(max=NARRATIVE_MAX)])
 
 
-class SupersedeForm(FlaskForm):
+NO_LONGER_NEEDED = "no_longer_needed"
+
+
+def replacement_value(value):
+    """An action id, "no longer needed", or None (nothing chosen)."""
+    if value == NO_LONGER_NEEDED:
+        return NO_LONGER_NEEDED
+    return optional_id(value)
+
+
+class SupersedeForm(OnceForm):
     version = HiddenField(validators=[InputRequired()])
-    replacement = SelectField("Replaced by", coerce=optional_id,
+    replacement = SelectField("Replaced by", coerce=replacement_value,
+                              description="Any action of the partnership's plans, or “No longer needed”.",
                               validators=[InputRequired("Choose the action that replaces this one")])
-    note = TextAreaField("Note", description="Why the action is superseded.",
+    note = TextAreaField("Note", description="Why the action is superseded or no longer needed.",
                          validators=[DataRequired("Write a note"), Length(max=NARRATIVE_MAX)])
 
     def validate_replacement(self, field) -> None:
         if field.data is None:
-            raise ValidationError("Choose the action that replaces this one")
+            raise ValidationError("Choose the action that replaces this one, or “No longer needed”")
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(OnceForm):
     from_user = SelectField("Move the open actions led by", coerce=optional_id)
     to_user = SelectField("To", coerce=optional_id)
     scope = RadioField("Which plans", choices=choices([("plan", "This plan only"),
@@ -110,7 +131,7 @@ class ReassignForm(FlaskForm):
             raise ValidationError("Choose a different officer to take the actions over")
 
 
-class PlanForm(FlaskForm):
+class PlanForm(OnceForm):
     partnership_id = SelectField("Partnership", coerce=optional_id)
     name = StringField("Name", validators=[DataRequired("Enter the plan's name"), Length(max=300)])
     kind = RadioField("Kind", choices=choices((k.value, k.label) for k in PlanKind), default=PlanKind.ACTION_PLAN.value,
@@ -120,5 +141,5 @@ class PlanForm(FlaskForm):
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
 
 
-class ArchiveForm(FlaskForm):
+class ArchiveForm(OnceForm):
     """Archiving or restoring a plan: only the CSRF token."""

@@ -160,6 +160,14 @@ class ProgressUpdate(db.Model):
 
     action: Mapped[Action] = relationship(back_populates="updates")
     author: Mapped[User | None] = relationship()
+    #: Its author's corrections of the narrative, oldest first (the original stays in `narrative`).
+    corrections: Mapped[list[UpdateCorrection]] = relationship(
+        order_by="UpdateCorrection.created_at, UpdateCorrection.id", viewonly=True)
+
+    @property
+    def shown_narrative(self) -> str:
+        """The narrative as its author last corrected it."""
+        return self.corrections[-1].narrative if self.corrections else self.narrative
 
 
 class AppendOnlyError(RuntimeError):
@@ -178,4 +186,21 @@ def forbid_changes(model) -> None:
         raise AppendOnlyError(f"{model.__name__} is append-only")
 
 
+class UpdateCorrection(db.Model):
+    """A correction of a progress update's narrative by its author (the update row itself keeps the original).
+
+    Append-only like the update: a second correction adds a row; the latest one is what pages show."""
+
+    __tablename__ = "update_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("progress_updates.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    narrative: Mapped[str] = mapped_column(Text)
+
+    update: Mapped[ProgressUpdate] = relationship()
+
+
 forbid_changes(ProgressUpdate)
+forbid_changes(UpdateCorrection)

@@ -18,7 +18,7 @@ from tracker.plans import permissions
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.rag import Status
 from tracker.timescales import UNKNOWN, interpret
-from tracker.timeutil import utcnow
+from tracker.timeutil import long_date, today, utcnow
 
 #: Longest narrative, closing note or revision reason (a full committee-paper section).
 NARRATIVE_MAX = 20_000
@@ -161,8 +161,19 @@ def apply_timescale(action: Action, text: str | dt.date | None) -> None:
     action.due_end = timescale.end
 
 
-def next_ref(plan: Plan) -> str:
+def next_ref(plan: Plan, item_number: str | None = None) -> str:
+    """The next free reference of the plan, in its own scheme.
+
+    With `item_number` (the framework item an action is linked to, "1.1") and a plan whose references are
+    numbered under their items ("1.1.1", "1.1.2"), the next number under that item ("1.1.3"); otherwise the
+    next "A" number (A1, A2, ...)."""
     refs = db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)).all()
+    if item_number:
+        dotted = [r for r in refs if r.count(".") >= 1 and r.replace(".", "").isdigit()]
+        if dotted and len(dotted) * 2 >= len(refs):
+            under = [int(r[len(item_number) + 1:]) for r in refs
+                     if r.startswith(f"{item_number}.") and r[len(item_number) + 1:].isdigit()]
+            return f"{item_number}.{max(under, default=0) + 1}"
     numbers = [int(r[1:]) for r in refs if r[:1] == "A" and r[1:].isdigit()]
     return f"A{max(numbers, default=0) + 1}"
 
@@ -281,8 +292,9 @@ def _replacement(action: Action | None, replacement_id: int | None) -> int | Non
     if replacement_id is None:
         return None
     replacement = db.session.get(Action, replacement_id) if texts.in_id_range(replacement_id) else None
-    if replacement is None or action is None or replacement.plan_id != action.plan_id or replacement.id == action.id:
-        raise RuleError("Choose another action of the same plan as the replacement.", "superseded_by_id")
+    if replacement is None or action is None or replacement.id == action.id \
+            or replacement.plan.partnership_id != action.plan.partnership_id:
+        raise RuleError("Choose another action of the partnership as the replacement.", "superseded_by_id")
     return replacement.id
 
 
@@ -424,10 +436,15 @@ def check_progress(
     revision_reason: str | None = None,
     superseded_by_id: int | None = None,
     actor=None,
+    on: dt.date | None = None,
+    history: bool = False,
+    no_longer_needed: bool = False,
 ) -> ProgressInput:
     """Every rule of a progress update, without writing anything: the preview of a return asks this too.
 
-    Raises RuleError (or NotAllowed) naming the field at fault.
+    Raises RuleError (or NotAllowed) naming the field at fault. An action past its due date on the day `on`
+    (today by default) cannot be reported On track or Not started without a revised timescale (and its
+    reason) that has not passed too; `history` (backdated updates loaded from documents) skips that rule.
     """
     if actor is not None and not permissions.can_update_action(actor, action):
         raise NotAllowed("You cannot update this action: only its lead officer and the plan's managers can.")
@@ -440,10 +457,15 @@ def check_progress(
     if status is Status.SUPERSEDED:
         if actor is not None and not permissions.can_supersede(actor, action):
             raise NotAllowed("Only the plan's managers can mark an action superseded.", "status")
-        if superseded_by_id is None:
-            raise RuleError("Choose the action that replaces this one.", "superseded_by_id")
-        superseded_by_id = _replacement(action, superseded_by_id)
-    elif superseded_by_id is not None:
+        if no_longer_needed:
+            if superseded_by_id is not None:
+                raise RuleError("An action no longer needed names no replacement.", "superseded_by_id")
+        elif superseded_by_id is None:
+            raise RuleError("Choose the action that replaces this one, or say it is no longer needed.",
+                            "superseded_by_id")
+        else:
+            superseded_by_id = _replacement(action, superseded_by_id)
+    elif superseded_by_id is not None or no_longer_needed:
         raise RuleError("Only a superseded action names another action that replaces it.", "superseded_by_id")
     if isinstance(revised_timescale, str):
         revised_timescale = revised_timescale.strip() or None
@@ -455,8 +477,53 @@ def check_progress(
                               label="The reason for the new timescale", max_length=REASON_MAX)
     if revised_timescale is not None and reason is None:
         raise RuleError("Give the reason the timescale has changed.", "revision_reason")
+    if not history:
+        overdue_without_new_date(action, status, revised_timescale, on or today())
     return ProgressInput(status, narrative, revised_timescale, reason if revised_timescale is not None else None,
                          superseded_by_id)
+
+
+#: Statuses that say an action is running to time: on an overdue action they need a new timescale.
+TO_TIME = (Status.ON_TRACK, Status.NOT_STARTED)
+
+
+def overdue_without_new_date(action: Action, status: Status, revised_timescale: str | dt.date | None,
+                             day: dt.date) -> None:
+    """Refuse On track or Not started on an action past its due date unless the timescale moves past `day`."""
+    if status not in TO_TIME or action.due_end is None or action.due_end >= day:
+        return
+    if Status(action.status) is Status.ONGOING and action.timescale_kind == "ongoing":
+        return
+    if revised_timescale is None:
+        raise RuleError(f"{action.ref} was due by {long_date(action.due_end)}, so it cannot be {status.label.lower()} "
+                        "as it stands. Give a revised timescale and the reason for it, or choose At risk.",
+                        "revised_timescale")
+    new_end = interpret(revised_timescale).end
+    if new_end is not None and new_end < day:
+        raise RuleError(f"The revised timescale ends on {long_date(new_end)}, which has passed too. Give a "
+                        "timescale that is still to come, or choose At risk.", "revised_timescale")
+
+
+#: The same update by the same person within this many minutes is a repeat (Back then Save on a page the
+#: browser fetched afresh, with the typed text restored), not a new update.
+REPEAT_MINUTES = 30
+
+
+class RepeatedUpdate(Conflict):
+    """The update just saved, sent again: nothing new is recorded."""
+
+    def __init__(self, update: ProgressUpdate):
+        super().__init__("You had already saved this update, so nothing new was recorded.", "narrative")
+        self.update = update
+
+
+def _repeat_of(action: Action, author_id: int | None, checked: ProgressInput, now: dt.datetime):
+    latest = latest_update(action)
+    if latest is None or author_id is None or latest.author_id != author_id:
+        return None
+    same = (latest.status == checked.status and latest.narrative == checked.narrative
+            and (checked.revised_timescale is None or latest.revised_timescale_text == str(checked.revised_timescale)))
+    return latest if same and now - latest.created_at <= dt.timedelta(minutes=REPEAT_MINUTES) else None
 
 
 def record_progress(
@@ -471,6 +538,7 @@ def record_progress(
     at: dt.datetime | None = None,
     superseded_by_id: int | None = None,
     actor=None,
+    no_longer_needed: bool = False,
 ) -> ProgressUpdate:
     """A progress update: appends to the history, moves the status, and re-dates the action if asked.
 
@@ -478,9 +546,14 @@ def record_progress(
     at a door) their right to update the action is checked too; `author_id` alone is for system writes.
     """
     checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
-                             revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor)
+                             revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor,
+                             history=at is not None, no_longer_needed=no_longer_needed)
     if actor is not None:
         author_id = actor.id
+    if at is None:
+        repeat = _repeat_of(action, author_id, checked, utcnow())
+        if repeat is not None:
+            raise RepeatedUpdate(repeat)
     _check_version(action, expected_version)
     before = snapshot(action)
     if checked.superseded_by_id is not None:
@@ -584,3 +657,85 @@ def archived_plans(partnership_ids: set[int] | None) -> list[Plan]:
     if partnership_ids is not None:
         query = query.where(Plan.partnership_id.in_(partnership_ids or {-1}))
     return list(db.session.scalars(query))
+
+
+#: An officer may correct the narrative of their own latest update for this long after making it.
+CORRECTION_HOURS = 24
+
+
+def latest_update(action: Action) -> ProgressUpdate | None:
+    return db.session.scalar(select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
+                             .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1))
+
+
+def correction_refusal(update: ProgressUpdate, actor, now: dt.datetime | None = None) -> str | None:
+    """Why `actor` may not correct `update` now (None when they may): their own, latest, within 24 hours."""
+    if actor is None or update.author_id != actor.id:
+        return "Only the person who wrote an update can correct it."
+    if not permissions.can_update_action(actor, update.action):
+        return "You can no longer update this action."
+    latest = latest_update(update.action)
+    if latest is None or latest.id != update.id:
+        return "Only the latest update can be corrected: a newer one has been recorded since."
+    if (now or utcnow()) - update.created_at > dt.timedelta(hours=CORRECTION_HOURS):
+        return f"An update can be corrected only within {CORRECTION_HOURS} hours of saving it."
+    return None
+
+
+def correct_update(update: ProgressUpdate, *, narrative: str, actor, now: dt.datetime | None = None):
+    """Correct the narrative of one's own latest update within 24 hours; the original stays on the update.
+
+    Audited with the narrative before and after. Raises NotAllowed or RuleError, changing nothing."""
+    from tracker.plans.models import UpdateCorrection
+
+    refusal = correction_refusal(update, actor, now)
+    if refusal:
+        raise NotAllowed(refusal, "narrative")
+    narrative = texts.paragraphs(narrative, field="narrative", label="The corrected update",
+                                 max_length=NARRATIVE_MAX, required=True)
+    before = update.shown_narrative
+    if narrative == before:
+        raise RuleError("The text is the same as the saved update: change it, or cancel.", "narrative")
+    correction = UpdateCorrection(update_id=update.id, author_id=actor.id, narrative=narrative,
+                                  created_at=now or utcnow())
+    db.session.add(correction)
+    db.session.flush()
+    db.session.expire(update, ["corrections"])
+    action = update.action
+    audit.record(user_id=actor.id, entity_type="action", entity_id=action.id, verb="correct",
+                 partnership_id=action.plan.partnership_id, plan_id=action.plan_id,
+                 before={"narrative": before, "progress_update_id": update.id},
+                 after={"narrative": narrative, "progress_update_id": update.id},
+                 summary=f"Corrected the latest progress update on {action.ref}")
+    return correction
+
+
+def actions_to_reassign(plans: Iterable[Plan], from_user_id: int | None) -> list[Action]:
+    """The open actions `from_user_id` leads in these plans: what `reassign_actions` would move (no writes)."""
+    plan_ids = [plan.id for plan in plans]
+    if from_user_id is None or not plan_ids:
+        return []
+    return list(db.session.scalars(
+        select(Action).where(Action.plan_id.in_(plan_ids), Action.lead_officer_id == from_user_id,
+                             Action.status.in_([s for s in Status if s.is_open]))
+        .order_by(Action.plan_id, Action.id)))
+
+
+def undo_reassign(*, action_ids: Iterable[int], from_user_id: int, to_user_id: int, actor_id: int | None = None,
+                  actor=None) -> list[Action]:
+    """Give back actions a re-assignment moved from `from_user_id` to `to_user_id`: only those `to_user_id`
+    still leads (a later change is never overwritten), each audited. Refused if the person may not manage
+    one of their plans or `from_user_id` no longer has an account there."""
+    ids = sorted({i for i in action_ids if texts.in_id_range(i)})
+    actions = list(db.session.scalars(select(Action).where(Action.id.in_(ids), Action.lead_officer_id == to_user_id)
+                                      .order_by(Action.plan_id, Action.id))) if ids else []
+    if actor is not None:
+        if not all(permissions.can_manage_plan(actor, action.plan) for action in actions):
+            raise NotAllowed("Only the plans' managers can move their actions.")
+        actor_id = actor.id
+    if any(not _has_role(from_user_id, action.plan.partnership_id, Role.VIEWER) for action in actions):
+        raise RuleError("The officer no longer has an account in this partnership, so the actions cannot go "
+                        "back to them.", "from_user")
+    for action in actions:
+        edit_action(action, expected_version=None, actor_id=actor_id, lead_officer_id=from_user_id)
+    return actions

@@ -16,10 +16,11 @@ from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
 from tracker.plans.cache import fragments
-from tracker.plans.forms import ActionForm, CloseForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
+from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
+from tracker.once import ALREADY_SAVED
 from tracker.text import parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
 
@@ -163,8 +164,11 @@ def _action_page(action: Action, form: UpdateForm | None, *, conflict: bool = Fa
         select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
         .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1)
     ) if conflict else None
+    newest = services.latest_update(action)
+    correctable = newest if newest is not None and services.correction_refusal(newest, current_user) is None else None
     return render_template(
         "actions/action.html",
+        correctable=correctable,
         action=action,
         plan=action.plan,
         rag=action.rag(today()),
@@ -185,7 +189,7 @@ def action(action_id: int):
     if request.method == "POST" and not may_update:
         abort(403)
     form = UpdateForm(current_timescale=action.timescale_text)
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
         form.status.data = Status(action.status).value if action.status is not Status.SUPERSEDED else None
         return _action_page(action, form)
@@ -198,6 +202,9 @@ def action(action_id: int):
         expected_version=expected), form, concurrent_message=(
         "Someone else updated this action while you were writing. Your update has not been saved: "
         "compare it with their version below, then save again if it is still right."))
+    if isinstance(outcome.error, services.RepeatedUpdate):  # Back then Save on a page fetched afresh
+        flash(ALREADY_SAVED, "info")
+        return redirect(url_for("plans.action", action_id=action.id))
     if outcome.concurrent:
         action = action_or_404(action_id)
         form.version.data = str(action.version)
@@ -206,6 +213,29 @@ def action(action_id: int):
         return _action_page(action, form, status=outcome.status)
     flash(f"Update saved. {action.ref} is now {action.rag(today()).text}.", "success")
     return redirect(url_for("plans.action", action_id=action.id))
+
+
+@bp.route("/updates/<int:update_id>/correct", methods=["GET", "POST"])
+@login_required
+def correct_update(update_id: int):
+    """The author of an action's latest update corrects its narrative within 24 hours (audited)."""
+    update = db.session.get(ProgressUpdate, update_id)
+    if update is None:
+        abort(404)
+    action = action_or_404(update.action_id)
+    refusal = services.correction_refusal(update, current_user)
+    if refusal:
+        abort(403, refusal)
+    form = CorrectionForm()
+    if request.method == "GET" and not form.restored:
+        form.narrative.data = update.shown_narrative
+    if form.validate_on_submit():
+        if commit_or_refuse(lambda: services.correct_update(update, narrative=form.narrative.data,
+                                                            actor=current_user), form).ok:
+            flash(f"Update on {action.ref} corrected. The original stays in the history.", "success")
+            return redirect(url_for("plans.action", action_id=action.id))
+    return render_template("actions/correct.html", form=form, action=action, plan=action.plan, update=update,
+                           hours=services.CORRECTION_HOURS), 400 if form.errors or form.form_errors else 200
 
 
 # --------------------------------------------------------------------------- plan managers: actions
@@ -258,7 +288,7 @@ def edit_action(action_id: int):
     plan = manageable_or_403(action.plan)
     form = ActionForm(obj=action if request.method == "GET" else None)
     themes = _action_form_choices(form, plan, action)
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
         form.timescale.data = action.timescale_text
         form.status.data = Status(action.status).value
@@ -293,7 +323,7 @@ def close_action(action_id: int):
     action = action_or_404(action_id)
     manageable_or_403(action.plan)
     form = CloseForm()
-    if request.method == "GET":
+    if request.method == "GET" and not form.restored:
         form.version.data = str(action.version)
     elif form.validate_on_submit():
         expected = posted_version(form)
@@ -314,29 +344,42 @@ def supersede_action(action_id: int):
     action = action_or_404(action_id)
     manageable_or_403(action.plan)
     form = SupersedeForm()
-    others = db.session.execute(select(Action.id, Action.ref, Action.text).where(
-        Action.plan_id == action.plan_id, Action.id != action.id).order_by(Action.id)).all()
-    form.replacement.choices = choices([(None, "Choose an action")] + [
-        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}") for row in others])
+    others = db.session.execute(
+        select(Action.id, Action.ref, Action.text, Action.plan_id, Plan.name).join(Plan)
+        .where(Plan.partnership_id == action.plan.partnership_id, Plan.archived_at.is_(None),
+               Action.id != action.id)
+        .order_by(Action.plan_id != action.plan_id, Plan.name, Action.id)).all()
+    form.replacement.choices = choices([(None, "Choose an action"), (NO_LONGER_NEEDED, "No longer needed")] + [
+        (row.id, f"{row.ref}: {queries.shorten(row.text, 80)}" + ("" if row.plan_id == action.plan_id
+                                                                  else f" ({row.name})")) for row in others])
     if request.method == "GET":
         form.version.data = str(action.version)
     elif form.validate_on_submit():
         expected = posted_version(form)
         outcome = commit_or_refuse(lambda: services.record_progress(
             action, actor=current_user, status=Status.SUPERSEDED, narrative=form.note.data,
-            expected_version=expected, superseded_by_id=form.replacement.data), form,
+            expected_version=expected, no_longer_needed=form.replacement.data == NO_LONGER_NEEDED,
+            superseded_by_id=None if form.replacement.data == NO_LONGER_NEEDED else form.replacement.data), form,
             fields={"narrative": "note", "superseded_by_id": "replacement"}, concurrent_message=STALE)
         if outcome.ok:
-            flash(f"Action {action.ref} marked as superseded.", "success")
+            flash(f"Action {action.ref} closed as no longer needed." if form.replacement.data == NO_LONGER_NEEDED
+                  else f"Action {action.ref} marked as superseded.", "success")
         if outcome.ok or outcome.concurrent:
             return redirect(url_for("plans.action", action_id=action_id))
     return render_template("actions/supersede.html", form=form, action=action, plan=action.plan), \
         400 if form.errors else 200
 
 
+def _id_list(value: str | None, limit: int = 5000) -> list[int]:
+    """Ids from a comma-separated query or form value; anything else is dropped (they are only hints)."""
+    ids = [parse_id(part) for part in (value or "").split(",")[:limit]]
+    return [i for i in ids if i is not None]
+
+
 @bp.route("/plans/<int:plan_id>/reassign", methods=["GET", "POST"])
 @login_required
 def reassign(plan_id: int):
+    """Move an officer's open actions: a confirmation page with the count first, then an undo."""
     plan = manageable_or_403(plan_or_404(plan_id))
     form = ReassignForm()
     partnership_plans = db.session.scalars(select(Plan).where(Plan.partnership_id == plan.partnership_id,
@@ -350,6 +393,13 @@ def reassign(plan_id: int):
         (u.id, u.name) for u in queries.partnership_officers(plan.partnership_id)])
     if form.validate_on_submit():
         scope = [plan] if form.scope.data == "plan" else partnership_plans
+        names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
+        where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
+        if request.form.get("confirmed") != "yes":
+            moving = services.actions_to_reassign(scope, form.from_user.data)
+            return render_template("plans/reassign_confirm.html", form=form, plan=plan, moving=moving,
+                                   from_name=names[form.from_user.data], to_name=names[form.to_user.data],
+                                   where=where)
         outcome = commit_or_refuse(lambda: services.reassign_actions(
             plans=scope, from_user_id=form.from_user.data, to_user_id=form.to_user.data, actor=current_user),
             form, fields={"to_user": "to_user"}, concurrent_message=(
@@ -359,12 +409,43 @@ def reassign(plan_id: int):
         if not outcome.ok:
             return render_template("plans/reassign.html", form=form, plan=plan), outcome.status
         moved = outcome.value
-        names = {c.value: c.label for c in form.to_user.choices + form.from_user.choices}
-        where = "this plan" if form.scope.data == "plan" else "every plan of the partnership"
         flash(f"Moved {len(moved)} open action{'s' if len(moved) != 1 else ''} from {names[form.from_user.data]} to "
               f"{names[form.to_user.data]} in {where}.", "success")
-        return redirect(url_for("plans.plan", plan_id=plan.id))
+        return redirect(url_for("plans.reassigned", plan_id=plan.id, from_user=form.from_user.data,
+                                to_user=form.to_user.data, actions=",".join(str(a.id) for a in moved)))
     return render_template("plans/reassign.html", form=form, plan=plan), 400 if form.errors else 200
+
+
+@bp.route("/plans/<int:plan_id>/reassign/done")
+@login_required
+def reassigned(plan_id: int):
+    """What a re-assignment moved, with an undo (the ids are hints: the undo checks each action)."""
+    plan = manageable_or_403(plan_or_404(plan_id))
+    from_user = db.session.get(User, parse_id(request.args.get("from_user")) or 0)
+    to_user = db.session.get(User, parse_id(request.args.get("to_user")) or 0)
+    ids = _id_list(request.args.get("actions"))
+    moved = [] if from_user is None or to_user is None or not ids else db.session.scalars(
+        select(Action).where(Action.id.in_(ids), Action.lead_officer_id == to_user.id).order_by(Action.id)).all()
+    moved = [a for a in moved if can_manage_plan(current_user, a.plan)]
+    return render_template("plans/reassigned.html", plan=plan, moved=moved, from_user=from_user, to_user=to_user)
+
+
+@bp.route("/plans/<int:plan_id>/reassign/undo", methods=["POST"])
+@login_required
+def undo_reassign(plan_id: int):
+    plan = manageable_or_403(plan_or_404(plan_id))
+    from_id, to_id = parse_id(request.form.get("from_user")), parse_id(request.form.get("to_user"))
+    if from_id is None or to_id is None:
+        abort(400, "The form was missing information. Reload the page and try again.")
+    outcome = commit_or_refuse(lambda: services.undo_reassign(
+        action_ids=_id_list(request.form.get("actions")), from_user_id=from_id, to_user_id=to_id,
+        actor=current_user), concurrent_message=(
+        "Someone else changed one of these actions at the same moment. Nothing was moved back: try again."))
+    if outcome.ok:
+        count = len(outcome.value)
+        flash(f"Undone: {count} action{'s' if count != 1 else ''} moved back." if count
+              else "Nothing to undo: those actions have changed since.", "success" if count else "info")
+    return redirect(url_for("plans.plan", plan_id=plan.id))
 
 
 @bp.route("/plans/<int:plan_id>/audit.xlsx")

@@ -21,7 +21,7 @@ RISKS = [
      "mitigations": "Refreshed Carers Strategy identifies priorities and resource requirements for the period of "
                     "the strategy.",
      "inherent": (3, 3), "residual": (2, 2), "target": (2, 2), "owner": "manager@demo.scot",
-     "actions": ["3.2.2", "1.4.3"]},
+     "actions": ["3.2.2", "3.1.2"]},  # 3.1.2 is at risk and overdue in the demo: the risk is flagged
     {"reference": "DIJB72-2022 R2",
      "title": "Delays in recruitment to key posts delay implementation",
      "description": "Some of the actions within the Delivery Plan are dependent on recruitment to key posts, "

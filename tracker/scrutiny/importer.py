@@ -25,6 +25,7 @@ from tracker.rag import Status
 from tracker.scrutiny import services
 from tracker.scrutiny.models import AuditReport, Recommendation
 from tracker.timescales import interpret
+from tracker.timeutil import today
 
 #: Column role -> headings that name it (compared without case, spaces or punctuation), longest first.
 HEADINGS: dict[str, tuple[str, ...]] = {
@@ -203,9 +204,14 @@ def apply(report: AuditReport, rows: list[Row], *, actor=None, actor_id: int | N
             status=Status.ON_TRACK if status is Status.COMPLETE else status, actor_id=actor_id)
         action = rec.actions[0]
         for revised in row.revised:
-            plans.record_progress(action, author_id=actor_id, status=action.status,
+            revised_date = dt.date.fromisoformat(revised)
+            # A revised date that has passed too cannot leave the action "on track" (plans' rule): At risk.
+            keep = Status(action.status)
+            if keep in plans.TO_TIME and revised_date < today():
+                keep = Status.AT_RISK
+            plans.record_progress(action, author_id=actor_id, status=keep,
                                   narrative="Revised date from the imported audit recommendation tracker.",
-                                  revised_timescale=dt.date.fromisoformat(revised),
+                                  revised_timescale=revised_date,
                                   revision_reason="Recorded in the audit recommendation tracker.")
         if status is Status.COMPLETE:
             plans.record_progress(action, author_id=actor_id, status=Status.COMPLETE,

@@ -18,7 +18,7 @@ from tracker.rag import Status
 from tracker.scrutiny import permissions, rules
 from tracker.scrutiny.models import Assurance, AuditorKind, AuditReport, Grade, GradeScheme, Recommendation
 from tracker.timescales import interpret
-from tracker.timeutil import utcnow
+from tracker.timeutil import today, utcnow
 
 TITLE_MAX = 300
 TEXT_MAX = 20_000
@@ -354,8 +354,9 @@ def reopen(rec: Recommendation, *, reason: str, actor=None, actor_id: int | None
         raise RuleError("The recommendation is already open.", "status")
     for action in rec.actions:
         if action.status is Status.COMPLETE:
-            plans.record_progress(action, author_id=actor_id, status=Status.ON_TRACK, at=at,
-                                  narrative=f"Re-opened by audit: {reason}")
+            overdue = action.due_end is not None and action.due_end < ((at.date() if at else None) or today())
+            plans.record_progress(action, author_id=actor_id, status=Status.AT_RISK if overdue else Status.ON_TRACK,
+                                  at=at, narrative=f"Re-opened by audit: {reason}")
     rec.verified_at = rec.verified_by_id = rec.verification_note = None
     rec.reopened_at, rec.reopen_reason = at or utcnow(), reason
     db.session.flush()

@@ -48,8 +48,13 @@ class StatusForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
 
 
+def _optional_id(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
 class TrackForm(FlaskForm):
     plan_id = SelectField("Plan", coerce=int, validators=[InputRequired("Choose a plan")])
+    lead_officer_id = SelectField("Lead officer", coerce=_optional_id, validate_choice=True)
 
 
 class LinkForm(FlaskForm):

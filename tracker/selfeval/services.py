@@ -288,14 +288,16 @@ def _check_plan(proposed: ProposedAction, plan: Plan) -> None:
 
 
 def track_proposed_action(proposed: ProposedAction, *, plan: Plan, actor_id: int | None = None,
-                          actor=None) -> Action:
-    """Turn a proposed improvement action into a tracked action on `plan`, linked to the proposal."""
+                          actor=None, lead_officer_id: int | None = None) -> Action:
+    """Turn a proposed improvement action into a tracked action on `plan`, linked to the proposal: its
+    reference is the plan's next one for the proposal's item, its lead the officer the manager chose."""
     actor_id = _who(actor, actor_id, proposed.rating.round.partnership_id)
     if proposed.action_id is not None:
         raise SelfEvalError("This proposed action is already tracked.")
     _check_plan(proposed, plan)
     rating = proposed.rating
     action = plans.create_action(plan=plan, text=proposed.text, items=[rating.item], status=Status.NOT_STARTED,
+                                 ref=plans.next_ref(plan, rating.item.number), lead_officer_id=lead_officer_id,
                                  actor_id=actor_id)
     _link(proposed, action, actor_id=actor_id, verb="track")
     return action

@@ -201,14 +201,23 @@ def rate(round_id: int, item_id: int):
     return render_template("selfeval/rate.html", **_rating_page(round_, rating, form, can_manage)), status
 
 
+def _lead_choices(round_: SelfEvaluationRound) -> list:
+    """Who may lead the tracked action: the partnership's officers (the service checks the choice again)."""
+    from tracker.plans.queries import partnership_officers
+
+    return [(None, "No lead officer yet")] + [(u.id, u.name) for u in partnership_officers(round_.partnership_id)]
+
+
 def _rating_page(round_: SelfEvaluationRound, rating: Rating, form: RatingForm, can_manage: bool) -> dict:
     items = [item for theme in round_.framework.themes for item in theme.items]
     index = next(i for i, item in enumerate(items) if item.id == rating.item_id)
     plans = services.plans_for(round_) if can_manage else []
     action_forms = {}
+    leads = _lead_choices(round_) if plans and rating.proposed else []
     for proposed in rating.proposed:
         track, link = TrackForm(prefix=f"track-{proposed.id}"), LinkForm(prefix=f"link-{proposed.id}")
         track.plan_id.choices = link.plan_id.choices = [(p.id, p.name) for p in plans]
+        track.lead_officer_id.choices = leads
         action_forms[proposed.id] = (track, link)
     return {
         "round": round_, "rating": rating, "item": rating.item, "form": form, "can_manage": can_manage,
@@ -241,11 +250,12 @@ def track(round_id: int, proposed_id: int):
     proposed = _proposed_or_404(round_, proposed_id)
     form = TrackForm(prefix=f"track-{proposed.id}")
     form.plan_id.choices = [(p.id, p.name) for p in services.plans_for(round_)]
+    form.lead_officer_id.choices = _lead_choices(round_)
     def track():
         if not form.validate_on_submit():
             raise services.SelfEvalError("Choose one of your partnership's plans.")
         return services.track_proposed_action(proposed, plan=_plan_or_error(round_, form.plan_id.data),
-                                              actor=current_user)
+                                              actor=current_user, lead_officer_id=form.lead_officer_id.data)
 
     saved, action = commit_or_refuse(track)
     if saved:
