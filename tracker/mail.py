@@ -2,13 +2,13 @@
 
 With MAIL_SUPPRESS_SEND the messages are only kept in `app.extensions["outbox"]` (tests, demos), as a
 recipient would read them.
-Call `send_messages` after the database commit, so that no e-mail describes a change that was rolled back.
+The app's e-mail goes through the outbox (tracker.outbox.services.enqueue, delivered by the scheduler);
+`send_messages` is for the outbox's suppressed mode and for tools.
 """
 from __future__ import annotations
 
 import email
 import email.policy
-import logging
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -101,13 +101,3 @@ def connect(config) -> smtplib.SMTP:
         connection.close()
         raise
     return connection
-
-
-def send_or_log(messages: list[Message]) -> bool:
-    """Send, or log why not: for e-mail a page should not fail over (the change is already committed)."""
-    try:
-        send_messages(messages)
-    except (OSError, smtplib.SMTPException):
-        logging.getLogger("tracker.mail").exception("Could not send %d e-mail message(s)", len(messages))
-        return False
-    return True

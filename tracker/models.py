@@ -16,4 +16,3 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderSend,
 )
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401
-from tracker.outbox.models import OutboxMessage  # noqa: F401

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import logging
 import re
-import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -32,7 +31,7 @@ from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
 from tracker.rag import Status, derive
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
-from tracker.mail import build_message, send_messages
+from tracker.mail import build_message
 from tracker.timeutil import local_date
 from tracker.workbooks.builder import build_workbook
 from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
@@ -374,18 +373,21 @@ def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
         workbook, created = issue_workbook(plan, quarter, committee=committee, meeting=meeting, as_at=today)
         if created:
             issued.append(workbook)
-    db.session.commit()
-    notify(issued)
+    notify(issued)  # queues the e-mails in the transaction that issued the workbooks, and commits
     return issued
 
 
 def notify(issued: Sequence[IssuedWorkbook]) -> None:
-    """E-mail each issued workbook's recipients a link (after commit); a mail failure is logged, not raised."""
+    """Queue an e-mail with a link for each issued workbook's recipients in the outbox (sent by the
+    scheduler within a minute, once each: the key is the workbook), and commit."""
+    from tracker.outbox import services as outbox
+
     for workbook in issued:
-        try:
-            send_messages(issue_messages(workbook))
-        except (OSError, smtplib.SMTPException):
-            log.exception("Could not e-mail the issued workbook %s", workbook.id)
+        for user, message in zip(recipients(workbook), issue_messages(workbook), strict=True):
+            outbox.enqueue(kind="papers_issued", key=f"workbook:{workbook.id}", to=user.email, to_name=user.name,
+                           subject=str(message["Subject"]), body=message.get_payload(decode=True).decode("utf-8"),
+                           user_id=user.id)
+    db.session.commit()
 
 
 def recipients(workbook: IssuedWorkbook) -> list[User]:
