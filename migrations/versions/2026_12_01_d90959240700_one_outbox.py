@@ -38,8 +38,8 @@ OUTBOX = sa.table(
     sa.column('created_at', tracker.types.UTCDateTime(timezone=True)),
     sa.column('sent_at', tracker.types.UTCDateTime(timezone=True)), sa.column('attempts', sa.Integer),
     sa.column('last_error', sa.String))
-#: The kinds the old outbox_messages table carried back on a downgrade.
-OUTBOX_KINDS = ('password_reset', 'welcome', 'papers_issued')
+#: The kind the old outbox_messages table held: carried back there on a downgrade (the others stay queued).
+OUTBOX_KINDS = ('password_reset',)
 
 
 def upgrade():

@@ -192,7 +192,7 @@ GIVE_BACK = (  # in flight, but the server went away before the final dot: not d
     .values(status=SendStatus.PENDING, claim_token=None, claimed_at=None, last_error=bindparam("error"))
 )
 CLEAR_BODY = (
-    MESSAGES.update().where(MESSAGES.c.send_id == bindparam("send_id")).values(body_text="", body_html="")
+    MESSAGES.update().where(MESSAGES.c.send_id == bindparam("row_id")).values(body_text="", body_html="")
 )
 
 
@@ -265,7 +265,7 @@ class _Delivery:
                                        "error": error[:500] if error else None, "sent": sent_at,
                                        "next_at": next_at})
         if sent_at is not None and row.kind in SECRET_KINDS:
-            self.connection.execute(CLEAR_BODY, {"send_id": row.id})
+            self.connection.execute(CLEAR_BODY, {"row_id": row.id})
         self.connection.commit()
 
     def send_all(self, mailer: Mailer | None) -> None:
