@@ -84,7 +84,7 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
         def start(self):
             started.set()
 
-    monkeypatch.setattr(process, "build_scheduler", lambda app, lock: Stub())
+    monkeypatch.setattr(process, "build_scheduler", lambda app, lock, *args, **kwargs: Stub())
     # Waits are timed by events, not sleeps: the standby's third refused attempt at the lock.
     refusals = []
     refused_thrice = threading.Event()

@@ -38,7 +38,7 @@ from tracker.reminders.mailer import (
 )
 from tracker.reminders.models import ReminderMessage, ReminderSend, SendStatus
 from tracker.reminders.services import Reminder
-from tracker.scheduler.lock import LockLost, SchedulerLock, process_lock
+from tracker.scheduler.lock import LockLost, SchedulerLock, process_lock, stop_requested
 from tracker.timeutil import utcnow
 
 log = logging.getLogger("tracker.reminders")
@@ -157,7 +157,7 @@ def deliver(*, lock: SchedulerLock | None = None, stopping: Callable[[], bool] |
                 return report
             lock = taken
         with db.engine.connect() as connection:
-            _Delivery(connection, report, lock, stopping or (lambda: False)).run()
+            _Delivery(connection, report, lock, stopping or stop_requested).run()
     finally:
         if taken is not None:
             taken.release()

@@ -19,6 +19,14 @@ ADVISORY_LOCK_KEY = 6_020_210_406_001
 _held_by_process: SchedulerLock | None = None
 
 
+#: Set when this process is asked to stop (SIGTERM): the sender stops before its next message.
+STOP = threading.Event()
+
+
+def stop_requested() -> bool:
+    return STOP.is_set()
+
+
 class LockLost(Exception):
     """This process no longer holds the scheduler lock: whatever it was doing under the lock must stop."""
 
