@@ -122,6 +122,12 @@ class Mailer:
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self._close()
+            cause = error if isinstance(error, OSError) else error.__cause__ or error.__context__
+            if isinstance(cause, ConnectionResetError) or "Connection reset" in str(error):
+                # A reset (not a clean close) means the server closed its end with our data unread: it never
+                # read the final dot, so it cannot have accepted the message.
+                raise MailServerUnavailable(f"The server dropped the connection before reading the whole "
+                                            f"message: {_describe(error)}") from error
             raise DeliveryUncertain(f"No reply after the final dot: {_describe(error)}") from error
         finally:
             if smtp.sock is not None:
