@@ -165,7 +165,7 @@ def test_a_backup_taken_while_four_writers_commit_restores_every_row_committed_b
             thread.join(timeout=10)
     assert not errors
     assert result.exit_code == 0, result.output
-    assert "Backed up schema version" in result.output and "KiB" in result.output
+    assert "Backed up schema version" in result.output and "iB)" in result.output
     [backup_file] = (databases.tmp_path / "backups").iterdir()
     assert str(backup_file) in result.output
     assert len(committed) > len(before_backup)  # writes went on during and after the backup
@@ -287,6 +287,26 @@ def test_a_downgrade_that_would_drop_tables_holding_rows_refuses_and_lists_them(
     result = invoke(app, "db", "downgrade", "base", "--i-understand-this-deletes-data")
     assert result.exit_code == 0, result.output
     assert table_names(app) <= {"alembic_version"}
+
+
+def test_a_downgrade_that_would_drop_columns_holding_values_refuses_and_names_them(databases):
+    """Issue 12: the guard looked only at tables; a downgrade dropping a column of a kept table went ahead."""
+    app = databases.app()
+    with app.app_context():
+        db.session.execute(text(
+            "INSERT INTO reminder_sends (recipient, kind, period, recipient_name, subject, status, attempts, "
+            "created_at, next_attempt_at) VALUES ('a@example.scot', 'digest', 'day:2026-11-23', '', 'S', "
+            "'failed', 1, '2026-11-23 07:00:00+00:00', '2026-11-23 07:01:00+00:00')"))
+        db.session.commit()
+        db.session.remove()
+    result = invoke(app, "db", "downgrade", "e1bf010c4b95")
+    assert result.exit_code == 1
+    assert "would delete data: reminder_sends.next_attempt_at (1 row)" in result.output
+    with app.app_context():
+        assert "next_attempt_at" in {c["name"] for c in inspect(db.engine).get_columns("reminder_sends")}
+        db.session.remove()
+    result = invoke(app, "db", "downgrade", "e1bf010c4b95", "--i-understand-this-deletes-data")
+    assert result.exit_code == 0, result.output
 
 
 def test_without_the_postgresql_client_programs_the_message_says_what_to_install(monkeypatch):

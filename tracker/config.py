@@ -86,7 +86,11 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "MAIL_DEFAULT_SENDER": get("MAIL_DEFAULT_SENDER", "tracker@localhost"),
         "MAIL_REPLY_TO": get("MAIL_REPLY_TO"),
         "MAIL_SUPPRESS_SEND": flag("MAIL_SUPPRESS_SEND"),
+        # Seconds to wait to connect, for the greeting and for each command's reply (short: a server that is
+        # down is noticed quickly) and, after a message's final dot, for the server's verdict (RFC 5321 4.5.3.2.6
+        # says 10 minutes: giving up sooner makes a slow relay's message "uncertain").
         "MAIL_TIMEOUT": number("MAIL_TIMEOUT", 30),
+        "MAIL_DATA_TIMEOUT": number("MAIL_DATA_TIMEOUT", 600),
         # Reminders (tracker.reminders) and the scheduler process (tracker.scheduler).
         "REMINDER_DUE_SOON_DAYS": number("REMINDER_DUE_SOON_DAYS", 14),
         "REMINDER_UPDATE_REQUEST_DAYS": number("REMINDER_UPDATE_REQUEST_DAYS", 21),

@@ -2,13 +2,15 @@
 
 With MAIL_SUPPRESS_SEND the messages are only kept in `app.extensions["outbox"]` (tests, demos), as a
 recipient would read them.
-Call `send_messages` after the database commit, so that no e-mail describes a change that was rolled back.
+The app's e-mail goes through the outbox (tracker.outbox.services.enqueue, delivered by the scheduler);
+`send_messages` is for the outbox's suppressed mode and for tools.
 """
 from __future__ import annotations
 
 import email
+import functools
+import socket
 import email.policy
-import logging
 import smtplib
 import ssl
 from collections.abc import Mapping
@@ -84,14 +86,20 @@ def send_messages(messages: list[Message]) -> None:
             connection.send_message(message)
 
 
+@functools.lru_cache(maxsize=1)
+def local_hostname() -> str:
+    """The name given in EHLO, looked up once per process (smtplib looks it up, in DNS, on every connection)."""
+    return socket.getfqdn()
+
+
 def connect(config) -> smtplib.SMTP:
     """An SMTP session set up as the Flask-Mail settings say (SSL or STARTTLS, login); the caller closes it."""
     host, port, timeout = config["MAIL_SERVER"], int(config["MAIL_PORT"]), config.get("MAIL_TIMEOUT", 30)
     context = ssl.create_default_context()
     if config.get("MAIL_USE_SSL"):
-        connection = smtplib.SMTP_SSL(host, port, context=context, timeout=timeout)
+        connection = smtplib.SMTP_SSL(host, port, local_hostname=local_hostname(), context=context, timeout=timeout)
     else:
-        connection = smtplib.SMTP(host, port, timeout=timeout)
+        connection = smtplib.SMTP(host, port, local_hostname=local_hostname(), timeout=timeout)
     try:
         if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
             connection.starttls(context=context)
@@ -101,13 +109,3 @@ def connect(config) -> smtplib.SMTP:
         connection.close()
         raise
     return connection
-
-
-def send_or_log(messages: list[Message]) -> bool:
-    """Send, or log why not: for e-mail a page should not fail over (the change is already committed)."""
-    try:
-        send_messages(messages)
-    except (OSError, smtplib.SMTPException):
-        logging.getLogger("tracker.mail").exception("Could not send %d e-mail message(s)", len(messages))
-        return False
-    return True

@@ -16,7 +16,6 @@ from tracker.reminders.models import (  # noqa: F401
     ReminderSend,
 )
 from tracker.scheduler.models import SchedulerHeartbeat  # noqa: F401
-from tracker.outbox.models import OutboxMessage  # noqa: F401
 from tracker.jobs.models import Job  # noqa: F401
 from tracker.plans.stamps import NameStamp  # noqa: F401
 from tracker.risks.models import Risk, RiskMatrix, RiskReminder, RiskReview  # noqa: F401

@@ -25,7 +25,6 @@ def upgrade():
     sa.Column('counter', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_name_stamps'))
     )
-    op.execute("INSERT INTO name_stamps (id, counter) VALUES (1, 0)")
     # ### end Alembic commands ###
 
 

@@ -12,6 +12,7 @@ from tests.papers.test_quarter_as_it_stood import past  # noqa: F401  (fixture)
 from tests.workbooks.test_services import _committee_with_meeting
 from tracker.audit.models import AuditEvent
 from tracker.extensions import db
+from tracker.outbox.services import queued_to
 from tracker.workbooks import services
 
 
@@ -21,8 +22,9 @@ def test_issuing_freezes_the_three_papers_with_checksums_and_one_link(app, world
     assert {p.kind for p in issued.papers} == {"pdf", "docx"}
     for paper in issued.papers:
         assert paper.sha256 == hashlib.sha256(paper.content).hexdigest()
-    [mail] = [m for m in app.extensions["outbox"] if world.viewer.email in m["To"]]
-    assert mail.get_content().count("http://") == 1 and f"/workbooks/{issued.id}/papers" in mail.get_content()
+    [(row, body)] = queued_to(world.viewer.email)  # queued in the outbox with the issue, sent by the scheduler
+    assert row.kind == "papers_issued"
+    assert body.count("http://") == 1 and f"/workbooks/{issued.id}/papers" in body
     client = client_as(world.viewer)
     page = client.get(f"/workbooks/{issued.id}/papers")
     assert page.status_code == 200
@@ -42,10 +44,10 @@ def test_a_late_start_after_the_meeting_issues_nothing_and_tells_the_manager_onc
     committee = _committee_with_meeting(world, dt.date(2023, 10, 25))
     meeting = committee.meetings[0]
     assert [w for w in services.issue_due_workbooks(dt.date(2023, 10, 26)) if w.meeting_id] == []
-    told = [m for m in app.extensions["outbox"] if world.manager.email in m["To"] and "not issued" in m["Subject"]]
-    assert len(told) == 1 and "25 October 2023" in told[0].get_content()
+    told = [(row, body) for row, body in queued_to(world.manager.email) if "not issued" in row.subject]
+    assert len(told) == 1 and "25 October 2023" in told[0][1] and told[0][0].kind == "papers_missed"
     services.issue_due_workbooks(dt.date(2023, 10, 27))
-    again = [m for m in app.extensions["outbox"] if world.manager.email in m["To"] and "not issued" in m["Subject"]]
+    again = [row for row, _ in queued_to(world.manager.email) if "not issued" in row.subject]
     assert len(again) == 1
     assert db.session.query(AuditEvent).filter_by(entity_type="missed_papers", entity_id=meeting.id).count() == 1
 

@@ -191,3 +191,22 @@ def test_digest_queries_do_not_grow_with_the_number_of_actions(world, mailbox, a
     many = statements_to_decide()
     assert (few[0], many[0]) == (2 + 1, 20 + 1)  # a digest per officer, and the manager's escalation
     assert few[1] == many[1]
+
+
+def test_digest_labels_status_and_rag_apart_drops_the_readers_own_name_and_links_to_my_actions(
+        world, dated, mailbox, app):
+    """Issue 13: the RAG was labelled "Status:", every item said "Lead: <the recipient>", no link to My actions."""
+    jobs.run()
+    (message,) = mailbox.messages
+    text, html = text_of(message), html_of(message)
+    assert "Status: At risk" in text and "RAG: Red: 23 days past due 31 October 2026" in text
+    assert "Status: At risk<br>" in html and "RAG: <strong>Red: 23 days past due" in html
+    assert "Status: Red" not in text and "Status: <strong>Red" not in html
+    from tracker import links
+
+    my_actions = links.external_url("plans.my_actions")
+    assert my_actions.startswith("http://tracker.test/")
+    for body in (text, html):
+        assert "Lead:" not in body, "the reader leads these actions"
+    assert f"All the actions you lead: {my_actions}" in text
+    assert f'<a href="{my_actions}">All the actions you lead (My actions)</a>' in html

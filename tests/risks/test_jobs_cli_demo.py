@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tracker.extensions import db
-from tracker.outbox.models import OutboxMessage
+from tracker.outbox.services import queued_to
 from tracker.risks import jobs, services
 from tracker.risks.models import RiskReminder
 from tracker.scheduler.jobs import JOBS
@@ -18,9 +18,9 @@ def test_the_owner_is_asked_once_when_the_review_date_passes(world, risk):
     db.session.commit()
     assert jobs.queue_reminders(dt.date(2026, 4, 2)) == 0  # exactly once
     db.session.commit()
-    messages = db.session.query(OutboxMessage).all()
-    assert [m.to for m in messages] == [world.officer.email]
-    assert "R1" in messages[0].subject and f"/risks/{risk.id}/review" in messages[0].body
+    messages = queued_to(world.officer.email)
+    assert len(messages) == 1 and messages[0][0].kind == "risk_review"
+    assert "R1" in messages[0][0].subject and f"/risks/{risk.id}/review" in messages[0][1]
     # a review sets a new date: a new reminder when that one passes
     services.review_risk(risk, inherent=(3, 3), residual=(2, 2), target=(2, 2), reason="Quarterly review",
                          review_date=dt.date(2026, 6, 30), actor=world.officer)

@@ -84,7 +84,7 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
         def start(self):
             started.set()
 
-    monkeypatch.setattr(process, "build_scheduler", lambda app, lock: Stub())
+    monkeypatch.setattr(process, "build_scheduler", lambda app, lock, *args, **kwargs: Stub())
     # Waits are timed by events, not sleeps: the standby's third refused attempt at the lock.
     refusals = []
     refused_thrice = threading.Event()
@@ -201,3 +201,66 @@ def test_a_scheduler_that_loses_its_postgresql_session_knows_it(app):
     successor = new_lock(app)
     assert successor.acquire()
     successor.release()
+
+
+def test_two_schedulers_survive_a_postgresql_outage_and_one_sends_again_within_a_minute(app, database_url):
+    """Issue 12: an outage made both schedulers exit (OperationalError escaped the standby's wait loop).
+
+    The outage is simulated without stopping the shared server: every session of the test database is
+    terminated, again and again, for a few seconds. Never two holders (the advisory lock is exclusive, and
+    the sender writes through the session holding it); afterwards both processes are alive and one holds it.
+    """
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from tracker.scheduler.lock import ADVISORY_LOCK_KEY
+
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "flask", "--app", "tracker", "scheduler", "--poll-seconds", "1"]
+    schedulers = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL) for _ in range(2)]
+    admin = create_engine(db.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    holders = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                   "AND ((classid::bigint << 32) | objid::bigint) = :key")
+    name = db.engine.url.database
+    db.session.remove()
+    db.engine.dispose()
+
+    probes = create_engine(database_url, poolclass=NullPool)
+
+    def holder_count() -> int:
+        with probes.connect() as probe:
+            return probe.scalar(holders, {"key": ADVISORY_LOCK_KEY})
+
+    try:
+        deadline = time.monotonic() + 30
+        while holder_count() != 1:
+            assert time.monotonic() < deadline, "no scheduler took the lock"
+            time.sleep(0.2)
+        with admin.connect() as conn:
+            outage_ends = time.monotonic() + 4
+            while time.monotonic() < outage_ends:  # the database "stopped": every session ends at once
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                time.sleep(0.05)
+        back = time.monotonic()
+        while True:
+            try:
+                if holder_count() == 1:
+                    break
+            except Exception:  # noqa: BLE001 - a probe may meet the end of the outage
+                pass
+            assert time.monotonic() < back + 60, "no scheduler took over within a minute"
+            time.sleep(0.2)
+        assert [s.poll() for s in schedulers] == [None, None], "a scheduler exited during the outage"
+        assert holder_count() == 1
+    finally:
+        for scheduler in schedulers:
+            scheduler.terminate()
+        for scheduler in schedulers:
+            scheduler.wait(timeout=30)
+        admin.dispose()
+        probes.dispose()

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from tracker import mail
 from tracker.admin import services
 from tracker.admin.forms import NO_ROLE, NewUserForm, OrganisationForm, PartnershipForm, RolesForm, UserDetailsForm
 from tracker.auth import permissions
@@ -134,17 +133,21 @@ def users():
 
 
 def _send_welcome(user: User) -> bool:
-    """E-mail a new user a link to choose their password (after the commit); False if it could not be sent."""
+    """Queue an e-mail to a new user with a link to choose their password (the scheduler sends it within
+    a minute, through the outbox); False if no link could be made."""
+    from tracker.outbox import services as outbox
+
     started = auth_services.start_password_reset(user.email)
-    db.session.commit()
     if started is None:
+        db.session.commit()
         return False
     _, token = started
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
-    return mail.send_or_log([mail.build_message(
-        to=user.email, to_name=user.name, subject="Your account on the improvement action tracker",
-        body=render_template("admin/welcome_email.txt", user=user, link=link, inviter=current_user.name),
-    )])
+    outbox.enqueue(kind="welcome", key=f"user:{user.id}:{auth_services.token_hash(token)[:24]}", to=user.email,
+                   to_name=user.name, subject="Your account on the improvement action tracker", user_id=user.id,
+                   body=render_template("admin/welcome_email.txt", user=user, link=link, inviter=current_user.name))
+    db.session.commit()
+    return True
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

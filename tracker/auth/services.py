@@ -230,7 +230,8 @@ def request_password_reset(email: str, compose: Callable[[str, str], str]) -> No
         return
     user, token = started
     name = outbox.header_safe(user.name)  # a name stored with a line break must not break the header
-    outbox.enqueue(to=user.email, to_name=name, subject=RESET_SUBJECT, body=compose(name or user.email, token))
+    outbox.enqueue(kind="password_reset", key=f"reset:{token_hash(token)[:34]}", to=user.email, to_name=name,
+                   subject=RESET_SUBJECT, body=compose(name or user.email, token), user_id=user.id)
 
 
 #: The subject of the e-mail sent instead of a reset link to a member who must sign in with single sign-on.

@@ -53,7 +53,7 @@ def restore_command(file, yes):
 @click.option("--tag", default=None, help='Arbitrary "tag" name - can be used by custom env.py scripts')
 @click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
 @click.option("--i-understand-this-deletes-data", "deletes_data", is_flag=True,
-              help="Downgrade even though it drops tables (or deletes rows) that hold data.")
+              help="Downgrade even though it drops tables or columns (or deletes rows) that hold data.")
 @click.argument("revision", default="-1")
 @with_appcontext
 def downgrade_command(directory, sql, tag, x_arg, deletes_data, revision):

@@ -371,8 +371,10 @@ def scheduled_backup() -> None:
 
 def downgrade_losses(revision: str) -> dict[str, int]:
     """What `db downgrade revision` would delete: {table: rows lost}, for tables it drops (all their rows)
-    or empties in part. Found by running the downgrade where it can be undone: on PostgreSQL in a
-    transaction that is rolled back (DDL is transactional), on SQLite against a backup copy."""
+    or empties in part, and {"table.column": rows with a value} for columns it drops from tables it keeps.
+    Found by running the downgrade where it can be undone: on PostgreSQL in a transaction that is rolled
+    back (DDL is transactional), on SQLite against a backup copy; the dropped columns' values are then
+    counted in the database itself, which the dry run left as it was."""
     from alembic import command
 
     config = alembic_config()
@@ -381,10 +383,10 @@ def downgrade_losses(revision: str) -> dict[str, int]:
         with db.engine.connect() as connection:
             transaction = connection.begin()
             try:
-                before = row_counts(connection)
+                before, columns_before = row_counts(connection), column_names(connection)
                 config.attributes["connection"] = connection
                 command.downgrade(config, revision)
-                after = row_counts(connection)
+                after, columns_after = row_counts(connection), column_names(connection)
             finally:
                 transaction.rollback()
     elif dialect() == "sqlite":
@@ -401,12 +403,12 @@ def downgrade_losses(revision: str) -> dict[str, int]:
             sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA foreign_keys=ON"))
             try:
                 with engine.connect() as connection:
-                    before = row_counts(connection)
+                    before, columns_before = row_counts(connection), column_names(connection)
                     connection.commit()
                     config.attributes["connection"] = connection
                     command.downgrade(config, revision)
                     connection.commit()
-                    after = row_counts(connection)
+                    after, columns_after = row_counts(connection), column_names(connection)
             finally:
                 engine.dispose()
     else:
@@ -416,4 +418,22 @@ def downgrade_losses(revision: str) -> dict[str, int]:
         lost = n - after.get(name, 0)
         if lost > 0 and name not in BOOKKEEPING:
             losses[name] = lost
+    dropped = {table: sorted(columns - columns_after[table]) for table, columns in columns_before.items()
+               if table in columns_after and table not in BOOKKEEPING and columns - columns_after[table]}
+    if dropped:
+        with db.engine.connect() as connection:
+            preparer = connection.dialect.identifier_preparer
+            for table, columns in dropped.items():
+                for column in columns:
+                    held = connection.execute(sa.text(
+                        f"SELECT count(*) FROM {preparer.quote(table)} WHERE {preparer.quote(column)} IS NOT NULL"
+                    )).scalar_one()
+                    if held:
+                        losses[f"{table}.{column}"] = held
     return dict(sorted(losses.items()))
+
+
+def column_names(connection) -> dict[str, set[str]]:
+    """{table: its column names} in the connection's database."""
+    inspector = sa.inspect(connection)
+    return {name: {column["name"] for column in inspector.get_columns(name)} for name in inspector.get_table_names()}

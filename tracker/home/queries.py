@@ -17,7 +17,6 @@ from tracker.auth.permissions import administered_partnership_ids, manageable_pa
 from tracker.committees.models import Committee, CommitteeMember, Meeting, committee_plans
 from tracker.extensions import db
 from tracker.home import changes as changes_module
-from tracker.outbox.models import OutboxMessage
 from tracker.partnerships.models import Partnership
 from tracker.periods import working_days_before
 from tracker.plans.models import Action, Plan
@@ -382,15 +381,19 @@ def admin_part(user: User, today: dt.date) -> AdminPart:
     if part.heartbeat is not None and part.heartbeat.beat_at is not None:
         stale = dt.timedelta(minutes=current_app.config["SCHEDULER_STALE_AFTER_MINUTES"])
         part.scheduler_stale = utcnow() - as_utc(part.heartbeat.beat_at) > stale
+    from tracker.reminders.models import ReminderSend, SendStatus
+
+    waiting = ReminderSend.status.in_([SendStatus.PENDING, SendStatus.FAILED, SendStatus.IN_FLIGHT,
+                                       SendStatus.UNCERTAIN])
     pending, failing, oldest = db.session.execute(
-        select(func.count(OutboxMessage.id),
-               func.count(OutboxMessage.id).filter(OutboxMessage.attempts > 0),
-               func.min(OutboxMessage.created_at)).where(OutboxMessage.sent_at.is_(None))).one()
+        select(func.count(ReminderSend.id),
+               func.count(ReminderSend.id).filter(ReminderSend.attempts > 0),
+               func.min(ReminderSend.created_at)).where(waiting)).one()
     part.outbox_pending, part.outbox_failing, part.outbox_oldest = pending, failing, oldest
     if failing:
         part.outbox_last_error = db.session.scalar(
-            select(OutboxMessage.last_error).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts > 0)
-            .order_by(OutboxMessage.id.desc()).limit(1))
+            select(ReminderSend.last_error).where(waiting, ReminderSend.attempts > 0)
+            .order_by(ReminderSend.id.desc()).limit(1))
     return part
 
 

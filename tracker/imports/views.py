@@ -272,7 +272,9 @@ def invite_lead(token: str):
         started = auth_services.start_password_reset(user.email)
         if started is not None:
             link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=started[1])
-            outbox.enqueue(to=user.email, to_name=user.name, subject="Your account on the improvement action tracker",
+            outbox.enqueue(kind="welcome", key=f"user:{user.id}:{auth_services.token_hash(started[1])[:24]}",
+                           to=user.email, to_name=user.name, user_id=user.id,
+                           subject="Your account on the improvement action tracker",
                            body=render_template("admin/welcome_email.txt", user=user, link=link,
                                                 inviter=current_user.name))
         return user, len(moved)

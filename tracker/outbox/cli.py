@@ -1,20 +1,63 @@
+"""`flask outbox send|status|retry`: the one outbox of every e-mail the tracker sends."""
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 
 @click.group("outbox")
 def outbox_cli():
-    """Queued e-mail (password reset links)."""
+    """Queued e-mail of every kind: send it now, see what is waiting or uncertain, re-send one."""
 
 
 @outbox_cli.command("send")
 @with_appcontext
 def send_command():
-    """Send the queued e-mail now (the scheduler does this every minute)."""
+    """Send the queued e-mail now (the scheduler does this every minute; only one sender runs at a time)."""
+    from tracker.reminders import sendlog
+
+    report = sendlog.deliver()
+    if report.busy:
+        click.echo("Another process (the scheduler) is sending the outbox: it sends these within a minute.")
+        return
+    click.echo(f"Sent {report.sent}, refused {report.failed}, uncertain {report.uncertain}, "
+               f"suppressed {report.suppressed}.")
+    for error in dict.fromkeys(report.errors):
+        click.echo(f"  Error: {error}", err=True)
+
+
+@outbox_cli.command("status")
+@click.option("--limit", default=20, show_default=True, help="How many uncertain or given-up messages to list.")
+@with_appcontext
+def status_command(limit: int):
+    """Count every kind of e-mail by state, and list those a person must look at."""
+    from tracker.outbox import services
+    from tracker.reminders.models import SendStatus
+
+    names = [status.value for status in SendStatus]
+    click.echo(f"{'kind':<18}" + "".join(f"{name:>11}" for name in names))
+    for kind, by_status in services.counts().items():
+        click.echo(f"{kind:<18}" + "".join(f"{by_status.get(status, 0):>11}" for status in SendStatus))
+    rows = services.needing_a_person(limit)
+    if rows:
+        click.echo("Needing a person (re-send one with `flask outbox retry ID`; an uncertain one may arrive twice):")
+    for row in rows:
+        click.echo(f"  #{row.id} {row.status.value:<9} {row.kind} {row.period} to {row.recipient} "
+                   f"(attempts {row.attempts}): {row.last_error}")
+
+
+@outbox_cli.command("retry")
+@click.argument("send_id", type=click.IntRange(1, 2**31 - 1))
+@with_appcontext
+def retry_command(send_id: int):
+    """Put a failed or uncertain e-mail back in the queue (an uncertain one may then arrive twice)."""
+    from tracker.errors import NotFound
+    from tracker.extensions import db
     from tracker.outbox import services
 
-    sent = services.deliver_pending(current_app._get_current_object())
-    click.echo(f"Sent {sent} message{'s' if sent != 1 else ''}.")
+    try:
+        services.resend(send_id)
+    except NotFound as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"E-mail #{send_id} is queued again; the scheduler sends it within a minute.")

@@ -1,32 +1,40 @@
-"""Queue e-mail in the current transaction (`enqueue`), send it after the commit (`deliver_pending`).
+"""The one outbox for every e-mail: `enqueue` in the deciding transaction, `deliver_pending` after the commit.
 
-`enqueue` only adds and flushes: the caller's commit makes the message real, a rollback forgets it.
-`deliver_pending` sends what is queued with the shared mailer (tracker.mail), one SMTP connection per run,
-marks each message sent (and clears its body), and records failures for the next run. It commits its own
-work: it runs in the scheduler's job (every minute) or `flask outbox send`, never inside a web request.
-Delivery is at least once: a crash between sending and the commit sends those messages again.
+`enqueue` only adds and flushes a row of the send log (tracker.reminders.sendlog: table reminder_sends with
+its bodies in reminder_messages) with its unique key (recipient, kind, key): the caller's commit makes the
+message real, a rollback forgets it, and the same key twice is one message. Reminders are written there
+by `sendlog.record`. Delivery (`deliver_pending`, `sendlog.deliver`) is the scheduler's job every minute,
+or `flask outbox send`, never a web request: see tracker.reminders.sendlog for the states and guarantees.
 """
 from __future__ import annotations
 
 import logging
 import re
-import smtplib
 
-from flask import Flask, current_app
-from sqlalchemy import select
+from flask import Flask
+from sqlalchemy import func, insert, select
 
-from tracker import mail
 from tracker.extensions import db
-from tracker.outbox.models import OutboxMessage
+from tracker.reminders import sendlog
+from tracker.reminders.models import ReminderSend, SendStatus
 from tracker.text import line
 from tracker.timeutil import utcnow
 
 log = logging.getLogger("tracker.outbox")
 
-#: A message that failed this many times is left for an administrator to look at (last_error says why).
-MAX_ATTEMPTS = 10
-#: At most this many messages per run.
-BATCH = 200
+#: The kinds of e-mail, as `outbox status` names them.
+KINDS = {
+    "digest": "Digests of actions due and overdue",
+    "update_request": "Update requests before meetings",
+    "escalation": "Escalations of long-overdue actions",
+    "indicator_values": "Indicator values due",
+    "papers_issued": "Papers (workbooks) issued",
+    "papers_missed": "Papers not issued before a meeting (to the plan manager)",
+    "password_reset": "Password reset links",
+    "welcome": "Welcome e-mails to new accounts",
+    "risk_review": "Risks due for review (to their owners)",
+}
+MAX_ATTEMPTS = sendlog.MAX_ATTEMPTS
 
 
 def header_safe(name: str | None) -> str | None:
@@ -35,81 +43,86 @@ def header_safe(name: str | None) -> str | None:
     return cleaned[:200] or None
 
 
-def enqueue(*, to: str, subject: str, body: str, to_name: str | None = None) -> OutboxMessage:
-    """Queue one plain-text e-mail; flushed, not committed."""
-    message = OutboxMessage(
-        to=line(to, field="to", label="The email address", max_length=254, required=True),
-        to_name=header_safe(to_name),
-        subject=line(subject, field="subject", label="The subject", max_length=300, required=True),
-        body=body,
-        created_at=utcnow(),
-        attempts=0,
-    )
-    db.session.add(message)
-    db.session.flush()
-    return message
+def enqueue(*, kind: str, key: str, to: str, subject: str, body: str, html: str | None = None,
+            to_name: str | None = None, user_id: int | None = None) -> int | None:
+    """Queue one e-mail in the current transaction (flushed, not committed). `key` makes it unique within
+    its kind for this recipient (e.g. "workbook:7"). Returns the new row's id; a second enqueue with the same
+    key queues nothing and returns None."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown e-mail kind {kind!r}")
+    address = line(to, field="to", label="The email address", max_length=254, required=True).strip().lower()
+    subject = line(subject, field="subject", label="The subject", max_length=300, required=True)
+    key = key[:40]
+    now = utcnow()
+    inserted = db.session.execute(sendlog._insert_ignoring_duplicates().returning(sendlog.SENDS.c.id), [{
+        "recipient": address, "kind": kind, "period": key, "user_id": user_id,
+        "recipient_name": header_safe(to_name) or "", "subject": subject, "status": SendStatus.PENDING,
+        "attempts": 0, "created_at": now}]).scalar()
+    if inserted is None:
+        return None  # already queued (or sent) under this key
+    db.session.execute(insert(sendlog.MESSAGES), [{"send_id": inserted, "body_text": body, "body_html": html or ""}])
+    return inserted
 
 
-def pending(limit: int = BATCH) -> list[OutboxMessage]:
-    query = (select(OutboxMessage)
-             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
-             .order_by(OutboxMessage.id).limit(limit))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # a second sender (CLI and scheduler) takes other rows
-    return list(db.session.scalars(query))
-
-
-def deliver_pending(app: Flask | None = None, *, limit: int = BATCH) -> int:
-    """Send the queued messages; returns how many were sent. Call after the commit that queued them."""
+def deliver_pending(app: Flask | None = None) -> int:
+    """Send what the outbox holds; returns how many were sent (or kept, with MAIL_SUPPRESS_SEND)."""
     if app is not None:
         with app.app_context():
-            return deliver_pending(limit=limit)
-    rows = pending(limit)
-    if not rows:
-        db.session.rollback()
-        return 0
-    built = [(row, mail.build_message(to=row.to, to_name=row.to_name, subject=row.subject, body=row.body))
-             for row in rows]
-    sent = 0
-    try:
-        if current_app.config.get("MAIL_SUPPRESS_SEND"):
-            mail.send_messages([message for _, message in built])
-            for row, _ in built:
-                _mark_sent(row)
-            sent = len(built)
-        else:
-            with mail.connect(current_app.config) as connection:
-                for row, message in built:
-                    try:
-                        connection.send_message(message)
-                    except smtplib.SMTPRecipientsRefused as refused:
-                        _mark_failed(row, refused)
-                    else:
-                        _mark_sent(row)
-                        sent += 1
-    except (OSError, smtplib.SMTPException) as error:  # the server is down or dropped the connection
-        log.warning("Could not send %d queued e-mail message(s): %s", len(rows) - sent, error)
-        for row, _ in built:
-            if row.sent_at is None:
-                _mark_failed(row, error)
-    db.session.commit()
-    return sent
-
-
-def _mark_sent(row: OutboxMessage) -> None:
-    row.sent_at = utcnow()
-    row.attempts += 1
-    row.last_error = None
-    row.body = ""  # it may hold a single-use link: not kept once delivered
-
-
-def _mark_failed(row: OutboxMessage, error: BaseException) -> None:
-    row.attempts += 1
-    row.last_error = f"{type(error).__name__}: {error}"[:500]
+            return deliver_pending()
+    db.session.commit()  # nothing of the caller's stays open while sending
+    report = sendlog.deliver()
+    return report.sent + report.suppressed
 
 
 def scheduled_send() -> None:
-    """The scheduler's job (every minute)."""
-    sent = deliver_pending()
-    if sent:
-        log.info("Sent %d queued e-mail message(s).", sent)
+    """The scheduler's job (every minute): deliver every kind of queued e-mail."""
+    report = sendlog.deliver()
+    if report.sent or report.failed or report.uncertain:
+        log.info("Outbox: %s sent, %s refused, %s uncertain.", report.sent, report.failed, report.uncertain)
+    if report.unavailable:
+        raise RuntimeError(f"The mail server could not be used: {report.errors[-1]}")
+
+
+def counts() -> dict[str, dict[SendStatus, int]]:
+    """{kind: {status: rows}} for every kind, zeros included."""
+    found = {kind: {status: 0 for status in SendStatus} for kind in KINDS}
+    for kind, status, n in db.session.execute(
+            select(ReminderSend.kind, ReminderSend.status, func.count()).group_by(ReminderSend.kind,
+                                                                                    ReminderSend.status)):
+        found.setdefault(kind, {s: 0 for s in SendStatus})[status] = n
+    return found
+
+
+def queued_to(address: str) -> list[tuple[ReminderSend, str]]:
+    """(row, text body) of every e-mail queued or sent to `address`, oldest first (for pages and tests)."""
+    rows = db.session.scalars(select(ReminderSend).where(ReminderSend.recipient == address.strip().lower())
+                              .order_by(ReminderSend.id))
+    return [(row, db.session.scalar(select(sendlog.MESSAGES.c.body_text).where(sendlog.MESSAGES.c.send_id == row.id))
+             or "") for row in rows]
+
+
+def needing_a_person(limit: int = 50) -> list[ReminderSend]:
+    """Uncertain messages, and failed ones given up, newest first: for a person to look at."""
+    return list(db.session.scalars(
+        select(ReminderSend).where(
+            (ReminderSend.status == SendStatus.UNCERTAIN)
+            | ((ReminderSend.status == SendStatus.FAILED) & (ReminderSend.attempts >= MAX_ATTEMPTS)))
+        .order_by(ReminderSend.id.desc()).limit(limit)))
+
+
+def resend(send_id: int) -> ReminderSend:
+    """Put one failed or uncertain message back in the queue, deliberately (an uncertain one may then
+    arrive twice); audited. Flushed, not committed."""
+    from tracker.audit import services as audit
+    from tracker.errors import NotFound
+
+    row = db.session.get(ReminderSend, send_id) if 0 < send_id < 2**31 else None
+    if row is None or row.status not in (SendStatus.FAILED, SendStatus.UNCERTAIN):
+        raise NotFound(f"There is no failed or uncertain e-mail #{send_id}.")
+    before = {"status": row.status, "attempts": row.attempts}
+    row.status, row.attempts, row.claim_token, row.claimed_at, row.next_attempt_at = (
+        SendStatus.PENDING, 0, None, None, None)
+    audit.record(user_id=None, entity_type="reminder_send", entity_id=row.id, verb="retry", before=before,
+                 after={"status": row.status, "attempts": 0}, summary=f"Re-queued e-mail #{row.id}")
+    db.session.flush()
+    return row

@@ -38,8 +38,9 @@ def send_command(today: dt.datetime | None, dry_run: bool):
         click.echo(f"  {reminder.kind:<15} {reminder.period:<16} {reminder.recipient:<40} {reminder.subject}")
     if report.delivery:
         d = report.delivery
-        click.echo(f"Sent {d.sent}, failed {d.failed}, suppressed {d.suppressed}; "
-                   f"after an interrupted run: {d.requeued} re-queued, {d.uncertain} uncertain.")
+        if d.busy:
+            click.echo("Another process (the scheduler) is sending: it sends these within a minute.")
+        click.echo(f"Sent {d.sent}, failed {d.failed}, suppressed {d.suppressed}, uncertain {d.uncertain}.")
         for error in dict.fromkeys(d.errors):
             click.echo(f"  Error: {error}", err=True)
 
@@ -61,17 +62,17 @@ def status_command(limit: int):
 
 
 @reminders_cli.command("retry")
-@click.argument("send_id", type=int)
+@click.argument("send_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def retry_command(send_id: int):
     """Put a failed or uncertain reminder back in the queue (an uncertain one may then arrive twice)."""
-    row = db.session.get(ReminderSend, send_id)
-    if row is None or row.status not in (SendStatus.FAILED, SendStatus.UNCERTAIN):
-        raise click.ClickException(f"There is no failed or uncertain reminder #{send_id}.")
-    before = {"status": row.status, "attempts": row.attempts}
-    row.status, row.attempts, row.claim_token, row.claimed_at = SendStatus.PENDING, 0, None, None
-    audit.record(user_id=None, entity_type="reminder_send", entity_id=row.id, verb="retry", before=before,
-                 after={"status": row.status, "attempts": 0}, summary=f"Re-queued reminder #{row.id}")
+    from tracker.errors import NotFound
+    from tracker.outbox import services as outbox
+
+    try:
+        outbox.resend(send_id)
+    except NotFound:
+        raise click.ClickException(f"There is no failed or uncertain reminder #{send_id}.") from None
     db.session.commit()
     click.echo(f"Reminder #{send_id} is queued again; the next run sends it.")
 

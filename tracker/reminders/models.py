@@ -49,23 +49,25 @@ class PartnershipReminderSettings(db.Model):
 
 
 class SendStatus(enum.StrEnum):
-    PENDING = "pending"  # decided, not yet attempted
-    SENDING = "sending"  # claimed by a run that is sending it now
-    SENT = "sent"
-    FAILED = "failed"  # the SMTP server refused it or was down; retried on the next run
-    UNCERTAIN = "uncertain"  # a run died while sending it: never resent automatically
+    PENDING = "pending"  # decided (or given back untried): the next delivery run sends it
+    IN_FLIGHT = "in_flight"  # committed just before this message's DATA: the server may be receiving it now
+    SENT = "sent"  # the server accepted it (250 after the final dot)
+    FAILED = "failed"  # the server refused it (a 4xx/5xx for it): retried with backoff, up to MAX_ATTEMPTS
+    UNCERTAIN = "uncertain"  # broke or timed out after the final dot, or its sender died: never resent automatically
     SUPPRESSED = "suppressed"  # MAIL_SUPPRESS_SEND was on: rendered and logged, not sent
 
 
 class ReminderSend(db.Model):
-    """The send log: one row per reminder, unique per (recipient, kind, period), so each goes out once."""
+    """The outbox (send log) of every e-mail the tracker sends: reminders, papers issued, password resets,
+    welcomes. One row per message, unique per (recipient, kind, period), so each goes out once; `period`
+    is the key within the kind ("day:2026-11-23", "meeting:12", "workbook:7", "reset:41")."""
 
     __tablename__ = "reminder_sends"
     __table_args__ = (UniqueConstraint("recipient", "kind", "period"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
-    kind: Mapped[str] = mapped_column(String(30))  # "digest", "update_request", "escalation"
+    kind: Mapped[str] = mapped_column(String(30))  # "digest", "escalation", "papers_issued", "password_reset"...
     period: Mapped[str] = mapped_column(String(40))  # "day:2026-11-23", "week:2026-W48", "meeting:12"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
@@ -76,6 +78,8 @@ class ReminderSend(db.Model):
     #: Identifies the run that claimed the row, so a crashed run's claims can be told apart.
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: A failed message is not tried again before this (backoff).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,38 +1,44 @@
-"""Exactly-once delivery through the send log (table reminder_sends).
+"""Exactly-once delivery of every e-mail through the outbox (tables reminder_sends, reminder_messages).
 
-Phase 1, `record`: in the transaction that decides what is due, insert one 'pending' row per
-reminder with its rendered message, ignoring keys (recipient, kind, period) that already exist.
-The unique key makes two runs at once, or two schedulers by mistake, decide each reminder once.
+Phase 1, `record` (reminders) or `tracker.outbox.services.enqueue` (every other kind): in the transaction
+that decides to send, insert one 'pending' row per message with its rendered bodies, ignoring keys
+(recipient, kind, period) that already exist. The unique key makes two runs at once decide each message once.
 
-Phase 2, `deliver`: claim a batch of pending (or failed) rows, set them 'sending' with this
-run's claim token and commit; send them in id order over one SMTP connection, marking each
-'sent' or 'failed' and committing straight after each message. On PostgreSQL the claim uses
-FOR UPDATE SKIP LOCKED so concurrent runs share the work; on SQLite writes are serialised, and
-the claim is a conditional UPDATE either way, so a row is only ever claimed by one run.
-
-A run that dies between deciding and sending leaves 'pending' rows: the next run sends them.
-A run that dies while sending leaves its batch 'sending'. Because a batch is sent in id order
-and every message is marked as soon as the server answers, only the lowest-id 'sending' row of
-a dead claim can have reached the server. After CLAIM_TIMEOUT the next run puts the rest back
-to 'pending' (they are sent), and marks that one row 'uncertain'. We choose never to send it
-again automatically: a duplicate reminder annoys, while a lost one is covered by the next
-digest or escalation, which lists the same actions again. `flask reminders status` lists
-uncertain rows; `flask reminders retry ID` re-queues one deliberately.
+Phase 2, `deliver`: only the holder of the scheduler lock sends (tracker.scheduler.lock: the scheduler
+process, or a `send` command when no scheduler runs), one run at a time per process, over one SMTP
+connection. It first marks 'uncertain' any row left 'in_flight': a sender that no longer holds the lock
+left it there. Then, for each claimable row in id order: MAIL and RCPT; the row is set 'in_flight' and
+committed (on PostgreSQL through the session that holds the advisory lock: the fencing check); DATA;
+then 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
+connection broke or timed out after the final dot (never resent automatically: `outbox status` lists them,
+`outbox retry ID` re-queues one). A failure to connect, a 421, or a connection lost before the final dot
+stops the run and counts against it, not the messages: they stay 'pending' for the next run (a minute later).
+A crash (or SIGKILL) leaves at most one row 'in_flight' per sending process; nothing is ever left claimed.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 
 from tracker.extensions import db
-from tracker.reminders.mailer import Mailer, MailServerUnavailable, MessageRefused, build_message
+from tracker.reminders.mailer import (
+    DeliveryUncertain,
+    Mailer,
+    MailServerUnavailable,
+    MessageRefused,
+    NotSent,
+    build_message,
+)
 from tracker.reminders.models import ReminderMessage, ReminderSend, SendStatus
 from tracker.reminders.services import Reminder
+from tracker.scheduler.lock import LockLost, SchedulerLock, process_lock, stop_requested
 from tracker.timeutil import utcnow
 
 log = logging.getLogger("tracker.reminders")
@@ -40,12 +46,27 @@ log = logging.getLogger("tracker.reminders")
 SENDS = ReminderSend.__table__
 MESSAGES = ReminderMessage.__table__
 
-#: Rows claimed longer ago than this belong to a run that died (a batch takes far less:
-#: BATCH_SIZE messages, each bounded by MAIL_TIMEOUT).
-CLAIM_TIMEOUT = dt.timedelta(minutes=60)
-BATCH_SIZE = 50
-#: A reminder the server keeps refusing is given up after this many attempts.
+#: Rows read at a time (each is still set in flight one by one).
+BATCH_SIZE = 200
+#: A message the server keeps refusing is given up after this many attempts.
 MAX_ATTEMPTS = 10
+#: Wait before retrying a refused message: BACKOFF * 2**(attempts - 1), at most MAX_BACKOFF.
+BACKOFF = dt.timedelta(minutes=1)
+MAX_BACKOFF = dt.timedelta(hours=6)
+#: Kinds whose body holds a single-use link: cleared once delivered.
+SECRET_KINDS = frozenset({"password_reset", "welcome"})
+#: Reminders are marked automatic (Auto-Submitted); the other kinds are replies to a person's action.
+PERSONAL_KINDS = frozenset({"password_reset", "welcome"})
+
+UNCERTAIN_AFTER_CRASH = ("Its sender stopped (or lost the scheduler lock) while the server may have been "
+                         "receiving it: it may or may not have been delivered.")
+
+#: One delivery run at a time in this process (the scheduler's every-minute job and the 07:00 run).
+_run_lock = threading.Lock()
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return min(BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
 @dataclass
@@ -53,8 +74,12 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     suppressed: int = 0
-    requeued: int = 0
-    uncertain: int = 0
+    requeued: int = 0  # in flight when the server became unavailable before the final dot: pending again
+    uncertain: int = 0  # broke or timed out after the final dot, or left in flight by a sender that died
+    unavailable: bool = False  # the run stopped because the server could not be used (it counts, not the messages)
+    busy: bool = False  # another process (or run) was sending: this one sent nothing
+    lock_lost: bool = False  # the scheduler lock was lost: stopped before the next message
+    stopped: bool = False  # asked to stop (SIGTERM): stopped before the next message
     errors: list[str] = field(default_factory=list)
 
 
@@ -101,167 +126,205 @@ def _insert_ignoring_duplicates():
     return dialect_insert(SENDS).on_conflict_do_nothing(index_elements=["recipient", "kind", "period"])
 
 
-def _claimable():
+def _claimable(now: dt.datetime | None = None):
+    now = now or utcnow()
     return or_(
         SENDS.c.status == SendStatus.PENDING,
-        (SENDS.c.status == SendStatus.FAILED) & (SENDS.c.attempts < MAX_ATTEMPTS),
+        (SENDS.c.status == SendStatus.FAILED) & (SENDS.c.attempts < MAX_ATTEMPTS)
+        & (SENDS.c.next_attempt_at.is_(None) | (SENDS.c.next_attempt_at <= now)),
     )
 
 
-def deliver() -> DeliveryReport:
+def deliver(*, lock: SchedulerLock | None = None, stopping: Callable[[], bool] | None = None) -> DeliveryReport:
     """Phase 2: send every claimable row over one SMTP connection, marking each as it goes.
 
-    Phase 2 holds one database connection of its own for the whole run (committing after each
-    message through the session would check a connection out of the pool, and ping it, every time).
+    Sends only under the scheduler lock: `lock`, else the one this process holds as the scheduler, else it
+    takes the lock for the run (and sends nothing if another process holds it). `stopping()` is asked
+    before each message (SIGTERM). Holds one database connection of its own for the whole run.
     """
     report = DeliveryReport()
-    config = current_app.config
-    with db.engine.connect() as connection:
-        run = _Delivery(connection, report)
-        run.recover_dead_claims()
-        if connection.scalar(select(SENDS.c.id).where(_claimable()).limit(1)) is None:
-            connection.commit()
-            return report
-        if config.get("MAIL_SUPPRESS_SEND"):
-            run.send_all(None)
-            return report
-        try:
-            mailer = Mailer(config).__enter__()
-        except MailServerUnavailable as error:
-            run.fail_all_claimable(str(error))
-            return report
-        try:
-            run.send_all(mailer)
-        finally:
-            mailer.__exit__(None, None, None)
+    if not _run_lock.acquire(blocking=False):
+        report.busy = True
+        return report
+    taken = None
+    try:
+        lock = lock or process_lock()
+        if lock is None:
+            taken = SchedulerLock(db.engine, current_app.instance_path)
+            if not taken.acquire():
+                log.info("Another process holds the %s and sends the outbox.", taken.description)
+                report.busy = True
+                return report
+            lock = taken
+        with db.engine.connect() as connection:
+            _Delivery(connection, report, lock, stopping or stop_requested).run()
+    finally:
+        if taken is not None:
+            taken.release()
+        _run_lock.release()
     return report
 
 
-#: Built once: it runs once per message.
+#: Built once: they run once per message.
+IN_FLIGHT = (
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("send_id"),
+           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
+    .values(status=SendStatus.IN_FLIGHT, claim_token=bindparam("token"), claimed_at=bindparam("now"))
+)
 MARK = (
     SENDS.update()
     .where(SENDS.c.id == bindparam("send_id"), SENDS.c.claim_token == bindparam("token"))
     .values(status=bindparam("new_status"), attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
-            sent_at=bindparam("sent"))
+            sent_at=bindparam("sent"), next_attempt_at=bindparam("next_at"), claim_token=None)
+)
+REFUSED = (  # refused at MAIL or RCPT: never in flight
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("send_id"),
+           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
+    .values(status=SendStatus.FAILED, attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
+            next_attempt_at=bindparam("next_at"))
+)
+GIVE_BACK = (  # in flight, but the server went away before the final dot: not delivered, not its fault
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("send_id"), SENDS.c.claim_token == bindparam("token"),
+           SENDS.c.status == SendStatus.IN_FLIGHT)
+    .values(status=SendStatus.PENDING, claim_token=None, claimed_at=None, last_error=bindparam("error"))
+)
+CLEAR_BODY = (
+    MESSAGES.update().where(MESSAGES.c.send_id == bindparam("row_id")).values(body_text="", body_html="")
 )
 
 
 class _Delivery:
-    """One run of phase 2: its connection, its claim token and what it achieved."""
+    """One run of phase 2: its connection, the lock it sends under, its token and what it achieved."""
 
-    def __init__(self, connection, report: DeliveryReport):
+    def __init__(self, connection, report: DeliveryReport, lock: SchedulerLock, stopping: Callable[[], bool]):
         self.connection = connection
         self.report = report
+        self.lock = lock
+        self.stopping = stopping
         self.token = uuid.uuid4().hex
 
-    def recover_dead_claims(self) -> None:
-        """Rows left 'sending' by a run that died: the first of each claim is uncertain, the rest pending."""
-        execute = self.connection.execute
-        stale = execute(
-            select(SENDS.c.claim_token, func.min(SENDS.c.id))
-            .where(SENDS.c.status == SendStatus.SENDING, SENDS.c.claimed_at < utcnow() - CLAIM_TIMEOUT)
-            .group_by(SENDS.c.claim_token)
-        ).all()
-        for token, first_id in stale:
-            execute(SENDS.update().where(SENDS.c.id == first_id, SENDS.c.status == SendStatus.SENDING).values(
-                status=SendStatus.UNCERTAIN,
-                last_error="The run sending this stopped before the server's answer was recorded: "
-                           "it may or may not have been delivered."))
-            requeued = execute(
-                SENDS.update().where(SENDS.c.claim_token == token, SENDS.c.id != first_id,
-                                     SENDS.c.status == SendStatus.SENDING)
-                .values(status=SendStatus.PENDING, claim_token=None, claimed_at=None)
-            ).rowcount
-            log.warning("A reminders run died while sending: reminder %s marked uncertain (not resent), "
-                        "%s put back in the queue.", first_id, requeued)
-            self.report.uncertain += 1
-            self.report.requeued += requeued
-        self.connection.commit()
-
-    def fail_all_claimable(self, error: str) -> None:
-        """The server is down before anything was sent: note the attempt on every waiting row."""
-        log.error("Reminders not sent: %s", error)
-        self.report.errors.append(error)
-        self.report.failed += self.connection.execute(
-            SENDS.update().where(_claimable())
-            .values(status=SendStatus.FAILED, attempts=SENDS.c.attempts + 1, last_error=error[:500])
-        ).rowcount
-        self.connection.commit()
-
-    def claim(self, after_id: int) -> tuple[list, int | None]:
-        """Claim up to BATCH_SIZE rows after `after_id`: the claimed rows with their messages, and the
-        highest id looked at (None when nothing is left)."""
-        execute = self.connection.execute
-        ids = execute(
-            select(SENDS.c.id).where(_claimable(), SENDS.c.id > after_id)
-            .order_by(SENDS.c.id).limit(BATCH_SIZE).with_for_update(skip_locked=True)
-        ).scalars().all()
-        if not ids:
+    def run(self) -> None:
+        config = current_app.config
+        self.recover_in_flight()
+        if self.connection.scalar(select(SENDS.c.id).where(_claimable()).limit(1)) is None:
             self.connection.commit()
-            return [], None
-        execute(SENDS.update().where(SENDS.c.id.in_(ids), _claimable())
-                .values(status=SendStatus.SENDING, claim_token=self.token, claimed_at=utcnow()))
-        self.connection.commit()
-        rows = execute(
+            return
+        if config.get("MAIL_SUPPRESS_SEND"):
+            self.send_all(None)
+            return
+        try:
+            mailer = Mailer(config).__enter__()
+        except MailServerUnavailable as error:
+            self.unavailable(str(error))
+            return
+        try:
+            self.send_all(mailer)
+        finally:
+            mailer.__exit__(None, None, None)
+
+    def unavailable(self, error: str) -> None:
+        log.error("E-mail not sent: %s. The next run tries again.", error)
+        self.report.unavailable = True
+        self.report.errors.append(error)
+
+    def recover_in_flight(self) -> None:
+        """Rows left in flight: their sender died or lost the lock (we hold it now). Uncertain, at once."""
+        found = self.lock.fenced(
+            SENDS.update().where(SENDS.c.status == SendStatus.IN_FLIGHT)
+            .values(status=SendStatus.UNCERTAIN, claim_token=None, last_error=UNCERTAIN_AFTER_CRASH), {},
+            self.connection)
+        if found:
+            log.warning("%s e-mail message(s) were in flight when their sender stopped: marked uncertain "
+                        "(not sent again; `flask outbox status` lists them).", found)
+            self.report.uncertain += found
+
+    def batch(self, after_id: int) -> list:
+        rows = self.connection.execute(
             select(SENDS.c.id, SENDS.c.recipient, SENDS.c.recipient_name, SENDS.c.subject, SENDS.c.kind,
-                   SENDS.c.period, MESSAGES.c.body_text, MESSAGES.c.body_html)
+                   SENDS.c.period, SENDS.c.attempts, MESSAGES.c.body_text, MESSAGES.c.body_html)
             .join(MESSAGES, MESSAGES.c.send_id == SENDS.c.id)
-            .where(SENDS.c.claim_token == self.token, SENDS.c.status == SendStatus.SENDING)
-            .order_by(SENDS.c.id)
+            .where(_claimable(), SENDS.c.id > after_id)
+            .order_by(SENDS.c.id).limit(BATCH_SIZE)
         ).all()
         self.connection.commit()
-        return rows, ids[-1]
+        return rows
 
-    def mark(self, row, status: SendStatus, error: str | None = None) -> None:
-        """Record the server's answer and commit at once: the window for a duplicate is this statement."""
+    def go_in_flight(self, row) -> bool:
+        """Commit 'in_flight' for this row just before its DATA, under the lock; False if it was taken."""
+        count = self.lock.fenced(IN_FLIGHT, {"send_id": row.id, "token": self.token, "now": utcnow()},
+                                 self.connection)
+        return count == 1
+
+    def mark(self, row, status: SendStatus, error: str | None = None, next_at: dt.datetime | None = None) -> None:
+        """Record the server's answer and commit at once."""
         sent_at = utcnow() if status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
         self.connection.execute(MARK, {"send_id": row.id, "token": self.token, "new_status": status,
-                                       "error": error[:500] if error else None, "sent": sent_at})
+                                       "error": error[:500] if error else None, "sent": sent_at,
+                                       "next_at": next_at})
+        if sent_at is not None and row.kind in SECRET_KINDS:
+            self.connection.execute(CLEAR_BODY, {"row_id": row.id})
         self.connection.commit()
 
-    def release(self, rows: list) -> None:
-        """Give back claimed rows that were never attempted."""
-        if rows:
-            self.connection.execute(
-                SENDS.update()
-                .where(SENDS.c.id.in_([r.id for r in rows]), SENDS.c.claim_token == self.token,
-                       SENDS.c.status == SendStatus.SENDING)
-                .values(status=SendStatus.PENDING, claim_token=None, claimed_at=None))
-            self.connection.commit()
-
     def send_all(self, mailer: Mailer | None) -> None:
-        """Claim batch after batch and send each message in id order (see the module docstring)."""
+        from tracker import mail
+
         config = current_app.config
         report = self.report
         after_id = 0
         while True:
-            rows, last_seen = self.claim(after_id)
-            if last_seen is None:
+            rows = self.batch(after_id)
+            if not rows:
                 return
-            after_id = last_seen  # rows another run took meanwhile are simply skipped
-            messages = [(row, build_message(config, to=row.recipient, to_name=row.recipient_name,
-                                            subject=row.subject, text=row.body_text, html=row.body_html,
-                                            reference=f"{row.kind}:{row.period}:{row.id}")) for row in rows]
-            for position, (row, message) in enumerate(messages):
-                if mailer is None:
-                    log.info("MAIL_SUPPRESS_SEND: not sending %r to %s", row.subject, row.recipient)
-                    self.mark(row, SendStatus.SUPPRESSED, "Not sent: MAIL_SUPPRESS_SEND is on.")
-                    report.suppressed += 1
-                    continue
+            after_id = rows[-1].id
+            for row in rows:
+                if self.stopping():
+                    report.stopped = True
+                    log.info("Stopping before the next message, as asked.")
+                    return
+                message = build_message(config, to=row.recipient, to_name=row.recipient_name,
+                                        subject=row.subject, text=row.body_text, html=row.body_html,
+                                        reference=f"{row.kind}:{row.period}:{row.id}",
+                                        automatic=row.kind not in PERSONAL_KINDS)
                 try:
-                    mailer.send(message)
+                    if mailer is None:
+                        if not self.go_in_flight(row):
+                            continue
+                        mail.send_messages([message])  # kept in the app's outbox list
+                        self.mark(row, SendStatus.SUPPRESSED, "Not sent: MAIL_SUPPRESS_SEND is on.")
+                        report.suppressed += 1
+                        continue
+                    mailer.send(message, to=row.recipient, before_data=lambda row=row: self.go_in_flight(row))
+                except LockLost as error:
+                    log.error("%s: stopping; a scheduler holding the lock sends the rest.", error)
+                    report.lock_lost = True
+                    report.errors.append(str(error))
+                    return
+                except NotSent:
+                    continue  # another sender took it
                 except MessageRefused as error:
-                    log.warning("Reminder %s to %s refused: %s", row.id, row.recipient, error)
-                    self.mark(row, SendStatus.FAILED, str(error))
+                    log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
+                    next_at = utcnow() + backoff(row.attempts + 1)
+                    self.connection.execute(REFUSED, {"send_id": row.id, "error": str(error)[:500],
+                                                      "next_at": next_at})
+                    self.mark(row, SendStatus.FAILED, str(error), next_at)
                     report.failed += 1
                     report.errors.append(str(error))
                 except MailServerUnavailable as error:
-                    log.error("Mail server unavailable; reminders will be retried on the next run: %s", error)
-                    self.mark(row, SendStatus.FAILED, str(error))
-                    report.failed += 1
-                    report.errors.append(str(error))
-                    self.release([r for r, _ in messages[position + 1:]])
+                    given_back = self.connection.execute(
+                        GIVE_BACK, {"send_id": row.id, "token": self.token, "error": str(error)[:500]}).rowcount
+                    self.connection.commit()
+                    report.requeued += given_back
+                    self.unavailable(str(error))
                     return
+                except DeliveryUncertain as error:
+                    log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
+                    self.mark(row, SendStatus.UNCERTAIN, str(error))
+                    report.uncertain += 1
+                    report.errors.append(str(error))
+                    return  # the connection is gone: the rest wait for the next run
                 else:
                     self.mark(row, SendStatus.SENT)
                     report.sent += 1

@@ -65,7 +65,8 @@ class ActionLine(NamedTuple):
     text: str  # shortened to TEXT_LENGTH
     plan_name: str
     due: str  # "31 October 2026"
-    rag_reason: str  # "Red: 23 days past due 31 October 2026"
+    status: str  # "On track": the officer's own status, labelled "Status"
+    rag_reason: str  # "Red: 23 days past due 31 October 2026": derived, labelled "RAG"
     lead: str
     last_update: str  # "1 September 2026: Draft with the chief officer." or "none yet"
     url: str
@@ -201,6 +202,10 @@ def _rag_text(status, due: dt.date | None, updated_on: dt.date | None, today: dt
 _long_date = lru_cache(maxsize=4096)(long_date)
 
 
+def _status_label(status) -> str:
+    return status.label if hasattr(status, "label") else str(status)
+
+
 def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> ActionLine:
     updated_on = local_date(row.last_update_at)
     rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
@@ -217,7 +222,8 @@ def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> Act
         last_update = f"{_long_date(updated_on)}: {narrative}" if narrative else _long_date(updated_on)
     return ActionLine(
         id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
-        due=_long_date(row.due_end) if row.due_end else "no date", rag_reason=rag_reason, lead=lead,
+        due=_long_date(row.due_end) if row.due_end else "no date", status=_status_label(row.status),
+        rag_reason=rag_reason, lead=lead,
         last_update=last_update, url=action_url(row.id, base_url),
         overdue=row.due_end is not None and row.due_end < today,
     )
@@ -295,6 +301,7 @@ def _digest_reminder(digest: _Digest, frequency: DueSoonFrequency, today: dt.dat
         period=day_period(today) if daily else week_period(today), template="digest",
         subject=f"{heading}: {summary}",
         context={"digest": digest, "today": today, "frequency": frequency,
+                 "my_actions_url": links.external_url("plans.my_actions"),
                  "due_soon_days": current_app.config["REMINDER_DUE_SOON_DAYS"]},
     )
 

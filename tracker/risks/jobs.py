@@ -61,7 +61,8 @@ def queue_reminders(today: dt.date | None = None) -> int:
             with db.session.begin_nested():
                 db.session.add(RiskReminder(risk_id=risk.id, review_date=risk.review_date, user_id=risk.owner_id))
                 db.session.flush()
-                outbox.enqueue(to=risk.owner.email, to_name=risk.owner.name,
+                outbox.enqueue(kind="risk_review", key=f"risk:{risk.id}:{risk.review_date.isoformat()}",
+                               to=risk.owner.email, to_name=risk.owner.name, user_id=risk.owner_id,
                                subject=f"Risk {risk.reference} is due for review", body=body(risk))
         except IntegrityError:  # another run queued it first
             continue

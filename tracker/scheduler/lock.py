@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -12,6 +13,31 @@ from sqlalchemy.engine import make_url
 
 #: Any fixed 64-bit number, the same in every process of this installation.
 ADVISORY_LOCK_KEY = 6_020_210_406_001
+
+#: The lock this process holds as the running scheduler (set by tracker.scheduler.process), so that its
+#: jobs send e-mail under it rather than trying to take it a second time.
+_held_by_process: SchedulerLock | None = None
+
+
+#: Set when this process is asked to stop (SIGTERM): the sender stops before its next message.
+STOP = threading.Event()
+
+
+def stop_requested() -> bool:
+    return STOP.is_set()
+
+
+class LockLost(Exception):
+    """This process no longer holds the scheduler lock: whatever it was doing under the lock must stop."""
+
+
+def process_lock() -> SchedulerLock | None:
+    return _held_by_process
+
+
+def set_process_lock(lock: SchedulerLock | None) -> None:
+    global _held_by_process
+    _held_by_process = lock
 
 
 class SchedulerLock:
@@ -23,6 +49,8 @@ class SchedulerLock:
         self.instance_path = instance_path
         self._connection = None
         self._file = None
+        #: The PostgreSQL session holding the lock is shared by the heartbeat and the sender: one at a time.
+        self._mutex = threading.Lock()
 
     @property
     def description(self) -> str:
@@ -37,11 +65,17 @@ class SchedulerLock:
         return Path(self.instance_path) / "scheduler.lock"
 
     def acquire(self) -> bool:
+        """Take the lock if it is free. Raises the database's error if it cannot be reached."""
         if self.url.get_backend_name() == "postgresql":
             connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}):
-                self._connection = connection
-                return True
+            try:
+                if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}):
+                    self._connection = connection
+                    return True
+            except BaseException:
+                connection.invalidate()
+                connection.close()
+                raise
             connection.close()
             return False
         path = self.lock_path()
@@ -62,21 +96,48 @@ class SchedulerLock:
     def held(self) -> bool:
         """False if the lock was lost (the PostgreSQL connection dropped): the scheduler must stop."""
         if self._connection is not None:
+            if not self._mutex.acquire(blocking=False):
+                return True  # the sender is using the session right now, and finds out itself if it is gone
             try:
                 # A session-level lock lasts as long as the session: alive session, lock still ours.
                 return self._connection.scalar(text("SELECT 1")) == 1
             except Exception:  # noqa: BLE001 - any failure means the session, and the lock, are gone
                 return False
+            finally:
+                self._mutex.release()
         return self._file is not None
+
+    def fenced(self, statement, parameters: dict, fallback) -> int:
+        """Run a write that is allowed only while the lock is ours; returns its row count, or raises LockLost.
+
+        On PostgreSQL it runs through the very session that holds the advisory lock (autocommit): if that
+        session is gone, so is the lock, and the statement fails. On SQLite the lock is a file lock held by
+        this process; the statement runs (and is committed) on `fallback`, the caller's connection.
+        """
+        if self._connection is not None:
+            with self._mutex:
+                try:
+                    return self._connection.execute(statement, parameters).rowcount
+                except Exception as error:  # noqa: BLE001 - the session, and the lock with it, are gone
+                    raise LockLost(f"Lost the {self.description}: {type(error).__name__}") from error
+        if self._file is None:
+            raise LockLost(f"This process does not hold the {self.description}.")
+        count = fallback.execute(statement, parameters).rowcount
+        fallback.commit()
+        return count
 
     def release(self) -> None:
         if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            except Exception:  # noqa: BLE001 - closing the connection releases it anyway
-                pass
-            self._connection.close()
-            self._connection = None
+            with self._mutex:
+                try:
+                    self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                except Exception:  # noqa: BLE001 - closing the connection releases it anyway
+                    pass
+                try:
+                    self._connection.close()
+                except Exception:  # noqa: BLE001 - a dead session cannot be closed cleanly
+                    pass
+                self._connection = None
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import logging
 import re
-import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -33,7 +32,7 @@ from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
 from tracker.rag import Status, derive
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
-from tracker.mail import build_message, send_messages
+from tracker.mail import build_message
 from tracker.timeutil import local_date
 from tracker.workbooks.builder import build_workbook
 from tracker.workbooks.data import ActionRow, ChangeRow, RatingRow, WorkbookData
@@ -493,9 +492,11 @@ def missed_meetings(today: dt.date) -> list[tuple[Plan, Meeting]]:
     return missed
 
 
-def record_missed(plan: Plan, meeting: Meeting) -> list:
-    """Remember that the plan manager is being told the papers were missed (so they are told once); the
-    message to send after commit."""
+def record_missed(plan: Plan, meeting: Meeting) -> None:
+    """Remember that the papers were missed (so the manager is told once) and queue the plan manager's e-mail
+    in the outbox, in the same transaction."""
+    from tracker.outbox import services as outbox
+
     audit.record(user_id=None, entity_type="missed_papers", entity_id=meeting.id, verb="missed",
                  partnership_id=plan.partnership_id, plan_id=plan.id,
                  after={"meeting_id": meeting.id, "held_on": meeting.held_on.isoformat()},
@@ -503,14 +504,14 @@ def record_missed(plan: Plan, meeting: Meeting) -> list:
                          f"{timeutil.long_date(meeting.held_on)}")
     manager = plan.manager
     if manager is None or not manager.active or not manager.email:
-        return []
-    return [build_message(
-        to=manager.email, to_name=manager.name,
-        subject=f"Papers not issued: {plan.name}, {meeting.committee.name} on {timeutil.long_date(meeting.held_on)}",
+        return
+    outbox.enqueue(
+        kind="papers_missed", key=f"missed:{meeting.id}:{plan.id}", to=manager.email, to_name=manager.name,
+        user_id=manager.id, subject=f"Papers not issued: {plan.name}, {meeting.committee.name} on {timeutil.long_date(meeting.held_on)}",
         body=f"Dear {manager.name},\n\nThe papers for {plan.name} were not issued before the "
              f"{meeting.committee.name} met on {timeutil.long_date(meeting.held_on)}: the tracker's scheduled "
              "work was not running when they were due. They have not been issued afterwards.\n\n"
-             "If the committee still needs them, build them from the plan's page and send them yourself.\n")]
+             "If the committee still needs them, build them from the plan's page and send them yourself.\n")
 
 
 def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
@@ -526,26 +527,23 @@ def issue_due_workbooks(today: dt.date | None = None) -> list[IssuedWorkbook]:
                                            as_at=min(today, meeting.held_on) if meeting else None)
         if created:
             issued.append(workbook)
-    missed_messages = []
     for plan, meeting in missed_meetings(today):
-        missed_messages.extend(record_missed(plan, meeting))
-    db.session.commit()
-    notify(issued)
-    if missed_messages:
-        try:
-            send_messages(missed_messages)
-        except (OSError, smtplib.SMTPException):
-            log.exception("Could not tell the plan managers about missed papers")
+        record_missed(plan, meeting)
+    notify(issued)  # queues the e-mails in the transaction that issued the workbooks, and commits
     return issued
 
 
 def notify(issued: Sequence[IssuedWorkbook]) -> None:
-    """E-mail each issued workbook's recipients a link (after commit); a mail failure is logged, not raised."""
+    """Queue an e-mail with a link for each issued workbook's recipients in the outbox (sent by the
+    scheduler within a minute, once each: the key is the workbook), and commit."""
+    from tracker.outbox import services as outbox
+
     for workbook in issued:
-        try:
-            send_messages(issue_messages(workbook))
-        except (OSError, smtplib.SMTPException):
-            log.exception("Could not e-mail the issued workbook %s", workbook.id)
+        for user, message in zip(recipients(workbook), issue_messages(workbook), strict=True):
+            outbox.enqueue(kind="papers_issued", key=f"workbook:{workbook.id}", to=user.email, to_name=user.name,
+                           subject=str(message["Subject"]), body=message.get_payload(decode=True).decode("utf-8"),
+                           user_id=user.id)
+    db.session.commit()
 
 
 def recipients(workbook: IssuedWorkbook) -> list[User]:
