@@ -247,7 +247,11 @@ def _tell_how_to_sign_in(user: User) -> None:
     if how is None:
         return
     name = outbox.header_safe(user.name)
-    outbox.enqueue(to=user.email, to_name=name, subject=SSO_ONLY_SUBJECT,
+    from tracker.timeutil import today
+
+    # One a day at most, however often the reset page is asked (the key is the account and the day).
+    outbox.enqueue(kind="password_reset", key=f"sso-only:{user.id}:{today().isoformat()}", to=user.email,
+                   to_name=name, user_id=user.id, subject=SSO_ONLY_SUBJECT,
                    body=f"Hello {name or user.email},\n\nSomeone (probably you) asked to reset the password of your "
                         f"account on the improvement action tracker. {how}\n\nThe tracker does not use a "
                         f"password for your account, so nothing has changed.\n")
