@@ -143,13 +143,13 @@ GET /committees/                                                                
 GET /committees/<int:committee_id>                                               login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /committees/<int:committee_id>/edit                                          login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /committees/<int:committee_id>/edit                                         login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
-POST /committees/<int:committee_id>/meetings                                     login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
+POST /committees/<int:committee_id>/meetings                                     login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
 POST /committees/<int:committee_id>/meetings/<int:meeting_id>/issue              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /committees/<int:committee_id>/meetings/<int:meeting_id>/remove             login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /committees/<int:committee_id>/members                                      login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /committees/<int:committee_id>/members/<int:member_id>/remove               login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 GET /committees/new                                                              login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok   forb
-POST /committees/new                                                             login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok   forb
+POST /committees/new                                                             login forb   forb   forb  forb   forb    forb      bad     bad    bad       bad     bad  forb
 
 GET /imports/                                                                    login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok   forb
 POST /imports/                                                                   login forb   forb   forb  forb   forb    forb      bad     bad    bad       bad     bad   forb

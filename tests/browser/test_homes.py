@@ -66,7 +66,7 @@ def test_manager_home_counts_escalated_and_leadless_actions(page, live_server, s
     expect(main).to_contain_text(re.compile(r"\d+ being escalated"))
     expect(main).to_contain_text("without a lead officer")
     table = main.locator("table", has=page.locator("th", has_text="Escalated"))
-    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr")).to_have_count(3)  # Glasgow, Dundee and the illustrative audit recommendations plan
     expect(table.locator(".rag").first).to_be_visible()
 
 
