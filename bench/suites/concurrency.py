@@ -8,10 +8,6 @@ row is added by bench/__main__.py when both run.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +17,7 @@ from sqlalchemy import func, select
 
 from bench import BenchContext, Result
 from bench.suites.foundation import ensure_dataset
-from bench.suites.pages import STATIC_PATH, free_port
+from bench.suites import pages
 from tracker.api import tokens
 from tracker.auth.models import Membership, Role, User
 from tracker.extensions import db
@@ -34,37 +30,10 @@ MEASURE = f"{CLIENTS} writing clients: progress updates saved"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextlib.contextmanager
 def gunicorn(database_url: str, workdir: Path, workers: int = 4):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-concurrency",
-           "TRACKER_ENV": "development", "TRACKER_INSTANCE_PATH": str(workdir / "instance")}
-    log = open(workdir / "gunicorn-concurrency.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:tracker.gunicorn_config", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "tracker:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + STATIC_PATH, timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {workdir / 'gunicorn-concurrency.log'}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    """The pages suite's gunicorn, with the production config file and more workers."""
+    return pages.gunicorn(database_url, workdir, workers=workers,
+                          extra=("--config", "python:tracker.gunicorn_config"), name="gunicorn-concurrency")
 
 
 def clients(ctx: BenchContext) -> list[tuple[str, dict[int, int]]]:

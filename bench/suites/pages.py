@@ -39,15 +39,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workdir: Path):
-    """The app under gunicorn (2 sync workers) on a free loopback port; stopped on exit."""
+def gunicorn(database_url: str, workdir: Path, workers: int = 2, extra: tuple[str, ...] = (),
+             name: str = "gunicorn"):
+    """The app under gunicorn (sync workers) on a free loopback port; stopped on exit."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-pages", "TRACKER_ENV": "development",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": f"bench-{name}", "TRACKER_ENV": "development",
            "TRACKER_INSTANCE_PATH": str(workdir / "instance")}
-    log = open(workdir / "gunicorn.log", "wb")
+    log = open(workdir / f"{name}.log", "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level",
-         "warning", "tracker:create_app()"],
+        [sys.executable, "-m", "gunicorn", *extra, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "tracker:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -60,7 +61,7 @@ def gunicorn(database_url: str, workdir: Path):
             except requests.RequestException:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start; see {workdir / 'gunicorn.log'}")
+                raise RuntimeError(f"gunicorn did not start; see {workdir / (name + '.log')}")
             time.sleep(0.2)
         yield url
     finally:
