@@ -212,6 +212,21 @@ def progress_input(body: object) -> dict:
             "revision_reason": reason, "expected_version": version, "superseded_by_id": replacement}
 
 
+def committed(write):
+    """The API's one commit point: run a service write and commit, or roll back and raise its refusal
+    (a RuleError, with the database's own refusals translated as the web's doors do)."""
+    try:
+        value = write()
+        db.session.commit()
+        return value
+    except Exception as exc:
+        refusal = doors.refusal(exc)
+        if refusal is None:
+            raise
+        db.session.rollback()
+        raise refusal from exc
+
+
 @bp.post("/actions/<int:action_id>/updates")
 def add_update(action_id: int):
     user = g.api_user
@@ -220,18 +235,13 @@ def add_update(action_id: int):
         return error("You cannot update this action: only its lead officer and the plan's managers can.", 403)
     values = progress_input(request.get_json(silent=True))
     try:
-        update = plans.record_progress(action, actor=user, **values)
-        db.session.commit()
-    except Exception as exc:
-        refusal = doors.refusal(exc)
-        if refusal is None:
-            raise
-        db.session.rollback()
+        update = committed(lambda: plans.record_progress(action, actor=user, **values))
+    except RuleError as refusal:
         if refusal.status == 409 and refusal.field == "version":
             current = db.session.get(Action, action_id)
             return error("The action changed since you read it. Read it again and resend your update.", 409,
                          field="version", current_version=current.version)
-        raise refusal from exc
+        raise
     response = jsonify(update=serialise.progress_update(update), action=serialise.action(action, today()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.action_updates", action_id=action.id)

@@ -7,11 +7,9 @@ import re
 
 from flask import g, jsonify, request, url_for
 
-from tracker import doors
 from tracker.api.serialise import person
-from tracker.api.views import BadInput, bp, error
+from tracker.api.views import BadInput, bp, committed, error
 from tracker.plans.permissions import plan_or_404
-from tracker.extensions import db
 from tracker.risks import queries, services
 from tracker.risks.permissions import can_edit_risk, risk_or_404
 from tracker.timeutil import today
@@ -110,15 +108,7 @@ def add_risk_review(risk_id: int):
     if not can_edit_risk(user, risk):
         return error("You cannot review this risk: only the plan's managers and the risk's owner can.", 403)
     values = review_input(request.get_json(silent=True))
-    try:
-        review = services.review_risk(risk, actor=user, **values)
-        db.session.commit()
-    except Exception as exc:
-        refusal = doors.refusal(exc)
-        if refusal is None:
-            raise
-        db.session.rollback()
-        raise refusal from exc
+    review = committed(lambda: services.review_risk(risk, actor=user, **values))
     row = queries.rows_for([risk], today())[0]
     response = jsonify(review=_review(review, row.matrix), risk=risk_json(row))
     response.status_code = 201
