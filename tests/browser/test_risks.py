@@ -41,5 +41,9 @@ def test_register_fits_a_phone(page, live_server, sign_in):
     sign_in(page, live_server, "viewer@demo.scot")
     page.goto(f"{live_server.url}/risks/")
     page.get_by_role("link", name="Dundee", exact=True).click()
+    # The click returns once the navigation commits: measure only after the page and its style sheets have loaded,
+    # or an unstyled table (its hidden header row still laid out) is what gets measured.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dundee risk register")
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320, f"the register is {width} px wide on a 320 px screen"
