@@ -36,7 +36,7 @@ def test_the_dundee_report_risk_tables():
 
 
 def test_importing_the_report_twice_changes_nothing_the_second_time(world):
-    services.set_matrix(world.home, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.manager)
+    services.set_matrix(world.home, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.admin)
     parsed = importers.read(REPORT)
     assert importers.preview(parsed, world.home, world.plan)[0].warnings == []
     items = importers.preview(parsed, world.other, None)  # the default 5 x 5: 9 is Moderate there

@@ -19,7 +19,7 @@ def _backdate(risk, when: dt.datetime) -> None:
 def test_risk_section(world, risk):
     assert risk_section in providers()
     _backdate(risk, dt.datetime(2026, 5, 1, 12, tzinfo=LONDON))  # last quarter (Q1 2026/27)
-    services.set_matrix(world.home, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.manager)
+    services.set_matrix(world.home, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.admin)
     late = factories.action(world.plan, lead=world.officer, ref="A9", timescale="March 2020")
     second = services.create_risk(world.home, reference="R2", title="=Recruitment delays".lstrip("="),
                                   inherent=(3, 3), residual=(3, 2), target=(3, 2), plans=[world.plan], actions=[late],

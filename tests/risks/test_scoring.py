@@ -44,7 +44,10 @@ def test_bad_matrices_are_refused(size, bands):
 
 
 def test_bands_from_text():
-    assert scoring.parse_bands("Low 1, Moderate 4; High: 9") == [("Low", 1), ("Moderate", 4), ("High", 9)]
+    assert scoring.parse_bands("Low 1, Moderate 4; High: 9") == [("Low", 1, None), ("Moderate", 4, None),
+                                                                  ("High", 9, None)]
+    assert scoring.parse_bands("Low 1-3, Moderate 4–6, High 9") == [("Low", 1, 3), ("Moderate", 4, 6),
+                                                                    ("High", 9, None)]
     with pytest.raises(RuleError):
         scoring.parse_bands("Low, High")
 

@@ -116,14 +116,16 @@ def test_at_risk_actions_flag_too(world, risk):
 
 
 def test_the_matrix_is_per_partnership(world, risk):
-    services.set_matrix(world.other, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.outsider)
+    services.set_matrix(world.other, 3, [("Low", 1), ("Moderate", 4), ("High", 9)], actor=world.admin)
     assert services.matrix_for(world.other.id).band(9).name == "High"
     assert services.matrix_for(world.home.id).band(9).name == "Moderate"
     with pytest.raises(NotAllowed):
         services.set_matrix(world.home, 3, [("Low", 1)], actor=world.outsider)
+    with pytest.raises(NotAllowed):  # a partnership setting: its administrators set it, not its plan managers
+        services.set_matrix(world.home, 3, [("Low", 1)], actor=world.manager)
     services.review_risk(risk, inherent=(4, 4), residual=(2, 2), target=(2, 2), reason="Worse", actor=world.manager)
     with pytest.raises(RuleError, match="beyond 3 x 3"):
-        services.set_matrix(world.home, 3, [("Low", 1), ("High", 9)], actor=world.manager)
+        services.set_matrix(world.home, 3, [("Low", 1), ("High", 9)], actor=world.admin)
 
 
 def test_register_filters(world, risk):

@@ -7,6 +7,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, SelectMulti
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from tracker.risks import scoring
 from tracker.risks.models import RiskStatus
 
 SCORE_FIELDS = ("inherent_likelihood", "inherent_impact", "residual_likelihood", "residual_impact",
@@ -78,3 +79,46 @@ class CsrfForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[InputRequired()])
+
+
+class MatrixForm(FlaskForm):
+    """A partnership's scoring matrix: the scheme, and each band's label, lowest and highest score.
+
+    The scores are text fields: the service reads and refuses them in plain English (band_N_low ...)."""
+
+    size = RadioField("Scoring scheme", coerce=int, validators=[InputRequired("Choose the scoring scheme")],
+                      choices=[SelectChoice(size, label) for size, (label, _) in scoring.SCHEMES.items()])
+
+    def band_rows(self) -> list[tuple]:
+        """(number, label field, lowest field, highest field) for each row of the form."""
+        return [(n, self[f"band_{n}_name"], self[f"band_{n}_low"], self[f"band_{n}_high"])
+                for n in range(1, scoring.MAX_BANDS + 1)]
+
+    def bands(self) -> list[tuple]:
+        """The bands as written, up to the last row with anything in it: (label, lowest, highest), the scores as
+        whole numbers where they are (anything else goes to the service as written, to be refused)."""
+        rows = [(name.data or "", _number(low.data), _number(high.data)) for _, name, low, high in self.band_rows()]
+        while rows and rows[-1] == ("", None, None):
+            rows.pop()
+        return rows
+
+    def fill(self, matrix: scoring.Matrix) -> None:
+        self.size.data = matrix.size
+        ranges = scoring.band_ranges(matrix)
+        for number, name, low, high in self.band_rows():
+            given = ranges[number - 1] if number <= len(ranges) else ("", "", "")
+            name.data, low.data, high.data = given[0], str(given[1]), str(given[2])
+
+
+def _number(text):
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else text
+
+
+for _n in range(1, scoring.MAX_BANDS + 1):
+    setattr(MatrixForm, f"band_{_n}_name", StringField(f"Band {_n} label"))
+    setattr(MatrixForm, f"band_{_n}_low", StringField(f"Band {_n} lowest score"))
+    setattr(MatrixForm, f"band_{_n}_high", StringField(f"Band {_n} highest score"))
+del _n

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from tracker import text as texts
 from tracker.auth.models import Role, User
-from tracker.auth.permissions import can_view_partnership
+from tracker.auth.permissions import can_administer_partnership, can_view_partnership
 from tracker.extensions import db
 from tracker.partnerships.models import Partnership
 from tracker.risks.models import Risk
@@ -29,7 +29,9 @@ def can_edit_risk(user: User, risk: Risk) -> bool:
 
 
 def can_set_matrix(user: User, partnership_id: int) -> bool:
-    return user.has_role(partnership_id, Role.PLAN_MANAGER)
+    """The scoring matrix is a partnership setting: its administrators (and site administrators) set it, as
+    they set how its members sign in."""
+    return can_administer_partnership(user, partnership_id)
 
 
 def risk_or_404(risk_id: int, user: User | None = None) -> Risk:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -272,28 +273,69 @@ def set_status(risk: Risk, status: RiskStatus, *, reason: str, expected_version:
                        expected_version=expected_version, actor=actor, actor_id=actor_id)
 
 
-def set_matrix(partnership: Partnership, size: int, bands, *, actor: User | None = None,
+@dataclass(frozen=True)
+class MatrixPreview:
+    """What setting a matrix would do: the checked matrix, the one it replaces, and the risks whose inherent,
+    residual or target score would show in another band (their recorded scores stay as they are)."""
+
+    matrix: scoring.Matrix
+    before: scoring.Matrix
+    changes: list[scoring.BandChange]
+    risks: dict[int, Risk]
+
+    @property
+    def risk_count(self) -> int:
+        return len({c.key for c in self.changes})
+
+    def by_risk(self) -> list[tuple[Risk, list[scoring.BandChange]]]:
+        grouped: dict[int, list[scoring.BandChange]] = {}
+        for change in self.changes:
+            grouped.setdefault(change.key, []).append(change)
+        return sorted(((self.risks[k], v) for k, v in grouped.items()), key=lambda pair: pair[0].reference)
+
+
+def preview_matrix(partnership: Partnership, size, bands) -> MatrixPreview:
+    """Check a matrix (scoring.matrix_from_bands) and say which risks would change band; writes nothing.
+    Refused when a risk's latest scores would not fit: recorded scores are never rewritten, so review it first."""
+    matrix = scoring.matrix_from_bands(size, bands)
+    before = matrix_for(partnership.id)
+    risks = {r.id: r for r in db.session.scalars(select(Risk).where(Risk.partnership_id == partnership.id))}
+    reviews = latest_reviews(risks)
+    for review in sorted(reviews.values(), key=lambda r: risks[r.risk_id].reference):
+        if max(review.inherent_likelihood, review.inherent_impact, review.residual_likelihood,
+               review.residual_impact, review.target_likelihood, review.target_impact) > matrix.size:
+            raise RuleError(f"Risk {risks[review.risk_id].reference} is scored beyond {matrix.size} x {matrix.size}: "
+                            "review it first, as its recorded scores are never changed.", "size")
+    scores = [(review.risk_id, what, getattr(review, what).value) for review in reviews.values()
+              for what in ("inherent", "residual", "target")]
+    changes = scoring.band_changes(before, matrix, sorted(scores, key=lambda s: (risks[s[0]].reference, s[1])))
+    return MatrixPreview(matrix, before, changes, risks)
+
+
+def set_matrix(partnership: Partnership, size, bands, *, actor: User | None = None,
                actor_id: int | None = None) -> RiskMatrix:
-    """The partnership's scoring matrix. Refused if a risk's current scores would not fit on it."""
+    """The partnership's scoring matrix: its size and bands, each (name, lowest score) or (name, lowest, highest).
+
+    The one door for the settings page and the CLI. Refused unless the bands hold every score exactly once, in
+    order, each with a label (scoring.matrix_from_bands), and unless every risk's latest scores fit. Recorded
+    scores are never rewritten: a risk may show in another band afterwards (preview_matrix says which)."""
     from tracker.risks.permissions import can_set_matrix
 
     actor_id = _actor(actor, actor_id, actor is not None and can_set_matrix(actor, partnership.id),
-                      "Only the partnership's plan managers set its risk matrix.")
-    matrix = scoring.Matrix.of(size, bands)
-    ids = db.session.scalars(select(Risk.id).where(Risk.partnership_id == partnership.id)).all()
-    for review in latest_reviews(ids).values():
-        if max(review.inherent_likelihood, review.inherent_impact, review.residual_likelihood,
-               review.residual_impact, review.target_likelihood, review.target_impact) > size:
-            raise RuleError(f"Risk {review.risk.reference} is scored beyond {size} x {size}: review it first.",
-                            "size")
+                      "Only the partnership's administrators set its risk matrix.")
+    preview = preview_matrix(partnership, size, bands)
+    matrix = preview.matrix
     row = db.session.scalar(select(RiskMatrix).where(RiskMatrix.partnership_id == partnership.id))
+    if row is not None and row.size == matrix.size and row.bands == matrix.to_json():
+        return row
     if row is None:
-        row = RiskMatrix(partnership_id=partnership.id, size=size, bands=matrix.to_json())
+        row = RiskMatrix(partnership_id=partnership.id, size=matrix.size, bands=matrix.to_json())
         db.session.add(row)
     else:
-        row.size, row.bands = size, matrix.to_json()
+        row.size, row.bands = matrix.size, matrix.to_json()
     db.session.flush()
     audit.record(user_id=actor_id, entity_type="risk_matrix", entity_id=row.id, verb="update",
-                 partnership_id=partnership.id, after={"matrix": matrix.describe()},
+                 partnership_id=partnership.id, before={"matrix": preview.before.describe()},
+                 after={"matrix": matrix.describe(), "risks_changing_band": preview.risk_count},
                  summary=f"Risk matrix set to {matrix.describe()}")
     return row

@@ -9,18 +9,19 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.permissions import visible_partnership_ids
-from tracker.doors import commit_or_refuse
+from tracker.doors import commit_or_refuse, show
 from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.imports.safety import ImportRefused, check
 from tracker.partnerships.models import Partnership
 from tracker.plans.models import Action, Plan
 from tracker.plans.permissions import can_view_plan, plan_or_404
-from tracker.risks import importers, queries, services
-from tracker.risks.forms import ConfirmForm, ReviewForm, RiskForm, StatusForm, UploadForm
+from tracker.risks import importers, queries, scoring, services
+from tracker.risks.forms import ConfirmForm, MatrixForm, ReviewForm, RiskForm, StatusForm, UploadForm
 from tracker.risks.heatmap import heat_map
 from tracker.risks.models import RiskStatus
-from tracker.risks.permissions import can_add_risk, can_edit_risk, partnership_or_404, risk_or_404
+from tracker.risks.permissions import (can_add_risk, can_edit_risk, can_set_matrix, partnership_or_404,
+                                      risk_or_404)
 from tracker.text import parse_id
 from tracker.timeutil import today
 
@@ -28,6 +29,7 @@ bp = Blueprint("risks", __name__, url_prefix="/risks")
 PREVIEW_MAX_AGE_SECONDS = 3600
 FIELDS = {"inherent_likelihood": "inherent_likelihood", "residual_likelihood": "residual_likelihood",
           "target_likelihood": "target_likelihood", "owner_id": "owner_id", "actions": "actions"}
+MATRIX_FIELDS = {"bands": "band_1_name"}
 
 
 @bp.app_context_processor
@@ -68,7 +70,8 @@ def _register(template_args: dict, *, partnership: Partnership, plan: Plan | Non
     return render_template("risks/register.html", partnership=partnership, plan=plan, rows=rows, filters=filters,
                            matrix=matrix, residual_map=residual_map, inherent_map=inherent_map,
                            categories=categories, owners=owners, statuses=list(RiskStatus),
-                           can_add=can_add_risk(current_user, partnership.id), **template_args)
+                           can_add=can_add_risk(current_user, partnership.id),
+                           can_set_matrix=can_set_matrix(current_user, partnership.id), **template_args)
 
 
 @bp.route("/partnerships/<int:partnership_id>")
@@ -199,6 +202,44 @@ def status(risk_id: int):
             return redirect(url_for(".show", risk_id=risk.id))
     return render_template("risks/status.html", form=form, risk=risk), 400 if form.errors or form.form_errors \
         else 200
+
+
+# --------------------------------------------------------------------------- the scoring matrix
+@bp.route("/partnerships/<int:partnership_id>/matrix", methods=["GET", "POST"])
+@login_required
+def matrix_settings(partnership_id: int):
+    """The partnership's scoring matrix: choose a scheme, edit the bands, see which risks would change band,
+    then save. Works without JavaScript: each button posts the whole form (its `action` says what to do)."""
+    partnership = partnership_or_404(partnership_id)
+    if not can_set_matrix(current_user, partnership.id):
+        abort(403)
+    form = MatrixForm()
+    current = services.matrix_for(partnership.id)
+    args = {"partnership": partnership, "current": current, "preview": None}
+    if request.method == "GET":
+        form.fill(current)
+        return render_template("risks/matrix.html", form=form, **args)
+    if not form.validate_on_submit():
+        return render_template("risks/matrix.html", form=form, **args), 400
+    action = request.form.get("action", "check")
+    if action == "defaults":
+        form.fill(scoring.SCHEMES[form.size.data][1])
+        return render_template("risks/matrix.html", form=form, **args)
+    if action == "edit":
+        return render_template("risks/matrix.html", form=form, **args)
+    if action == "save":
+        saved, _ = commit_or_refuse(lambda: services.set_matrix(partnership, form.size.data, form.bands(),
+                                                                actor=current_user), form, fields=MATRIX_FIELDS)
+        if saved:
+            flash(f"Saved the scoring matrix: {services.matrix_for(partnership.id).describe()}.", "success")
+            return redirect(url_for(".register", partnership_id=partnership.id))
+        return render_template("risks/matrix.html", form=form, **args), 400
+    try:
+        args["preview"] = services.preview_matrix(partnership, form.size.data, form.bands())
+    except RuleError as error:
+        show(form, error, MATRIX_FIELDS)
+        return render_template("risks/matrix.html", form=form, **args), 400
+    return render_template("risks/matrix.html", form=form, **args)
 
 
 # --------------------------------------------------------------------------- import
