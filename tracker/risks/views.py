@@ -9,7 +9,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.permissions import visible_partnership_ids
-from tracker.doors import commit_or_refuse, show
+from tracker.doors import commit_or_refuse
+from tracker.doors import show as show_refusal
 from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.imports.safety import ImportRefused, check
@@ -237,7 +238,7 @@ def matrix_settings(partnership_id: int):
     try:
         args["preview"] = services.preview_matrix(partnership, form.size.data, form.bands())
     except RuleError as error:
-        show(form, error, MATRIX_FIELDS)
+        show_refusal(form, error, MATRIX_FIELDS)
         return render_template("risks/matrix.html", form=form, **args), 400
     return render_template("risks/matrix.html", form=form, **args)
 
