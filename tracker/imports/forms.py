@@ -67,27 +67,28 @@ class InviteForm(FlaskForm):
     job_title = StringField("Job title", validators=[Optional(), Length(max=200)])
 
 
-def mapping_form(headers: dict[str, str], mapping: dict[str, str], plan_name: str, kind: str):
-    """A form with one select per column of the header row, so the user can correct the guess."""
+def column_mapping_form(base: type, headers: dict[str, str], mapping: dict[str, str], roles: dict[str, str], *,
+                        none_label: str = "Not imported", required: dict[str, str] | None = None) -> type:
+    """`base` with one select per column of the header row (column_<letter>, labelled "Column B: Heading"),
+    preset to the guessed role, so the user can correct the guess. Shared by the plan and risk register imports.
+
+    `mapping` and `mapping()` are {role: column letter}; validating refuses a role chosen twice, then each of
+    `required` ({role: message}) not chosen at all."""
     by_letter = {letter: role for role, letter in mapping.items()}
 
-    class MappingForm(FlaskForm):
-        plan = StringField("Plan name", default=plan_name,
-                           validators=[DataRequired("Enter the plan's name"), Length(max=300)])
-        use_suggested = BooleanField("Use the rating the evidence says was agreed where no level is marked",
-                                     default=True)
-
+    class ColumnMappingForm(base):
         def validate(self, extra_validators=None):
             if not super().validate(extra_validators):
                 return False
             chosen = [f.data for f in self.column_fields() if f.data]
-            repeated = sorted({ROLES[r] for r in chosen if chosen.count(r) > 1})
+            repeated = sorted({roles[r] for r in chosen if chosen.count(r) > 1})
             if repeated:
                 self.form_errors.append(f"Choose each kind of column once: {', '.join(repeated)} is chosen twice.")
                 return False
-            if kind == "xlsx" and "action" not in chosen:
-                self.form_errors.append("Choose the column that holds the actions.")
-                return False
+            for role, message in (required or {}).items():
+                if role not in chosen:
+                    self.form_errors.append(message)
+                    return False
             return True
 
         def column_fields(self):
@@ -96,12 +97,25 @@ def mapping_form(headers: dict[str, str], mapping: dict[str, str], plan_name: st
         def mapping(self) -> dict[str, str]:
             return {f.data: f.name.removeprefix("column_") for f in self.column_fields() if f.data}
 
-    choices = [SelectChoice("", "Not imported")] + [SelectChoice(role, label) for role, label in ROLES.items()]
+    choices = [SelectChoice("", none_label)] + [SelectChoice(role, label) for role, label in roles.items()]
     for letter, header in headers.items():
-        setattr(MappingForm, f"column_{letter}", SelectField(
+        setattr(ColumnMappingForm, f"column_{letter}", SelectField(
             f"Column {letter}: {header}", choices=choices, default=by_letter.get(letter, ""),
             validators=[Optional()]))
-    return MappingForm()
+    return ColumnMappingForm
+
+
+def mapping_form(headers: dict[str, str], mapping: dict[str, str], plan_name: str, kind: str):
+    """A form with one select per column of the header row, so the user can correct the guess."""
+
+    class MappingForm(FlaskForm):
+        plan = StringField("Plan name", default=plan_name,
+                           validators=[DataRequired("Enter the plan's name"), Length(max=300)])
+        use_suggested = BooleanField("Use the rating the evidence says was agreed where no level is marked",
+                                     default=True)
+
+    required = {"action": "Choose the column that holds the actions."} if kind == "xlsx" else {}
+    return column_mapping_form(MappingForm, headers, mapping, ROLES, required=required)()
 
 
 class AliasForm(FlaskForm):

@@ -122,3 +122,15 @@ for _n in range(1, scoring.MAX_BANDS + 1):
     setattr(MatrixForm, f"band_{_n}_low", StringField(f"Band {_n} lowest score"))
     setattr(MatrixForm, f"band_{_n}_high", StringField(f"Band {_n} highest score"))
 del _n
+
+
+def risk_mapping_form(headers: dict[str, str], mapping: dict[str, str]):
+    """A register's column mapping: one select per heading (the plan import's, with the risk fields), and the
+    preview's token, which keeps the sheet."""
+    from tracker.imports.forms import column_mapping_form
+    from tracker.risks.importers import ROLES
+
+    class RiskMappingForm(FlaskForm):
+        token = HiddenField(validators=[InputRequired()])
+
+    return column_mapping_form(RiskMappingForm, headers, mapping, ROLES, none_label="Not used")()

@@ -1,7 +1,8 @@
-"""Import a risk register (.xlsx, columns mapped by their headings) or the risk tables of a committee report in
+"""Import a risk register (.xlsx, columns mapped by their headings or as the manager chooses) or the risk tables of a committee report in
 the Dundee layout (.docx). Every file passes tracker.imports.safety's checks before a parser opens it.
 
-`read(file)` gives rows (plain dicts) and problems; `preview(rows, partnership, plan)` says what each row would
+`read(file)` gives rows (plain dicts) and problems (a register's sheet is kept, so `rows_from_sheet(sheet,
+mapping)` reads it again with another column mapping); `preview(rows, partnership, plan)` says what each row would
 do (new, changed, unchanged) without writing; `apply(...)` writes it. A row is matched to a risk by its
 reference, so importing the same file twice changes nothing the second time.
 """
@@ -40,12 +41,58 @@ HEADINGS = [
 MAX_ROWS = 2_000
 
 
+#: What a column can hold (the field it fills), in the order the preview's mapping lists them.
+ROLES = {
+    "reference": "Reference", "title": "Title", "description": "Description", "categories": "Categories",
+    "owner": "Owner (a name or e-mail address)", "status": "Status (open, tolerated or closed)",
+    "review_date": "Review date",
+    "inherent_likelihood": "Inherent likelihood", "inherent_impact": "Inherent impact",
+    "inherent": "Inherent level (like 'Likelihood 3 x Impact 3' or '3 x 3')",
+    "residual_likelihood": "Residual likelihood", "residual_impact": "Residual impact",
+    "residual": "Residual level (like '2 x 2')",
+    "target_likelihood": "Target likelihood", "target_impact": "Target impact",
+    "target": "Target (planned) level (like '2 x 2')",
+    "action_refs": "Tracked action references (of the chosen plan)",
+    "mitigations": "Mitigating actions as written", "recommendation": "Approval recommendation",
+}
+LEVELS = ("inherent", "residual", "target")
+
+
+@dataclass
+class Sheet:
+    """A register's first sheet as read: its heading row, each heading by column letter, and the text of every
+    non-empty row below it under those columns. Kept with the preview, so the rows can be read again with
+    another column mapping without the file."""
+
+    header_row: int  # 1-based, as Excel numbers rows
+    headers: dict[str, str]  # column letter -> heading as written
+    rows: list[list] = field(default_factory=list)  # [row number, [cell text per column of `headers`]]
+
+    def to_dict(self) -> dict:
+        return {"header_row": self.header_row, "headers": self.headers, "rows": self.rows}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Sheet:
+        return cls(int(data["header_row"]), dict(data["headers"]), [list(r) for r in data["rows"]])
+
+
 @dataclass
 class Parsed:
     rows: list[dict]
     problems: list[str] = field(default_factory=list)
     kind: str = "xlsx"
-    mapping: dict[str, str] = field(default_factory=dict)  # column heading -> field, for the preview
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> column letter (a register's columns)
+    sheet: Sheet | None = None  # a register's sheet, to read again with another mapping
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.sheet.headers if self.sheet else {}
+
+    @property
+    def unused_columns(self) -> dict[str, str]:
+        """{letter: heading} of the columns no field reads."""
+        used = set(self.mapping.values())
+        return {letter: heading for letter, heading in self.headers.items() if letter not in used}
 
 
 def _clean(value) -> str:
@@ -68,14 +115,49 @@ def field_for(heading: str) -> str | None:
     return None
 
 
-def read(file, *, limits: Limits | None = None) -> Parsed:
+def guess_mapping(headers: dict[str, str]) -> dict[str, str]:
+    """{field: column letter} from the headings: the first column whose heading names a field reads it."""
+    found: dict[str, str] = {}
+    for letter, heading in headers.items():
+        name = field_for(heading)
+        if name and name not in found:
+            found[name] = letter
+    return found
+
+
+def check_mapping(mapping: dict[str, str]) -> None:
+    """Refuse a mapping the rows cannot be read with: no reference column, a level given both as one column and
+    as likelihood and impact, half a likelihood x impact pair, or no inherent or residual level."""
+    for name in mapping:
+        if name not in ROLES:
+            raise RuleError("Choose what each column holds from the list.", "mapping")
+    if "reference" not in mapping:
+        raise RuleError("Choose the column that holds the risks' references: importing again matches them by it.",
+                        "mapping")
+    for what in LEVELS:
+        parts = [p for p in (f"{what}_likelihood", f"{what}_impact") if p in mapping]
+        if what in mapping and parts:
+            raise RuleError(f"Choose either one {what} level column or its likelihood and impact columns, not both.",
+                            "mapping")
+        if len(parts) == 1:
+            other = "impact" if parts[0].endswith("likelihood") else "likelihood"
+            raise RuleError(f"Choose the {what} {other} column too: a score is likelihood x impact.", "mapping")
+        if what != "target" and what not in mapping and not parts:
+            raise RuleError(f"Choose the columns that hold the {what} level: its likelihood and impact, or one "
+                            f"column like '3 x 3'.", "mapping")
+
+
+def read(file, *, limits: Limits | None = None, mapping: dict[str, str] | None = None) -> Parsed:
     checked = file if isinstance(file, CheckedFile) else check(file, limits)
-    return read_docx(checked) if checked.kind == "docx" else read_xlsx(checked)
+    return read_docx(checked) if checked.kind == "docx" else read_xlsx(checked, mapping=mapping)
 
 
 # --------------------------------------------------------------------------- .xlsx
-def read_xlsx(checked: CheckedFile) -> Parsed:
+def read_sheet(checked: CheckedFile) -> Sheet:
+    """The first sheet's heading row (the first of its first 30 rows naming a reference or title and one other
+    field) and the rows under it."""
     import openpyxl
+    from openpyxl.utils import get_column_letter
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(checked.data), read_only=True, data_only=True,
@@ -94,35 +176,53 @@ def read_xlsx(checked: CheckedFile) -> Parsed:
         raise ImportRefused("The workbook is damaged: a sheet's cells could not be read.") from None
     finally:
         workbook.close()
-    header_index, columns = None, {}
     for index, values in enumerate(grid[:30]):
-        found = {}
-        for col, value in enumerate(values):
-            name = field_for(_clean(value)) if isinstance(value, str) else None
-            if name and name not in found.values():
-                found[col] = name
-        if len(found) >= 2 and ("reference" in found.values() or "title" in found.values()):
-            header_index, columns = index, found
+        headers = {get_column_letter(col + 1): _clean(value) for col, value in enumerate(values)
+                   if isinstance(value, str) and _clean(value)}
+        found = set(guess_mapping(headers))
+        if len(found) >= 2 and found & {"reference", "title"}:
             break
-    if header_index is None:
+    else:
         raise ImportRefused("No heading row was found: the first sheet needs columns such as Reference, Title, "
                             "Inherent likelihood and Inherent impact.")
-    parsed = Parsed(rows=[], kind="xlsx",
-                    mapping={_clean(grid[header_index][c]): name for c, name in columns.items()})
-    for number, values in enumerate(grid[header_index + 1:], start=header_index + 2):
-        cells = {name: _clean(values[c]) if c < len(values) else "" for c, name in columns.items()}
-        if not any(cells.values()):
-            continue
+    columns = [col for col, value in enumerate(grid[index]) if isinstance(value, str) and _clean(value)]
+    sheet = Sheet(header_row=index + 1, headers=headers)
+    for number, values in enumerate(grid[index + 1:], start=index + 2):
+        cells = [_clean(values[c]) if c < len(values) else "" for c in columns]
+        if any(cells):
+            sheet.rows.append([number, cells])
+    return sheet
+
+
+def rows_from_sheet(sheet: Sheet, mapping: dict[str, str] | None = None) -> Parsed:
+    """The sheet's rows read with `mapping` ({field: column letter}; by default guessed from the headings)."""
+    mapping = guess_mapping(sheet.headers) if mapping is None else dict(mapping)
+    letters = list(sheet.headers)
+    if any(letter not in sheet.headers for letter in mapping.values()):
+        raise RuleError("The column mapping names a column the sheet does not have.", "mapping")
+    parsed = Parsed(rows=[], kind="xlsx", mapping=mapping, sheet=sheet)
+    try:
+        check_mapping(mapping)
+    except RuleError as error:  # shown with the preview's column mapping, to be chosen there
+        parsed.problems.append(error.message)
+        return parsed
+    for number, cells in sheet.rows:
         row = {"row": f"row {number}"}
-        for name, value in cells.items():
-            row[name] = value
-        for what in ("inherent", "residual", "target"):
+        for name, letter in mapping.items():
+            row[name] = cells[letters.index(letter)]
+        if not any(row[name] for name in mapping):
+            continue
+        for what in LEVELS:
             if f"{what}_likelihood" in row or f"{what}_impact" in row:
                 row[what] = f"{row.pop(f'{what}_likelihood', '')} x {row.pop(f'{what}_impact', '')}"
         parsed.rows.append(_interpret(row, parsed.problems))
     if not parsed.rows:
         parsed.problems.append("The sheet has no risks under its headings.")
     return parsed
+
+
+def read_xlsx(checked: CheckedFile, *, mapping: dict[str, str] | None = None) -> Parsed:
+    return rows_from_sheet(read_sheet(checked), mapping)
 
 
 # --------------------------------------------------------------------------- .docx (Dundee layout)

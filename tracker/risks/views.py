@@ -18,7 +18,8 @@ from tracker.partnerships.models import Partnership
 from tracker.plans.models import Action, Plan
 from tracker.plans.permissions import can_view_plan, plan_or_404
 from tracker.risks import importers, queries, scoring, services
-from tracker.risks.forms import ConfirmForm, MatrixForm, ReviewForm, RiskForm, StatusForm, UploadForm
+from tracker.risks.forms import (ConfirmForm, MatrixForm, ReviewForm, RiskForm, StatusForm, UploadForm,
+                                risk_mapping_form)
 from tracker.risks.heatmap import heat_map
 from tracker.risks.models import RiskStatus
 from tracker.risks.permissions import (can_add_risk, can_edit_risk, can_set_matrix, partnership_or_404,
@@ -253,18 +254,74 @@ def _plans(partnership: Partnership) -> list[Plan]:
                                                       Plan.archived_at.is_(None)).order_by(Plan.name)))
 
 
+def _upload_form(plans: list[Plan], *, posted: bool = True) -> UploadForm:
+    """The upload form; `posted=False` for a page that shows it afresh (not the request's form)."""
+    form = UploadForm() if posted else UploadForm(formdata=None)
+    form.plan_id.choices = [SelectChoice(0, "None: the partnership's register only")] + [
+        SelectChoice(p.id, p.name) for p in plans]
+    return form
+
+
+def _keep(partnership: Partnership, plan: Plan | None, parsed: importers.Parsed, filename: str) -> str:
+    """The signed token the preview keeps: a register's sheet and its column mapping (to read again with another
+    mapping, and to import), or a report's rows."""
+    payload = {"partnership_id": partnership.id, "plan_id": plan.id if plan else None, "kind": parsed.kind,
+               "filename": filename[:200]}
+    if parsed.sheet is not None:
+        payload.update(sheet=parsed.sheet.to_dict(), mapping=parsed.mapping)
+    else:
+        payload["rows"] = parsed.rows
+    return _serializer().dumps(payload)
+
+
+def _kept(partnership: Partnership, token: str) -> dict | None:
+    """The token's payload; None when it expired or was changed. Another partnership's token is refused (400)."""
+    try:
+        payload = _serializer().loads(token, max_age=PREVIEW_MAX_AGE_SECONDS)
+    except BadSignature:
+        return None
+    if payload.get("partnership_id") != partnership.id:
+        abort(400)
+    return payload
+
+
+def _kept_plan(payload: dict, partnership: Partnership) -> Plan | None:
+    plan = db.session.get(Plan, payload["plan_id"]) if payload.get("plan_id") else None
+    if plan is not None and plan.partnership_id != partnership.id:
+        abort(400)
+    return plan
+
+
+def _kept_rows(payload: dict, mapping: dict | None = None) -> importers.Parsed:
+    if "sheet" in payload:
+        return importers.rows_from_sheet(importers.Sheet.from_dict(payload["sheet"]),
+                                         payload.get("mapping") if mapping is None else mapping)
+    return importers.Parsed(rows=payload["rows"], kind=payload.get("kind", "docx"))
+
+
+def _preview(form: UploadForm, partnership: Partnership, plan: Plan | None, parsed: importers.Parsed,
+             filename: str, *, mapping=None, status: int = 200):
+    """The upload page with the preview: what each row would do, the column mapping (a register's), and the
+    confirm button when nothing stops the import."""
+    items = importers.preview(parsed, partnership, plan)
+    kept = _keep(partnership, plan, parsed, filename)
+    if parsed.sheet is not None and mapping is None:
+        mapping = risk_mapping_form(parsed.headers, parsed.mapping)  # preset to the mapping read with
+    if mapping is not None:
+        mapping.token.data = kept
+    token = kept if not parsed.problems and not any(i.errors for i in items) else None
+    return render_template("risks/upload.html", form=form, partnership=partnership, parsed=parsed, items=items,
+                           token=token, plan=plan, confirm_form=ConfirmForm(), mapping=mapping), status
+
+
 @bp.route("/partnerships/<int:partnership_id>/import", methods=["GET", "POST"])
 @login_required
 def upload(partnership_id: int):
     partnership = partnership_or_404(partnership_id)
     if not can_add_risk(current_user, partnership.id):
         abort(403)
-    form = UploadForm()
     plans = _plans(partnership)
-    form.plan_id.choices = [SelectChoice(0, "None: the partnership's register only")] + [
-        SelectChoice(p.id, p.name) for p in plans]
-    parsed = items = token = None
-    plan = None
+    form = _upload_form(plans)
     if form.validate_on_submit():
         plan = next((p for p in plans if p.id == form.plan_id.data), None)
         try:
@@ -273,13 +330,44 @@ def upload(partnership_id: int):
         except (ImportRefused, RuleError) as error:
             form.file.errors.append(error.message)
         else:
-            items = importers.preview(parsed, partnership, plan)
-            if not parsed.problems and not any(i.errors for i in items):
-                token = _serializer().dumps({"partnership_id": partnership.id, "plan_id": plan.id if plan else None,
-                                             "rows": parsed.rows, "kind": parsed.kind,
-                                             "filename": checked.name[:200]})
-    return render_template("risks/upload.html", form=form, partnership=partnership, parsed=parsed, items=items,
-                           token=token, plan=plan, confirm_form=ConfirmForm()), 400 if form.errors else 200
+            return _preview(form, partnership, plan, parsed, checked.name)
+    return render_template("risks/upload.html", form=form, partnership=partnership, parsed=None, items=None,
+                           token=None, plan=None, confirm_form=ConfirmForm(), mapping=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/partnerships/<int:partnership_id>/import/mapping", methods=["POST"])
+@login_required
+def remap_upload(partnership_id: int):
+    """Read the kept sheet again with the columns the manager chose."""
+    partnership = partnership_or_404(partnership_id)
+    if not can_add_risk(current_user, partnership.id):
+        abort(403)
+    token = request.form.get("token", "")
+    if not token:
+        abort(400)
+    payload = _kept(partnership, token)
+    if payload is None:
+        flash("The preview had expired or was changed. Upload the file again.", "error")
+        return redirect(url_for(".upload", partnership_id=partnership.id))
+    if "sheet" not in payload:
+        abort(400)
+    plan = _kept_plan(payload, partnership)
+    form = _upload_form(_plans(partnership), posted=False)
+    form.plan_id.data = plan.id if plan else 0
+    sheet = importers.Sheet.from_dict(payload["sheet"])
+    mapping = risk_mapping_form(sheet.headers, payload.get("mapping") or {})
+    filename = payload.get("filename") or "an upload"
+    if mapping.validate_on_submit():
+        try:
+            importers.check_mapping(mapping.mapping())
+        except RuleError as error:
+            mapping.form_errors.append(error.message)
+        else:
+            flash("The file was read again with the columns you chose. Nothing has been saved yet.", "success")
+            return _preview(form, partnership, plan, _kept_rows(payload, mapping.mapping()), filename,
+                            mapping=mapping)
+    return _preview(form, partnership, plan, _kept_rows(payload), filename, mapping=mapping, status=400)
 
 
 @bp.route("/partnerships/<int:partnership_id>/import/confirm", methods=["POST"])
@@ -291,17 +379,12 @@ def confirm_upload(partnership_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        payload = _serializer().loads(form.token.data, max_age=PREVIEW_MAX_AGE_SECONDS)
-    except BadSignature:
+    payload = _kept(partnership, form.token.data)
+    if payload is None:
         flash("The preview had expired or was changed. Upload the file again.", "error")
         return redirect(url_for(".upload", partnership_id=partnership.id))
-    if payload.get("partnership_id") != partnership.id:
-        abort(400)
-    plan = db.session.get(Plan, payload["plan_id"]) if payload.get("plan_id") else None
-    if plan is not None and plan.partnership_id != partnership.id:
-        abort(400)
-    parsed = importers.Parsed(rows=payload["rows"], kind=payload.get("kind", "xlsx"))
+    plan = _kept_plan(payload, partnership)
+    parsed = _kept_rows(payload)
     saved, counts = commit_or_refuse(lambda: importers.apply(parsed, partnership, plan,
                                                              filename=payload.get("filename") or "an upload",
                                                              actor=current_user))
