@@ -177,6 +177,9 @@ GET /risks/partnerships/<int:partnership_id>                                    
 GET /risks/partnerships/<int:partnership_id>/import                              login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /risks/partnerships/<int:partnership_id>/import                             login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
 POST /risks/partnerships/<int:partnership_id>/import/confirm                     login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
+POST /risks/partnerships/<int:partnership_id>/import/mapping                     login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
+GET /risks/partnerships/<int:partnership_id>/matrix                              login hide   forb   forb  hide   forb    forb      forb    ok     hide      hide    ok   forb
+POST /risks/partnerships/<int:partnership_id>/matrix                             login hide   forb   forb  hide   forb    forb      forb    bad    hide      hide    bad  forb
 GET /risks/partnerships/<int:partnership_id>/new                                 login hide   forb   forb  hide   forb    forb      ok      ok     hide      hide    ok   forb
 POST /risks/partnerships/<int:partnership_id>/new                                login hide   forb   forb  hide   forb    forb      bad     bad    hide      hide    bad  forb
 GET /risks/plans/<int:plan_id>                                                   login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
