@@ -74,7 +74,8 @@ def test_an_xlsx_register_is_mapped_previewed_and_idempotent(world):
     data = _register([("R1", "Funding", "Financial", world.officer.email, 4, 4, 3, 2, 2, 2, "A1"),
                       ("R2", "Recruitment", "Workforce", "", 3, 3, 2, 2, "", "", "")])
     parsed = importers.read(data)
-    assert parsed.headers["B"] == "Risk title" and parsed.mapping["title"] == "B" and parsed.mapping["inherent_impact"] == "F"
+    assert parsed.headers["B"] == "Risk title"
+    assert parsed.mapping["title"] == "B" and parsed.mapping["inherent_impact"] == "F"
     items = importers.preview(parsed, world.home, world.plan)
     assert [(i.outcome, i.errors) for i in items] == [("new", []), ("new", [])]
     importers.apply(parsed, world.home, world.plan, actor=world.manager)

@@ -76,10 +76,12 @@ def import_command(path: str, name: str, plan_name: str | None, dry_run: bool):
 @risks_cli.command("matrix")
 @click.option("--partnership", "name", required=True)
 @click.option("--size", type=int, help="Likelihood and impact run from 1 to SIZE.")
-@click.option("--bands", help="Each band's name and lowest score, e.g. 'Low 1, Moderate 4, High 9'.")
+@click.option("--bands", help="Each band's name and scores, e.g. 'Low 1-3, Moderate 4-6, High 9' (or the lowest "
+                               "scores alone: 'Low 1, Moderate 4, High 9').")
 @with_appcontext
 def matrix_command(name: str, size: int | None, bands: str | None):
-    """Show the partnership's scoring matrix, or set it (--size and --bands)."""
+    """Show the partnership's scoring matrix, or set it (--size and --bands), through the same checks as the
+    settings page."""
     from tracker.extensions import db
     from tracker.risks import scoring, services
 

@@ -1,5 +1,6 @@
-"""Import a risk register (.xlsx, columns mapped by their headings or as the manager chooses) or the risk tables of a committee report in
-the Dundee layout (.docx). Every file passes tracker.imports.safety's checks before a parser opens it.
+"""Import a risk register (.xlsx, columns mapped by their headings or as the manager chooses) or the risk
+tables of a committee report in the Dundee layout (.docx). Every file passes tracker.imports.safety's checks
+before a parser opens it.
 
 `read(file)` gives rows (plain dicts) and problems (a register's sheet is kept, so `rows_from_sheet(sheet,
 mapping)` reads it again with another column mapping); `preview(rows, partnership, plan)` says what each row would
