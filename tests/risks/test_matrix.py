@@ -135,7 +135,11 @@ def test_the_settings_page_checks_then_saves(world, risk, client_as):
     html = check.get_data(True)
     assert "1 existing risk would show in another band." in html and 'id="band-changes"' in html
     assert db.session.query(RiskMatrix).count() == 0
-    saved = admin.post(url, data=_form(3, THREE, "save"))
+    before = re.search(r'name="before" value="([^"]+)"', html)[1]
+    assert before == scoring.DEFAULT.describe()
+    stale = admin.post(url, data={**_form(3, THREE, "save"), "before": "3 x 3: Low 1-3, High 4-9"})
+    assert stale.status_code == 409 and "changed the scoring matrix while you were checking" in stale.get_data(True)
+    saved = admin.post(url, data={**_form(3, THREE, "save"), "before": before})
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/risks/partnerships/{world.home.id}")
     assert services.matrix_for(world.home.id) == scoring.DUNDEE_3X3
     assert "Scored on a 3 x 3: Low 1-3, Moderate 4-6, High 9" in admin.get(

@@ -312,18 +312,22 @@ def preview_matrix(partnership: Partnership, size, bands) -> MatrixPreview:
     return MatrixPreview(matrix, before, changes, risks)
 
 
-def set_matrix(partnership: Partnership, size, bands, *, actor: User | None = None,
+def set_matrix(partnership: Partnership, size, bands, *, expected: str | None = None, actor: User | None = None,
                actor_id: int | None = None) -> RiskMatrix:
     """The partnership's scoring matrix: its size and bands, each (name, lowest score) or (name, lowest, highest).
 
     The one door for the settings page and the CLI. Refused unless the bands hold every score exactly once, in
     order, each with a label (scoring.matrix_from_bands), and unless every risk's latest scores fit. Recorded
-    scores are never rewritten: a risk may show in another band afterwards (preview_matrix says which)."""
+    scores are never rewritten: a risk may show in another band afterwards (preview_matrix says which).
+    `expected` is the matrix the confirmation compared against (its describe()): refused if it changed since."""
     from tracker.risks.permissions import can_set_matrix
 
     actor_id = _actor(actor, actor_id, actor is not None and can_set_matrix(actor, partnership.id),
                       "Only the partnership's administrators set its risk matrix.")
     preview = preview_matrix(partnership, size, bands)
+    if expected is not None and expected != preview.before.describe():
+        raise Conflict("Someone else changed the scoring matrix while you were checking yours. Nothing was saved: "
+                       "check the change again.", "size")
     matrix = preview.matrix
     row = db.session.scalar(select(RiskMatrix).where(RiskMatrix.partnership_id == partnership.id))
     if row is not None and row.size == matrix.size and row.bands == matrix.to_json():

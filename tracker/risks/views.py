@@ -230,12 +230,14 @@ def matrix_settings(partnership_id: int):
     if action == "edit":
         return render_template("risks/matrix.html", form=form, **args)
     if action == "save":
-        saved, _ = commit_or_refuse(lambda: services.set_matrix(partnership, form.size.data, form.bands(),
-                                                                actor=current_user), form, fields=MATRIX_FIELDS)
-        if saved:
+        outcome = commit_or_refuse(lambda: services.set_matrix(partnership, form.size.data, form.bands(),
+                                                               expected=request.form.get("before"),
+                                                               actor=current_user), form, fields=MATRIX_FIELDS)
+        if outcome.ok:
             flash(f"Saved the scoring matrix: {services.matrix_for(partnership.id).describe()}.", "success")
             return redirect(url_for(".register", partnership_id=partnership.id))
-        return render_template("risks/matrix.html", form=form, **args), 400
+        args["current"] = services.matrix_for(partnership.id)
+        return render_template("risks/matrix.html", form=form, **args), outcome.status
     try:
         args["preview"] = services.preview_matrix(partnership, form.size.data, form.bands())
     except RuleError as error:
