@@ -33,6 +33,7 @@ def test_the_two_schemes_from_their_ranges():
     (11, FIVE, "size", None),
     ("5", FIVE, "size", None),
     (3, [], "band_1_name", "at least one"),
+    (5, [(f"B{n}", n, n) for n in range(1, 7)] + [("Top", 7, 25)], "band_6_name", "at most 6"),
     (3, [("Low", 2, 3), ("High", 4, 9)], "band_1_low", "Bands start at 1"),
     (3, [("Low", 1, 3), ("High", 6, 9)], "band_2_low", "No band holds the score 4"),
     (3, [("Low", 1, 4), ("High", 4, 9)], "band_2_low", "one band only"),

@@ -1,4 +1,5 @@
-"""Who may read and change risks: committee members (viewers) read; plan managers and a risk's owner edit."""
+"""Who may read and change risks: committee members (viewers) read; plan managers and a risk's owner edit; the
+partnership's administrators set its scoring matrix."""
 from __future__ import annotations
 
 from flask import abort

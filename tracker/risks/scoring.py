@@ -141,8 +141,8 @@ def matrix_from_bands(size, bands) -> Matrix:
     rows = [tuple(b) + (None,) * (3 - len(b)) for b in bands]
     if not rows:
         raise RuleError("Give at least one band.", "band_1_name")
-    if len(rows) > 10:
-        raise RuleError("Give at most 10 bands.", "bands")
+    if len(rows) > MAX_BANDS:
+        raise RuleError(f"Give at most {MAX_BANDS} bands.", f"band_{MAX_BANDS}_name")
     top = size * size
     scores = possible_scores(size)
     names: dict[str, int] = {}
