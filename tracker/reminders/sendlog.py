@@ -7,9 +7,10 @@ that decides to send, insert one 'pending' row per message with its rendered bod
 Phase 2, `deliver`: only the holder of the scheduler lock sends (tracker.scheduler.lock: the scheduler
 process, or a `send` command when no scheduler runs), one run at a time per process, over one SMTP
 connection. It first marks 'uncertain' any row left 'in_flight': a sender that no longer holds the lock
-left it there. Then, for each claimable row in id order: MAIL and RCPT; the row is set 'in_flight' and
-committed (on PostgreSQL through the session that holds the advisory lock: the fencing check); DATA;
-then 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
+left it there. Then, for each claimable row in id order: the row is set 'in_flight' and committed, in the
+same statement that records the previous message's answer (one commit per message; on PostgreSQL through
+the session that holds the advisory lock: the fencing check); MAIL, RCPT, DATA; the answer is
+'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
 connection broke or timed out after the final dot (never resent automatically: `outbox status` lists them,
 `outbox retry ID` re-queues one). A failure to connect, a 421, or a connection lost before the final dot
 stops the run and counts against it, not the messages: they stay 'pending' for the next run (a minute later).
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, case, insert, literal, null, or_, select
 
 from tracker.extensions import db
 from tracker.reminders.mailer import (
@@ -33,7 +34,6 @@ from tracker.reminders.mailer import (
     Mailer,
     MailServerUnavailable,
     MessageRefused,
-    NotSent,
     build_message,
 )
 from tracker.reminders.models import ReminderMessage, ReminderSend, SendStatus
@@ -166,24 +166,38 @@ def deliver(*, lock: SchedulerLock | None = None, stopping: Callable[[], bool] |
 
 
 #: Built once: they run once per message.
-IN_FLIGHT = (
+_TAKEABLE = [SendStatus.PENDING, SendStatus.FAILED]
+IN_FLIGHT = (  # the first message of a run
     SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"),
-           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
+    .where(SENDS.c.id == bindparam("next_id"), SENDS.c.status.in_(_TAKEABLE))
     .values(status=SendStatus.IN_FLIGHT, claim_token=bindparam("token"), claimed_at=bindparam("now"))
+    .returning(SENDS.c.id)
 )
-MARK = (
+_DONE = SENDS.c.id == bindparam("done_id")
+#: The server's answer for message N and 'in_flight' for message N+1, in one statement and one commit: the
+#: row in flight changes from one to the next, so there is never more than one per process.
+MARK_AND_NEXT = (
     SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"), SENDS.c.claim_token == bindparam("token"))
+    .where(or_(_DONE & (SENDS.c.claim_token == bindparam("token")),
+               (SENDS.c.id == bindparam("next_id")) & SENDS.c.status.in_(_TAKEABLE)))
+    .values(
+        status=case((_DONE, bindparam("new_status", type_=SENDS.c.status.type)),
+                    else_=literal(SendStatus.IN_FLIGHT, SENDS.c.status.type)),
+        attempts=case((_DONE, SENDS.c.attempts + 1), else_=SENDS.c.attempts),
+        last_error=case((_DONE, bindparam("error", type_=SENDS.c.last_error.type)), else_=SENDS.c.last_error),
+        sent_at=case((_DONE, bindparam("sent", type_=SENDS.c.sent_at.type)), else_=SENDS.c.sent_at),
+        next_attempt_at=case((_DONE, bindparam("next_at", type_=SENDS.c.next_attempt_at.type)),
+                             else_=SENDS.c.next_attempt_at),
+        claim_token=case((_DONE, null()), else_=bindparam("token", type_=SENDS.c.claim_token.type)),
+        claimed_at=case((_DONE, SENDS.c.claimed_at), else_=bindparam("now", type_=SENDS.c.claimed_at.type)),
+    )
+    .returning(SENDS.c.id)
+)
+MARK = (  # the server's answer for the last message of a run
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("done_id"), SENDS.c.claim_token == bindparam("token"))
     .values(status=bindparam("new_status"), attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
             sent_at=bindparam("sent"), next_attempt_at=bindparam("next_at"), claim_token=None)
-)
-REFUSED = (  # refused at MAIL or RCPT: never in flight
-    SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"),
-           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
-    .values(status=SendStatus.FAILED, attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
-            next_attempt_at=bindparam("next_at"))
 )
 GIVE_BACK = (  # in flight, but the server went away before the final dot: not delivered, not its fault
     SENDS.update()
@@ -196,8 +210,31 @@ CLEAR_BODY = (
 )
 
 
+@dataclass
+class _Outcome:
+    """What the server said about the message in flight, not yet written: it is written together with
+    'in_flight' for the next message (MARK_AND_NEXT), or alone (MARK) when there is no next one."""
+
+    row_id: int
+    kind: str
+    status: SendStatus
+    error: str | None = None
+    next_at: dt.datetime | None = None
+
+    def parameters(self, token: str) -> dict:
+        sent = utcnow() if self.status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
+        return {"done_id": self.row_id, "token": token, "new_status": self.status,
+                "error": self.error[:500] if self.error else None, "sent": sent, "next_at": self.next_at}
+
+
 class _Delivery:
-    """One run of phase 2: its connection, the lock it sends under, its token and what it achieved."""
+    """One run of phase 2: its connection, the lock it sends under, its token and what it achieved.
+
+    Per message, one fenced statement and one commit: the previous message's answer and this message's
+    'in_flight', committed before its MAIL (on PostgreSQL on the session holding the advisory lock, in
+    autocommit: one round trip). A crash leaves the one message in flight, which the next holder of the
+    lock marks uncertain: at most one per kill, as before.
+    """
 
     def __init__(self, connection, report: DeliveryReport, lock: SchedulerLock, stopping: Callable[[], bool]):
         self.connection = connection
@@ -205,6 +242,7 @@ class _Delivery:
         self.lock = lock
         self.stopping = stopping
         self.token = uuid.uuid4().hex
+        self.outcome: _Outcome | None = None  # the answer for the row in flight, not yet written
 
     def run(self) -> None:
         config = current_app.config
@@ -253,22 +291,56 @@ class _Delivery:
         return rows
 
     def go_in_flight(self, row) -> bool:
-        """Commit 'in_flight' for this row just before its DATA, under the lock; False if it was taken."""
-        count = self.lock.fenced(IN_FLIGHT, {"send_id": row.id, "token": self.token, "now": utcnow()},
-                                 self.connection)
-        return count == 1
+        """Write the previous message's answer and 'in_flight' for `row`, in one fenced commit; False if
+        another sender has taken `row`. Raises LockLost (the previous answer is then written unfenced)."""
+        outcome, self.outcome = self.outcome, None
+        parameters = {"next_id": row.id, "token": self.token, "now": utcnow()}
+        try:
+            if outcome is None:
+                changed = self.lock.fenced_ids(IN_FLIGHT, parameters, self.connection)
+            else:
+                changed = self.lock.fenced_ids(MARK_AND_NEXT, {**outcome.parameters(self.token), **parameters},
+                                               self.connection)
+        except LockLost:
+            if outcome is not None:  # what the server said is known: keep it (only our own claim matches)
+                self.outcome = outcome
+                self.write_outcome(fenced=False)
+            raise
+        if outcome is not None:
+            self.cleared(outcome)
+        return row.id in changed
 
-    def mark(self, row, status: SendStatus, error: str | None = None, next_at: dt.datetime | None = None) -> None:
-        """Record the server's answer and commit at once."""
-        sent_at = utcnow() if status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
-        self.connection.execute(MARK, {"send_id": row.id, "token": self.token, "new_status": status,
-                                       "error": error[:500] if error else None, "sent": sent_at,
-                                       "next_at": next_at})
-        if sent_at is not None and row.kind in SECRET_KINDS:
-            self.connection.execute(CLEAR_BODY, {"row_id": row.id})
+    def write_outcome(self, *, fenced: bool = True) -> None:
+        """Write the answer for the row in flight alone: the run stops, or there is no next message."""
+        outcome, self.outcome = self.outcome, None
+        if outcome is None:
+            return
+        if fenced:
+            try:
+                self.lock.fenced(MARK, outcome.parameters(self.token), self.connection)
+                self.cleared(outcome)
+                return
+            except LockLost as error:
+                self.report.lock_lost = True
+                self.report.errors.append(str(error))
+        # Without the lock: MARK matches only a row still claimed by this run (the next holder clears claims).
+        self.connection.execute(MARK, outcome.parameters(self.token))
         self.connection.commit()
+        self.cleared(outcome)
+
+    def cleared(self, outcome: _Outcome) -> None:
+        """A delivered single-use link is not kept."""
+        if outcome.kind in SECRET_KINDS and outcome.status in (SendStatus.SENT, SendStatus.SUPPRESSED):
+            self.connection.execute(CLEAR_BODY, {"row_id": outcome.row_id})
+            self.connection.commit()
 
     def send_all(self, mailer: Mailer | None) -> None:
+        try:
+            self._send_all(mailer)
+        finally:
+            self.write_outcome()
+
+    def _send_all(self, mailer: Mailer | None) -> None:
         from tracker import mail
 
         config = current_app.config
@@ -284,32 +356,30 @@ class _Delivery:
                     report.stopped = True
                     log.info("Stopping before the next message, as asked.")
                     return
+                try:
+                    if not self.go_in_flight(row):
+                        continue  # another sender took it
+                except LockLost as error:
+                    log.error("%s: stopping; a scheduler holding the lock sends the rest.", error)
+                    report.lock_lost = True
+                    report.errors.append(str(error))
+                    return
                 message = build_message(config, to=row.recipient, to_name=row.recipient_name,
                                         subject=row.subject, text=row.body_text, html=row.body_html,
                                         reference=f"{row.kind}:{row.period}:{row.id}",
                                         automatic=row.kind not in PERSONAL_KINDS)
                 try:
                     if mailer is None:
-                        if not self.go_in_flight(row):
-                            continue
                         mail.send_messages([message])  # kept in the app's outbox list
-                        self.mark(row, SendStatus.SUPPRESSED, "Not sent: MAIL_SUPPRESS_SEND is on.")
+                        self.outcome = _Outcome(row.id, row.kind, SendStatus.SUPPRESSED,
+                                                "Not sent: MAIL_SUPPRESS_SEND is on.")
                         report.suppressed += 1
                         continue
-                    mailer.send(message, to=row.recipient, before_data=lambda row=row: self.go_in_flight(row))
-                except LockLost as error:
-                    log.error("%s: stopping; a scheduler holding the lock sends the rest.", error)
-                    report.lock_lost = True
-                    report.errors.append(str(error))
-                    return
-                except NotSent:
-                    continue  # another sender took it
+                    mailer.send(message, to=row.recipient)
                 except MessageRefused as error:
                     log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
-                    next_at = utcnow() + backoff(row.attempts + 1)
-                    self.connection.execute(REFUSED, {"send_id": row.id, "error": str(error)[:500],
-                                                      "next_at": next_at})
-                    self.mark(row, SendStatus.FAILED, str(error), next_at)
+                    self.outcome = _Outcome(row.id, row.kind, SendStatus.FAILED, str(error),
+                                            utcnow() + backoff(row.attempts + 1))
                     report.failed += 1
                     report.errors.append(str(error))
                 except MailServerUnavailable as error:
@@ -321,10 +391,10 @@ class _Delivery:
                     return
                 except DeliveryUncertain as error:
                     log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
-                    self.mark(row, SendStatus.UNCERTAIN, str(error))
+                    self.outcome = _Outcome(row.id, row.kind, SendStatus.UNCERTAIN, str(error))
                     report.uncertain += 1
                     report.errors.append(str(error))
                     return  # the connection is gone: the rest wait for the next run
                 else:
-                    self.mark(row, SendStatus.SENT)
+                    self.outcome = _Outcome(row.id, row.kind, SendStatus.SENT)
                     report.sent += 1
