@@ -12,7 +12,7 @@ same statement that records the previous message's answer (one commit per messag
 the session that holds the advisory lock: the fencing check); MAIL, RCPT, DATA; the answer is
 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
 connection broke or timed out after the final dot (never resent automatically: `outbox status` lists them,
-`outbox retry ID` re-queues one). A failure to connect, a 421, or a connection lost before the final dot
+`outbox resend ID` or the administrators' Outbox page re-queues one). A failure to connect, a 421, or a connection lost before the final dot
 stops the run and counts against it, not the messages: they stay 'pending' for the next run (a minute later).
 A crash (or SIGKILL) leaves at most one row 'in_flight' per sending process; nothing is ever left claimed.
 """
