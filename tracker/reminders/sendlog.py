@@ -7,10 +7,10 @@ that decides to send, insert one 'pending' row per message with its rendered bod
 Phase 2, `deliver`: only the holder of the scheduler lock sends (tracker.scheduler.lock: the scheduler
 process, or a `send` command when no scheduler runs), one run at a time per process, over one SMTP
 connection. It first marks 'uncertain' any row left 'in_flight': a sender that no longer holds the lock
-left it there. Then, for each claimable row in id order: the row is set 'in_flight' and committed, in the
-same statement that records the previous message's answer (one commit per message; on PostgreSQL through
-the session that holds the advisory lock: the fencing check); MAIL, RCPT, DATA; the answer is
-'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
+left it there. Then, for each claimable row in id order: MAIL and RCPT; the row is set 'in_flight' and
+committed before DATA, in the same statement that records the previous message's answer (one commit per
+message; on PostgreSQL through the session that holds the advisory lock, the fencing check, started before
+MAIL so that its wait overlaps the SMTP round trips); DATA; the answer is 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
 connection broke or timed out after the final dot (never resent automatically: `outbox status` lists them,
 `outbox resend ID` or the administrators' Outbox page re-queues one). A failure to connect, a 421, or a connection lost before the final dot
 stops the run and counts against it, not the messages: they stay 'pending' for the next run (a minute later).
@@ -23,6 +23,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -34,6 +35,7 @@ from tracker.reminders.mailer import (
     Mailer,
     MailServerUnavailable,
     MessageRefused,
+    NotSent,
     build_message,
 )
 from tracker.reminders.models import ReminderMessage, ReminderSend, SendStatus
@@ -227,13 +229,50 @@ class _Outcome:
                 "error": self.error[:500] if self.error else None, "sent": sent, "next_at": self.next_at}
 
 
+class _Pending:
+    """The in-flight commit of one message, started before its MAIL and awaited just before its DATA.
+
+    On PostgreSQL the statement runs on the lock's session in a helper thread while MAIL and RCPT go to the
+    mail server, so the commit's wait (a round trip and a WAL flush) overlaps the SMTP round trips instead of
+    adding to them; on SQLite it has already run. `result()` is True once the row is in flight for this run,
+    False if another sender had taken it, and raises LockLost (the previous answer is then written unfenced).
+    """
+
+    def __init__(self, delivery: _Delivery, row_id: int, outcome: _Outcome | None, future: Future):
+        self.delivery, self.row_id, self.outcome, self.future = delivery, row_id, outcome, future
+        self.settled: bool | None = None
+
+    def result(self) -> bool:
+        if self.settled is None:
+            try:
+                changed = self.future.result()
+            except LockLost:
+                self.settled = False
+                if self.outcome is not None:  # what the server said is known: keep it (only our claim matches)
+                    self.delivery.outcome = self.outcome
+                    self.delivery.write_outcome(fenced=False)
+                raise
+            if self.outcome is not None:
+                self.delivery.cleared(self.outcome)
+            self.settled = self.row_id in changed
+        return self.settled
+
+    def wait(self) -> None:
+        """Let the statement finish, whatever it did (the connections are used one at a time)."""
+        if not self.future.done():
+            try:
+                self.future.result()
+            except Exception:  # noqa: BLE001 - result() reports it
+                pass
+
+
 class _Delivery:
     """One run of phase 2: its connection, the lock it sends under, its token and what it achieved.
 
     Per message, one fenced statement and one commit: the previous message's answer and this message's
-    'in_flight', committed before its MAIL (on PostgreSQL on the session holding the advisory lock, in
-    autocommit: one round trip). A crash leaves the one message in flight, which the next holder of the
-    lock marks uncertain: at most one per kill, as before.
+    'in_flight' (on PostgreSQL on the session holding the advisory lock, in autocommit: one round trip),
+    committed before its DATA. A crash leaves the one message in flight, which the next holder of the lock
+    marks uncertain: at most one per kill.
     """
 
     def __init__(self, connection, report: DeliveryReport, lock: SchedulerLock, stopping: Callable[[], bool]):
@@ -243,8 +282,17 @@ class _Delivery:
         self.stopping = stopping
         self.token = uuid.uuid4().hex
         self.outcome: _Outcome | None = None  # the answer for the row in flight, not yet written
+        #: PostgreSQL: the lock's own session takes the in-flight commits, in this helper thread.
+        self.helper = ThreadPoolExecutor(1, thread_name_prefix="outbox-commit") if lock.has_session else None
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self.helper is not None:
+                self.helper.shutdown(wait=True)
+
+    def _run(self) -> None:
         config = current_app.config
         self.recover_in_flight()
         if self.connection.scalar(select(SENDS.c.id).where(_claimable()).limit(1)) is None:
@@ -290,25 +338,23 @@ class _Delivery:
         self.connection.commit()
         return rows
 
-    def go_in_flight(self, row) -> bool:
-        """Write the previous message's answer and 'in_flight' for `row`, in one fenced commit; False if
-        another sender has taken `row`. Raises LockLost (the previous answer is then written unfenced)."""
+    def go_in_flight(self, row) -> _Pending:
+        """Start writing the previous message's answer and 'in_flight' for `row`, in one fenced commit."""
         outcome, self.outcome = self.outcome, None
         parameters = {"next_id": row.id, "token": self.token, "now": utcnow()}
-        try:
-            if outcome is None:
-                changed = self.lock.fenced_ids(IN_FLIGHT, parameters, self.connection)
-            else:
-                changed = self.lock.fenced_ids(MARK_AND_NEXT, {**outcome.parameters(self.token), **parameters},
-                                               self.connection)
-        except LockLost:
-            if outcome is not None:  # what the server said is known: keep it (only our own claim matches)
-                self.outcome = outcome
-                self.write_outcome(fenced=False)
-            raise
-        if outcome is not None:
-            self.cleared(outcome)
-        return row.id in changed
+        if outcome is None:
+            statement = IN_FLIGHT
+        else:
+            statement, parameters = MARK_AND_NEXT, {**outcome.parameters(self.token), **parameters}
+        if self.helper is not None:
+            future = self.helper.submit(self.lock.fenced_ids, statement, parameters, None)
+        else:
+            future = Future()
+            try:
+                future.set_result(self.lock.fenced_ids(statement, parameters, self.connection))
+            except LockLost as error:
+                future.set_exception(error)
+        return _Pending(self, row.id, outcome, future)
 
     def write_outcome(self, *, fenced: bool = True) -> None:
         """Write the answer for the row in flight alone: the run stops, or there is no next message."""
@@ -341,8 +387,6 @@ class _Delivery:
             self.write_outcome()
 
     def _send_all(self, mailer: Mailer | None) -> None:
-        from tracker import mail
-
         config = current_app.config
         report = self.report
         after_id = 0
@@ -356,45 +400,60 @@ class _Delivery:
                     report.stopped = True
                     log.info("Stopping before the next message, as asked.")
                     return
+                pending = self.go_in_flight(row)
                 try:
-                    if not self.go_in_flight(row):
-                        continue  # another sender took it
+                    if not self.send_one(mailer, row, pending):
+                        return
                 except LockLost as error:
                     log.error("%s: stopping; a scheduler holding the lock sends the rest.", error)
                     report.lock_lost = True
                     report.errors.append(str(error))
                     return
-                message = build_message(config, to=row.recipient, to_name=row.recipient_name,
-                                        subject=row.subject, text=row.body_text, html=row.body_html,
-                                        reference=f"{row.kind}:{row.period}:{row.id}",
-                                        automatic=row.kind not in PERSONAL_KINDS)
-                try:
-                    if mailer is None:
-                        mail.send_messages([message])  # kept in the app's outbox list
-                        self.outcome = _Outcome(row.id, row.kind, SendStatus.SUPPRESSED,
-                                                "Not sent: MAIL_SUPPRESS_SEND is on.")
-                        report.suppressed += 1
-                        continue
-                    mailer.send(message, to=row.recipient)
-                except MessageRefused as error:
-                    log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
-                    self.outcome = _Outcome(row.id, row.kind, SendStatus.FAILED, str(error),
-                                            utcnow() + backoff(row.attempts + 1))
-                    report.failed += 1
-                    report.errors.append(str(error))
-                except MailServerUnavailable as error:
-                    given_back = self.connection.execute(
-                        GIVE_BACK, {"send_id": row.id, "token": self.token, "error": str(error)[:500]}).rowcount
-                    self.connection.commit()
-                    report.requeued += given_back
-                    self.unavailable(str(error))
-                    return
-                except DeliveryUncertain as error:
-                    log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
-                    self.outcome = _Outcome(row.id, row.kind, SendStatus.UNCERTAIN, str(error))
-                    report.uncertain += 1
-                    report.errors.append(str(error))
-                    return  # the connection is gone: the rest wait for the next run
-                else:
-                    self.outcome = _Outcome(row.id, row.kind, SendStatus.SENT)
-                    report.sent += 1
+                finally:
+                    pending.wait()
+
+    def send_one(self, mailer: Mailer | None, row, pending: _Pending) -> bool:
+        """Send `row` (its in-flight commit `pending` is awaited before DATA); False if the run must stop."""
+        from tracker import mail
+
+        report = self.report
+        message = build_message(current_app.config, to=row.recipient, to_name=row.recipient_name,
+                                subject=row.subject, text=row.body_text, html=row.body_html,
+                                reference=f"{row.kind}:{row.period}:{row.id}",
+                                automatic=row.kind not in PERSONAL_KINDS)
+        try:
+            if mailer is None:
+                if pending.result():
+                    mail.send_messages([message])  # kept in the app's outbox list
+                    self.outcome = _Outcome(row.id, row.kind, SendStatus.SUPPRESSED,
+                                            "Not sent: MAIL_SUPPRESS_SEND is on.")
+                    report.suppressed += 1
+                return True
+            mailer.send(message, to=row.recipient, before_data=pending.result)
+        except NotSent:
+            return True  # another sender took it
+        except MessageRefused as error:
+            if not pending.result():
+                return True
+            log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
+            self.outcome = _Outcome(row.id, row.kind, SendStatus.FAILED, str(error),
+                                    utcnow() + backoff(row.attempts + 1))
+            report.failed += 1
+            report.errors.append(str(error))
+            return True
+        except MailServerUnavailable as error:
+            if pending.result():
+                report.requeued += self.connection.execute(
+                    GIVE_BACK, {"send_id": row.id, "token": self.token, "error": str(error)[:500]}).rowcount
+                self.connection.commit()
+            self.unavailable(str(error))
+            return False
+        except DeliveryUncertain as error:
+            log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
+            self.outcome = _Outcome(row.id, row.kind, SendStatus.UNCERTAIN, str(error))
+            report.uncertain += 1
+            report.errors.append(str(error))
+            return False  # the connection is gone: the rest wait for the next run
+        self.outcome = _Outcome(row.id, row.kind, SendStatus.SENT)
+        report.sent += 1
+        return True

@@ -93,6 +93,11 @@ class SchedulerLock:
         self._file = handle
         return True
 
+    @property
+    def has_session(self) -> bool:
+        """True on PostgreSQL: fenced statements run on the lock's own session (`fallback` is not used)."""
+        return self._connection is not None
+
     def held(self) -> bool:
         """False if the lock was lost (the PostgreSQL connection dropped): the scheduler must stop."""
         if self._connection is not None:
