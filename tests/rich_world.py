@@ -95,6 +95,7 @@ class RichWorld:
             "risk_id": self.risk.id if self.risk is not None else 0,
             "report_id": self.report.id, "recommendation_id": self.recommendation.id,
             "evidence_id": self.evidence.id, "target": "action", "target_id": self.action.id,
+            "send_id": self.send_id,
         }
 
     #: the officer's own API token, for /auth/api-tokens/<token_id>/revoke
@@ -105,6 +106,8 @@ class RichWorld:
     risk: object = None
     #: the officer's progress update on `action` (correctable for 24 hours)
     update: object = None
+    #: an uncertain e-mail in the outbox (to no account), for /admin/outbox/<send_id>/resend
+    send_id: int = 0
 
 
 def build_world() -> RichWorld:
@@ -202,6 +205,19 @@ def build_world() -> RichWorld:
     world.risk = risks.create_risk(home, reference="R1", title="Funding may not rise", inherent=(3, 3),
                                    residual=(2, 2), target=(2, 2), owner_id=officer.id, plans=[plan],
                                    actions=[action], actor_id=manager.id)
+    world.send_id = _uncertain_email()
     db.session.commit()
     world.update = update
     return world
+
+
+def _uncertain_email() -> int:
+    """An e-mail whose connection broke after the final dot: the Outbox page lists it for a person."""
+    from tracker.outbox import services as outbox
+    from tracker.reminders.models import ReminderSend, SendStatus
+
+    send_id = outbox.enqueue(kind="papers_issued", key="world:1", to="member@elsewhere.example",
+                             subject="Papers for the meeting", body="The papers are ready.")
+    db.session.execute(db.update(ReminderSend).where(ReminderSend.id == send_id).values(
+        status=SendStatus.UNCERTAIN, attempts=1, last_error="No reply after the final dot: timed out"))
+    return send_id

@@ -322,3 +322,127 @@ def test_the_password_goes_to_pg_dump_in_its_environment_never_on_its_command_li
     env = services.pg_environment(url)
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGPASSWORD"], env["PGDATABASE"], env["PGSSLMODE"]) == (
         "db.internal", "5433", "tracker", "s3cret", "tracker", "require")
+
+
+LOAD_WRITERS = 16
+
+
+def test_a_backup_taken_while_sixteen_clients_write_through_the_services_restores_consistently(databases):
+    """Issue 12: `flask backup` while 16 clients each create actions and record progress through the services
+    (each write one transaction: the action or update with its audit event). The restore holds every row
+    committed before the backup began, only rows that were written, each transaction whole, and checks clean."""
+    from tests import factories
+    from tracker.plans import services as plans
+    from tracker.plans.models import Action, Plan, ProgressUpdate
+    from tracker.rag import Status
+
+    # The pool's default (5 + 10 overflow) is fewer than 16 writers and the backup: size it for the test.
+    source = databases.app(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": LOAD_WRITERS + 2,
+                                                      "max_overflow": 2, "pool_timeout": 10})
+    with source.app_context():
+        home = factories.partnership("Home IJB")
+        plan_ids = [factories.plan(home, f"Plan {n}").id for n in range(LOAD_WRITERS)]
+        db.session.commit()
+        db.session.remove()
+    committed = {"actions": set(), "updates": set()}
+    attempted = {"actions": set(), "updates": set()}
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors = []
+
+    def write(writer: int):
+        try:
+            with source.app_context():
+                plan = db.session.get(Plan, plan_ids[writer])
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    action = factories.action(plan, text=f"Writer {writer} action {n}", ref=f"W{writer}-{n}")
+                    with lock:
+                        attempted["actions"].add(action.id)
+                    db.session.commit()
+                    with lock:  # after the commit returned: committed
+                        committed["actions"].add(action.id)
+                    update = plans.record_progress(action, status=Status.ON_TRACK, narrative=f"Update {n}")
+                    with lock:
+                        attempted["updates"].add(update.id)
+                    db.session.commit()
+                    with lock:
+                        committed["updates"].add(update.id)
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(LOAD_WRITERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        started = time.monotonic()
+        while len(committed["updates"]) < 2 * LOAD_WRITERS or time.monotonic() < started + 0.5:
+            assert time.monotonic() < started + 20 and not errors, errors or "the writers are too slow"
+            time.sleep(0.01)
+        with lock:
+            before_backup = {kind: set(ids) for kind, ids in committed.items()}
+        result = invoke(source, "backup")
+        time.sleep(0.3)  # the writers keep going after the backup
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=20)
+    assert not errors, errors
+    assert result.exit_code == 0, result.output
+    assert len(committed["updates"]) > len(before_backup["updates"]), "writes went on during and after the backup"
+    [backup_file] = (databases.tmp_path / "backups").iterdir()
+    with source.app_context():
+        source_objects = None if databases.sqlite else schema_objects()
+        db.session.remove()
+
+    target = databases.app(empty=True)
+    result = invoke(target, "restore", str(backup_file), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "every table holds the backup's rows" in result.output
+    with target.app_context():
+        actions = set(db.session.scalars(select_ids(Action)))
+        updates = set(db.session.scalars(select_ids(ProgressUpdate)))
+        assert before_backup["actions"] <= actions <= attempted["actions"]
+        assert before_backup["updates"] <= updates <= attempted["updates"]
+        # Each transaction whole: an action with its creation's audit event, an update with its own and its action.
+        audited = {(kind, entity) for kind, entity in db.session.execute(text(
+            "SELECT entity_type, entity_id FROM audit_events WHERE entity_type = 'action'"))}
+        assert {("action", i) for i in actions} <= audited
+        assert {i for kind, i in audited if kind == "action"} <= actions, "an audit event without its action"
+        progress_audits = db.session.scalar(text(
+            "SELECT count(*) FROM audit_events WHERE entity_type = 'action' AND verb = 'progress'"))
+        assert progress_audits == len(updates), "each update with its audit event"
+        orphans = db.session.scalar(text(
+            "SELECT count(*) FROM progress_updates p LEFT JOIN actions a ON a.id = p.action_id WHERE a.id IS NULL"))
+        assert orphans == 0
+        stale = db.session.scalar(text(
+            "SELECT count(*) FROM actions a WHERE a.last_update_at IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM progress_updates p WHERE p.action_id = a.id AND p.created_at = a.last_update_at)"))
+        assert stale == 0, "an action saying it was updated, without that update"
+        if databases.sqlite:
+            assert db.session.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+            assert db.session.execute(text("PRAGMA foreign_key_check")).all() == []
+        else:  # every constraint and index came back, and each index agrees with its table (amcheck)
+            assert schema_objects() == source_objects
+            if db.session.scalar(text("SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'")):
+                db.session.execute(text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+                for (index,) in db.session.execute(text(
+                        "SELECT c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am "
+                        "ON am.oid = c.relam WHERE am.amname = 'btree' AND c.relnamespace = 'public'::regnamespace")):
+                    db.session.execute(text("SELECT bt_index_check(:index, true)"), {"index": index})
+        db.session.remove()
+
+
+def select_ids(model):
+    from sqlalchemy import select
+
+    return select(model.id)
+
+
+def schema_objects() -> set[tuple[str, str]]:
+    """PostgreSQL: every constraint and index of the public schema, by table and name."""
+    return {tuple(row) for row in db.session.execute(text(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
+        "UNION SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public'"))}

@@ -89,6 +89,9 @@ POST /api/v1/risks/<int:risk_id>/reviews                                        
 
 GET /admin/                                                                      login forb   forb   forb  forb   forb    forb      forb    ok     forb      ok      ok   forb
 GET /admin/organisations                                                         login forb   forb   forb  forb   forb    forb      forb    ok     forb      ok      ok   forb
+GET /admin/outbox/                                                               login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok   forb
+GET /admin/outbox/<int:send_id>/resend                                           login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok   forb
+POST /admin/outbox/<int:send_id>/resend                                          login forb   forb   forb  forb   forb    forb      forb    forb   forb      forb    ok   forb
 GET /admin/organisations/<int:organisation_id>                                   login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok   forb
 POST /admin/organisations/<int:organisation_id>                                  login forb   forb   forb  forb   forb    forb      forb    ok     forb      hide    ok   forb
 GET /admin/organisations/new                                                     login forb   forb   forb  forb   forb    forb      forb    ok     forb      ok      ok   forb

@@ -318,9 +318,11 @@ def _get_world(app, world, client_as) -> dict:
     risk = risks.create_risk(world.home, reference="R1", title="Funding may not rise", inherent=(3, 3),
                              residual=(2, 2), target=(2, 2), plans=[world.plan], actions=[world.officer_action],
                              actor_id=world.manager.id)
+    from tests.rich_world import _uncertain_email
+    send_id = _uncertain_email()  # the Outbox page's re-send confirmation
     db.session.commit()
     return {
-        "values": {"risk_id": risk.id, "user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
+        "values": {"send_id": send_id, "risk_id": risk.id, "user_id": world.officer.id, "partnership_id": world.home.id, "plan_id": world.plan.id,
                    "action_id": world.officer_action.id, "organisation_id": org.id, "committee_id": committee.id,
                    "indicator_id": indicator.id, "start": period.start.isoformat(), "round_id": round_.id,
                    "item_id": rated.item_id, "workbook_id": issued.id, "kind": "pdf", "filename": "css/app.css",

@@ -128,11 +128,12 @@ def register_blueprints(app: Flask) -> None:
     from tracker.workbooks import views as workbooks
     from tracker.scrutiny import views as scrutiny
     from tracker.evidence import views as evidence
+    from tracker.outbox import views as outbox
 
     for feature in (home, auth, plans, admin, api, selfeval, indicators, committees, workbooks, imports, reminders,
                     jobs, risks):
         app.register_blueprint(feature.bp)
-    for feature in (scrutiny, evidence):
+    for feature in (scrutiny, evidence, outbox):
         app.register_blueprint(feature.bp)
     sso.init_app(app)  # single sign-on providers (SSO_PROVIDERS)
     app.register_blueprint(sso_views.bp)

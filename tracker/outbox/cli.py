@@ -1,4 +1,4 @@
-"""`flask outbox send|status|retry`: the one outbox of every e-mail the tracker sends."""
+"""`flask outbox send|status|resend`: the one outbox of every e-mail the tracker sends."""
 from __future__ import annotations
 
 import click
@@ -40,24 +40,29 @@ def status_command(limit: int):
         click.echo(f"{kind:<18}" + "".join(f"{by_status.get(status, 0):>11}" for status in SendStatus))
     rows = services.needing_a_person(limit)
     if rows:
-        click.echo("Needing a person (re-send one with `flask outbox retry ID`; an uncertain one may arrive twice):")
+        click.echo("Needing a person (re-send one with `flask outbox resend ID`; an uncertain one may arrive twice):")
     for row in rows:
         click.echo(f"  #{row.id} {row.status.value:<9} {row.kind} {row.period} to {row.recipient} "
                    f"(attempts {row.attempts}): {row.last_error}")
 
 
-@outbox_cli.command("retry")
+@outbox_cli.command("resend")
 @click.argument("send_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
-def retry_command(send_id: int):
+def resend_command(send_id: int):
     """Put a failed or uncertain e-mail back in the queue (an uncertain one may then arrive twice)."""
-    from tracker.errors import NotFound
+    from tracker.errors import RuleError
     from tracker.extensions import db
     from tracker.outbox import services
 
     try:
         services.resend(send_id)
-    except NotFound as error:
+    except RuleError as error:
+        db.session.rollback()
         raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"E-mail #{send_id} is queued again; the scheduler sends it within a minute.")
+
+
+#: The command's first name, kept so that scripts written for it still work.
+outbox_cli.add_command(resend_command, "retry")

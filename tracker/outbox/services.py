@@ -8,12 +8,15 @@ or `flask outbox send`, never a web request: see tracker.reminders.sendlog for t
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
+from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.extensions import db
 from tracker.reminders import sendlog
 from tracker.reminders.models import ReminderSend, SendStatus
@@ -104,25 +107,88 @@ def queued_to(address: str) -> list[tuple[ReminderSend, str]]:
 def needing_a_person(limit: int = 50) -> list[ReminderSend]:
     """Uncertain messages, and failed ones given up, newest first: for a person to look at."""
     return list(db.session.scalars(
-        select(ReminderSend).where(
-            (ReminderSend.status == SendStatus.UNCERTAIN)
-            | ((ReminderSend.status == SendStatus.FAILED) & (ReminderSend.attempts >= MAX_ATTEMPTS)))
+        select(ReminderSend).where(needs_a_person())
         .order_by(ReminderSend.id.desc()).limit(limit)))
 
 
-def resend(send_id: int) -> ReminderSend:
-    """Put one failed or uncertain message back in the queue, deliberately (an uncertain one may then
-    arrive twice); audited. Flushed, not committed."""
-    from tracker.audit import services as audit
-    from tracker.errors import NotFound
+def needs_a_person():
+    """The condition of `needing_a_person`: uncertain, or failed with every attempt used."""
+    return ((ReminderSend.status == SendStatus.UNCERTAIN)
+            | ((ReminderSend.status == SendStatus.FAILED) & (ReminderSend.attempts >= MAX_ATTEMPTS)))
 
+
+@dataclass
+class Health:
+    """What the outbox page shows: counts per kind and state, and when e-mail last went."""
+
+    counts: dict[str, dict[SendStatus, int]]
+    needing_a_person: int
+    last_sent_at: dt.datetime | None
+    last_queued_at: dt.datetime | None
+    scheduler_beat_at: dt.datetime | None
+    scheduler_last_job_error: str | None
+
+
+def health() -> Health:
+    """The outbox's state for the administrators' page: four small queries."""
+    from tracker.scheduler.heartbeat import HEARTBEAT_ID
+    from tracker.scheduler.models import SchedulerHeartbeat
+
+    last_sent, last_queued = db.session.execute(
+        select(func.max(ReminderSend.sent_at), func.max(ReminderSend.created_at))).one()
+    waiting = db.session.scalar(select(func.count()).select_from(ReminderSend).where(needs_a_person()))
+    beat = db.session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    return Health(counts=counts(), needing_a_person=waiting or 0, last_sent_at=last_sent,
+                  last_queued_at=last_queued, scheduler_beat_at=beat.beat_at if beat else None,
+                  scheduler_last_job_error=beat.last_job_error if beat else None)
+
+
+def can_resend(actor) -> bool:
+    """Only site administrators see and re-send the outbox: it holds every partnership's e-mail."""
+    return actor is not None and bool(getattr(actor, "is_admin", False)) and bool(getattr(actor, "active", True))
+
+
+def resendable(send_id: int, *, actor=None) -> ReminderSend:
+    """The failed or uncertain message `send_id` (for the confirmation page); refuses like `resend`."""
+    if actor is not None and not can_resend(actor):
+        raise NotAllowed("Only site administrators can re-send e-mails.")
     row = db.session.get(ReminderSend, send_id) if 0 < send_id < 2**31 else None
-    if row is None or row.status not in (SendStatus.FAILED, SendStatus.UNCERTAIN):
-        raise NotFound(f"There is no failed or uncertain e-mail #{send_id}.")
-    before = {"status": row.status, "attempts": row.attempts}
-    row.status, row.attempts, row.claim_token, row.claimed_at, row.next_attempt_at = (
-        SendStatus.PENDING, 0, None, None, None)
-    audit.record(user_id=None, entity_type="reminder_send", entity_id=row.id, verb="retry", before=before,
-                 after={"status": row.status, "attempts": 0}, summary=f"Re-queued e-mail #{row.id}")
+    if row is None:
+        raise NotFound(f"There is no e-mail #{send_id}.")
+    if row.status not in RESENDABLE:
+        raise Conflict(f"E-mail #{send_id} is {STATE_WORDS.get(row.status, row.status.value)}: only a failed or "
+                       "uncertain e-mail can be re-sent.")
+    return row
+
+
+#: The states a person may put back in the queue, and how a refusal names the others.
+RESENDABLE = (SendStatus.FAILED, SendStatus.UNCERTAIN)
+STATE_WORDS = {
+    SendStatus.PENDING: "already waiting to be sent", SendStatus.IN_FLIGHT: "being sent right now",
+    SendStatus.SENT: "already sent", SendStatus.SUPPRESSED: "kept, not sent (sending is switched off)",
+}
+
+
+def resend(send_id: int, *, actor=None) -> ReminderSend:
+    """Put one failed or uncertain message back in the queue, deliberately (an uncertain one may then
+    arrive twice): failed or uncertain -> pending, attempts from zero; audited. Flushed, not committed.
+
+    `actor` is the person (a site administrator) on the web page; None is the operator at the command line.
+    The change is one conditional UPDATE, so two people re-sending the same message at once queue it once.
+    """
+    from tracker.audit import services as audit
+
+    row = resendable(send_id, actor=actor)
+    before = {"status": row.status.value, "attempts": row.attempts, "last_error": row.last_error}
+    changed = db.session.execute(
+        update(ReminderSend).where(ReminderSend.id == row.id, ReminderSend.status.in_(RESENDABLE))
+        .values(status=SendStatus.PENDING, attempts=0, claim_token=None, claimed_at=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(f"E-mail #{send_id} was re-sent by someone else a moment ago.")
+    db.session.refresh(row)
+    audit.record(user_id=getattr(actor, "id", None), entity_type="reminder_send", entity_id=row.id, verb="retry",
+                 before=before, after={"status": row.status.value, "attempts": 0},
+                 summary=f"Re-sent e-mail #{row.id} ({KINDS.get(row.kind, row.kind)}) to {row.recipient}")
     db.session.flush()
     return row

@@ -66,13 +66,15 @@ def status_command(limit: int):
 @with_appcontext
 def retry_command(send_id: int):
     """Put a failed or uncertain reminder back in the queue (an uncertain one may then arrive twice)."""
-    from tracker.errors import NotFound
+    from tracker.errors import NotFound, RuleError
     from tracker.outbox import services as outbox
 
     try:
         outbox.resend(send_id)
     except NotFound:
         raise click.ClickException(f"There is no failed or uncertain reminder #{send_id}.") from None
+    except RuleError as error:
+        raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Reminder #{send_id} is queued again; the next run sends it.")
 

@@ -8,10 +8,11 @@ Phase 2, `deliver`: only the holder of the scheduler lock sends (tracker.schedul
 process, or a `send` command when no scheduler runs), one run at a time per process, over one SMTP
 connection. It first marks 'uncertain' any row left 'in_flight': a sender that no longer holds the lock
 left it there. Then, for each claimable row in id order: MAIL and RCPT; the row is set 'in_flight' and
-committed (on PostgreSQL through the session that holds the advisory lock: the fencing check); DATA;
-then 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
+committed before DATA, in the same statement that records the previous message's answer (one commit per
+message; on PostgreSQL through the session that holds the advisory lock, the fencing check, started before
+MAIL so that its wait overlaps the SMTP round trips); DATA; the answer is 'sent' on 250, 'failed' on a refusal for that message (retried with backoff), 'uncertain' when the
 connection broke or timed out after the final dot (never resent automatically: `outbox status` lists them,
-`outbox retry ID` re-queues one). A failure to connect, a 421, or a connection lost before the final dot
+`outbox resend ID` or the administrators' Outbox page re-queues one). A failure to connect, a 421, or a connection lost before the final dot
 stops the run and counts against it, not the messages: they stay 'pending' for the next run (a minute later).
 A crash (or SIGKILL) leaves at most one row 'in_flight' per sending process; nothing is ever left claimed.
 """
@@ -22,10 +23,11 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, case, insert, literal, null, or_, select
 
 from tracker.extensions import db
 from tracker.reminders.mailer import (
@@ -166,24 +168,38 @@ def deliver(*, lock: SchedulerLock | None = None, stopping: Callable[[], bool] |
 
 
 #: Built once: they run once per message.
-IN_FLIGHT = (
+_TAKEABLE = [SendStatus.PENDING, SendStatus.FAILED]
+IN_FLIGHT = (  # the first message of a run
     SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"),
-           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
+    .where(SENDS.c.id == bindparam("next_id"), SENDS.c.status.in_(_TAKEABLE))
     .values(status=SendStatus.IN_FLIGHT, claim_token=bindparam("token"), claimed_at=bindparam("now"))
+    .returning(SENDS.c.id)
 )
-MARK = (
+_DONE = SENDS.c.id == bindparam("done_id")
+#: The server's answer for message N and 'in_flight' for message N+1, in one statement and one commit: the
+#: row in flight changes from one to the next, so there is never more than one per process.
+MARK_AND_NEXT = (
     SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"), SENDS.c.claim_token == bindparam("token"))
+    .where(or_(_DONE & (SENDS.c.claim_token == bindparam("token")),
+               (SENDS.c.id == bindparam("next_id")) & SENDS.c.status.in_(_TAKEABLE)))
+    .values(
+        status=case((_DONE, bindparam("new_status", type_=SENDS.c.status.type)),
+                    else_=literal(SendStatus.IN_FLIGHT, SENDS.c.status.type)),
+        attempts=case((_DONE, SENDS.c.attempts + 1), else_=SENDS.c.attempts),
+        last_error=case((_DONE, bindparam("error", type_=SENDS.c.last_error.type)), else_=SENDS.c.last_error),
+        sent_at=case((_DONE, bindparam("sent", type_=SENDS.c.sent_at.type)), else_=SENDS.c.sent_at),
+        next_attempt_at=case((_DONE, bindparam("next_at", type_=SENDS.c.next_attempt_at.type)),
+                             else_=SENDS.c.next_attempt_at),
+        claim_token=case((_DONE, null()), else_=bindparam("token", type_=SENDS.c.claim_token.type)),
+        claimed_at=case((_DONE, SENDS.c.claimed_at), else_=bindparam("now", type_=SENDS.c.claimed_at.type)),
+    )
+    .returning(SENDS.c.id)
+)
+MARK = (  # the server's answer for the last message of a run
+    SENDS.update()
+    .where(SENDS.c.id == bindparam("done_id"), SENDS.c.claim_token == bindparam("token"))
     .values(status=bindparam("new_status"), attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
             sent_at=bindparam("sent"), next_attempt_at=bindparam("next_at"), claim_token=None)
-)
-REFUSED = (  # refused at MAIL or RCPT: never in flight
-    SENDS.update()
-    .where(SENDS.c.id == bindparam("send_id"),
-           SENDS.c.status.in_([SendStatus.PENDING, SendStatus.FAILED]))
-    .values(status=SendStatus.FAILED, attempts=SENDS.c.attempts + 1, last_error=bindparam("error"),
-            next_attempt_at=bindparam("next_at"))
 )
 GIVE_BACK = (  # in flight, but the server went away before the final dot: not delivered, not its fault
     SENDS.update()
@@ -196,8 +212,68 @@ CLEAR_BODY = (
 )
 
 
+@dataclass
+class _Outcome:
+    """What the server said about the message in flight, not yet written: it is written together with
+    'in_flight' for the next message (MARK_AND_NEXT), or alone (MARK) when there is no next one."""
+
+    row_id: int
+    kind: str
+    status: SendStatus
+    error: str | None = None
+    next_at: dt.datetime | None = None
+
+    def parameters(self, token: str) -> dict:
+        sent = utcnow() if self.status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
+        return {"done_id": self.row_id, "token": token, "new_status": self.status,
+                "error": self.error[:500] if self.error else None, "sent": sent, "next_at": self.next_at}
+
+
+class _Pending:
+    """The in-flight commit of one message, started before its MAIL and awaited just before its DATA.
+
+    On PostgreSQL the statement runs on the lock's session in a helper thread while MAIL and RCPT go to the
+    mail server, so the commit's wait (a round trip and a WAL flush) overlaps the SMTP round trips instead of
+    adding to them; on SQLite it has already run. `result()` is True once the row is in flight for this run,
+    False if another sender had taken it, and raises LockLost (the previous answer is then written unfenced).
+    """
+
+    def __init__(self, delivery: _Delivery, row_id: int, outcome: _Outcome | None, future: Future):
+        self.delivery, self.row_id, self.outcome, self.future = delivery, row_id, outcome, future
+        self.settled: bool | None = None
+
+    def result(self) -> bool:
+        if self.settled is None:
+            try:
+                changed = self.future.result()
+            except LockLost:
+                self.settled = False
+                if self.outcome is not None:  # what the server said is known: keep it (only our claim matches)
+                    self.delivery.outcome = self.outcome
+                    self.delivery.write_outcome(fenced=False)
+                raise
+            if self.outcome is not None:
+                self.delivery.cleared(self.outcome)
+            self.settled = self.row_id in changed
+        return self.settled
+
+    def wait(self) -> None:
+        """Let the statement finish, whatever it did (the connections are used one at a time)."""
+        if not self.future.done():
+            try:
+                self.future.result()
+            except Exception:  # noqa: BLE001 - result() reports it
+                pass
+
+
 class _Delivery:
-    """One run of phase 2: its connection, the lock it sends under, its token and what it achieved."""
+    """One run of phase 2: its connection, the lock it sends under, its token and what it achieved.
+
+    Per message, one fenced statement and one commit: the previous message's answer and this message's
+    'in_flight' (on PostgreSQL on the session holding the advisory lock, in autocommit: one round trip),
+    committed before its DATA. A crash leaves the one message in flight, which the next holder of the lock
+    marks uncertain: at most one per kill.
+    """
 
     def __init__(self, connection, report: DeliveryReport, lock: SchedulerLock, stopping: Callable[[], bool]):
         self.connection = connection
@@ -205,8 +281,18 @@ class _Delivery:
         self.lock = lock
         self.stopping = stopping
         self.token = uuid.uuid4().hex
+        self.outcome: _Outcome | None = None  # the answer for the row in flight, not yet written
+        #: PostgreSQL: the lock's own session takes the in-flight commits, in this helper thread.
+        self.helper = ThreadPoolExecutor(1, thread_name_prefix="outbox-commit") if lock.has_session else None
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self.helper is not None:
+                self.helper.shutdown(wait=True)
+
+    def _run(self) -> None:
         config = current_app.config
         self.recover_in_flight()
         if self.connection.scalar(select(SENDS.c.id).where(_claimable()).limit(1)) is None:
@@ -252,25 +338,55 @@ class _Delivery:
         self.connection.commit()
         return rows
 
-    def go_in_flight(self, row) -> bool:
-        """Commit 'in_flight' for this row just before its DATA, under the lock; False if it was taken."""
-        count = self.lock.fenced(IN_FLIGHT, {"send_id": row.id, "token": self.token, "now": utcnow()},
-                                 self.connection)
-        return count == 1
+    def go_in_flight(self, row) -> _Pending:
+        """Start writing the previous message's answer and 'in_flight' for `row`, in one fenced commit."""
+        outcome, self.outcome = self.outcome, None
+        parameters = {"next_id": row.id, "token": self.token, "now": utcnow()}
+        if outcome is None:
+            statement = IN_FLIGHT
+        else:
+            statement, parameters = MARK_AND_NEXT, {**outcome.parameters(self.token), **parameters}
+        if self.helper is not None:
+            future = self.helper.submit(self.lock.fenced_ids, statement, parameters, None)
+        else:
+            future = Future()
+            try:
+                future.set_result(self.lock.fenced_ids(statement, parameters, self.connection))
+            except LockLost as error:
+                future.set_exception(error)
+        return _Pending(self, row.id, outcome, future)
 
-    def mark(self, row, status: SendStatus, error: str | None = None, next_at: dt.datetime | None = None) -> None:
-        """Record the server's answer and commit at once."""
-        sent_at = utcnow() if status in (SendStatus.SENT, SendStatus.SUPPRESSED) else None
-        self.connection.execute(MARK, {"send_id": row.id, "token": self.token, "new_status": status,
-                                       "error": error[:500] if error else None, "sent": sent_at,
-                                       "next_at": next_at})
-        if sent_at is not None and row.kind in SECRET_KINDS:
-            self.connection.execute(CLEAR_BODY, {"row_id": row.id})
+    def write_outcome(self, *, fenced: bool = True) -> None:
+        """Write the answer for the row in flight alone: the run stops, or there is no next message."""
+        outcome, self.outcome = self.outcome, None
+        if outcome is None:
+            return
+        if fenced:
+            try:
+                self.lock.fenced(MARK, outcome.parameters(self.token), self.connection)
+                self.cleared(outcome)
+                return
+            except LockLost as error:
+                self.report.lock_lost = True
+                self.report.errors.append(str(error))
+        # Without the lock: MARK matches only a row still claimed by this run (the next holder clears claims).
+        self.connection.execute(MARK, outcome.parameters(self.token))
         self.connection.commit()
+        self.cleared(outcome)
+
+    def cleared(self, outcome: _Outcome) -> None:
+        """A delivered single-use link is not kept."""
+        if outcome.kind in SECRET_KINDS and outcome.status in (SendStatus.SENT, SendStatus.SUPPRESSED):
+            self.connection.execute(CLEAR_BODY, {"row_id": outcome.row_id})
+            self.connection.commit()
 
     def send_all(self, mailer: Mailer | None) -> None:
-        from tracker import mail
+        try:
+            self._send_all(mailer)
+        finally:
+            self.write_outcome()
 
+    def _send_all(self, mailer: Mailer | None) -> None:
         config = current_app.config
         report = self.report
         after_id = 0
@@ -284,47 +400,60 @@ class _Delivery:
                     report.stopped = True
                     log.info("Stopping before the next message, as asked.")
                     return
-                message = build_message(config, to=row.recipient, to_name=row.recipient_name,
-                                        subject=row.subject, text=row.body_text, html=row.body_html,
-                                        reference=f"{row.kind}:{row.period}:{row.id}",
-                                        automatic=row.kind not in PERSONAL_KINDS)
+                pending = self.go_in_flight(row)
                 try:
-                    if mailer is None:
-                        if not self.go_in_flight(row):
-                            continue
-                        mail.send_messages([message])  # kept in the app's outbox list
-                        self.mark(row, SendStatus.SUPPRESSED, "Not sent: MAIL_SUPPRESS_SEND is on.")
-                        report.suppressed += 1
-                        continue
-                    mailer.send(message, to=row.recipient, before_data=lambda row=row: self.go_in_flight(row))
+                    if not self.send_one(mailer, row, pending):
+                        return
                 except LockLost as error:
                     log.error("%s: stopping; a scheduler holding the lock sends the rest.", error)
                     report.lock_lost = True
                     report.errors.append(str(error))
                     return
-                except NotSent:
-                    continue  # another sender took it
-                except MessageRefused as error:
-                    log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
-                    next_at = utcnow() + backoff(row.attempts + 1)
-                    self.connection.execute(REFUSED, {"send_id": row.id, "error": str(error)[:500],
-                                                      "next_at": next_at})
-                    self.mark(row, SendStatus.FAILED, str(error), next_at)
-                    report.failed += 1
-                    report.errors.append(str(error))
-                except MailServerUnavailable as error:
-                    given_back = self.connection.execute(
-                        GIVE_BACK, {"send_id": row.id, "token": self.token, "error": str(error)[:500]}).rowcount
-                    self.connection.commit()
-                    report.requeued += given_back
-                    self.unavailable(str(error))
-                    return
-                except DeliveryUncertain as error:
-                    log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
-                    self.mark(row, SendStatus.UNCERTAIN, str(error))
-                    report.uncertain += 1
-                    report.errors.append(str(error))
-                    return  # the connection is gone: the rest wait for the next run
-                else:
-                    self.mark(row, SendStatus.SENT)
-                    report.sent += 1
+                finally:
+                    pending.wait()
+
+    def send_one(self, mailer: Mailer | None, row, pending: _Pending) -> bool:
+        """Send `row` (its in-flight commit `pending` is awaited before DATA); False if the run must stop."""
+        from tracker import mail
+
+        report = self.report
+        message = build_message(current_app.config, to=row.recipient, to_name=row.recipient_name,
+                                subject=row.subject, text=row.body_text, html=row.body_html,
+                                reference=f"{row.kind}:{row.period}:{row.id}",
+                                automatic=row.kind not in PERSONAL_KINDS)
+        try:
+            if mailer is None:
+                if pending.result():
+                    mail.send_messages([message])  # kept in the app's outbox list
+                    self.outcome = _Outcome(row.id, row.kind, SendStatus.SUPPRESSED,
+                                            "Not sent: MAIL_SUPPRESS_SEND is on.")
+                    report.suppressed += 1
+                return True
+            mailer.send(message, to=row.recipient, before_data=pending.result)
+        except NotSent:
+            return True  # another sender took it
+        except MessageRefused as error:
+            if not pending.result():
+                return True
+            log.warning("E-mail %s to %s refused: %s", row.id, row.recipient, error)
+            self.outcome = _Outcome(row.id, row.kind, SendStatus.FAILED, str(error),
+                                    utcnow() + backoff(row.attempts + 1))
+            report.failed += 1
+            report.errors.append(str(error))
+            return True
+        except MailServerUnavailable as error:
+            if pending.result():
+                report.requeued += self.connection.execute(
+                    GIVE_BACK, {"send_id": row.id, "token": self.token, "error": str(error)[:500]}).rowcount
+                self.connection.commit()
+            self.unavailable(str(error))
+            return False
+        except DeliveryUncertain as error:
+            log.error("E-mail %s to %s: %s. Marked uncertain, not sent again.", row.id, row.recipient, error)
+            self.outcome = _Outcome(row.id, row.kind, SendStatus.UNCERTAIN, str(error))
+            report.uncertain += 1
+            report.errors.append(str(error))
+            return False  # the connection is gone: the rest wait for the next run
+        self.outcome = _Outcome(row.id, row.kind, SendStatus.SENT)
+        report.sent += 1
+        return True

@@ -93,6 +93,11 @@ class SchedulerLock:
         self._file = handle
         return True
 
+    @property
+    def has_session(self) -> bool:
+        """True on PostgreSQL: fenced statements run on the lock's own session (`fallback` is not used)."""
+        return self._connection is not None
+
     def held(self) -> bool:
         """False if the lock was lost (the PostgreSQL connection dropped): the scheduler must stop."""
         if self._connection is not None:
@@ -114,17 +119,24 @@ class SchedulerLock:
         session is gone, so is the lock, and the statement fails. On SQLite the lock is a file lock held by
         this process; the statement runs (and is committed) on `fallback`, the caller's connection.
         """
+        return self._fenced(statement, parameters, fallback, lambda result: result.rowcount)
+
+    def fenced_ids(self, statement, parameters: dict, fallback) -> set:
+        """`fenced` for an UPDATE ... RETURNING id: the ids it changed (one round trip, one commit)."""
+        return self._fenced(statement, parameters, fallback, lambda result: set(result.scalars()))
+
+    def _fenced(self, statement, parameters: dict, fallback, read):
         if self._connection is not None:
             with self._mutex:
                 try:
-                    return self._connection.execute(statement, parameters).rowcount
+                    return read(self._connection.execute(statement, parameters))
                 except Exception as error:  # noqa: BLE001 - the session, and the lock with it, are gone
                     raise LockLost(f"Lost the {self.description}: {type(error).__name__}") from error
         if self._file is None:
             raise LockLost(f"This process does not hold the {self.description}.")
-        count = fallback.execute(statement, parameters).rowcount
+        found = read(fallback.execute(statement, parameters))
         fallback.commit()
-        return count
+        return found
 
     def release(self) -> None:
         if self._connection is not None:
