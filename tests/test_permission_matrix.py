@@ -224,6 +224,8 @@ GET /plans/<int:plan_id>/returns                                                
 POST /plans/<int:plan_id>/returns                                                login hide   forb   forb  hide   bad     bad       bad     bad    hide      hide    bad   forb
 GET /plans/<int:plan_id>/returns/download                                        login hide   forb   forb  hide   ok      ok        ok      ok     hide      hide    ok   forb
 GET /plans/<int:plan_id>/workbook                                                login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /plans/<int:plan_id>/papers/<any(pdf, docx):kind>                            login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+POST /plans/<int:plan_id>/papers/<any(xlsx, pdf, docx):kind>/job                 login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /plans/new                                                                   login forb   forb   forb  forb   forb    forb      ok      ok     ok        ok      ok   forb
 POST /plans/new                                                                  login forb   forb   forb  forb   forb    forb      bad     bad    bad       bad     bad   forb
 

@@ -106,6 +106,9 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "JOBS_QUEUE_FILE": get("JOBS_QUEUE_FILE"),
         "JOB_RESULTS_DIR": get("JOB_RESULTS_DIR"),
         "JOBS_IMMEDIATE": flag("JOBS_IMMEDIATE"),
+        # Committee papers (workbook, PDF, covering report, an issued set) for more actions than this are built
+        # as a background job with a progress page instead of in the request.
+        "JOBS_PAPERS_THRESHOLD": number("JOBS_PAPERS_THRESHOLD", 5000),
         # Evidence files (tracker.evidence.storage): empty for <instance folder>/evidence, a directory, or
         # s3://bucket/prefix; the largest file accepted.
         "EVIDENCE_STORAGE": get("EVIDENCE_STORAGE", ""),

@@ -232,18 +232,30 @@ def remove_meeting(committee_id: int, meeting_id: int):
 @login_required
 def issue(committee_id: int, meeting_id: int):
     """Issue the papers for a meeting now, without waiting for the scheduler (never twice)."""
+    from tracker.papers import services as papers
+
     committee = managed_committee_or_403(committee_id)
     meeting = _meeting(committee, meeting_id)
     quarter = workbooks.quarter_for_meeting(meeting)
-    created = []
-    for plan in committee.plans:
-        workbook, is_new = workbooks.issue_workbook(plan, quarter, committee=committee, meeting=meeting,
-                                                    actor_id=current_user.id)
-        if is_new:
-            created.append(workbook)
+    if papers.needs_a_job([plan.id for plan in committee.plans]):  # a long set: built by a background job
+        return _issue_in_the_background(committee, meeting)
+    created = papers.issue_meeting_papers(committee, meeting, actor_id=current_user.id)
     db.session.commit()
     workbooks.notify(created)
     count = len(created)
     flash(f"Issued {count} workbook{'s' if count != 1 else ''} for {quarter.label}." if created
           else "The papers for this meeting had already been issued.", "success" if created else "info")
     return redirect(url_for(".detail", committee_id=committee.id) + "#issued")
+
+
+def _issue_in_the_background(committee: Committee, meeting: Meeting):
+    from tracker.jobs import services as jobs
+
+    params = {"committee_id": committee.id, "meeting_id": meeting.id,
+              "back": url_for(".detail", committee_id=committee.id) + "#issued"}
+    outcome = commit_or_refuse(lambda: jobs.start("issue_papers", actor=current_user, params=params,
+                                                  partnership_id=committee.partnership_id))
+    if not outcome.ok:
+        abort(outcome.status if outcome.status in (403, 404) else 400)
+    jobs.hand_over(outcome.value)
+    return redirect(url_for("jobs.job", job_id=outcome.value.id))

@@ -79,4 +79,120 @@ BENCHMARKING = JobKind(
     run=_benchmarking_run,
 )
 
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in (BACKUP, BENCHMARKING)}
+
+# Committee papers for a plan too long to build in a request (tracker.papers.services.needs_a_job).
+
+def _paper_plan(actor, params: dict):
+    """The plan of a paper job, if `actor` may see it (and so download its draft workbook), else None."""
+    from tracker.extensions import db
+    from tracker.papers.services import FORMATS
+    from tracker.periods import FinancialQuarter
+    from tracker.plans.models import Plan
+    from tracker.plans.permissions import can_view_plan
+    from tracker.text import in_id_range
+
+    plan_id = params.get("plan_id")
+    if not isinstance(plan_id, int) or isinstance(plan_id, bool) or not in_id_range(plan_id):
+        return None
+    if params.get("kind") not in FORMATS:
+        return None
+    try:
+        FinancialQuarter.parse(str(params.get("quarter", "")))
+    except ValueError:
+        return None
+    plan = db.session.get(Plan, plan_id)
+    return plan if plan is not None and can_view_plan(actor, plan) else None
+
+
+def _paper_title(params: dict) -> str:
+    from tracker.extensions import db
+    from tracker.papers.services import KIND_NAMES
+    from tracker.plans.models import Plan
+
+    plan = db.session.get(Plan, params.get("plan_id"))
+    return (f"Draft {KIND_NAMES.get(params.get('kind'), 'paper')} for {plan.name if plan else 'a plan'}, "
+            f"{params.get('quarter', '')}")[:300]
+
+
+def _paper_run(job, params: dict, progress: Progress) -> Result:
+    from tracker.errors import NotFound
+    from tracker.jobs.services import result_dir
+    from tracker.papers.services import KIND_NAMES, MIMETYPES, draft_paper
+    from tracker.periods import FinancialQuarter
+
+    plan = _paper_plan(job.owner, params)  # what the owner may see now, not when they asked
+    if plan is None:
+        raise NotFound("The plan is no longer there, or you can no longer see it.")
+    kind = params["kind"]
+    progress.step(0, 2, "Reading the plan as it stood")
+    name, content = draft_paper(plan, FinancialQuarter.parse(params["quarter"]), kind)
+    progress.step(1, 2, f"Writing the {KIND_NAMES[kind]}")
+    path = result_dir(job.id) / name
+    path.write_bytes(content)
+    progress.step(2, 2, "Written")
+    return Result(message=f"The draft {KIND_NAMES[kind]} for {plan.name}, {params['quarter']} "
+                          f"({len(content) / 1024 / 1024:.1f} MB).", path=path, name=name,
+                  content_type=MIMETYPES[kind])
+
+
+PAPER = JobKind(
+    name="paper",
+    title=_paper_title,
+    may_start=lambda actor, params: _paper_plan(actor, params) is not None,
+    run=_paper_run,
+)
+
+
+def _issue_meeting(actor, params: dict):
+    """(committee, meeting) of an issuing job if `actor` manages the committee, else None."""
+    from tracker.committees.models import Committee, Meeting
+    from tracker.committees.services import can_manage_committee
+    from tracker.extensions import db
+    from tracker.text import in_id_range
+
+    ids = (params.get("committee_id"), params.get("meeting_id"))
+    if not all(isinstance(i, int) and not isinstance(i, bool) and in_id_range(i) for i in ids):
+        return None
+    committee, meeting = db.session.get(Committee, ids[0]), db.session.get(Meeting, ids[1])
+    if committee is None or meeting is None or meeting.committee_id != committee.id:
+        return None
+    return (committee, meeting) if can_manage_committee(actor, committee) else None
+
+
+def _issue_title(params: dict) -> str:
+    from tracker.committees.models import Meeting
+    from tracker.extensions import db
+    from tracker.timeutil import long_date
+
+    meeting = db.session.get(Meeting, params.get("meeting_id"))
+    if meeting is None:
+        return "Issue the papers for a meeting"
+    return f"Issue the papers for {meeting.committee.name} on {long_date(meeting.held_on)}"[:300]
+
+
+def _issue_run(job, params: dict, progress: Progress) -> Result:
+    from tracker.errors import NotFound
+    from tracker.papers.services import issue_meeting_papers
+    from tracker.workbooks import services as workbooks
+
+    found = _issue_meeting(job.owner, params)
+    if found is None:
+        raise NotFound("The meeting is no longer there, or you can no longer manage its committee.")
+    committee, meeting = found
+    created = issue_meeting_papers(committee, meeting, actor_id=job.owner_id, step=progress.step)
+    workbooks.notify(created)  # queues the members' e-mails with the issued sets, and commits
+    count = len(created)
+    message = (f"Issued {count} set{'s' if count != 1 else ''} of papers." if created
+               else "The papers for this meeting had already been issued.")
+    back = params.get("back") if isinstance(params.get("back"), str) and params["back"].startswith("/") else None
+    return Result(message=message, url=back)
+
+
+ISSUE_PAPERS = JobKind(
+    name="issue_papers",
+    title=_issue_title,
+    may_start=lambda actor, params: _issue_meeting(actor, params) is not None,
+    run=_issue_run,
+)
+
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in (BACKUP, BENCHMARKING, PAPER, ISSUE_PAPERS)}

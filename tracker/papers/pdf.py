@@ -59,6 +59,28 @@ def build_pdf(data: WorkbookData) -> bytes:
     return _pdf_of(paper_html(data), data.plan_name, data.quarter, data.as_at)
 
 
+def _remember_page_references() -> None:
+    """WeasyPrint's tagging asks pydyf for `PDF.page_references` once per structure element (every table
+    cell), and pydyf builds that tuple of every page afresh each time: quadratic in a long paper (most of the
+    time for 10,000 actions). Remember the tuple until a page is added (pages are only ever appended)."""
+    import pydyf
+
+    built = pydyf.PDF.page_references
+    if getattr(built.fget, "tracker_remembered", False):
+        return
+
+    def page_references(pdf):
+        count = len(pdf.pages["Kids"])
+        known = pdf.__dict__.get("_tracker_page_references")
+        if known is None or known[0] != count:
+            known = pdf.__dict__["_tracker_page_references"] = (count, built.fget(pdf))
+        return known[1]
+
+    remembered = property(page_references, doc=built.__doc__)
+    page_references.tracker_remembered = True
+    pydyf.PDF.page_references = remembered
+
+
 def _no_fetching(url: str, *args, **kwargs):
     """The paper is self-contained (inline SVG and styles): nothing is fetched, whatever a text says."""
     raise ValueError(f"Not fetched: {url[:80]}")
@@ -68,6 +90,7 @@ def _no_fetching(url: str, *args, **kwargs):
 def _pdf_of(html_text: str, plan_name: str, quarter: str, as_at: dt.date) -> bytes:
     from weasyprint import HTML
 
+    _remember_page_references()
     data = types.SimpleNamespace(plan_name=plan_name, quarter=quarter, as_at=as_at)
     created = dt.datetime.combine(data.as_at, dt.time(9, 0)).isoformat()
     html = HTML(string=html_text, url_fetcher=_no_fetching)

@@ -61,3 +61,56 @@ def build_set(data: WorkbookData) -> list[Paper]:
     """The three papers, from the same snapshot."""
     return [Paper(kind, filename(data.plan_name, data.quarter, kind, draft=data.draft), build(data, kind))
             for kind in FORMATS]
+
+
+# ---------------------------------------------------------------------------
+# Long papers off the request: more actions than JOBS_PAPERS_THRESHOLD are built by a background job
+# (tracker.jobs.kinds PAPER and ISSUE_PAPERS), smaller ones in the request.
+# ---------------------------------------------------------------------------
+
+
+def action_count(plan_ids) -> int:
+    from sqlalchemy import func, select
+
+    from tracker.extensions import db
+    from tracker.plans.models import Action
+
+    ids = list(plan_ids)
+    if not ids:
+        return 0
+    return db.session.scalar(select(func.count(Action.id)).where(Action.plan_id.in_(ids))) or 0
+
+
+def needs_a_job(plan_ids) -> bool:
+    """Whether papers for these plans are too long to build while a web request waits."""
+    return action_count(plan_ids) > int(current_app.config.get("JOBS_PAPERS_THRESHOLD", 5000))
+
+
+def draft_paper(plan, quarter, kind: str) -> tuple[str, bytes]:
+    """Today's figures for a quarter as one paper marked DRAFT (not stored, not issued): (file name, bytes)."""
+    from tracker.workbooks.services import workbook_data
+
+    if kind not in FORMATS:
+        raise ValueError(f"Choose one of {', '.join(FORMATS)}.")
+    data = workbook_data(plan, quarter, draft=True)
+    return filename(plan.name, quarter.label, kind, draft=True), build(data, kind)
+
+
+def issue_meeting_papers(committee, meeting, *, actor_id: int | None, step=None) -> list:
+    """Issue the set of papers of each of the committee's plans for a meeting now (never twice): the newly
+    issued sets. `step(done, total, message)` hears of each plan done (a job's progress)."""
+    from tracker.workbooks import services as workbooks
+
+    quarter = workbooks.quarter_for_meeting(meeting)
+    plans = list(committee.plans)
+    created = []
+    for done, plan in enumerate(plans):
+        if step:
+            step(done, len(plans), f"Building the papers for {plan.name}")
+        workbook, is_new = workbooks.issue_workbook(plan, quarter, committee=committee, meeting=meeting,
+                                                    actor_id=actor_id)
+        if is_new:
+            created.append(workbook)
+    if step:
+        step(len(plans), len(plans), "Issued")
+    return created

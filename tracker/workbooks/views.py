@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.models import Role
 from tracker.plans.permissions import plan_or_404
 from tracker.committees.services import can_view_committee
 from tracker.extensions import db
-from tracker.papers.services import MIMETYPES
+from tracker.papers import services as papers
+from tracker.papers.services import KIND_NAMES, MIMETYPES
 from tracker.periods import FinancialQuarter
 from tracker.timeutil import today
 from tracker.workbooks import returns, services
@@ -70,17 +71,67 @@ def download(workbook_id: int):
     return response
 
 
+def draft_quarter() -> FinancialQuarter:
+    """The quarter a draft shows unless one is asked for: the last whole quarter."""
+    return FinancialQuarter.containing(today()).previous()
+
+
+def _asked_quarter(value: str | None) -> FinancialQuarter:
+    try:
+        return FinancialQuarter.parse(value or "")
+    except ValueError:
+        return draft_quarter()
+
+
+def _in_the_background(plan, quarter: FinancialQuarter, kind: str):
+    """A long plan's draft is built by a background job: a page with the button that starts it."""
+    return render_template("workbooks/build_in_background.html", plan=plan, quarter=quarter, kind=kind,
+                           kind_name=KIND_NAMES[kind], threshold=current_app.config["JOBS_PAPERS_THRESHOLD"],
+                           count=papers.action_count([plan.id]))
+
+
 @bp.route("/plans/<int:plan_id>/workbook")
 @login_required
 def draft(plan_id: int):
     """Today's figures for a quarter as a workbook (a draft: not stored, not issued)."""
     plan = plan_or_404(plan_id)
-    try:
-        quarter = FinancialQuarter.parse(request.args.get("quarter", ""))
-    except ValueError:
-        quarter = FinancialQuarter.containing(today()).previous()
+    quarter = _asked_quarter(request.args.get("quarter"))
+    if papers.needs_a_job([plan.id]):
+        return _in_the_background(plan, quarter, "xlsx")
     content = build_workbook(services.workbook_data(plan, quarter, draft=True))
     return _xlsx(content, "Draft-" + services.workbook_filename(plan.name, quarter.label))
+
+
+@bp.route("/plans/<int:plan_id>/papers/<any(pdf, docx):kind>")
+@login_required
+def draft_paper(plan_id: int, kind: str):
+    """Today's figures for a quarter as the PDF paper or the covering report, marked DRAFT (not stored)."""
+    plan = plan_or_404(plan_id)
+    quarter = _asked_quarter(request.args.get("quarter"))
+    if papers.needs_a_job([plan.id]):
+        return _in_the_background(plan, quarter, kind)
+    name, content = papers.draft_paper(plan, quarter, kind)
+    response = send_file(io.BytesIO(content), mimetype=MIMETYPES[kind], as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/plans/<int:plan_id>/papers/<any(xlsx, pdf, docx):kind>/job", methods=["POST"])
+@login_required
+def draft_job(plan_id: int, kind: str):
+    """Start building a long plan's draft paper in the background, and go to its progress page."""
+    from tracker.doors import commit_or_refuse
+    from tracker.jobs import services as jobs
+
+    plan = plan_or_404(plan_id)
+    quarter = _asked_quarter(request.form.get("quarter"))
+    params = {"plan_id": plan.id, "quarter": quarter.label, "kind": kind}
+    outcome = commit_or_refuse(lambda: jobs.start("paper", actor=current_user, params=params,
+                                                  partnership_id=plan.partnership_id))
+    if not outcome.ok:
+        abort(outcome.status if outcome.status in (403, 404) else 400)
+    jobs.hand_over(outcome.value)
+    return redirect(url_for("jobs.job", job_id=outcome.value.id))
 
 
 def _returns_plan(plan_id: int):
@@ -162,4 +213,4 @@ def workbook_links():
     def can_send_return(plan) -> bool:
         return current_user.is_authenticated and current_user.has_role(plan.partnership_id, Role.LEAD_OFFICER)
 
-    return {"can_send_return": can_send_return}
+    return {"can_send_return": can_send_return, "draft_quarter": draft_quarter}
