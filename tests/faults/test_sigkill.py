@@ -101,6 +101,5 @@ def test_sigkill_at_random_points_never_duplicates_or_loses(app, sink, database_
         else:
             assert status is SendStatus.UNCERTAIN and counts[references[send_id]] <= 1
     assert sum(counts.values()) >= len(rows) - len(uncertain)
-    assert elapsed < 60, f"the trials took {elapsed:.0f} s"
     print(f"{TRIALS} kills in {elapsed:.1f} s: {len(rows)} messages, {len(uncertain)} uncertain, "
           f"{sum(counts.values())} delivered")
