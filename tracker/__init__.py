@@ -89,6 +89,11 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _sqlite_pragmas()
+    else:
+        from tracker.extensions import ping_idle_connections
+
+        with app.app_context():
+            ping_idle_connections(db.engine, app.config.get("DATABASE_PING_AFTER_SECONDS", 10))
 
 
 def _sqlite_pragmas() -> None:
