@@ -15,7 +15,7 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
-from tracker.plans.cache import FRAGMENT, fragments, personal_fragments, spliced
+from tracker.plans.cache import FRAGMENT, Fragment, fragments, gzipped, personal_fragments, spliced
 from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
@@ -66,10 +66,17 @@ def posted_version(form) -> int:
 
 
 # --------------------------------------------------------------------------- lists
-def _page_with(template: str, fragment: bytes, **context):
-    """The page, rendered with FRAGMENT where the cached fragment goes, with the fragment's bytes in place."""
-    return current_app.response_class(spliced(render_template(template, fragment=FRAGMENT, **context), fragment),
-                                      mimetype="text/html")
+def _page_with(template: str, fragment: Fragment, **context):
+    """The page, rendered with FRAGMENT where the cached fragment goes, with the fragment's bytes in place;
+    gzipped for a browser that accepts it (the fragment compressed once, tracker.plans.cache.gzipped)."""
+    page = render_template(template, fragment=FRAGMENT, **context)
+    if request.accept_encodings["gzip"] > 0:
+        response = current_app.response_class(gzipped(page, fragment), mimetype="text/html")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = current_app.response_class(spliced(page, fragment), mimetype="text/html")
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def _roles_key(user: User) -> tuple:
@@ -101,9 +108,11 @@ def index():
 @bp.route("/plans/<int:plan_id>")
 @login_required
 def plan(plan_id: int):
-    if in_id_range(plan_id):  # the plan with its partnership (named in the heading) in one query
-        db.session.get(Plan, plan_id, options=[joinedload(Plan.partnership)])
+    # The plan with its partnership (named in the heading) in one query; held here, plan_or_404 finds it in
+    # the session (whose identity map keeps only objects someone holds).
+    preloaded = db.session.get(Plan, plan_id, options=[joinedload(Plan.partnership)]) if in_id_range(plan_id) else None
     plan = plan_or_404(plan_id)
+    del preloaded
     filters = queries.PlanFilters.from_args(request.args)
     day = today()
 
