@@ -66,6 +66,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config.update(config_module.from_environment(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    if not (overrides or {}).get("SQLALCHEMY_ENGINE_OPTIONS"):  # for the database finally named
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(app.config)
     config_module.check(app.config)
     if not app.config.get("SECRET_KEY"):
         # Development only (check() refuses this in production): a key per process.
@@ -89,6 +91,11 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _sqlite_pragmas()
+    else:
+        from tracker.extensions import ping_idle_connections
+
+        with app.app_context():
+            ping_idle_connections(db.engine, app.config.get("DATABASE_PING_AFTER_SECONDS", 10))
 
 
 def _sqlite_pragmas() -> None:

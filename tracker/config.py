@@ -49,6 +49,21 @@ def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "tracker.db")
 
 
+def engine_options(config: Mapping) -> dict:
+    """The connection pool of each process (a gunicorn sync worker uses one connection at a time).
+
+    No ping before every checkout (pool_pre_ping is a round trip per request on PostgreSQL): a connection
+    idle for DATABASE_PING_AFTER_SECONDS is pinged instead when it is next taken (tracker.extensions
+    ping_idle_connections), and every connection is replaced after DATABASE_POOL_RECYCLE_SECONDS. A server
+    database keeps DATABASE_POOL_SIZE connections per process and opens (then closes) up to
+    DATABASE_MAX_OVERFLOW more when a process needs them; SQLite's own pools take no sizes."""
+    options = {"pool_pre_ping": False, "pool_recycle": config["DATABASE_POOL_RECYCLE_SECONDS"]}
+    if not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        options.update(pool_size=config["DATABASE_POOL_SIZE"], max_overflow=config["DATABASE_MAX_OVERFLOW"],
+                       pool_use_lifo=True)  # the most recently used first: the others idle, then are recycled
+    return options
+
+
 def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict:
     """Everything configurable, read once from `environ` (the process environment unless given)."""
     environ = os.environ if environ is None else environ
@@ -65,7 +80,10 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "ENV_NAME": env,
         "SECRET_KEY": get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": get("DATABASE_URL") or default_database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "DATABASE_POOL_SIZE": number("DATABASE_POOL_SIZE", 2),
+        "DATABASE_MAX_OVERFLOW": number("DATABASE_MAX_OVERFLOW", 10),
+        "DATABASE_POOL_RECYCLE_SECONDS": number("DATABASE_POOL_RECYCLE_SECONDS", 3600),
+        "DATABASE_PING_AFTER_SECONDS": number("DATABASE_PING_AFTER_SECONDS", 10),
         "BASE_URL": get("BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -58,7 +58,10 @@ def clients(ctx: BenchContext) -> list[tuple[str, dict[int, int]]]:
     return found
 
 
-def hammer(url: str, people: list[tuple[str, dict[int, int]]], seconds: float) -> tuple[int, dict[str, int]]:
+def hammer(url: str, people: list[tuple[str, dict[int, int]]], seconds: float,
+           run: str = "") -> tuple[int, dict[str, int]]:
+    """Each client posts for `seconds`; `run` names the run in every narrative, so that a second run never
+    repeats the first one's words (the same update twice within minutes is refused as a repeat, 409)."""
     saved = [0] * len(people)
     errors: dict[str, int] = {}
     lock = threading.Lock()
@@ -77,7 +80,7 @@ def hammer(url: str, people: list[tuple[str, dict[int, int]]], seconds: float) -
                 # for a revised timescale).
                 response = session.post(f"{url}/api/v1/actions/{action_id}/updates", timeout=60, json={
                     "status": "at_risk", "version": versions[action_id],
-                    "narrative": f"Benchmark update {n}: work progressing, some risk to the timescale."})
+                    "narrative": f"Benchmark {run} update {n}: work progressing, some risk to the timescale."})
                 key = None if response.status_code == 201 else f"HTTP {response.status_code}"
                 if key is None:
                     versions[action_id] = response.json()["action"]["version"]
@@ -98,12 +101,14 @@ def hammer(url: str, people: list[tuple[str, dict[int, int]]], seconds: float) -
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    ensure_dataset(ctx)
+    if "generated" not in ctx.extra:  # run alone: make sure the national data is there (once per run)
+        ensure_dataset(ctx)
     people = [p for p in clients(ctx) if p[1]]
     seconds = 8.0 if ctx.quick else 30.0
     with gunicorn(ctx.database_url, ctx.workdir) as url:
-        hammer(url, people, 2.0)  # warm-up: every worker connected, caches filled
-        saved, errors = hammer(url, people, seconds)
+        stamp = time.strftime("%H%M%S")
+        hammer(url, people, 2.0, f"warm-up {stamp}")  # every worker connected, caches filled
+        saved, errors = hammer(url, people, seconds, f"run {stamp}")
     rate = saved / seconds
     wrong = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "none"

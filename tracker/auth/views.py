@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from tracker.api import tokens as api_tokens
 from tracker.auth import kept_forms, services, sessions
@@ -44,7 +45,8 @@ def load_user(user_id: str) -> User | None:
     token, _, signed_in_at = rest.partition(":")
     if not ident.isdigit() or not token or sessions.signed_in_too_long_ago(signed_in_at):
         return None
-    user = db.session.get(User, int(ident))
+    # With the roles in the same query: every page reads them (navigation, permissions).
+    user = db.session.get(User, int(ident), options=[joinedload(User.memberships)])
     if user is None or not user.active or user.session_token != token:
         return None
     return user

@@ -2,34 +2,63 @@
 
 The plan page's action table is the same for everyone who may see the plan, and costs far more to build
 (thousands of rows) than to check: one aggregate query tells whether any action, or any name the table
-shows (tracker.plans.stamps), changed. So an entry is never older than the last committed change; `ttl`
-only frees memory of entries nobody asks for.
+shows (tracker.plans.stamps), changed. My actions is cached the same way per person, against a stamp of
+the actions they lead. So an entry is never older than the last committed change; `ttl` only frees memory
+of entries nobody asks for.
+
+Entries are kept as UTF-8 bytes: the page around a fragment is rendered with a marker where the fragment
+goes (`FRAGMENT`), and `spliced` joins the encoded page and the cached bytes, so a large table is neither
+re-encoded nor copied into the page's text on every request.
+
+For a browser that accepts gzip, `gzipped` sends the same page compressed without compressing it again: the
+fragment is deflated once, when first asked for, and the page around it is wrapped in uncompressed
+("stored") deflate blocks, in one gzip stream (RFC 1951 3.2.4, RFC 1952). Only the cached fragment is
+compressed: the page around it carries the form token and echoes the search, which must never share a
+compression window (BREACH).
 """
 from __future__ import annotations
 
+import struct
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from flask import current_app
 from markupsafe import Markup
 
+#: Where the cached fragment goes in the page rendered around it. User text is escaped, so it can never
+#: contain this comment's "<!--".
+FRAGMENT = Markup("<!--app-cached-fragment-->")
+
+
+class Fragment(bytes):
+    """A cached fragment's UTF-8 bytes, with its raw deflate blocks made once (ending byte-aligned, not final)."""
+
+    _deflated: bytes | None = None
+
+    def deflated(self) -> bytes:
+        if self._deflated is None:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+            self._deflated = compressor.compress(self) + compressor.flush(zlib.Z_FULL_FLUSH)
+        return self._deflated
+
 
 class FragmentCache:
     def __init__(self, size: int = 16, ttl: float = 3600.0):
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[Hashable, tuple[float, Markup]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Fragment]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
+    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Fragment:
         now = time.monotonic()
         with self._lock:
             found = self._entries.get(key)
             if found and now - found[0] < self.ttl:
                 self._entries.move_to_end(key)
                 return found[1]
-        html = Markup(render())
+        html = Fragment(render().encode("utf-8"))
         with self._lock:
             self._entries[key] = (now, html)
             self._entries.move_to_end(key)
@@ -38,12 +67,49 @@ class FragmentCache:
         return html
 
 
-def fragments() -> FragmentCache:
-    """This app's cache (one per app, so tests with fresh apps never share entries)."""
-    cache = current_app.extensions.get("plan_fragments")
+def _cache(name: str, size_setting: str, size: int) -> FragmentCache:
+    cache = current_app.extensions.get(name)
     if cache is None:
-        cache = current_app.extensions["plan_fragments"] = FragmentCache(
-            size=current_app.config.get("PLAN_FRAGMENT_CACHE_SIZE", 16),
+        cache = current_app.extensions[name] = FragmentCache(
+            size=current_app.config.get(size_setting, size),
             ttl=current_app.config.get("PLAN_FRAGMENT_CACHE_SECONDS", 3600.0),
         )
     return cache
+
+
+def fragments() -> FragmentCache:
+    """This app's cache of plan tables (one per app, so tests with fresh apps never share entries)."""
+    return _cache("plan_fragments", "PLAN_FRAGMENT_CACHE_SIZE", 16)
+
+
+def personal_fragments() -> FragmentCache:
+    """This app's cache of people's My actions lists (small entries, one per person)."""
+    return _cache("my_actions_fragments", "MY_ACTIONS_CACHE_SIZE", 256)
+
+
+def _parts(page: str) -> tuple[bytes, bytes]:
+    head, found, tail = page.partition(FRAGMENT)
+    if not found:
+        raise ValueError("the page has no place for its fragment")
+    return head.encode("utf-8"), tail.encode("utf-8")
+
+
+def spliced(page: str, fragment: bytes) -> bytes:
+    """The page (rendered with FRAGMENT where the fragment goes) as UTF-8, with the fragment in place."""
+    head, tail = _parts(page)
+    return b"".join((head, fragment, tail))
+
+
+#: A gzip member's header: deflate, no flags, no time, no extra flags, unknown operating system.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+def gzipped(page: str, fragment: Fragment) -> bytes:
+    """What `spliced` gives, as one gzip stream: the page around the fragment stored, the fragment deflated."""
+    head, tail = _parts(page)
+    before = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
+    after = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
+    crc = zlib.crc32(tail, zlib.crc32(fragment, zlib.crc32(head)))
+    size = (len(head) + len(fragment) + len(tail)) & 0xFFFFFFFF
+    return b"".join((GZIP_HEADER, before.compress(head), before.flush(zlib.Z_FULL_FLUSH), fragment.deflated(),
+                     after.compress(tail), after.flush(), struct.pack("<II", crc, size)))

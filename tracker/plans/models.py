@@ -86,6 +86,9 @@ class Action(db.Model):
         Index("ix_actions_lead_status_due", "lead_officer_id", "status", "due_end"),
         Index("ix_actions_plan_status", "plan_id", "status"),
         Index("ix_actions_status_due", "status", "due_end"),  # the digest: open actions across partnerships
+        # The plan page's stamp (tracker.plans.queries.plan_stamp) read from the index alone, not from
+        # thousands of rows.
+        Index("ix_actions_plan_stamp", "plan_id", "id", "version", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from tracker import text as texts
 from tracker.auth.models import Role, User
@@ -64,7 +65,9 @@ def plan_or_404(plan_id: int, user: User | None = None) -> Plan:
 
 def action_or_404(action_id: int, user: User | None = None) -> Action:
     user = user or current_user
-    action = db.session.get(Action, action_id) if texts.in_id_range(action_id) else None
+    # With its plan in the same query: the permission check reads it at once.
+    action = db.session.get(Action, action_id, options=[joinedload(Action.plan)]) \
+        if texts.in_id_range(action_id) else None
     if action is None or not can_view_plan(user, action.plan):
         abort(404)
     return action

@@ -99,6 +99,19 @@ def my_actions(user: User, today: dt.date) -> MyActions:
     return MyActions(overdue, due_soon, others, managed_plans(user))
 
 
+def my_actions_stamp(user: User) -> tuple:
+    """Changes whenever an action the user leads (or led) is created, changed or re-assigned, and whenever
+    a plan's name, manager or archiving, or a name anywhere (tracker.plans.stamps), changes: one statement.
+
+    An action moved to another lead is saved with a new version and updated_at, so the new lead's stamp
+    moves; the old lead's count (or, with another action arriving at once, the sums) moves too."""
+    from tracker.plans.stamps import counter_column
+
+    return tuple(db.session.execute(select(
+        func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
+        func.max(Action.last_update_at), counter_column()).where(Action.lead_officer_id == user.id)).one())
+
+
 def managed_plans(user: User) -> list[Plan]:
     """Plans the user manages: named as their manager, in a partnership where they are a plan manager."""
     manager_of = manageable_partnerships(user)
@@ -232,9 +245,11 @@ def plan_stamp(plan_id: int) -> tuple:
     whenever a name its table shows changes anywhere (tracker.plans.stamps): one statement."""
     from tracker.plans.stamps import counter_column
 
+    # Every save through the ORM moves the version, and any UPDATE (through the ORM or not) moves updated_at
+    # (its onupdate); count and max(id) see rows added or removed. All four come from ix_actions_plan_stamp.
     return tuple(db.session.execute(select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
-        func.max(Action.last_update_at), counter_column()).where(Action.plan_id == plan_id)).one())
+        counter_column()).where(Action.plan_id == plan_id)).one())
 
 
 def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:

@@ -1,4 +1,4 @@
-"""A counter that moves whenever a name the plan page's cached table shows is changed, in any process.
+"""A counter that moves whenever a name the plan page's cached table (or My actions) shows is changed, in any process.
 
 The plan page caches its rendered action table per process, keyed by a stamp of the plan's actions
 (`queries.plan_stamp`). The table also shows names kept elsewhere: lead officers' names, key features' and
@@ -19,6 +19,9 @@ WATCHED = {
     "Theme": ("number", "title"),
     "FrameworkItem": ("number", "title"),
     "Framework": ("theme_label", "item_label", "name"),
+    # My actions shows each action's plan by name, and the plans a person manages (tracker.plans.queries
+    # my_actions_stamp); the plan table is keyed by the plan's framework too.
+    "Plan": ("name", "archived_at", "manager_id", "framework_id", "partnership_id"),
 }
 
 

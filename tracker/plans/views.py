@@ -1,7 +1,7 @@
 """Pages for lead officers, plan managers and committee members: My actions, plans, actions, edits."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -15,13 +15,13 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
-from tracker.plans.cache import fragments
+from tracker.plans.cache import FRAGMENT, Fragment, fragments, gzipped, personal_fragments, spliced
 from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
 from tracker.once import ALREADY_SAVED
-from tracker.text import parse_id
+from tracker.text import in_id_range, parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
 
 bp = Blueprint("plans", __name__)
@@ -66,10 +66,34 @@ def posted_version(form) -> int:
 
 
 # --------------------------------------------------------------------------- lists
+def _page_with(template: str, fragment: Fragment, **context):
+    """The page, rendered with FRAGMENT where the cached fragment goes, with the fragment's bytes in place;
+    gzipped for a browser that accepts it (the fragment compressed once, tracker.plans.cache.gzipped)."""
+    page = render_template(template, fragment=FRAGMENT, **context)
+    if request.accept_encodings["gzip"] > 0:
+        response = current_app.response_class(gzipped(page, fragment), mimetype="text/html")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = current_app.response_class(spliced(page, fragment), mimetype="text/html")
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def _roles_key(user: User) -> tuple:
+    """What of the user's account decides what their lists show: site administrator, roles where."""
+    return (user.id, user.is_admin, tuple(sorted((m.partnership_id, str(m.role)) for m in user.memberships)))
+
+
 @bp.route("/my-actions")
 @login_required
 def my_actions():
-    return render_template("plans/my_actions.html", mine=queries.my_actions(current_user, today()))
+    user, day = current_user._get_current_object(), today()
+
+    def render_mine() -> str:
+        return render_template("plans/_my_actions.html", mine=queries.my_actions(user, day))
+
+    key = (_roles_key(user), queries.my_actions_stamp(user), day, request.script_root)
+    return _page_with("plans/my_actions.html", personal_fragments().get_or_render(key, render_mine))
 
 
 @bp.route("/plans")
@@ -84,7 +108,11 @@ def index():
 @bp.route("/plans/<int:plan_id>")
 @login_required
 def plan(plan_id: int):
+    # The plan with its partnership (named in the heading) in one query; held here, plan_or_404 finds it in
+    # the session (whose identity map keeps only objects someone holds).
+    preloaded = db.session.get(Plan, plan_id, options=[joinedload(Plan.partnership)]) if in_id_range(plan_id) else None
     plan = plan_or_404(plan_id)
+    del preloaded
     filters = queries.PlanFilters.from_args(request.args)
     day = today()
 
@@ -92,11 +120,11 @@ def plan(plan_id: int):
         return render_template("plans/_plan_actions.html", page=queries.plan_page(plan, filters, day),
                                filters=filters, framework=db.session.get(Framework, plan.framework_id))
 
-    key = (plan.id, queries.plan_stamp(plan.id), day, filters)
-    return render_template(
+    key = (plan.id, plan.framework_id, queries.plan_stamp(plan.id), day, filters, request.script_root)
+    return _page_with(
         "plans/plan.html",
+        fragments().get_or_render(key, render_actions),
         plan=plan,
-        actions_html=fragments().get_or_render(key, render_actions),
         filters=filters,
         officers=queries.partnership_officers(plan.partnership_id),
         organisations=queries.partnership_organisations(plan.partnership_id),
