@@ -276,6 +276,11 @@ def _feature_parts() -> None:
     paths, schemas = openapi_parts(_ref, _json, _error, _id, COMMON_ERRORS, NOT_FOUND)
     PATHS.update(paths)
     SCHEMAS.update(schemas)
+    from tracker.scrutiny.openapi import openapi_parts as audit_parts
+
+    paths, schemas = audit_parts(_ref, _json, _error, _id, COMMON_ERRORS, NOT_FOUND)
+    PATHS.update(paths)
+    SCHEMAS.update(schemas)
 
 
 _feature_parts()

@@ -276,3 +276,4 @@ def add_update(action_id: int):
 
 
 from tracker.risks import api as _risks_api  # noqa: E402,F401  (the risk endpoints, on this blueprint)
+from tracker.scrutiny import api as _scrutiny_api  # noqa: E402,F401  (the audit recommendation endpoints)
