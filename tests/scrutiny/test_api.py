@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import api_client
 from tests.scrutiny.helpers import PDF, audit_world
-from tracker.api import tokens
 from tracker.extensions import db
 from tracker.plans import services as plans
 from tracker.rag import Status
@@ -17,15 +17,7 @@ def w(make_app, tmp_path):
     app = make_app(EVIDENCE_STORAGE=str(tmp_path / "evidence"))
     with app.app_context():
         world = audit_world()
-
-        def api(user):
-            _, secret = tokens.create_token(user, "tests")
-            db.session.commit()
-            client = app.test_client()
-            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-            return client
-
-        world["api"] = api
+        world["api"] = lambda user: api_client(app, user)
         yield world
 
 
