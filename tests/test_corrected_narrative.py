@@ -75,6 +75,21 @@ def test_action_page_shows_the_correction(world, corrected, client_as):
     assert CORRECTED in page.text and "show the original text" in page.text
 
 
+def test_the_conflict_view_shows_the_saved_update_as_corrected(world, client_as):
+    from tests.test_no_lost_work import update_form
+
+    client = client_as(world.officer)
+    action = world.officer_action
+    stale = {**update_form(client, action), "narrative": "My version."}
+    update = plans.record_progress(action, actor=world.officer, status=Status.ON_TRACK, narrative=ORIGINAL)
+    plans.correct_update(update, narrative=CORRECTED, actor=world.officer)
+    db.session.commit()
+    page = client.post(f"/actions/{action.id}", data=stale)
+    assert page.status_code == 409 and "The saved version" in page.text
+    saved = page.text.split("The saved version")[1].split("Your version")[0]
+    assert CORRECTED in saved and ORIGINAL not in saved
+
+
 def test_digest_e_mail_shows_the_correction_marked(world, corrected, app):
     digest = next(r for r in reminders.digests(today()) if r.user_id == world.officer.id)
     text, html = digest.render()
