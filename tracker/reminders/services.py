@@ -145,7 +145,7 @@ def _open_actions():
 
 
 def _latest_narratives(*conditions) -> dict[int, tuple[str, bool]]:
-    """{action id: (narrative, corrected)} of the latest progress update of the matching actions (as corrected): one query.
+    """{action id: (narrative as corrected, corrected?)} of the latest update of the matching actions: one query.
 
     The latest update is the one made at the action's last_update_at (which record_progress keeps),
     found through the (action_id, created_at) index.
