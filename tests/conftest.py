@@ -224,14 +224,15 @@ def client_as(app):
 @pytest.fixture
 def api(app):
     """api(user) -> a test client that sends a fresh API token for `user`."""
+    return lambda user: api_client(app, user)
 
+
+def api_client(app, user):
+    """A test client of `app` that sends a fresh API token for `user`."""
     from tracker.api import tokens
 
-    def make(user):
-        _, secret = tokens.create_token(user, "tests")
-        db.session.commit()
-        client = app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-        return client
-
-    return make
+    _, secret = tokens.create_token(user, "tests")
+    db.session.commit()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client

@@ -338,4 +338,7 @@ def test_openapi_document_is_valid_and_lists_every_route(app, client):
     assert set(routes) == {"/api/v1/openapi.json", "/api/v1/plans", "/api/v1/plans/{plan_id}",
                            "/api/v1/plans/{plan_id}/actions", "/api/v1/actions/{action_id}",
                            "/api/v1/actions/{action_id}/updates",
-                           "/api/v1/plans/{plan_id}/risks", "/api/v1/risks/{risk_id}", "/api/v1/risks/{risk_id}/reviews"}
+                           "/api/v1/plans/{plan_id}/risks", "/api/v1/risks/{risk_id}",
+                           "/api/v1/risks/{risk_id}/reviews",
+                           "/api/v1/updates/{update_id}", "/api/v1/partnerships/{partnership_id}/audit-reports",
+                           "/api/v1/audit-recommendations/{recommendation_id}"}

@@ -82,8 +82,18 @@ def _world() -> dict:
 
     risk = risks.create_risk(home, reference="R1", title="Funding may not rise", inherent=(3, 3), residual=(2, 2),
                              target=(2, 2), plans=[plan], actions=[action], actor_id=manager.id)
+    from tracker.plans import services as plans
+    from tracker.rag import Status
+    from tracker.scrutiny import services as scrutiny
+
+    update = plans.record_progress(action, actor=manager, status=Status.ON_TRACK, narrative="Started.")
+    report = scrutiny.create_report(partnership_id=home.id, plan_id=plan.id, title="Carers funding",
+                                    issued_on=dt.date(2026, 3, 31), scheme_id=scrutiny.schemes(home.id)[0].id,
+                                    actor=manager)
+    rec = scrutiny.add_recommendation(report, ref="R1", text="Reconcile quarterly.", grade="1", actor=manager)
     db.session.commit()
-    return {"plan_id": plan.id, "action_id": action.id, "token": token, "risk_id": risk.id}
+    return {"plan_id": plan.id, "action_id": action.id, "token": token, "risk_id": risk.id,
+            "partnership_id": home.id, "recommendation_id": rec.id, "update_id": update.id}
 
 
 @pytest.fixture(scope="module")

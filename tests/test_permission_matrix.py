@@ -85,6 +85,8 @@ POST /evidence/<any(action, update, rating, recommendation):target>/<int:target_
 GET /evidence/<int:evidence_id>/download                                         login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /api/v1/plans/<int:plan_id>/risks                                            login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 GET /api/v1/risks/<int:risk_id>                                                  login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /api/v1/partnerships/<int:partnership_id>/audit-reports                      login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
+GET /api/v1/audit-recommendations/<int:recommendation_id>                        login hide   ok     ok    hide   ok      ok        ok      ok     hide      hide    ok   ok
 POST /api/v1/risks/<int:risk_id>/reviews                                         login hide   forb   forb  hide   bad     forb      bad     bad    hide      hide    bad  forb
 
 GET /admin/                                                                      login forb   forb   forb  forb   forb    forb      forb    ok     forb      ok      ok   forb

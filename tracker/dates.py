@@ -11,6 +11,7 @@ import re
 
 from markupsafe import Markup, escape
 from wtforms import Field
+from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
 
 from tracker.errors import RuleError
@@ -91,7 +92,8 @@ class DayMonthYearField(Field):
     """A date typed in three boxes (name-day, name-month, name-year), parsed by `parse_date`.
 
     `data` is a date or None; a date that cannot be read leaves `data` None and puts the parser's message in
-    `errors`. A single posted `name` (a script, an old page) is read by `parse_typed_date`."""
+    `errors`. A single posted `name` (a script, an old page) is read by `parse_typed_date`. Without a
+    `required_message` the date is optional: boxes left blank give None."""
 
     widget = DateInputWidget()
 
@@ -105,7 +107,9 @@ class DayMonthYearField(Field):
         self.process_errors = []
         self.parse_error = None
         self.parts = {}
-        self.data = data if data is not None else (self.default() if callable(self.default) else self.default)
+        if data is None or data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.data = data
         if isinstance(self.data, dt.date):
             self.parts = {"day": str(self.data.day), "month": str(self.data.month), "year": str(self.data.year)}
         self.raw_data = None
@@ -117,6 +121,9 @@ class DayMonthYearField(Field):
             return
         self.raw_data = [single] if single is not None else [parts[p] or "" for p in ("day", "month", "year")]
         self.parts = {part: (value or "")[:20] for part, value in parts.items()}
+        if self.required_message is None and not "".join(v or "" for v in (*parts.values(), single)).strip():
+            self.data = None  # an optional date left blank
+            return
         try:
             if single is not None and all(value is None for value in parts.values()):
                 self.parts = {"day": single[:20], "month": "", "year": ""}

@@ -104,7 +104,10 @@ SCHEMAS = {
             "created_at": {"type": "string", "format": "date-time"},
             "author": _ref("Person"),
             "status": {"type": "string", "enum": [s.value for s in Status]},
-            "narrative": {"type": "string"},
+            "narrative": {"type": "string", "description": "As its author last corrected it."},
+            "corrected": {"type": "boolean", "description": "Whether its author corrected the narrative."},
+            "corrected_at": {"type": ["string", "null"], "format": "date-time"},
+            "original_narrative": {**NULLABLE_STRING, "description": "The narrative as first saved, when corrected."},
             "revised_timescale": NULLABLE_STRING,
             "revised_due_end": {"type": ["string", "null"], "format": "date"},
             "revision_reason": NULLABLE_STRING,
@@ -136,6 +139,15 @@ SCHEMAS = {
             "revision_reason": {"type": "string", "minLength": 1, "maxLength": 2000,
                                 "description": "Required when revised_timescale is given."},
             "version": {"type": "integer", "minimum": 1, "description": "The action's version when you read it."},
+        },
+    },
+    "UpdateCorrection": {
+        "type": "object",
+        "description": "The corrected narrative of your own latest update, within 24 hours of saving it.",
+        "required": ["narrative"],
+        "additionalProperties": False,
+        "properties": {
+            "narrative": {"type": "string", "minLength": 1, "maxLength": MAX_NARRATIVE, "pattern": "\\S"},
         },
     },
 }
@@ -217,6 +229,24 @@ PATHS = {
             },
         },
     },
+    "/api/v1/updates/{update_id}": {
+        "patch": {
+            "summary": "Correct the narrative of your own latest update",
+            "description": "Only its author, only the action's latest update, within 24 hours of saving it. "
+                           "The original stays in the history; pages, e-mails and workbooks show the correction.",
+            "operationId": "correctUpdate",
+            "parameters": [_id("update_id", "progress update")],
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("UpdateCorrection")}}},
+            "responses": {
+                "200": _json(_ref("ProgressUpdate"), "Corrected: the update as it now reads."),
+                "400": _error("A missing or wrong field, or the same text as saved; the message says which."),
+                **COMMON_ERRORS,
+                "403": _error("Not your update, not the latest, or more than 24 hours old."),
+                **NOT_FOUND,
+            },
+        },
+    },
 }
 
 
@@ -244,6 +274,11 @@ def _feature_parts() -> None:
     from tracker.risks.openapi import openapi_parts
 
     paths, schemas = openapi_parts(_ref, _json, _error, _id, COMMON_ERRORS, NOT_FOUND)
+    PATHS.update(paths)
+    SCHEMAS.update(schemas)
+    from tracker.scrutiny.openapi import openapi_parts as audit_parts
+
+    paths, schemas = audit_parts(_ref, _json, _error, _id, COMMON_ERRORS, NOT_FOUND)
     PATHS.update(paths)
     SCHEMAS.update(schemas)
 

@@ -66,7 +66,10 @@ def progress_update(u: ProgressUpdate) -> dict:
         "created_at": _iso(u.created_at),
         "author": person(u.author),
         "status": u.status.value,
-        "narrative": u.narrative,
+        "narrative": u.shown_narrative,  # as its author last corrected it (tracker.plans.narratives)
+        "corrected": u.corrected,
+        "corrected_at": _iso(u.corrections[-1].created_at) if u.corrections else None,
+        "original_narrative": u.narrative if u.corrections else None,
         "revised_timescale": u.revised_timescale_text,
         "revised_due_end": _iso(u.revised_due_end),
         "revision_reason": u.revision_reason,

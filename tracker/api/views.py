@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, abort, g, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
@@ -167,9 +167,36 @@ def action_updates(action_id: int):
     action = action_or_404(action_id, g.api_user)
     updates = db.session.scalars(
         select(ProgressUpdate).where(ProgressUpdate.action_id == action.id)
-        .options(joinedload(ProgressUpdate.author)).order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+        .options(joinedload(ProgressUpdate.author), selectinload(ProgressUpdate.corrections))
+        .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
     )
     return jsonify(items=[serialise.progress_update(u) for u in updates])
+
+
+@bp.patch("/updates/<int:update_id>")
+def correct_update(update_id: int):
+    """The author corrects the narrative of their own latest update within 24 hours (the pages' service)."""
+    user = g.api_user
+    update = db.session.get(ProgressUpdate, update_id)
+    if update is None:
+        abort(404)
+    action_or_404(update.action_id, user)  # another partnership's update is not found either
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("Send a JSON object with the corrected narrative.")
+    unknown = sorted(set(body) - {"narrative"})
+    if unknown:
+        raise BadInput(f"Unknown field '{unknown[0]}'. Send only: narrative.", unknown[0])
+    narrative = _string(body, "narrative")
+    if narrative is None:
+        raise BadInput("'narrative' is required.", "narrative")
+    if len(narrative) > MAX_NARRATIVE:
+        raise BadInput(f"'narrative' is longer than {MAX_NARRATIVE:,} characters.", "narrative")
+    committed(lambda: plans.correct_update(update, narrative=narrative, actor=user))
+    fresh = db.session.scalars(select(ProgressUpdate).where(ProgressUpdate.id == update_id).options(
+        joinedload(ProgressUpdate.author), selectinload(ProgressUpdate.corrections))
+        .execution_options(populate_existing=True)).one()
+    return jsonify(serialise.progress_update(fresh))
 
 
 def _string(body: dict, name: str) -> str | None:
@@ -256,3 +283,4 @@ def add_update(action_id: int):
 
 
 from tracker.risks import api as _risks_api  # noqa: E402,F401  (the risk endpoints, on this blueprint)
+from tracker.scrutiny import api as _scrutiny_api  # noqa: E402,F401  (the audit recommendation endpoints)

@@ -1,4 +1,5 @@
-"""Adding evidence (append-only) and reading it back. Services flush, never commit; the file is stored last."""
+"""Adding evidence (append-only) and reading it back. Services flush, never commit; the file is stored last, and
+only for good when the transaction commits (tracker.evidence.storage.put_after_commit)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ from tracker.audit import services as audit
 from tracker.errors import NotAllowed, NotFound, RuleError
 from tracker.evidence import checks, permissions
 from tracker.evidence.models import Evidence, Target
-from tracker.evidence.storage import storage
+from tracker.evidence.storage import put_after_commit, storage
 from tracker.extensions import db
 
 TITLE_MAX = 200
@@ -64,7 +65,7 @@ def add_evidence(target: Target | str, target_id: int, *, title: str | None = No
     db.session.add(row)
     db.session.flush()
     if row.storage_key:
-        storage().put(row.storage_key, data)
+        put_after_commit(db.session(), row.storage_key, data)
     audit.record(user_id=actor_id, entity_type="evidence", entity_id=row.id,
                  verb="replace" if previous else "create", partnership_id=partnership_id,
                  plan_id=_plan_id(target, item),

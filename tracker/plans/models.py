@@ -169,8 +169,14 @@ class ProgressUpdate(db.Model):
 
     @property
     def shown_narrative(self) -> str:
-        """The narrative as its author last corrected it."""
-        return self.corrections[-1].narrative if self.corrections else self.narrative
+        """The narrative as its author last corrected it (tracker.plans.narratives decides, for every door)."""
+        from tracker.plans.narratives import shown
+
+        return shown(self.narrative, self.corrections)
+
+    @property
+    def corrected(self) -> bool:
+        return bool(self.corrections)
 
 
 class AppendOnlyError(RuntimeError):

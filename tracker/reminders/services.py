@@ -38,6 +38,7 @@ from tracker.extensions import db
 from tracker.indicators.services import due_indicator_values, value_due_on
 from tracker.periods import is_working_day, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate
+from tracker.plans.narratives import corrected_sql, marked, shown_sql
 from tracker.rag import OPEN_STATUSES, derive
 from tracker.reminders.models import (
     DueSoonFrequency,
@@ -143,19 +144,19 @@ def _open_actions():
     return Action.status.in_(OPEN_STATUSES), Plan.archived_at.is_(None)
 
 
-def _latest_narratives(*conditions) -> dict[int, str]:
-    """{action id: narrative} of the latest progress update of the matching actions: one query.
+def _latest_narratives(*conditions) -> dict[int, tuple[str, bool]]:
+    """{action id: (narrative as corrected, corrected?)} of the latest update of the matching actions: one query.
 
     The latest update is the one made at the action's last_update_at (which record_progress keeps),
     found through the (action_id, created_at) index.
     """
     rows = db.session.execute(
-        select(ProgressUpdate.action_id, ProgressUpdate.narrative)
+        select(ProgressUpdate.action_id, shown_sql(), corrected_sql())
         .join(Action, (ProgressUpdate.action_id == Action.id) & (ProgressUpdate.created_at == Action.last_update_at))
         .join(Plan, Action.plan_id == Plan.id)
         .where(*conditions)
     )
-    return dict(rows.all())
+    return {action_id: (text, bool(corrected)) for action_id, text, corrected in rows}
 
 
 Lead = aliased(User, name="lead")
@@ -206,7 +207,7 @@ def _status_label(status) -> str:
     return status.label if hasattr(status, "label") else str(status)
 
 
-def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> ActionLine:
+def _line(row, today: dt.date, narratives: dict[int, tuple[str, bool]], base_url: str) -> ActionLine:
     updated_on = local_date(row.last_update_at)
     rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
     if row.lead_id is None:
@@ -218,7 +219,8 @@ def _line(row, today: dt.date, narratives: dict[int, str], base_url: str) -> Act
     if updated_on is None:
         last_update = "none yet"
     else:
-        narrative = _shorten(narratives.get(row.id, ""), UPDATE_EXCERPT)
+        narrative, corrected = narratives.get(row.id, ("", False))
+        narrative = marked(_shorten(narrative, UPDATE_EXCERPT), corrected)
         last_update = f"{_long_date(updated_on)}: {narrative}" if narrative else _long_date(updated_on)
     return ActionLine(
         id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,

@@ -40,6 +40,35 @@ def partnership_or_404(partnership_id: int) -> Partnership:
     return partnership
 
 
+def _managed_partnership(partnership_id: int) -> Partnership:
+    """The partnership, if the user may see it (404) and manage its audit reports (403)."""
+    partnership = partnership_or_404(partnership_id)
+    _require(permissions.can_manage(current_user, partnership.id))
+    return partnership
+
+
+def _managed_report(report_id: int) -> AuditReport:
+    """The report, if the user may see it (404) and manage its partnership's audit reports (403)."""
+    report = permissions.report_or_404(report_id)
+    _require(permissions.can_manage(current_user, report.partnership_id))
+    return report
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def _committees(partnership_id: int) -> list[Committee]:
+    return list(db.session.scalars(select(Committee).where(Committee.partnership_id == partnership_id)
+                                   .order_by(Committee.name)))
+
+
+def _form_status() -> int:
+    """A form page shown again after a POST is a refusal (400); a GET is 200."""
+    return 400 if request.method == "POST" else 200
+
+
 @bp.route("/")
 @login_required
 def index():
@@ -61,8 +90,7 @@ def index():
 def partnership(partnership_id: int):
     """The committee view: by grade and status, overdue, revised more than twice, awaiting verification."""
     partnership = partnership_or_404(partnership_id)
-    committees = list(db.session.scalars(select(Committee).where(Committee.partnership_id == partnership.id)
-                                         .order_by(Committee.name)))
+    committees = _committees(partnership.id)
     committee_id = texts.parse_id(request.args.get("committee", ""))
     committee = next((c for c in committees if c.id == committee_id), None)
     as_at = today()
@@ -88,15 +116,12 @@ def _choice_id(value) -> int | None:
 @bp.route("/partnerships/<int:partnership_id>/reports/new", methods=["GET", "POST"])
 @login_required
 def new_report(partnership_id: int):
-    partnership = partnership_or_404(partnership_id)
-    if not permissions.can_manage(current_user, partnership.id):
-        abort(403)
+    partnership = _managed_partnership(partnership_id)
     form = ReportForm()
     form.plan_id.choices = [SelectChoice(str(p.id), p.name) for p in db.session.scalars(
         select(Plan).where(Plan.partnership_id == partnership.id, Plan.archived_at.is_(None)).order_by(Plan.name))]
     form.committee_id.choices = [SelectChoice("", "Not yet decided")] + [
-        SelectChoice(str(c.id), c.name) for c in db.session.scalars(
-            select(Committee).where(Committee.partnership_id == partnership.id).order_by(Committee.name))]
+        SelectChoice(str(c.id), c.name) for c in _committees(partnership.id)]
     form.scheme_id.choices = [SelectChoice(str(s.id), f"{s.name} ({', '.join(g.label for g in s.grades)})")
                               for s in services.schemes(partnership.id, create_defaults=False)] or \
         [SelectChoice(name, f"{name} ({', '.join(grades)})") for name, grades in rules.DEFAULT_SCHEMES.items()]
@@ -116,8 +141,7 @@ def new_report(partnership_id: int):
         if saved:
             flash(f"Audit report “{report.title}” recorded.", "success")
             return redirect(url_for("scrutiny.report", report_id=report.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("scrutiny/report_form.html", form=form, partnership=partnership), status
+    return render_template("scrutiny/report_form.html", form=form, partnership=partnership), _form_status()
 
 
 @bp.route("/reports/<int:report_id>")
@@ -138,9 +162,7 @@ def _people(partnership_id: int) -> list[User]:
 @bp.route("/reports/<int:report_id>/recommendations/new", methods=["GET", "POST"])
 @login_required
 def new_recommendation(report_id: int):
-    report = permissions.report_or_404(report_id)
-    if not permissions.can_manage(current_user, report.partnership_id):
-        abort(403)
+    report = _managed_report(report_id)
     form = RecommendationForm()
     form.grade.choices = [SelectChoice("", "Not graded")] + [SelectChoice(str(g.id), g.label)
                                                              for g in report.scheme.grades]
@@ -154,8 +176,7 @@ def new_recommendation(report_id: int):
         if saved:
             flash(f"Recommendation {rec.ref} recorded, with its action.", "success")
             return redirect(url_for("scrutiny.recommendation", recommendation_id=rec.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("scrutiny/recommendation_form.html", form=form, report=report), status
+    return render_template("scrutiny/recommendation_form.html", form=form, report=report), _form_status()
 
 
 def _recommendation_page(rec, *, complete_form=None, verify_form=None, reopen_form=None, status: int = 200):
@@ -190,8 +211,7 @@ def recommendation(recommendation_id: int):
 def complete(recommendation_id: int):
     """Step one of closure: the lead marks an action complete with evidence."""
     rec = permissions.recommendation_or_404(recommendation_id)
-    if not permissions.can_complete(current_user, rec):
-        abort(403)
+    _require(permissions.can_complete(current_user, rec))
     form = _complete_form(rec)
     if form.validate_on_submit():
         action = next((a for a in rec.actions if str(a.id) == form.action_id.data), None)
@@ -211,34 +231,34 @@ def complete(recommendation_id: int):
     return _recommendation_page(rec, complete_form=form, status=400)
 
 
+def _auditor_step(recommendation_id: int, form_class, write, message: str, form_arg: str):
+    """Verify or re-open: only the partnership's auditors; the service decides, the page shows its refusal."""
+    rec = permissions.recommendation_or_404(recommendation_id)
+    _require(permissions.is_auditor(current_user, rec.report.partnership_id))
+    form = form_class()
+    if form.validate_on_submit():
+        saved, _ = commit_or_refuse(lambda: write(rec, form), form)
+        if saved:
+            flash(message.format(ref=rec.ref), "success")
+            return redirect(url_for("scrutiny.recommendation", recommendation_id=rec.id))
+    return _recommendation_page(rec, **{form_arg: form}, status=400)
+
+
 @bp.route("/recommendations/<int:recommendation_id>/verify", methods=["POST"])
 @login_required
 def verify(recommendation_id: int):
-    rec = permissions.recommendation_or_404(recommendation_id)
-    if not permissions.is_auditor(current_user, rec.report.partnership_id):
-        abort(403)
-    form = VerifyForm()
-    if form.validate_on_submit():
-        saved, _ = commit_or_refuse(lambda: services.verify(rec, actor=current_user, note=form.note.data), form)
-        if saved:
-            flash(f"Recommendation {rec.ref} verified.", "success")
-            return redirect(url_for("scrutiny.recommendation", recommendation_id=rec.id))
-    return _recommendation_page(rec, verify_form=form, status=400)
+    return _auditor_step(
+        recommendation_id, VerifyForm, lambda rec, form: services.verify(rec, actor=current_user, note=form.note.data),
+        "Recommendation {ref} verified.", "verify_form")
 
 
 @bp.route("/recommendations/<int:recommendation_id>/reopen", methods=["POST"])
 @login_required
 def reopen(recommendation_id: int):
-    rec = permissions.recommendation_or_404(recommendation_id)
-    if not permissions.is_auditor(current_user, rec.report.partnership_id):
-        abort(403)
-    form = ReopenForm()
-    if form.validate_on_submit():
-        saved, _ = commit_or_refuse(lambda: services.reopen(rec, actor=current_user, reason=form.reason.data), form)
-        if saved:
-            flash(f"Recommendation {rec.ref} re-opened; its lead officer has been asked to act again.", "success")
-            return redirect(url_for("scrutiny.recommendation", recommendation_id=rec.id))
-    return _recommendation_page(rec, reopen_form=form, status=400)
+    return _auditor_step(
+        recommendation_id, ReopenForm,
+        lambda rec, form: services.reopen(rec, actor=current_user, reason=form.reason.data),
+        "Recommendation {ref} re-opened; its lead officer has been asked to act again.", "reopen_form")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -249,9 +269,7 @@ def _serializer() -> URLSafeSerializer:
 @login_required
 def import_tracker(report_id: int):
     """Upload a recommendation tracker; the preview shows what a confirmation would add."""
-    report = permissions.report_or_404(report_id)
-    if not permissions.can_manage(current_user, report.partnership_id):
-        abort(403)
+    report = _managed_report(report_id)
     form = ImportForm()
     if form.validate_on_submit():
         try:
@@ -264,16 +282,13 @@ def import_tracker(report_id: int):
             return render_template("scrutiny/import_preview.html", report=report, rows=rows,
                                    form=ConfirmImportForm(payload=payload), from_iso=dt.date.fromisoformat,
                                    new=sum(1 for r in rows if not r.problem and not r.exists))
-    status = 400 if request.method == "POST" else 200
-    return render_template("scrutiny/import_upload.html", report=report, form=form), status
+    return render_template("scrutiny/import_upload.html", report=report, form=form), _form_status()
 
 
 @bp.route("/reports/<int:report_id>/import/confirm", methods=["POST"])
 @login_required
 def confirm_import(report_id: int):
-    report = permissions.report_or_404(report_id)
-    if not permissions.can_manage(current_user, report.partnership_id):
-        abort(403)
+    report = _managed_report(report_id)
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400, "Upload the tracker again: the preview was lost.")

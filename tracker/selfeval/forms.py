@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from tracker.dates import DayMonthYearField
 
 
 class RoundDetailsForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired("Enter a title for the round"), Length(max=300)],
                         description="For example, MSG self-evaluation 2020")
-    completed_on = DateField("Date of completion", validators=[Optional()])
+    completed_on = DayMonthYearField("Date of completion", description="For example, 27 1 2027")
     agreed_at = StringField("Where it was agreed", validators=[Optional(), Length(max=300)],
                             description="For example, IJB development session, 10 May 2019")
     contact = StringField("Contact name and email address", validators=[Optional(), Length(max=300)])
@@ -22,7 +24,7 @@ class NewRoundForm(RoundDetailsForm):
 class NextRoundForm(FlaskForm):
     title = StringField("Title of the new round", validators=[DataRequired("Enter a title for the round"),
                                                               Length(max=300)])
-    completed_on = DateField("Date of completion", validators=[Optional()])
+    completed_on = DayMonthYearField("Date of completion", description="For example, 27 1 2027")
 
 
 class RatingForm(FlaskForm):

@@ -30,6 +30,7 @@ from tracker.indicators.workbook import indicators_sheet_data
 from tracker.partnerships.models import Organisation
 from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
+from tracker.plans.narratives import corrected_sql, marked, shown_sql
 from tracker.rag import Status, derive
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
 from tracker.mail import build_message
@@ -118,10 +119,10 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
               .join(Action, Action.id == ProgressUpdate.action_id)
               .where(in_plans, ProgressUpdate.created_at < cutoff)
               .group_by(ProgressUpdate.action_id).subquery())
-    latest_updates = {
-        action_id: (narrative, created_at)
-        for action_id, narrative, created_at in db.session.execute(
-            select(ProgressUpdate.action_id, ProgressUpdate.narrative, ProgressUpdate.created_at)
+    latest_updates = {  # the narrative as corrected by the data-as-at day, marked (tracker.plans.narratives)
+        action_id: (marked(narrative, corrected), created_at)
+        for action_id, narrative, corrected, created_at in db.session.execute(
+            select(ProgressUpdate.action_id, shown_sql(cutoff), corrected_sql(cutoff), ProgressUpdate.created_at)
             .join(latest, latest.c.update_id == ProgressUpdate.id))
     }
     history = _history(in_plans, quarter, as_at)
