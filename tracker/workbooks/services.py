@@ -175,42 +175,58 @@ def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) ->
     before_start = updates.c.created_at < start
     in_quarter = updates.c.created_at >= start
     revised = updates.c.revised_due_end.is_not(None)
-    per_action = (
+    facts = connection.execute(
         select(updates.c.action_id,
-               func.max(updates.c.id).label("latest_id"),
-               func.count(case((revised, updates.c.id))).label("moves"),
-               func.max(case((in_quarter, 1), else_=0)).label("updated"),
-               func.max(case((in_quarter & revised, 1), else_=0)).label("moved"),
-               func.max(case((before_start, updates.c.id))).label("before_id"),
-               func.max(case((before_start & revised, updates.c.id))).label("dated_id"))
+               func.count(case((revised, updates.c.id))),  # date moves by the data-as-at date
+               func.max(case((in_quarter, 1), else_=0)),  # updated this quarter
+               func.max(case((in_quarter & revised, 1), else_=0)),  # date moved this quarter
+               func.max(updates.c.id),  # the latest update
+               func.max(case((before_start, updates.c.id))),  # the latest before the quarter
+               func.max(case((before_start & revised, updates.c.id))))  # the latest date before the quarter
         .join(Action, Action.id == updates.c.action_id)
-        .where(in_plans, updates.c.created_at < end).group_by(updates.c.action_id).subquery())
-    latest, before, dated = updates.alias("latest"), updates.alias("before_start"), updates.alias("dated")
+        .where(in_plans, updates.c.created_at < end).group_by(updates.c.action_id)).all()
     moves: dict[int, int] = {}
     updated: set[int] = set()
     moved: set[int] = set()
+    # The updates those ids name, looked up by primary key (a join here makes PostgreSQL scan every update).
+    wanted = {update_id for row in facts for update_id in row[4:] if update_id is not None}
+    found = _updates_by_id(connection, wanted)
     at_start: dict[int, tuple[str, str | None]] = {}
     latest_updates: dict[int, tuple[str, dt.datetime]] = {}
-    for action_id, count, was_updated, was_moved, narrative, created_at, status, due in connection.execute(
-        select(per_action.c.action_id, per_action.c.moves, per_action.c.updated, per_action.c.moved,
-               latest.c.narrative, latest.c.created_at, before.c.status, dated.c.revised_due_end)
-        .join(latest, latest.c.id == per_action.c.latest_id)
-        .outerjoin(before, before.c.id == per_action.c.before_id)
-        .outerjoin(dated, dated.c.id == per_action.c.dated_id)
-    ).all():
-        latest_updates[action_id] = (narrative, created_at)
+    for action_id, count, was_updated, was_moved, latest_id, before_id, dated_id in facts:
+        latest_updates[action_id] = found[latest_id][:2]
         if count:
             moves[action_id] = count
         if was_updated:
             updated.add(action_id)
         if was_moved:
             moved.add(action_id)
-        if status is not None:
-            at_start[action_id] = (_STATUS_VALUES[Status(status)], due.isoformat() if due is not None else None)
+        if before_id is not None:
+            due = found[dated_id][3] if dated_id is not None else None
+            at_start[action_id] = (_STATUS_VALUES[Status(found[before_id][2])],
+                                   due.isoformat() if due is not None else None)
     created = set(connection.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
                                                              Action.created_at < end)))
     return {"moves": moves, "updated_in_quarter": updated, "created_in_quarter": created, "at_start": at_start,
             "moved_in_quarter": moved, "latest": latest_updates}
+
+
+#: Ids a query names at once (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+IDS_PER_QUERY = 5_000
+
+
+def _updates_by_id(connection, ids) -> dict[int, tuple]:
+    """{update id: (narrative, created at, status, revised due date)} for those progress updates."""
+    updates = ProgressUpdate.__table__
+    ordered = sorted(ids)
+    found: dict[int, tuple] = {}
+    for start in range(0, len(ordered), IDS_PER_QUERY):
+        for update_id, *values in connection.execute(
+            select(updates.c.id, updates.c.narrative, updates.c.created_at, updates.c.status,
+                   updates.c.revised_due_end).where(updates.c.id.in_(ordered[start:start + IDS_PER_QUERY]))
+        ).all():
+            found[update_id] = tuple(values)
+    return found
 
 
 _STATUS_VALUES = {status: status.value for status in Status}
