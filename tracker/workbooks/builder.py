@@ -493,17 +493,6 @@ class _Rows:
             self.write_number(row, col, value, self.formats[col])
 
 
-def _action_cells(row: ActionRow) -> list:
-    return [
-        (row.group, "wrap"), (row.ref, "text"), (row.proposals, "wrap"), (row.text, "wrap"),
-        (row.lead_officer, "wrap"), (row.organisations, "wrap"), (row.timescale_text, "wrap"),
-        (row.due, "date"), (Status(row.status).label, "text"), (Rag(row.rag).label, f"rag:{row.rag}"),
-        (row.rag_text, "wrap"), (row.latest_update, "wrap"), (row.latest_update_on, "date"),
-        (row.days_overdue, "number"), ("Yes" if row.changed_this_quarter else "No", "text"),
-        (moved_text(row), "wrap"),
-    ]
-
-
 def _actions(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Actions", ACTION_COLUMNS, len(data.actions), freeze_cols=2, paper=A3,
                          group=data.group_label, items=data.item_label)

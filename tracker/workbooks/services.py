@@ -282,7 +282,8 @@ def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetim
     return states
 
 
-def _latest_moves(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
+def _latest_moves(connection, plan_ids: Sequence[int], in_plans,
+                  cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
     """{action id: (reason, who, when)} for each action's latest due-date move before `cutoff`: from a
     progress update's revised timescale or a plan manager's edit."""
     moves: dict[int, tuple[dt.datetime, int, str, str]] = {}
