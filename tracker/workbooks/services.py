@@ -71,7 +71,7 @@ def default_as_at(quarter: FinancialQuarter, today: dt.date | None = None) -> dt
 def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
                   committee: Committee | None = None, meeting: Meeting | None = None,
                   draft: bool = False) -> WorkbookData:
-    """Everything the papers show for one plan and quarter, read in a fixed number of queries, with the
+    """Everything the papers show for one plan and quarter, read in a few queries whatever its size, with the
     sections features contribute (tracker.papers.sections)."""
     from tracker.papers.sections import sections_for
 
