@@ -192,3 +192,24 @@ def test_self_evaluation_sheet_shows_both_rounds():
     rows = list(wb["Self-evaluation"].iter_rows(values_only=True))
     assert rows[0][2:4] == ("Latest rating (MSG 2023)", "Previous rating (MSG 2019)")
     assert rows[1] == ("1.1", "Shared vision", "Established", "Partly established", "Up")
+
+
+def test_long_tables_keep_dates_blanks_and_formula_like_text_in_every_column():
+    """The Actions, Overdue and Changes sheets are written by a fast path: the same cells as the other sheets."""
+    rows = [action(1, due=None, latest_update="", latest_update_on=None, days_overdue=0),
+            action(3, lead_officer="=1+1", organisations="@org", due=dt.date(2024, 2, 29), days_overdue=9,
+                   moved_reason="Staff left", moved_by="Pat Manager", moved_on=dt.date(2023, 8, 1))]
+    changes = [ChangeRow(3, "A3", "Action 3", "Date slipped", "1 January 2024", "29 February 2024", 1,
+                         moved_on=dt.date(2023, 8, 1))]
+    wb = load(build_workbook(snapshot(rows, changes=changes)))
+    actions = wb["Actions"]
+    first, second = (list(row) for row in actions.iter_rows(min_row=2, max_row=3, values_only=True))
+    assert first[7] is None and first[11] is None and first[12] is None and first[15] is None
+    assert second[7] == dt.datetime(2024, 2, 29) and actions.cell(row=3, column=8).number_format == "d mmm yyyy"
+    assert second[12] == dt.datetime(2023, 9, 1) and second[13] == 9
+    assert second[15] == "Staff left (Pat Manager, 1 August 2023)"
+    assert [second[4], second[5]] == ["=1+1", "@org"]
+    assert actions.cell(row=3, column=5).quotePrefix and actions.cell(row=3, column=6).quotePrefix
+    assert all(actions.cell(row=2, column=c).border.left.style == "thin" for c in range(1, 17))
+    assert next(wb["Overdue"].iter_rows(min_row=2, values_only=True))[4] == dt.datetime(2024, 2, 29)
+    assert next(wb["Changes"].iter_rows(min_row=2, values_only=True))[7] == dt.datetime(2023, 8, 1)

@@ -12,6 +12,7 @@ and in the workbook's properties. Status and RAG colours come from tracker.paper
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from collections import Counter
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import xlsxwriter
 
 from tracker import rag
-from tracker.cells import looks_like_formula
+from tracker.cells import FORMULA_PREFIXES, looks_like_formula
 from tracker.indicators.workbook import chart_description as indicator_chart_description
 from tracker.papers import palette
 from tracker.papers.sections import Section
@@ -420,44 +421,148 @@ def _status_chart(wb, data: WorkbookData, header_row: int, last_group_row: int):
 def moved_text(row) -> str:
     if not (row.moved_reason or row.moved_by or row.moved_on):
         return ""
-    who = ", ".join(part for part in (row.moved_by, long_date(row.moved_on) if row.moved_on else "") if part)
+    who = ", ".join(part for part in (row.moved_by, _long_date(row.moved_on) if row.moved_on else "") if part)
     return (row.moved_reason or "No reason recorded") + (f" ({who})" if who else "")
 
 
-def _action_cells(row: ActionRow) -> list:
-    return [
-        (row.group, "wrap"), (row.ref, "text"), (row.proposals, "wrap"), (row.text, "wrap"),
-        (row.lead_officer, "wrap"), (row.organisations, "wrap"), (row.timescale_text, "wrap"),
-        (row.due, "date"), (Status(row.status).label, "text"), (Rag(row.rag).label, f"rag:{row.rag}"),
-        (row.rag_text, "wrap"), (row.latest_update, "wrap"), (row.latest_update_on, "date"),
-        (row.days_overdue, "number"), ("Yes" if row.changed_this_quarter else "No", "text"),
-        (moved_text(row), "wrap"),
-    ]
+@functools.lru_cache(maxsize=4096)
+def _long_date(day: dt.date) -> str:
+    return long_date(day)
+
+
+STATUS_LABELS = {status.value: status.label for status in Status}
+RAG_LABELS = {colour.value: colour.label for colour in Rag}
+#: Excel's day 0 (its 1900 date system counts 1900 as a leap year, so every date from March 1900 on is
+#: this many days after it).
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_FIRST_TRUE_DAY = dt.date(1900, 3, 1)
+_FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
+_illegal = ILLEGAL_CHARACTERS_RE.search
+
+
+class _Rows:
+    """The long tables (Actions, Overdue, Changes) written cell by cell with XlsxWriter's typed calls: each
+    column's format looked up once, dates as Excel day numbers, row heights from the wrapping columns only.
+    The cells are those `_Sheet.write` writes, at a fraction of the cost per cell."""
+
+    def __init__(self, sheet: _Sheet, styles_of_columns: Sequence[str]):
+        self.sheet = sheet
+        ws = sheet.ws
+        self.write_string, self.write_number, self.write_blank = ws.write_string, ws.write_number, ws.write_blank
+        self.set_row = ws.set_row
+        formats, quoted = sheet.styles.formats, sheet.styles.quoted
+        known = [style if style in formats else "text" for style in styles_of_columns]  # "rag": per row
+        self.formats = [formats[style] for style in known]
+        self.quoted = [quoted[style] for style in known]
+        #: (column, characters a line holds, width) of each column whose text wraps.
+        self.wrapping = [(col, max(int(sheet.widths[col] * 1.1) - 1, 1), sheet.widths[col])
+                         for col, style in enumerate(styles_of_columns) if style in WRAPPING]
+
+    def height(self, row: int, values: Sequence) -> None:
+        """The row's height fitted to its longest wrapped text (as `_Sheet.append` does)."""
+        lines = 1
+        for col, per_line, width in self.wrapping:
+            value = values[col]
+            if value and (len(value) > per_line or "\n" in value):
+                lines = max(lines, wrapped_lines(value, width))
+        if lines > 1:
+            self.set_row(row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
+
+    def text(self, row: int, col: int, value: str | None, cell_format=None) -> None:
+        if value and (_illegal(value) is not None or len(value) > EXCEL_CELL_LIMIT):
+            value = safe_text(value)
+        if not value:
+            self.write_blank(row, col, None, cell_format or self.formats[col])
+        elif value[0] in _FORMULA_STARTS:
+            self.write_string(row, col, value, self.quoted[col] if cell_format is None else cell_format)
+        else:
+            self.write_string(row, col, value, cell_format or self.formats[col])
+
+    def date(self, row: int, col: int, value: dt.date | None) -> None:
+        if value is None:
+            self.write_blank(row, col, None, self.formats[col])
+        elif value >= EXCEL_FIRST_TRUE_DAY and not isinstance(value, dt.datetime):
+            self.write_number(row, col, (value - EXCEL_EPOCH).days, self.formats[col])
+        else:
+            self.sheet.write(row, col, value, "date")
+
+    def number(self, row: int, col: int, value: int | float | None) -> None:
+        if value is None:
+            self.write_blank(row, col, None, self.formats[col])
+        else:
+            self.write_number(row, col, value, self.formats[col])
 
 
 def _actions(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Actions", ACTION_COLUMNS, len(data.actions), freeze_cols=2, paper=A3,
                          group=data.group_label, items=data.item_label)
+    rows = _Rows(sheet, [column.style for column in ACTION_COLUMNS])
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
+    rag_formats = {colour.value: styles.formats[f"rag:{colour.value}"] for colour in Rag}
+    r = sheet.row
     for row in data.actions:
-        sheet.append(_action_cells(row))
+        moved = moved_text(row) if (row.moved_reason or row.moved_by or row.moved_on) else ""
+        height(r, (row.group, None, row.proposals, row.text, row.lead_officer, row.organisations,
+                   row.timescale_text, None, None, None, row.rag_text, row.latest_update, None, None, None, moved))
+        text(r, 0, row.group)
+        text(r, 1, row.ref)
+        text(r, 2, row.proposals)
+        text(r, 3, row.text)
+        text(r, 4, row.lead_officer)
+        text(r, 5, row.organisations)
+        text(r, 6, row.timescale_text)
+        date(r, 7, row.due)
+        text(r, 8, STATUS_LABELS[row.status])
+        text(r, 9, RAG_LABELS[row.rag], rag_formats[row.rag])
+        text(r, 10, row.rag_text)
+        text(r, 11, row.latest_update)
+        date(r, 12, row.latest_update_on)
+        number(r, 13, row.days_overdue)
+        text(r, 14, "Yes" if row.changed_this_quarter else "No")
+        text(r, 15, moved)
+        r += 1
+    sheet.row = r
 
 
 def _overdue(wb, styles, data: WorkbookData) -> None:
     overdue = sorted((a for a in data.actions if a.days_overdue > 0), key=lambda a: (-a.days_overdue, a.ref))
     sheet = _table_sheet(wb, styles, data, "Overdue", OVERDUE_COLUMNS, len(overdue))
+    rows = _Rows(sheet, [column.style for column in OVERDUE_COLUMNS])
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
+    r = sheet.row
     for row in overdue:
-        sheet.append([(row.days_overdue, "number"), (row.ref, "text"), (row.text, "wrap"),
-                      (row.lead_officer, "wrap"), (row.due, "date"), (Status(row.status).label, "text"),
-                      (row.latest_update, "wrap"), (row.latest_update_on, "date")])
+        height(r, (None, None, row.text, row.lead_officer, None, None, row.latest_update, None))
+        number(r, 0, row.days_overdue)
+        text(r, 1, row.ref)
+        text(r, 2, row.text)
+        text(r, 3, row.lead_officer)
+        date(r, 4, row.due)
+        text(r, 5, STATUS_LABELS[row.status])
+        text(r, 6, row.latest_update)
+        date(r, 7, row.latest_update_on)
+        r += 1
+    sheet.row = r
 
 
 def _changes(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes))
+    rows = _Rows(sheet, [column.style for column in CHANGE_COLUMNS])
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
+    r = sheet.row
     for change in data.changes:
         reason = change.reason or ("No reason recorded" if change.kind == "Date slipped" else "")
-        sheet.append([(change.kind, "text"), (change.ref, "text"), (change.text, "wrap"), (change.before, "wrap"),
-                      (change.after, "wrap"), (reason, "wrap"), (change.moved_by, "wrap"),
-                      (change.moved_on, "date"), (change.times_date_moved, "number")])
+        height(r, (None, None, change.text, change.before, change.after, reason, change.moved_by, None, None))
+        text(r, 0, change.kind)
+        text(r, 1, change.ref)
+        text(r, 2, change.text)
+        text(r, 3, change.before)
+        text(r, 4, change.after)
+        text(r, 5, reason)
+        text(r, 6, change.moved_by)
+        date(r, 7, change.moved_on)
+        number(r, 8, change.times_date_moved)
+        r += 1
+    sheet.row = r
 
 
 def _self_evaluation(wb, styles, data: WorkbookData) -> None:

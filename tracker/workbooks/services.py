@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -31,7 +31,7 @@ from tracker.partnerships.models import Organisation
 from tracker.periods import FinancialQuarter, working_days_before
 from tracker.plans.models import Action, Plan, ProgressUpdate, action_items, action_organisations
 from tracker.plans.narratives import corrected_sql, marked, shown_sql
-from tracker.rag import Status, derive
+from tracker.rag import Rag, Status, derive
 from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
 from tracker.mail import build_message
 from tracker.timeutil import local_date
@@ -72,7 +72,7 @@ def default_as_at(quarter: FinancialQuarter, today: dt.date | None = None) -> dt
 def workbook_data(plan: Plan, quarter: FinancialQuarter, *, as_at: dt.date | None = None,
                   committee: Committee | None = None, meeting: Meeting | None = None,
                   draft: bool = False) -> WorkbookData:
-    """Everything the papers show for one plan and quarter, read in a fixed number of queries, with the
+    """Everything the papers show for one plan and quarter, read in a few queries whatever its size, with the
     sections features contribute (tracker.papers.sections)."""
     from tracker.papers.sections import sections_for
 
@@ -92,67 +92,61 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     framework: Framework = first.framework
     in_plans = Action.plan_id.in_(plan_ids)
 
+    # Core rows (no ORM objects) throughout: a national workbook reads hundreds of thousands of them.
+    connection = db.session.connection()
     groups: dict[int, tuple[tuple, str, list[str]]] = {}
-    for action_id, item_number, item_pos, theme_number, theme_title, theme_pos in db.session.execute(
+    for action_id, item_number, item_pos, theme_number, theme_title, theme_pos in connection.execute(
         select(action_items.c.action_id, FrameworkItem.number, FrameworkItem.position, Theme.number, Theme.title,
                Theme.position)
         .join(FrameworkItem, FrameworkItem.id == action_items.c.item_id)
         .join(Theme, Theme.id == FrameworkItem.theme_id)
         .join(Action, Action.id == action_items.c.action_id)
         .where(in_plans).order_by(action_items.c.action_id, Theme.position, FrameworkItem.position)
-    ):
+    ).all():
         if action_id not in groups:
             groups[action_id] = ((0, theme_pos, item_pos), f"{theme_number} {theme_title}", [])
         groups[action_id][2].append(item_number)
 
     organisations: dict[int, list[str]] = defaultdict(list)
-    for action_id, name in db.session.execute(
+    for action_id, name in connection.execute(
         select(action_organisations.c.action_id, Organisation.name)
         .join(Organisation, Organisation.id == action_organisations.c.organisation_id)
         .join(Action, Action.id == action_organisations.c.action_id)
         .where(in_plans).order_by(action_organisations.c.action_id, Organisation.name)
-    ):
+    ).all():
         organisations[action_id].append(name)
 
     cutoff = _start_of(as_at + dt.timedelta(days=1))  # the end of the data-as-at day
-    latest = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
-              .join(Action, Action.id == ProgressUpdate.action_id)
-              .where(in_plans, ProgressUpdate.created_at < cutoff)
-              .group_by(ProgressUpdate.action_id).subquery())
-    latest_updates = {  # the narrative as corrected by the data-as-at day, marked (tracker.plans.narratives)
-        action_id: (marked(narrative, corrected), created_at)
-        for action_id, narrative, corrected, created_at in db.session.execute(
-            select(ProgressUpdate.action_id, shown_sql(cutoff), corrected_sql(cutoff), ProgressUpdate.created_at)
-            .join(latest, latest.c.update_id == ProgressUpdate.id))
-    }
-    history = _history(in_plans, quarter, as_at)
-    states = _states_at(plan_ids, in_plans, cutoff)
-    slips = _latest_moves(plan_ids, in_plans, cutoff)
+    history = _history(connection, in_plans, quarter, as_at)
+    latest_updates = history["latest"]
+    states = _states_at(connection, plan_ids, in_plans, cutoff)
+    slips = _latest_moves(connection, plan_ids, in_plans, cutoff)
 
     no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
     rows: list[tuple[tuple, ActionRow]] = []
-    for action_id, created_at, last_update_at in db.session.execute(
-        select(Action.id, Action.created_at, Action.last_update_at).where(in_plans, Action.created_at < cutoff)
-    ):
-        state = states[action_id]
-        ref, text, status, due = state["ref"], state["text"], state["status"], state["due_end"]
+    no_update = ("", None)
+    for action_id, state in states.items():
+        ref, status, due = state["ref"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
-        narrative, update_at = latest_updates.get(action_id, ("", None))
+        narrative, update_at = latest_updates.get(action_id, no_update)
+        last_update_at = state["last_update_at"]
         if update_at is None and last_update_at is not None and last_update_at < cutoff:
             update_at = last_update_at
-        result = derive(status, due, local_date(update_at), as_at, created=local_date(created_at))
+        update_on = local_date(update_at)
+        result = derive(status, due, update_on, as_at, created=local_date(state["created_at"]))
         reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
-            action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=text,
+            action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=state["text"],
             lead_officer=state["lead_name"] or state["lead_text"] or "",
             organisations=", ".join(organisations.get(action_id, ())),
-            timescale_text=state["timescale_text"] or "", due=due, status=Status(status).value, rag=result.rag.value,
-            rag_text=result.text, latest_update=narrative if update_at is not None else "",
-            latest_update_on=local_date(update_at), days_overdue=result.days_overdue, changed_this_quarter=False,
+            timescale_text=state["timescale_text"] or "", due=due, status=_STATUS_VALUES[status],
+            rag=_RAG_VALUES[result.rag], rag_text=result.text, latest_update=narrative if update_at is not None else "",
+            latest_update_on=update_on, days_overdue=result.days_overdue, changed_this_quarter=False,
             moved_reason=reason, moved_by=moved_by, moved_on=moved_on,
         )))
     rows.sort(key=lambda pair: pair[0])
     actions = [row for _key, row in rows]
+    del rows
 
     baseline, compared_with = _baseline(plan_ids, quarter, history, actions)
     changes = diff_changes(actions, baseline, history["moves"], history["moved_in_quarter"])
@@ -172,71 +166,105 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     )
 
 
-def _history(in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
-    """Progress-update facts for the Changes sheet: date moves, updates this quarter, state at its start."""
+def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
+    """Progress-update facts, read in one pass over the plans' updates: each action's latest update by the
+    data-as-at date (for the Actions sheet), and for the Changes sheet its date moves, whether it was updated
+    (or its date moved) this quarter, and its status and due date at the quarter's start."""
     start = _start_of(quarter.start)
     end = _start_of(as_at + dt.timedelta(days=1))  # nothing after the data-as-at date counts
-    moves = dict(db.session.execute(
-        select(ProgressUpdate.action_id, func.count(ProgressUpdate.id))
-        .join(Action, Action.id == ProgressUpdate.action_id)
-        .where(in_plans, ProgressUpdate.revised_due_end.is_not(None), ProgressUpdate.created_at < end)
-        .group_by(ProgressUpdate.action_id)).all())
-    updated = set(db.session.scalars(
-        select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
-        .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end)))
-    created = set(db.session.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
+    updates = ProgressUpdate.__table__
+    before_start = updates.c.created_at < start
+    in_quarter = updates.c.created_at >= start
+    revised = updates.c.revised_due_end.is_not(None)
+    facts = connection.execute(
+        select(updates.c.action_id,
+               func.count(case((revised, updates.c.id))),  # date moves by the data-as-at date
+               func.max(case((in_quarter, 1), else_=0)),  # updated this quarter
+               func.max(case((in_quarter & revised, 1), else_=0)),  # date moved this quarter
+               func.max(updates.c.id),  # the latest update
+               func.max(case((before_start, updates.c.id))),  # the latest before the quarter
+               func.max(case((before_start & revised, updates.c.id))))  # the latest date before the quarter
+        .join(Action, Action.id == updates.c.action_id)
+        .where(in_plans, updates.c.created_at < end).group_by(updates.c.action_id)).all()
+    moves: dict[int, int] = {}
+    updated: set[int] = set()
+    moved: set[int] = set()
+    # The updates those ids name, looked up by primary key (a join here makes PostgreSQL scan every update).
+    wanted = {update_id for row in facts for update_id in row[4:] if update_id is not None}
+    found = _updates_by_id(connection, wanted, end)
+    at_start: dict[int, tuple[str, str | None]] = {}
+    latest_updates: dict[int, tuple[str, dt.datetime]] = {}
+    for action_id, count, was_updated, was_moved, latest_id, before_id, dated_id in facts:
+        narrative, created_at, *_, corrected = found[latest_id]
+        latest_updates[action_id] = (marked(narrative, corrected), created_at)  # as corrected by then
+        if count:
+            moves[action_id] = count
+        if was_updated:
+            updated.add(action_id)
+        if was_moved:
+            moved.add(action_id)
+        if before_id is not None:
+            due = found[dated_id][3] if dated_id is not None else None
+            at_start[action_id] = (_STATUS_VALUES[Status(found[before_id][2])],
+                                   due.isoformat() if due is not None else None)
+    created = set(connection.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
                                                              Action.created_at < end)))
-    before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
-              .join(Action, Action.id == ProgressUpdate.action_id)
-              .where(in_plans, ProgressUpdate.created_at < start).group_by(ProgressUpdate.action_id).subquery())
-    at_start = {
-        action_id: (Status(status).value, None)
-        for action_id, status in db.session.execute(
-            select(ProgressUpdate.action_id, ProgressUpdate.status)
-            .join(before, before.c.update_id == ProgressUpdate.id))
-    }
-    dated_before = (select(ProgressUpdate.action_id, func.max(ProgressUpdate.id).label("update_id"))
-                    .join(Action, Action.id == ProgressUpdate.action_id)
-                    .where(in_plans, ProgressUpdate.created_at < start, ProgressUpdate.revised_due_end.is_not(None))
-                    .group_by(ProgressUpdate.action_id).subquery())
-    for action_id, due in db.session.execute(
-        select(ProgressUpdate.action_id, ProgressUpdate.revised_due_end)
-        .join(dated_before, dated_before.c.update_id == ProgressUpdate.id)
-    ):
-        status = at_start.get(action_id, (None, None))[0]
-        at_start[action_id] = (status, due.isoformat())
     return {"moves": moves, "updated_in_quarter": updated, "created_in_quarter": created, "at_start": at_start,
-            "moved_in_quarter": set(db.session.scalars(
-                select(ProgressUpdate.action_id).distinct().join(Action, Action.id == ProgressUpdate.action_id)
-                .where(in_plans, ProgressUpdate.created_at >= start, ProgressUpdate.created_at < end,
-                       ProgressUpdate.revised_due_end.is_not(None))))}
+            "moved_in_quarter": moved, "latest": latest_updates}
+
+
+#: Ids a query names at once (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+IDS_PER_QUERY = 5_000
+
+
+def _updates_by_id(connection, ids, cutoff: dt.datetime) -> dict[int, tuple]:
+    """{update id: (narrative, created at, status, revised due date, corrected)} for those progress updates,
+    the narrative as corrected before `cutoff` (tracker.plans.narratives)."""
+    updates = ProgressUpdate.__table__
+    ordered = sorted(ids)
+    found: dict[int, tuple] = {}
+    for start in range(0, len(ordered), IDS_PER_QUERY):
+        for update_id, *values in connection.execute(
+            select(updates.c.id, shown_sql(cutoff), updates.c.created_at, updates.c.status,
+                   updates.c.revised_due_end, corrected_sql(cutoff)).where(updates.c.id.in_(ordered[start:start + IDS_PER_QUERY]))
+        ).all():
+            found[update_id] = tuple(values)
+    return found
+
+
+_STATUS_VALUES = {status: status.value for status in Status}
+_RAG_VALUES = {colour: colour.value for colour in Rag}
 
 
 #: The action fields a workbook shows that an audit event's `before` can roll back.
 _ROLLED_BACK = ("ref", "text", "lead_officer_id", "lead_text", "timescale_text", "due_end", "status")
 
 
-def _states_at(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, dict]:
-    """Each action's fields as they stood just before `cutoff`: today's values with every later change undone.
+def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, dict]:
+    """Each action that existed at `cutoff`, with its fields as they stood just before it: today's values
+    with every later change undone.
 
     Every change to an action is an append-only audit event with the values it replaced (`before`), so
     undoing the events at or after the cutoff, newest first, gives the values at the cutoff.
     """
     states: dict[int, dict] = {}
-    for action_id, ref, text, lead_id, lead_text, timescale_text, due, status in db.session.execute(
+    for (action_id, ref, text, lead_id, lead_text, timescale_text, due, status, created_at,
+         last_update_at) in connection.execute(
         select(Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
-               Action.due_end, Action.status).where(in_plans)
-    ):
+               Action.due_end, Action.status, Action.created_at, Action.last_update_at)
+        .where(in_plans, Action.created_at < cutoff).order_by(Action.id)
+    ).all():
         states[action_id] = {"ref": ref, "text": text, "lead_officer_id": lead_id, "lead_text": lead_text,
-                             "timescale_text": timescale_text, "due_end": due, "status": Status(status)}
-    later = db.session.execute(
+                             "timescale_text": timescale_text, "due_end": due, "status": Status(status),
+                             "created_at": created_at, "last_update_at": last_update_at}
+    later = connection.execute(
         select(AuditEvent.entity_id, AuditEvent.before, AuditEvent.after)
         .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at >= cutoff, AuditEvent.entity_type == "action")
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())).all()
     later = [(action_id, before, after) for action_id, before, after in later if before]
     # A progress update loaded with its own date (history brought in later) took effect on that date.
     update_ids = {after["progress_update_id"] for _a, _b, after in later if after and "progress_update_id" in after}
-    earlier = set(db.session.scalars(select(ProgressUpdate.id).where(
+    earlier = set(connection.scalars(select(ProgressUpdate.id).where(
         ProgressUpdate.id.in_(update_ids), ProgressUpdate.created_at < cutoff))) if update_ids else set()
     for action_id, before, after in later:
         state = states.get(action_id)
@@ -251,31 +279,32 @@ def _states_at(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[i
                     value = Status(value)
                 state[key] = value
     lead_ids = {state["lead_officer_id"] for state in states.values() if state["lead_officer_id"]}
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(lead_ids))).all()) if lead_ids else {}
+    names = dict(connection.execute(select(User.id, User.name).where(User.id.in_(lead_ids))).all()) if lead_ids else {}
     for state in states.values():
         state["lead_name"] = names.get(state["lead_officer_id"], "")
     return states
 
 
-def _latest_moves(plan_ids: Sequence[int], in_plans, cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
+def _latest_moves(connection, plan_ids: Sequence[int], in_plans,
+                  cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
     """{action id: (reason, who, when)} for each action's latest due-date move before `cutoff`: from a
     progress update's revised timescale or a plan manager's edit."""
     moves: dict[int, tuple[dt.datetime, int, str, str]] = {}
-    for action_id, at, update_id, reason, who in db.session.execute(
+    for action_id, at, update_id, reason, who in connection.execute(
         select(ProgressUpdate.action_id, ProgressUpdate.created_at, ProgressUpdate.id, ProgressUpdate.revision_reason,
                User.name)
         .join(Action, Action.id == ProgressUpdate.action_id).outerjoin(User, User.id == ProgressUpdate.author_id)
         .where(in_plans, ProgressUpdate.created_at < cutoff, ProgressUpdate.revised_due_end.is_not(None))
-    ):
+    ).all():
         key = (timeutil.as_utc(at), 1, update_id)
         if action_id not in moves or key > moves[action_id][0]:
             moves[action_id] = (key, reason or "", who or "")
-    for action_id, at, event_id, after, who in db.session.execute(
+    for action_id, at, event_id, after, who in connection.execute(
         select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.id, AuditEvent.after, User.name)
         .outerjoin(User, User.id == AuditEvent.user_id)
         .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at < cutoff, AuditEvent.entity_type == "action",
                AuditEvent.verb == "update")
-    ):
+    ).all():
         if not after or "due_end" not in after or "progress_update_id" in after:
             continue
         key = (timeutil.as_utc(at), 0, event_id)
