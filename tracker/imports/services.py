@@ -348,13 +348,7 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
     if parsed.themes:
         framework = plan.framework if plan else None
         if framework is None:
-            framework = frameworks.load_framework({
-                "code": f"import-{partnership.id}-{_slug(plan_name)}", "name": f"{plan_name}: outcomes",
-                "levels": [], "theme_label": "Outcome", "item_label": "Priority area",
-                "themes": [{"number": t["number"], "title": t["title"],
-                            "items": [{"number": i["number"], "title": i["title"]} for i in t["items"]]}
-                           for t in parsed.themes],
-            }, partnership_id=partnership.id)
+            framework = _new_framework(partnership, plan_name, parsed.themes)
         else:
             _update_framework(framework, parsed.themes)
     else:
@@ -366,6 +360,37 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
                                  description=parsed.title or None, actor_id=actor_id)
     return _PlanTarget(plan=plan, items=frameworks.items_by_number(framework),
                        msg_items=frameworks.items_by_number(msg), msg_framework_id=msg.id)
+
+
+def _new_framework(partnership: Partnership, plan_name: str, themes: list[dict]) -> Framework:
+    """The plan's own framework of the file's outcomes and priority areas, in three statements.
+
+    A plan may have a thousand priority areas; Core inserts (one executemany for the outcomes, one for the
+    areas) instead of a flush per area. Loaded back with its outcomes and areas for linking the actions.
+    """
+    code = f"import-{partnership.id}-{_slug(plan_name)}"
+    framework = db.session.scalar(select(Framework).where(Framework.code == code))
+    if framework is not None:  # a plan of that name was deleted but its framework kept: refresh it
+        _update_framework(framework, themes)
+        return framework
+    framework = Framework(code=code, name=f"{plan_name}: outcomes", partnership_id=partnership.id, levels=[],
+                          theme_label="Outcome", item_label="Priority area")
+    db.session.add(framework)
+    db.session.flush()
+    if themes:
+        db.session.execute(Theme.__table__.insert(), [
+            {"framework_id": framework.id, "number": t["number"], "title": t["title"], "description": None,
+             "position": position} for position, t in enumerate(themes)])
+        theme_ids = dict(db.session.execute(select(Theme.number, Theme.id).where(
+            Theme.framework_id == framework.id)).all())
+        items = [{"theme_id": theme_ids[t["number"]], "number": i["number"], "title": i["title"],
+                  "descriptors": [], "local_completion": True, "note": None, "position": position}
+                 for t in themes for position, i in enumerate(t["items"])]
+        if items:
+            db.session.execute(FrameworkItem.__table__.insert(), items)
+    db.session.expire(framework, ["themes"])
+    return db.session.scalar(select(Framework).where(Framework.id == framework.id).options(
+        selectinload(Framework.themes).selectinload(Theme.items)))
 
 
 def _update_framework(framework: Framework, themes: list[dict]) -> None:
