@@ -106,6 +106,8 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "JOBS_QUEUE_FILE": get("JOBS_QUEUE_FILE"),
         "JOB_RESULTS_DIR": get("JOB_RESULTS_DIR"),
         "JOBS_IMMEDIATE": flag("JOBS_IMMEDIATE"),
+        # An import of a plan with more rows than this previews and commits as a background job.
+        "JOBS_IMPORT_THRESHOLD": number("JOBS_IMPORT_THRESHOLD", 2000),
         # Evidence files (tracker.evidence.storage): empty for <instance folder>/evidence, a directory, or
         # s3://bucket/prefix; the largest file accepted.
         "EVIDENCE_STORAGE": get("EVIDENCE_STORAGE", ""),

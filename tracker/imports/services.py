@@ -144,8 +144,16 @@ def _slug(text: str) -> str:
 
 # -- plans (.xlsx) -----------------------------------------------------------------------------------------
 
+#: How often (in rows) a long preview or commit reports its progress.
+PROGRESS_EVERY = 500
+
+#: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
+Step = Callable[[int, int], None]
+
+
 @_bulk
-def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -> dict:
+def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *,
+                 progress: Step | None = None) -> dict:
     """The preview: for each row, create/update/unchanged and what changes, with leads resolved."""
     problems = list(parsed.problems)
     plan = find_plan(partnership, plan_name)
@@ -181,7 +189,9 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
-    for row in parsed.rows:
+    for number, row in enumerate(parsed.rows):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, len(parsed.rows))
         resolved = resolved_by_text[org_text(row)]
         for part, name, how in resolved:
             if name not in database_names:
@@ -304,7 +314,7 @@ class _PlanTarget:
 @_bulk
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
                kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
-               skip_organisations: Iterable[str] = ()) -> dict:
+               skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
     """Create or update the plan, its framework, organisations and actions; flushes, never commits.
 
     `preview` is plan_changes' answer when the caller has just computed it in this transaction.
@@ -324,7 +334,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan)
     to_create = []
-    for row in preview["rows"]:
+    for number, row in enumerate(preview["rows"]):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, len(preview["rows"]))
         if row["verb"] == "unchanged":
             continue
         items = ([target.items[row["item"]]] if row.get("item") and row["item"] in target.items else []) + \
@@ -693,7 +705,7 @@ def changes(parsed: Parsed, partnership: Partnership, plan_name: str, **options)
     if isinstance(parsed, ParsedSelfEvaluation):
         return selfeval_changes(parsed, partnership, plan_name, options.get("title"),
                                 options.get("use_suggested", True))
-    return plan_changes(parsed, partnership, plan_name)
+    return plan_changes(parsed, partnership, plan_name, progress=options.get("progress"))
 
 
 def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id: int | None, **options) -> dict:
@@ -701,7 +713,8 @@ def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id:
         return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
                               use_suggested=options.get("use_suggested", True))
     return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"),
-                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()))
+                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()),
+                      progress=options.get("progress"))
 
 
 def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,
@@ -718,9 +731,55 @@ def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, p
     return job
 
 
+#: An ImportJob whose file a background job is still reading: it has no preview yet.
+READING = "reading"
+
+
+def is_big(rows: int) -> bool:
+    """Whether an import of this many rows runs in the background (JOBS_IMPORT_THRESHOLD)."""
+    from flask import current_app
+
+    return rows > current_app.config.get("JOBS_IMPORT_THRESHOLD", 2000)
+
+
+def rows_in(checked: CheckedFile) -> int:
+    """The rows of an uploaded plan, counted before it is read (0 for a self-evaluation, always small)."""
+    return xlsx_plan.count_rows(checked) if checked.kind == "xlsx" else 0
+
+
+def create_reading_job(checked: CheckedFile, partnership: Partnership, plan_name: str, user_id: int | None,
+                       rows: int) -> ImportJob:
+    """Keep a big upload, to be read and previewed by a background job (`read_job`)."""
+    forget_abandoned_jobs()
+    job = ImportJob(partnership_id=partnership.id, user_id=user_id, kind=checked.kind, filename=checked.name[:300],
+                    data=checked.data, plan_name=plan_name, preview={}, mapping={}, rows_read=rows, status=READING)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def read_job(job: ImportJob, *, mapping: dict | None = None, plan_name: str | None = None,
+             use_suggested: bool = True, limits: Limits | None = None, progress: Step | None = None) -> ImportJob:
+    """Read a kept upload (again) and store its preview: the background side of an upload or a new mapping."""
+    if job.status == "committed":
+        raise Conflict("This import was already committed.")
+    total = max(job.rows_read, 1)
+    if progress:
+        progress(0, total)
+    parsed = read(CheckedFile(data=job.data, kind=job.kind, name=job.filename), mapping=mapping or None,
+                  limits=limits)
+    job.plan_name = plan_name or job.plan_name or default_plan_name(parsed, job.filename)
+    job.mapping = getattr(parsed, "mapping", {}) or {}
+    job.rows_read = getattr(parsed, "rows_read", len(parsed.rows))
+    job.preview = changes(parsed, job.partnership, job.plan_name, use_suggested=use_suggested, progress=progress)
+    job.status = "previewed"
+    db.session.flush()
+    return job
+
+
 def forget_abandoned_jobs(older_than: dt.timedelta = ABANDONED_AFTER) -> int:
     """Delete previews nobody confirmed, so uploaded files are not kept indefinitely."""
-    old = db.session.scalars(select(ImportJob).where(ImportJob.status == "previewed",
+    old = db.session.scalars(select(ImportJob).where(ImportJob.status.in_(("previewed", READING)),
                                                      ImportJob.created_at < utcnow() - older_than)).all()
     for job in old:
         db.session.delete(job)
@@ -741,17 +800,19 @@ def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_su
 
 
 def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None = None,
-               skip_organisations: Iterable[str] = ()) -> dict:
+               skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
     """Apply a previewed job; raises ImportBlocked when the preview has errors.
 
     For a plan, `manager_id` becomes its manager and the new organisations in `skip_organisations` are left out.
     """
     if job.status == "committed":
         raise ImportBlocked("This import was already committed.")
+    if job.status == READING:
+        raise ImportBlocked("The file is still being read; confirm it once its preview is shown.")
     parsed = parsed_from_dict(job.preview["parsed"])
     options = {"use_suggested": job.preview.get("use_suggested", True)}
     if job.kind == "xlsx":
-        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations))
+        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations), progress=progress)
     summary = apply(parsed, job.partnership, job.plan_name, actor_id=actor_id, **options)
     job.status = "committed"
     job.summary = summary
@@ -761,13 +822,19 @@ def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None =
     return summary
 
 
-def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
-    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+def retarget_plan(job: ImportJob, plan_id: int) -> Plan:
+    """The open plan of the job's partnership a preview may be pointed at; refused otherwise."""
     plan = db.session.get(Plan, plan_id) if texts.in_id_range(plan_id) else None
     if plan is None or plan.partnership_id != job.partnership_id or plan.archived_at is not None:
         raise NotFound("That plan was not found in this partnership.", "plan_id")
     if job.status == "committed":
         raise Conflict("This import was already committed.")
+    return plan
+
+
+def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
+    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+    plan = retarget_plan(job, plan_id)
     return remap_job(job, job.mapping or {}, plan.name, use_suggested=job.preview.get("use_suggested", True),
                      limits=limits)
 

@@ -204,6 +204,17 @@ def _uncached_formulas(checked: CheckedFile, sheet_index: int) -> list[str]:
     return uncached
 
 
+ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>]")
+
+
+def count_rows(checked: CheckedFile) -> int:
+    """How many rows the workbook's largest worksheet holds, from its XML (no cell is read): whether an
+    import is big enough to run in the background. Only for a file that passed the safety checks."""
+    with checked.open_zip() as archive:
+        names = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        return max((len(ROW_TAG.findall(archive.read(name))) for name in names), default=0)
+
+
 def _sheet_path(checked: CheckedFile, sheet_index: int) -> str | None:
     """The zip path of the workbook's n-th worksheet, through the workbook's relationships."""
     with checked.open_zip() as archive:
