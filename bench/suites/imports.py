@@ -23,6 +23,8 @@ from pathlib import Path
 from bench import BenchContext, Result
 
 SUITE = "Imports"
+#: Every measurement builds its own files and scratch databases: no national dataset needed.
+NEEDS_DATASET = False
 ROWS = 5_000
 #: The lead-matching comparison: both files have this many rows.
 MATCHING_ROWS = 20_000
