@@ -14,7 +14,7 @@ from tracker.errors import NotAllowed
 from tracker.extensions import db
 from tracker.imports import services as imports
 from tracker.imports.models import ImportJob
-from tracker.imports.safety import CheckedFile, check
+from tracker.imports.safety import check
 from tracker.imports.xlsx_plan import count_rows
 from tracker.jobs import queue
 from tracker.jobs import services as jobs
