@@ -97,7 +97,8 @@ def run_suites(args, names: list[str], database: str, scratch, workdir: Path,
     ctx = BenchContext(app=app, database_url=url, workdir=workdir, quick=args.quick,
                        actions=5_000 if args.quick else 100_000, updates=25_000 if args.quick else 500_000,
                        extra={"regenerate": args.regenerate or (database == "postgresql" and not args.database_url)}, scratch=scratch)
-    if database == "postgresql" and not args.database_url and "foundation" not in names:
+    if database == "postgresql" and not args.database_url and "foundation" not in names and any(
+            getattr(importlib.import_module(f"bench.suites.{name}"), "NEEDS_DATASET", True) for name in names):
         names = ["foundation", *names]  # a fresh cluster: it builds the dataset the others read
     for name in names:
         print(f"== {name} ({ctx.database})", flush=True)

@@ -127,6 +127,8 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         # Committee papers (workbook, PDF, covering report, an issued set) for more actions than this are built
         # as a background job with a progress page instead of in the request.
         "JOBS_PAPERS_THRESHOLD": number("JOBS_PAPERS_THRESHOLD", 5000),
+        # An import of a plan with more rows than this previews and commits as a background job.
+        "JOBS_IMPORT_THRESHOLD": number("JOBS_IMPORT_THRESHOLD", 2000),
         # Evidence files (tracker.evidence.storage): empty for <instance folder>/evidence, a directory, or
         # s3://bucket/prefix; the largest file accepted.
         "EVIDENCE_STORAGE": get("EVIDENCE_STORAGE", ""),

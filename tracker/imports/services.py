@@ -7,7 +7,10 @@ again by their reference (plans) or by their words (self-evaluations).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import gc
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,8 +55,35 @@ class ImportBlocked(RuntimeError):
     """The preview has errors; nothing was written."""
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cycle collector while a big file is read and written.
+
+    A 20,000-row plan makes hundreds of thousands of small objects that live until the import ends, none of
+    them in a reference cycle; the collector would walk them all again and again for nothing (a quarter of
+    the import's time). It is switched on again when the outermost step ends.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _bulk(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with _collector_paused():
+            return function(*args, **kwargs)
+    return wrapper
+
+
 # -- reading -----------------------------------------------------------------------------------------------
 
+@_bulk
 def read(file, *, mapping: dict | None = None, limits: Limits | None = None,
          progress: Callable[[int], None] | None = None) -> Parsed:
     """Check and parse an uploaded .xlsx plan or .docx self-evaluation; ImportRefused if it is unsafe."""
@@ -114,7 +144,16 @@ def _slug(text: str) -> str:
 
 # -- plans (.xlsx) -----------------------------------------------------------------------------------------
 
-def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -> dict:
+#: How often (in rows) a long preview or commit reports its progress.
+PROGRESS_EVERY = 500
+
+#: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
+Step = Callable[[int, int], None]
+
+
+@_bulk
+def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *,
+                 progress: Step | None = None) -> dict:
     """The preview: for each row, create/update/unchanged and what changes, with leads resolved."""
     problems = list(parsed.problems)
     plan = find_plan(partnership, plan_name)
@@ -150,7 +189,9 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str) -
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
-    for row in parsed.rows:
+    for number, row in enumerate(parsed.rows):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, len(parsed.rows))
         resolved = resolved_by_text[org_text(row)]
         for part, name, how in resolved:
             if name not in database_names:
@@ -270,9 +311,10 @@ class _PlanTarget:
     msg_framework_id: int
 
 
+@_bulk
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
                kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
-               skip_organisations: Iterable[str] = ()) -> dict:
+               skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
     """Create or update the plan, its framework, organisations and actions; flushes, never commits.
 
     `preview` is plan_changes' answer when the caller has just computed it in this transaction.
@@ -292,7 +334,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan)
     to_create = []
-    for row in preview["rows"]:
+    for number, row in enumerate(preview["rows"]):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, len(preview["rows"]))
         if row["verb"] == "unchanged":
             continue
         items = ([target.items[row["item"]]] if row.get("item") and row["item"] in target.items else []) + \
@@ -348,13 +392,7 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
     if parsed.themes:
         framework = plan.framework if plan else None
         if framework is None:
-            framework = frameworks.load_framework({
-                "code": f"import-{partnership.id}-{_slug(plan_name)}", "name": f"{plan_name}: outcomes",
-                "levels": [], "theme_label": "Outcome", "item_label": "Priority area",
-                "themes": [{"number": t["number"], "title": t["title"],
-                            "items": [{"number": i["number"], "title": i["title"]} for i in t["items"]]}
-                           for t in parsed.themes],
-            }, partnership_id=partnership.id)
+            framework = _new_framework(partnership, plan_name, parsed.themes)
         else:
             _update_framework(framework, parsed.themes)
     else:
@@ -366,6 +404,37 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
                                  description=parsed.title or None, actor_id=actor_id)
     return _PlanTarget(plan=plan, items=frameworks.items_by_number(framework),
                        msg_items=frameworks.items_by_number(msg), msg_framework_id=msg.id)
+
+
+def _new_framework(partnership: Partnership, plan_name: str, themes: list[dict]) -> Framework:
+    """The plan's own framework of the file's outcomes and priority areas, in three statements.
+
+    A plan may have a thousand priority areas; Core inserts (one executemany for the outcomes, one for the
+    areas) instead of a flush per area. Loaded back with its outcomes and areas for linking the actions.
+    """
+    code = f"import-{partnership.id}-{_slug(plan_name)}"
+    framework = db.session.scalar(select(Framework).where(Framework.code == code))
+    if framework is not None:  # a plan of that name was deleted but its framework kept: refresh it
+        _update_framework(framework, themes)
+        return framework
+    framework = Framework(code=code, name=f"{plan_name}: outcomes", partnership_id=partnership.id, levels=[],
+                          theme_label="Outcome", item_label="Priority area")
+    db.session.add(framework)
+    db.session.flush()
+    if themes:
+        db.session.execute(Theme.__table__.insert(), [
+            {"framework_id": framework.id, "number": t["number"], "title": t["title"], "description": None,
+             "position": position} for position, t in enumerate(themes)])
+        theme_ids = dict(db.session.execute(select(Theme.number, Theme.id).where(
+            Theme.framework_id == framework.id)).all())
+        items = [{"theme_id": theme_ids[t["number"]], "number": i["number"], "title": i["title"],
+                  "descriptors": [], "local_completion": True, "note": None, "position": position}
+                 for t in themes for position, i in enumerate(t["items"])]
+        if items:
+            db.session.execute(FrameworkItem.__table__.insert(), items)
+    db.session.expire(framework, ["themes"])
+    return db.session.scalar(select(Framework).where(Framework.id == framework.id).options(
+        selectinload(Framework.themes).selectinload(Theme.items)))
 
 
 def _update_framework(framework: Framework, themes: list[dict]) -> None:
@@ -390,26 +459,39 @@ def _update_framework(framework: Framework, themes: list[dict]) -> None:
 
 
 def _organisations(partnership: Partnership, preview: dict, actor_id: int | None) -> dict[str, Organisation]:
-    """Every organisation the rows name, creating new ones and remembering prefix matches as aliases."""
-    existing = {org.name: org for org in db.session.scalars(
-        select(Organisation).where(Organisation.partnership_id == partnership.id))}
-    for name in preview["new_organisations"]:
-        if name not in existing:
-            org = Organisation(partnership_id=partnership.id, name=name, kind=leads.guess_kind(name))
-            db.session.add(org)
-            existing[name] = org
-    db.session.flush()
+    """Every organisation the rows name, creating new ones and remembering prefix matches as aliases.
+
+    A plan can name thousands of new organisations: each kind of row (organisations, aliases, audit events)
+    goes in as one Core executemany, and the organisations are read back in one query.
+    """
+    from tracker.audit.models import AuditEvent
+
+    def by_name() -> dict[str, Organisation]:
+        return {org.name: org for org in db.session.scalars(
+            select(Organisation).where(Organisation.partnership_id == partnership.id))}
+
+    existing = by_name()
+    new = list(dict.fromkeys(name for name in preview["new_organisations"] if name not in existing))
+    if new:
+        db.session.execute(Organisation.__table__.insert(), [
+            {"partnership_id": partnership.id, "name": name, "kind": leads.guess_kind(name)} for name in new])
+        existing = by_name()
     taken = {leads.normalise(a) for a in db.session.scalars(
         select(OrganisationAlias.alias).where(OrganisationAlias.partnership_id == partnership.id))}
+    aliases = []
     for alias, name in preview["new_aliases"]:
         if leads.normalise(alias) not in taken:
-            db.session.add(OrganisationAlias(partnership_id=partnership.id, alias=alias,
-                                             organisation_id=existing[name].id))
+            aliases.append({"partnership_id": partnership.id, "alias": alias, "organisation_id": existing[name].id})
             taken.add(leads.normalise(alias))
-    for name in preview["new_organisations"]:
-        audit.record(user_id=actor_id, entity_type="organisation", entity_id=existing[name].id, verb="import",
-                     partnership_id=partnership.id, after={"name": name}, summary=f"Added organisation {name}")
-    db.session.flush()
+    if aliases:
+        db.session.execute(OrganisationAlias.__table__.insert(), aliases)
+    if preview["new_organisations"]:
+        now = utcnow()
+        db.session.execute(AuditEvent.__table__.insert(), [
+            {"at": now, "user_id": actor_id, "entity_type": "organisation", "entity_id": existing[name].id,
+             "verb": "import", "partnership_id": partnership.id, "plan_id": None, "before": None,
+             "after": {"name": name}, "summary": f"Added organisation {name}"[:500]}
+            for name in preview["new_organisations"]])
     return existing
 
 
@@ -623,7 +705,7 @@ def changes(parsed: Parsed, partnership: Partnership, plan_name: str, **options)
     if isinstance(parsed, ParsedSelfEvaluation):
         return selfeval_changes(parsed, partnership, plan_name, options.get("title"),
                                 options.get("use_suggested", True))
-    return plan_changes(parsed, partnership, plan_name)
+    return plan_changes(parsed, partnership, plan_name, progress=options.get("progress"))
 
 
 def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id: int | None, **options) -> dict:
@@ -631,7 +713,8 @@ def apply(parsed: Parsed, partnership: Partnership, plan_name: str, *, actor_id:
         return apply_selfeval(parsed, partnership, plan_name, actor_id=actor_id, title=options.get("title"),
                               use_suggested=options.get("use_suggested", True))
     return apply_plan(parsed, partnership, plan_name, actor_id=actor_id, preview=options.get("preview"),
-                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()))
+                      manager_id=options.get("manager_id"), skip_organisations=options.get("skip_organisations", ()),
+                      progress=options.get("progress"))
 
 
 def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, plan_name: str,
@@ -648,9 +731,55 @@ def create_job(checked: CheckedFile, parsed: Parsed, partnership: Partnership, p
     return job
 
 
+#: An ImportJob whose file a background job is still reading: it has no preview yet.
+READING = "reading"
+
+
+def is_big(rows: int) -> bool:
+    """Whether an import of this many rows runs in the background (JOBS_IMPORT_THRESHOLD)."""
+    from flask import current_app
+
+    return rows > current_app.config.get("JOBS_IMPORT_THRESHOLD", 2000)
+
+
+def rows_in(checked: CheckedFile) -> int:
+    """The rows of an uploaded plan, counted before it is read (0 for a self-evaluation, always small)."""
+    return xlsx_plan.count_rows(checked) if checked.kind == "xlsx" else 0
+
+
+def create_reading_job(checked: CheckedFile, partnership: Partnership, plan_name: str, user_id: int | None,
+                       rows: int) -> ImportJob:
+    """Keep a big upload, to be read and previewed by a background job (`read_job`)."""
+    forget_abandoned_jobs()
+    job = ImportJob(partnership_id=partnership.id, user_id=user_id, kind=checked.kind, filename=checked.name[:300],
+                    data=checked.data, plan_name=plan_name, preview={}, mapping={}, rows_read=rows, status=READING)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def read_job(job: ImportJob, *, mapping: dict | None = None, plan_name: str | None = None,
+             use_suggested: bool = True, limits: Limits | None = None, progress: Step | None = None) -> ImportJob:
+    """Read a kept upload (again) and store its preview: the background side of an upload or a new mapping."""
+    if job.status == "committed":
+        raise Conflict("This import was already committed.")
+    total = max(job.rows_read, 1)
+    if progress:
+        progress(0, total)
+    parsed = read(CheckedFile(data=job.data, kind=job.kind, name=job.filename), mapping=mapping or None,
+                  limits=limits)
+    job.plan_name = plan_name or job.plan_name or default_plan_name(parsed, job.filename)
+    job.mapping = getattr(parsed, "mapping", {}) or {}
+    job.rows_read = getattr(parsed, "rows_read", len(parsed.rows))
+    job.preview = changes(parsed, job.partnership, job.plan_name, use_suggested=use_suggested, progress=progress)
+    job.status = "previewed"
+    db.session.flush()
+    return job
+
+
 def forget_abandoned_jobs(older_than: dt.timedelta = ABANDONED_AFTER) -> int:
     """Delete previews nobody confirmed, so uploaded files are not kept indefinitely."""
-    old = db.session.scalars(select(ImportJob).where(ImportJob.status == "previewed",
+    old = db.session.scalars(select(ImportJob).where(ImportJob.status.in_(("previewed", READING)),
                                                      ImportJob.created_at < utcnow() - older_than)).all()
     for job in old:
         db.session.delete(job)
@@ -671,17 +800,19 @@ def remap_job(job: ImportJob, mapping: dict[str, str], plan_name: str, *, use_su
 
 
 def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None = None,
-               skip_organisations: Iterable[str] = ()) -> dict:
+               skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
     """Apply a previewed job; raises ImportBlocked when the preview has errors.
 
     For a plan, `manager_id` becomes its manager and the new organisations in `skip_organisations` are left out.
     """
     if job.status == "committed":
         raise ImportBlocked("This import was already committed.")
+    if job.status == READING:
+        raise ImportBlocked("The file is still being read; confirm it once its preview is shown.")
     parsed = parsed_from_dict(job.preview["parsed"])
     options = {"use_suggested": job.preview.get("use_suggested", True)}
     if job.kind == "xlsx":
-        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations))
+        options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations), progress=progress)
     summary = apply(parsed, job.partnership, job.plan_name, actor_id=actor_id, **options)
     job.status = "committed"
     job.summary = summary
@@ -691,13 +822,19 @@ def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None =
     return summary
 
 
-def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
-    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+def retarget_plan(job: ImportJob, plan_id: int) -> Plan:
+    """The open plan of the job's partnership a preview may be pointed at; refused otherwise."""
     plan = db.session.get(Plan, plan_id) if texts.in_id_range(plan_id) else None
     if plan is None or plan.partnership_id != job.partnership_id or plan.archived_at is not None:
         raise NotFound("That plan was not found in this partnership.", "plan_id")
     if job.status == "committed":
         raise Conflict("This import was already committed.")
+    return plan
+
+
+def retarget_job(job: ImportJob, plan_id: int, *, limits: Limits | None = None) -> ImportJob:
+    """Point a preview at an existing plan of the partnership (a similar name), so the import updates it."""
+    plan = retarget_plan(job, plan_id)
     return remap_job(job, job.mapping or {}, plan.name, use_suggested=job.preview.get("use_suggested", True),
                      limits=limits)
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import json
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, has_request_context, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -48,6 +52,40 @@ def iso_long_date(value) -> str:
         return str(value or "")
 
 
+def page_path(endpoint: str, **values) -> str:
+    """A page's path (for a background job's "go on" link, built with or without a request)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    parts = urlsplit(current_app.config.get("BASE_URL") or "http://localhost")
+    return current_app.url_map.bind(parts.netloc or "localhost", script_name=parts.path or "/").build(endpoint, values)
+
+
+def _in_background(job: ImportJob, step: str, **options):
+    """Start the preview or the commit of a big import as a background job; its progress page comes next."""
+    from tracker.jobs import services as jobs
+
+    params = {"import_id": job.id, "step": step, **options}
+    outcome = commit_or_refuse(lambda: jobs.start("import", actor=current_user, params=params,
+                                                  partnership_id=job.partnership_id))
+    if not outcome.ok:
+        abort(outcome.status if outcome.status in (403, 404) else 400)
+    jobs.hand_over(outcome.value)
+    return redirect(url_for("jobs.job", job_id=outcome.value.id))
+
+
+def _reading(job: ImportJob):
+    """The background job reading this upload: its progress page, or (if it failed) the upload page again."""
+    from tracker.jobs.models import Job, JobState
+
+    started = db.session.scalars(select(Job).where(Job.kind == "import", Job.partnership_id == job.partnership_id)
+                                 .order_by(Job.id.desc())).all()
+    found = next((j for j in started if json.loads(j.params).get("import_id") == job.id), None)
+    if found is None or found.state in (JobState.FAILED, JobState.CANCELLED):
+        flash((found.message if found else "") or "The file could not be read. Upload it again.", "error")
+        return redirect(url_for("imports.upload"))
+    return redirect(url_for("jobs.job", job_id=found.id))
+
+
 def _managed_partnerships() -> list[Partnership]:
     """The partnerships whose plans the user may import into (plan managers and site administrators)."""
     return managed_by(current_user)
@@ -78,10 +116,16 @@ def upload():
         partnership = next(p for p in partnerships if p.id == form.partnership.data)
         try:
             checked = services.check(form.file.data, _limits())
-            parsed = services.read(checked, limits=_limits())
+            rows = services.rows_in(checked)
+            big = services.is_big(rows)  # read in the background, after every safety check has passed
+            parsed = None if big else services.read(checked, limits=_limits())
         except ImportRefused as refused:
             form.file.errors.append(str(refused))
         else:
+            if big:
+                job = services.create_reading_job(checked, partnership, form.plan_name.data.strip(), current_user.id,
+                                                  rows)
+                return _in_background(job, "preview", max_bytes=_limits().max_bytes)
             plan_name = form.plan_name.data.strip() or services.default_plan_name(parsed, checked.name)
             job = services.create_job(checked, parsed, partnership, plan_name, current_user.id)
             db.session.commit()
@@ -93,6 +137,8 @@ def upload():
 @login_required
 def preview(token: str):
     job = _job_or_404(token)
+    if job.status == services.READING:
+        return _reading(job)
     parsed = job.preview["parsed"]
     form = mapping_form(parsed.get("headers", {}), job.mapping, job.plan_name, job.kind)
     form.use_suggested.data = job.preview.get("use_suggested", True)
@@ -142,9 +188,15 @@ def remap(token: str):
     job = _job_or_404(token)
     if job.status == "committed":
         abort(409, "This import was already committed; upload the file again to import it again.")
+    if job.status == services.READING:
+        return _reading(job)
     form = mapping_form(job.preview["parsed"].get("headers", {}), job.mapping, job.plan_name, job.kind)
     if not form.validate_on_submit():
         return _render_preview(job, form, 400)
+    if services.is_big(job.rows_read):  # the preview stays as it is until the job has read the file again
+        return _in_background(job, "preview", mapping=form.mapping() if job.kind == "xlsx" else {},
+                              plan_name=form.plan.data.strip(), use_suggested=form.use_suggested.data,
+                              max_bytes=_limits().max_bytes)
     try:
         services.remap_job(job, form.mapping() if job.kind == "xlsx" else {}, form.plan.data.strip(),
                            use_suggested=form.use_suggested.data, limits=_limits())
@@ -159,6 +211,8 @@ def remap(token: str):
 @login_required
 def confirm(token: str):
     job = _job_or_404(token)
+    if job.status == services.READING:
+        return _reading(job)
     form = _confirm_form(job)
     if not form.validate_on_submit():
         if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
@@ -170,6 +224,8 @@ def confirm(token: str):
         chosen = set(form.create_organisations.data or [])
         options = {"manager_id": form.manager.data,
                    "skip_organisations": [n for n in job.preview.get("new_organisations", []) if n not in chosen]}
+    if services.is_big(job.rows_read) and job.status != "committed":
+        return _in_background(job, "commit", **options)
     try:
         summary = services.commit_job(job, current_user.id, **options)
         db.session.commit()
@@ -197,6 +253,12 @@ def choose_plan(token: str):
     if not form.validate_on_submit():
         abort(400, "The form had expired. Go back to the preview and try again.")
     plan_id = texts.parse_id(form.plan_id.data)
+    if services.is_big(job.rows_read):
+        saved, plan = commit_or_refuse(lambda: services.retarget_plan(job, plan_id if plan_id is not None else -1))
+        if saved:
+            return _in_background(job, "preview", mapping=job.mapping or {}, plan_name=plan.name,
+                                  use_suggested=job.preview.get("use_suggested", True), max_bytes=_limits().max_bytes)
+        return redirect(url_for("imports.preview", token=job.token))
     saved, _ = commit_or_refuse(lambda: services.retarget_job(job, plan_id if plan_id is not None else -1,
                                                               limits=_limits()))
     if saved:

@@ -204,6 +204,17 @@ def _uncached_formulas(checked: CheckedFile, sheet_index: int) -> list[str]:
     return uncached
 
 
+ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>]")
+
+
+def count_rows(checked: CheckedFile) -> int:
+    """How many rows the workbook's largest worksheet holds, from its XML (no cell is read): whether an
+    import is big enough to run in the background. Only for a file that passed the safety checks."""
+    with checked.open_zip() as archive:
+        names = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        return max((len(ROW_TAG.findall(archive.read(name))) for name in names), default=0)
+
+
 def _sheet_path(checked: CheckedFile, sheet_index: int) -> str | None:
     """The zip path of the workbook's n-th worksheet, through the workbook's relationships."""
     with checked.open_zip() as archive:
@@ -315,6 +326,26 @@ class _Interpreter:
     def coordinate(self, row: int, col: int) -> str:
         return f"{get_column_letter(col)}{row}"
 
+    def cell(self, row: int, role: str) -> str | None:
+        """The cell of `role` on `row` ("E45"), None when no column holds it."""
+        letter = self.result.mapping.get(role)
+        return f"{letter}{row}" if letter else None
+
+    def row_values(self, row: int) -> tuple[dict, dict]:
+        """The row's values by role as written, and with merged blocks filled in (one pass over the columns)."""
+        values = self.grid[row - 1] if row - 1 < len(self.grid) else ()
+        width = len(values)
+        own = {role: values[col - 1] if col <= width else None for role, col in self.col_items}
+        filled = own
+        if self.fill:
+            for role, col in self.col_items:
+                source = self.fill.get((row, col))
+                if source is not None and _blank(own[role]):
+                    if filled is own:
+                        filled = dict(own)
+                    filled[role] = self.raw(*source)
+        return own, filled
+
     # -- layout --------------------------------------------------------------------------------------
     def guess_mapping(self, header_row: int) -> dict[str, str]:
         mapping: dict[str, str] = {}
@@ -363,6 +394,8 @@ class _Interpreter:
             return self.result
         self.cols = {role: column_index_from_string(letter)
                      for role, letter in self.result.mapping.items()}
+        self.col_items = list(self.cols.items())
+        self.hierarchy_cols = [self.cols[role] for role in HIERARCHY if role in self.cols]
         self.read_rows(header_row)
         if not self.result.rows:
             self.problems.append(Problem("There are no actions below the header row.", ERROR, sheet=self.sheet,
@@ -376,8 +409,7 @@ class _Interpreter:
         area_title_override: dict[str, str] = {}
         self.area_title_override = area_title_override
         for row in range(header_row + 1, len(self.grid) + 1):
-            own = {role: self.raw(row, col) for role, col in self.cols.items()}
-            filled = {role: self.value(row, col) for role, col in self.cols.items()}
+            own, filled = self.row_values(row)
             if all(_blank(v) for v in filled.values()):
                 continue
             in_block = self._inside_merged_block(row)
@@ -425,7 +457,8 @@ class _Interpreter:
 
     def _inside_merged_block(self, row: int) -> bool:
         """Whether this row continues a merged outcome or priority-area block from the rows above."""
-        return any((row, self.cols[role]) in self.fill for role in HIERARCHY if role in self.cols)
+        fill = self.fill
+        return bool(fill) and any((row, col) in fill for col in self.hierarchy_cols)
 
     def _action_from_area(self, row: int, group, filled) -> str:
         """A missing action text that was typed into the end of the priority area's cell (a real quirk)."""
@@ -445,7 +478,6 @@ class _Interpreter:
         return sentences[-1]
 
     def _action_row(self, row, text, timescale_value, own, filled, group, in_block, previous) -> dict:
-        cells = {role: self.coordinate(row, col) for role, col in self.cols.items()}
         lead, lead_inherited = self._same_as_above("lead", own, filled, group, in_block, previous)
         officer, officer_inherited = self._same_as_above("officer", own, filled, group, in_block, previous)
         msg = msg_numbers(_text(filled.get("msg"))) if "msg" in self.cols else []
@@ -455,7 +487,7 @@ class _Interpreter:
         for number in msg:
             if number not in MSG_NUMBERS:
                 self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.", WARNING,
-                                             sheet=self.sheet, row=row, cell=cells["msg"]))
+                                             sheet=self.sheet, row=row, cell=self.cell(row, "msg")))
         msg = [n for n in msg if n in MSG_NUMBERS]
         if isinstance(timescale_value, (dt.datetime, dt.date)):
             timescale = _as_date(timescale_value)
@@ -472,13 +504,13 @@ class _Interpreter:
             if status is None:
                 self.problems.append(Problem(f"The status '{status_text[:60]}' is not one the tracker knows; "
                                              "the action's status was left as it is.", WARNING,
-                                             sheet=self.sheet, row=row, cell=cells.get("status")))
+                                             sheet=self.sheet, row=row, cell=self.cell(row, "status")))
         if status is None and read.status_hint:
             status, status_from = Status(read.status_hint), "timescale"
         if timescale_key and read.kind == "unknown" and not read.status_hint:
             self.problems.append(Problem(f"The timescale '{timescale_key[:60]}' names no date; it is kept as "
                                          "written with no due date.", WARNING, sheet=self.sheet, row=row,
-                                         cell=cells.get("timescale")))
+                                         cell=self.cell(row, "timescale")))
         return {
             "row": row,
             "group": group,
@@ -498,7 +530,6 @@ class _Interpreter:
             "msg": msg,
             "status": status.value if status else None,
             "status_from": status_from,
-            "cells": cells,
         }
 
     def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
@@ -559,7 +590,7 @@ class _Interpreter:
             if row["ref"] in seen:
                 self.problems.append(Problem(f"The reference '{row['ref']}' is used again (first on row "
                                              f"{seen[row['ref']]}); each action needs its own.", ERROR,
-                                             sheet=self.sheet, row=row["row"], cell=row["cells"].get("ref")))
+                                             sheet=self.sheet, row=row["row"], cell=self.cell(row["row"], "ref")))
             seen.setdefault(row["ref"], row["row"])
 
 

@@ -195,4 +195,67 @@ ISSUE_PAPERS = JobKind(
     run=_issue_run,
 )
 
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in (BACKUP, BENCHMARKING, PAPER, ISSUE_PAPERS)}
+
+# -- imports: a plan over JOBS_IMPORT_THRESHOLD rows is previewed and committed here (tracker.imports) ------
+
+def _import_job(params: dict):
+    from tracker import text as texts
+    from tracker.extensions import db
+    from tracker.imports.models import ImportJob
+
+    found = params.get("import_id")
+    return db.session.get(ImportJob, found) if isinstance(found, int) and texts.in_id_range(found) else None
+
+
+def _import_title(params: dict) -> str:
+    job = _import_job(params)
+    name = (job.filename or "the file") if job else "a file"
+    return f"Import {name}: {'the import' if params.get('step') == 'commit' else 'the preview'}"
+
+
+def _import_may_start(actor, params: dict) -> bool:
+    from tracker.auth.models import Role
+
+    job = _import_job(params)
+    return (job is not None and params.get("step") in ("preview", "commit")
+            and actor.has_role(job.partnership_id, Role.PLAN_MANAGER))
+
+
+def _import_run(job, params: dict, progress: Progress) -> Result:
+    from tracker.errors import RuleError
+    from tracker.imports import services as imports
+    from tracker.imports.safety import Limits
+    from tracker.imports.views import page_path
+
+    found = _import_job(params)
+    if found is None:
+        raise RuleError("The upload was deleted before it was read: upload the file again.")
+    step = lambda done, total: progress.step(done, total, "Rows checked" if params["step"] == "preview"  # noqa: E731
+                                             else "Rows imported")
+    try:
+        if params["step"] == "preview":
+            imports.read_job(found, mapping=params.get("mapping"), plan_name=params.get("plan_name"),
+                             use_suggested=params.get("use_suggested", True),
+                             limits=Limits(max_bytes=params.get("max_bytes") or Limits().max_bytes), progress=step)
+            counts = found.preview.get("counts", {})
+            return Result(message=f"Read {found.rows_read:,} rows: {counts.get('create', 0):,} to create, "
+                                  f"{counts.get('update', 0):,} to update. Check the preview, then confirm it.",
+                          url=page_path("imports.preview", token=found.token))
+        summary = imports.commit_job(found, job.owner_id, manager_id=params.get("manager_id"),
+                                     skip_organisations=params.get("skip_organisations", ()), progress=step)
+    except imports.ImportBlocked as blocked:
+        raise RuleError(str(blocked)) from None
+    return Result(message=f"Imported into {summary['plan_name']}: {summary['create']:,} actions created, "
+                          f"{summary['update']:,} updated, {summary['unchanged']:,} unchanged.",
+                  url=page_path("imports.assign_leads" if found.kind == "xlsx" else "imports.preview",
+                                token=found.token))
+
+
+IMPORT = JobKind(
+    name="import",
+    title=_import_title,
+    may_start=_import_may_start,
+    run=_import_run,
+)
+
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in (BACKUP, BENCHMARKING, PAPER, ISSUE_PAPERS, IMPORT)}
