@@ -1,4 +1,5 @@
-"""The progress page of a job (refreshing itself without JavaScript), its cancel button and its result."""
+"""The progress page of a job (a "Check progress" button without JavaScript; polled with it), its cancel button
+and its result."""
 from __future__ import annotations
 
 from pathlib import Path
