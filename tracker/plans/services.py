@@ -586,7 +586,7 @@ def record_progress(
         action.superseded_by_id = checked.superseded_by_id
     now = at or utcnow()
     update = ProgressUpdate(action=action, author_id=author_id, status=checked.status, narrative=checked.narrative,
-                            created_at=now)
+                            created_at=now, corrections=[])  # a new update has none: nothing to load to say so
     if checked.revised_timescale is not None:
         apply_timescale(action, checked.revised_timescale)
         update.revised_timescale_text = action.timescale_text
