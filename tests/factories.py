@@ -67,3 +67,20 @@ def action(plan: Plan, *, lead: User | None = None, timescale: str | dt.date | N
         items = [frameworks.items_by_number(msg())["1.1"]]
     return plans.create_action(plan=plan, text=text or f"Action {next(_counter)}", timescale=timescale,
                                status=status, lead_officer_id=lead.id if lead else None, items=items, ref=ref)
+
+
+def xlsx(title: str, headings, rows) -> bytes:
+    """A one-sheet .xlsx as an upload: a title row, a heading row, then the rows."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([title])
+    sheet.append(list(headings))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

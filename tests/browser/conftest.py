@@ -313,3 +313,19 @@ def demo_users():
 @pytest.fixture
 def demo_password():
     return DEMO_PASSWORD
+
+
+def fits_and_is_accessible(page, widths=(320, 1280)) -> list[str]:
+    """What is wrong with the page at each width: sideways scrolling, or axe violations; [] when nothing is.
+    The viewport is left at 1280 px."""
+    problems = []
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 800})
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if scroll > inner:
+            problems.append(f"{page.url} scrolls sideways at {width} px ({scroll} > {inner})")
+        violations = run_axe(page)
+        if violations:
+            problems.append(f"at {width} px: " + format_violations(violations, page.url))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return problems

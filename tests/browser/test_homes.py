@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import format_violations, run_axe
+from tests.browser.conftest import fits_and_is_accessible
 
 WIDTHS = (390, 1280)
 
@@ -24,18 +24,6 @@ HOMES = {
 }
 
 
-def fits_and_is_accessible(page) -> list[str]:
-    problems = []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800})
-        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if scroll > inner:
-            problems.append(f"{page.url} scrolls sideways at {width} px ({scroll} > {inner})")
-        violations = run_axe(page)
-        if violations:
-            problems.append(f"at {width} px: " + format_violations(violations, page.url))
-    return problems
-
 
 @pytest.mark.parametrize("role", list(HOMES))
 def test_each_role_lands_on_its_home(role, page, live_server, sign_in):
@@ -49,7 +37,7 @@ def test_each_role_lands_on_its_home(role, page, live_server, sign_in):
     for heading in unwanted:
         expect(main.get_by_role("heading", name=heading, exact=True)).to_have_count(0)
     expect(main).not_to_contain_text("You do not lead any open actions. See all plans")
-    problems = fits_and_is_accessible(page)
+    problems = fits_and_is_accessible(page, WIDTHS)
     assert not problems, "\n".join(problems)
 
 
@@ -78,7 +66,7 @@ def test_committee_member_follows_what_changed_since_the_last_meeting(page, live
     expect(page.get_by_role("heading", level=1)).to_have_text("What changed: Dundee Carers Partnership")
     expect(page.get_by_role("heading", name=re.compile(r"^Slipped"))).to_be_visible()
     expect(page.locator("main td[data-label='Reason given']").first).to_contain_text("Illustrative")
-    problems = fits_and_is_accessible(page)
+    problems = fits_and_is_accessible(page, WIDTHS)
     # A chosen date: since the plans were agreed, everything completed shows.
     page.get_by_label("Show changes since").fill("2000-01-01")
     page.get_by_role("button", name="Show changes").click()

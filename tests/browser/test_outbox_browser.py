@@ -5,23 +5,9 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from tests.browser.conftest import format_violations, run_axe
-
-WIDTHS = (320, 1280)
+from tests.browser.conftest import fits_and_is_accessible
 
 
-def fits_and_is_accessible(page) -> list[str]:
-    problems = []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800})
-        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if scroll > inner:
-            problems.append(f"{page.url} scrolls sideways at {width} px ({scroll} > {inner})")
-        violations = run_axe(page)
-        if violations:
-            problems.append(f"at {width} px: " + format_violations(violations, page.url))
-    page.set_viewport_size({"width": 1280, "height": 800})
-    return problems
 
 
 def test_an_administrator_resends_an_uncertain_email(page, live_server, sign_in):

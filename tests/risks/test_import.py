@@ -1,12 +1,11 @@
 """Importing the Dundee report's risk tables (.docx) and a risk register (.xlsx): preview, apply, idempotent."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import openpyxl
 import pytest
 
+from tests import factories
 from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.imports.safety import ImportRefused
@@ -59,15 +58,7 @@ def test_importing_the_report_twice_changes_nothing_the_second_time(world):
 def _register(rows, headings=("Ref", "Risk title", "Category", "Owner", "Inherent likelihood", "Inherent impact",
                               "Residual likelihood", "Residual impact", "Target likelihood", "Target impact",
                               "Action refs")) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["Partnership risk register"])
-    sheet.append(list(headings))
-    for row in rows:
-        sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return factories.xlsx("Partnership risk register", headings, rows)
 
 
 def test_an_xlsx_register_is_mapped_previewed_and_idempotent(world):

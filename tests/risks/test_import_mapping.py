@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import re
 
-import openpyxl
 import pytest
 
+from tests import factories
 from tracker.errors import RuleError
 from tracker.extensions import db
 from tracker.risks import importers, queries
@@ -17,15 +17,7 @@ HEADINGS = ("Ref", "Risk title", "Inherent likelihood", "Inherent impact", "Resi
 
 
 def _book(rows, headings=HEADINGS) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["Risk register 2026/27"])
-    sheet.append(list(headings))
-    for row in rows:
-        sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return factories.xlsx("Risk register 2026/27", headings, rows)
 
 
 def _rows(world):

@@ -41,6 +41,11 @@ def status_command(limit: int):
     rows = services.needing_a_person(limit)
     if rows:
         click.echo("Needing a person (re-send one with `flask outbox resend ID`; an uncertain one may arrive twice):")
+    echo_rows(rows)
+
+
+def echo_rows(rows) -> None:
+    """One line per outbox row for a person: id, state, kind, period, recipient, attempts, last error."""
     for row in rows:
         click.echo(f"  #{row.id} {row.status.value:<9} {row.kind} {row.period} to {row.recipient} "
                    f"(attempts {row.attempts}): {row.last_error}")

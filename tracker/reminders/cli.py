@@ -56,9 +56,9 @@ def status_command(limit: int):
     rows = db.session.scalars(
         select(ReminderSend).where(ReminderSend.status.in_([SendStatus.FAILED, SendStatus.UNCERTAIN]))
         .order_by(ReminderSend.id.desc()).limit(limit))
-    for row in rows:
-        click.echo(f"  #{row.id} {row.status.value:<9} {row.kind} {row.period} to {row.recipient} "
-                   f"(attempts {row.attempts}): {row.last_error}")
+    from tracker.outbox.cli import echo_rows
+
+    echo_rows(rows)
 
 
 @reminders_cli.command("retry")
