@@ -127,6 +127,9 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         # Committee papers (workbook, PDF, covering report, an issued set) for more actions than this are built
         # as a background job with a progress page instead of in the request.
         "JOBS_PAPERS_THRESHOLD": number("JOBS_PAPERS_THRESHOLD", 5000),
+        # The PDF paper takes far longer per action (page layout): a PDF, or a set (which holds one), for
+        # more actions than this is built in the background too (about 16 ms of CPU an action).
+        "JOBS_PDF_THRESHOLD": number("JOBS_PDF_THRESHOLD", 500),
         # An import of a plan with more rows than this previews and commits as a background job.
         "JOBS_IMPORT_THRESHOLD": number("JOBS_IMPORT_THRESHOLD", 2000),
         # Evidence files (tracker.evidence.storage): empty for <instance folder>/evidence, a directory, or

@@ -107,3 +107,20 @@ def test_issuing_a_long_set_runs_as_a_job_and_leads_back_to_the_committee(app, w
     with pytest.raises(NotAllowed):  # a viewer may not issue, whatever the parameters say
         jobs.start("issue_papers", actor=world.viewer, params={"committee_id": committee.id,
                                                                "meeting_id": meeting.id})
+
+
+def test_a_pdf_goes_to_the_background_sooner_than_a_workbook_or_report(app, world, client_as):
+    """The PDF's page layout costs far more per action: its own, lower threshold (a set holds a PDF too)."""
+    app.config["JOBS_PDF_THRESHOLD"] = 1  # the plan has two actions; JOBS_PAPERS_THRESHOLD stays 5,000
+    client = client_as(world.viewer)
+    page = client.get(f"/plans/{world.plan.id}/papers/pdf?quarter=Q2+2023/24")
+    assert page.status_code == 200 and b"built in the background" in page.data
+    assert b"more than 1, so its draft" in page.data
+    report = client.get(f"/plans/{world.plan.id}/papers/docx?quarter=Q2+2023/24")
+    assert report.status_code == 200 and report.mimetype.endswith("wordprocessingml.document")
+    workbook = client.get(f"/plans/{world.plan.id}/workbook?quarter=Q2+2023/24")
+    assert workbook.status_code == 200 and workbook.mimetype.endswith("spreadsheetml.sheet")
+    committee = _committee_with_meeting(world, dt.date(2023, 10, 25))
+    started = client_as(world.manager).post(f"/committees/{committee.id}/meetings/{committee.meetings[0].id}/issue")
+    job = db.session.query(Job).one()
+    assert started.headers["Location"].endswith(f"/jobs/{job.id}") and job.kind == "issue_papers"

@@ -64,7 +64,8 @@ def build_set(data: WorkbookData) -> list[Paper]:
 
 
 # ---------------------------------------------------------------------------
-# Long papers off the request: more actions than JOBS_PAPERS_THRESHOLD are built by a background job
+# Long papers off the request: more actions than JOBS_PAPERS_THRESHOLD (JOBS_PDF_THRESHOLD for a PDF or a
+# set) are built by a background job
 # (tracker.jobs.kinds PAPER and ISSUE_PAPERS), smaller ones in the request.
 # ---------------------------------------------------------------------------
 
@@ -81,9 +82,19 @@ def action_count(plan_ids) -> int:
     return db.session.scalar(select(func.count(Action.id)).where(Action.plan_id.in_(ids))) or 0
 
 
-def needs_a_job(plan_ids) -> bool:
-    """Whether papers for these plans are too long to build while a web request waits."""
-    return action_count(plan_ids) > int(current_app.config.get("JOBS_PAPERS_THRESHOLD", 5000))
+def job_threshold(kind: str = "set") -> int:
+    """How many actions a paper of this kind ("xlsx", "pdf", "docx", or "set": all three) may cover and still
+    be built while a web request waits: the PDF's page layout is far slower than a workbook or a report."""
+    config = current_app.config
+    paper = int(config.get("JOBS_PAPERS_THRESHOLD", 5000))
+    if kind in ("pdf", "set"):
+        return min(paper, int(config.get("JOBS_PDF_THRESHOLD", 500)))
+    return paper
+
+
+def needs_a_job(plan_ids, kind: str = "set") -> bool:
+    """Whether papers of this kind for these plans are too long to build while a web request waits."""
+    return action_count(plan_ids) > job_threshold(kind)
 
 
 def draft_paper(plan, quarter, kind: str) -> tuple[str, bytes]:

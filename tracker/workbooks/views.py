@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.models import Role
@@ -86,7 +86,7 @@ def _asked_quarter(value: str | None) -> FinancialQuarter:
 def _in_the_background(plan, quarter: FinancialQuarter, kind: str):
     """A long plan's draft is built by a background job: a page with the button that starts it."""
     return render_template("workbooks/build_in_background.html", plan=plan, quarter=quarter, kind=kind,
-                           kind_name=KIND_NAMES[kind], threshold=current_app.config["JOBS_PAPERS_THRESHOLD"],
+                           kind_name=KIND_NAMES[kind], threshold=papers.job_threshold(kind),
                            count=papers.action_count([plan.id]))
 
 
@@ -96,7 +96,7 @@ def draft(plan_id: int):
     """Today's figures for a quarter as a workbook (a draft: not stored, not issued)."""
     plan = plan_or_404(plan_id)
     quarter = _asked_quarter(request.args.get("quarter"))
-    if papers.needs_a_job([plan.id]):
+    if papers.needs_a_job([plan.id], "xlsx"):
         return _in_the_background(plan, quarter, "xlsx")
     content = build_workbook(services.workbook_data(plan, quarter, draft=True))
     return _xlsx(content, "Draft-" + services.workbook_filename(plan.name, quarter.label))
@@ -108,7 +108,7 @@ def draft_paper(plan_id: int, kind: str):
     """Today's figures for a quarter as the PDF paper or the covering report, marked DRAFT (not stored)."""
     plan = plan_or_404(plan_id)
     quarter = _asked_quarter(request.args.get("quarter"))
-    if papers.needs_a_job([plan.id]):
+    if papers.needs_a_job([plan.id], kind):
         return _in_the_background(plan, quarter, kind)
     name, content = papers.draft_paper(plan, quarter, kind)
     response = send_file(io.BytesIO(content), mimetype=MIMETYPES[kind], as_attachment=True, download_name=name)
