@@ -24,6 +24,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from flask import current_app
 from markupsafe import Markup
@@ -31,6 +32,9 @@ from markupsafe import Markup
 #: Where the cached fragment goes in the page rendered around it. User text is escaped, so it can never
 #: contain this comment's "<!--".
 FRAGMENT = Markup("<!--app-cached-fragment-->")
+
+
+T = TypeVar("T")
 
 
 class Fragment(bytes):
@@ -48,23 +52,27 @@ class Fragment(bytes):
 class FragmentCache:
     def __init__(self, size: int = 16, ttl: float = 3600.0):
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[Hashable, tuple[float, Fragment]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Fragment:
+        return self.get_or_make(key, lambda: Fragment(render().encode("utf-8")))
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The entry for `key`, made (and kept) when there is none."""
         now = time.monotonic()
         with self._lock:
             found = self._entries.get(key)
             if found and now - found[0] < self.ttl:
                 self._entries.move_to_end(key)
                 return found[1]
-        html = Fragment(render().encode("utf-8"))
+        value = make()
         with self._lock:
-            self._entries[key] = (now, html)
+            self._entries[key] = (now, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return html
+        return value
 
 
 def _cache(name: str, size_setting: str, size: int) -> FragmentCache:
@@ -80,6 +88,11 @@ def _cache(name: str, size_setting: str, size: int) -> FragmentCache:
 def fragments() -> FragmentCache:
     """This app's cache of plan tables (one per app, so tests with fresh apps never share entries)."""
     return _cache("plan_fragments", "PLAN_FRAGMENT_CACHE_SIZE", 16)
+
+
+def plan_extras() -> FragmentCache:
+    """This app's cache of what the plan page shows around its table, per person and plan (small entries)."""
+    return _cache("plan_extras", "PLAN_EXTRAS_CACHE_SIZE", 256)
 
 
 def personal_fragments() -> FragmentCache:

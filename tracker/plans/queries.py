@@ -7,10 +7,11 @@ trigger a lazy load.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import Membership, Role, User
@@ -250,6 +251,60 @@ def plan_stamp(plan_id: int) -> tuple:
     return tuple(db.session.execute(select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
         counter_column()).where(Action.plan_id == plan_id)).one())
+
+
+#: How many of plan_page_stamp_columns() make the table's stamp (the rest stamp what is around it).
+TABLE_STAMP_WIDTH = 5
+
+
+@functools.cache
+def plan_page_stamp_columns() -> tuple:
+    """Scalar subqueries, correlated with the plans table, stamping the plan page: the first
+    TABLE_STAMP_WIDTH are the table's (as plan_stamp), the rest the rest of the page. Built once: a select
+    of Plan with these columns loads the plan and both stamps in one statement.
+
+    The rest: the filter form's officers (memberships) and organisations, the indicators section and the
+    risks section. Each ORM change to those rows moves the extras counter (tracker.plans.stamps); count and
+    max(id) also see organisations added with Core statements (the import); the actions the plan's risks rest
+    on are stamped as the table's actions are (their RAG makes a risk's flag)."""
+    from tracker.auth.models import Membership
+    from tracker.partnerships.models import Organisation
+    from tracker.plans.stamps import EXTRAS_ID, counter_column
+    from tracker.risks.models import risk_actions, risk_plans
+
+    def scalar(column, where):
+        return select(column).where(where).correlate(Plan).scalar_subquery()
+
+    of_plan = Action.plan_id == Plan.id
+    plan_risks = select(risk_plans.c.risk_id).where(risk_plans.c.plan_id == Plan.id).correlate(Plan)
+    linked = select(risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(plan_risks)).correlate(Plan)
+    mitigating = aliased(Action)
+    in_linked = mitigating.id.in_(linked)
+    orgs = Organisation.partnership_id == Plan.partnership_id
+    members = Membership.partnership_id == Plan.partnership_id
+    return (
+        scalar(func.count(Action.id), of_plan), scalar(func.max(Action.id), of_plan),
+        scalar(func.sum(Action.version), of_plan), scalar(func.max(Action.updated_at), of_plan),
+        counter_column(),
+        counter_column(EXTRAS_ID),
+        scalar(func.count(Organisation.id), orgs), scalar(func.max(Organisation.id), orgs),
+        scalar(func.count(Membership.id), members), scalar(func.max(Membership.id), members),
+        scalar(func.count(risk_plans.c.risk_id), risk_plans.c.plan_id == Plan.id),
+        scalar(func.count(risk_actions.c.action_id), risk_actions.c.risk_id.in_(plan_risks)),
+        scalar(func.sum(mitigating.version), in_linked), scalar(func.max(mitigating.updated_at), in_linked),
+    )
+
+
+def split_plan_page_stamp(values) -> tuple[tuple, tuple]:
+    """(the table's stamp, the stamp of the rest of the page) from plan_page_stamp_columns()' values."""
+    values = tuple(values)
+    return values[:TABLE_STAMP_WIDTH], values[TABLE_STAMP_WIDTH:]
+
+
+def plan_page_stamp(plan_id: int) -> tuple[tuple, tuple]:
+    """(the table's stamp, the stamp of the rest of the plan page) in one statement."""
+    return split_plan_page_stamp(db.session.execute(
+        select(*plan_page_stamp_columns()).where(Plan.id == plan_id)).one())
 
 
 def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:
