@@ -1,5 +1,5 @@
 """The plan page around its table (the filter form's officers and organisations, the indicators and risks
-sections) is cached per person and plan against queries.plan_page_stamp_columns: each change shows on the
+sections) is cached per person and plan against queries.plan_page_statement: each change shows on the
 next request in another process, one person's links are never shown to another, and a cached page costs
 two statements (the user, then the plan with its stamps).
 

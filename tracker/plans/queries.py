@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from tracker.audit.models import AuditEvent
@@ -253,15 +253,16 @@ def plan_stamp(plan_id: int) -> tuple:
         counter_column()).where(Action.plan_id == plan_id)).one())
 
 
-#: How many of plan_page_stamp_columns() make the table's stamp (the rest stamp what is around it).
+#: How many of the stamp's values make the table's stamp (the rest stamp what is around it).
 TABLE_STAMP_WIDTH = 5
 
 
 @functools.cache
-def plan_page_stamp_columns() -> tuple:
-    """Scalar subqueries, correlated with the plans table, stamping the plan page: the first
-    TABLE_STAMP_WIDTH are the table's (as plan_stamp), the rest the rest of the page. Built once: a select
-    of Plan with these columns loads the plan and both stamps in one statement.
+def plan_page_statement():
+    """The plan (with its partnership) and the plan page's stamps, for the bound `plan_id`, in one statement:
+    rows of (Plan, *stamp). The first TABLE_STAMP_WIDTH stamp values are the table's (those of plan_stamp:
+    its actions, the names counter), the rest stamp the rest of the page. Built once, so its cache key is
+    worked out once.
 
     The rest: the filter form's officers (memberships) and organisations, the indicators section and the
     risks section. Each ORM change to those rows moves the extras counter (tracker.plans.stamps); count and
@@ -275,16 +276,20 @@ def plan_page_stamp_columns() -> tuple:
     def scalar(column, where):
         return select(column).where(where).correlate(Plan).scalar_subquery()
 
-    of_plan = Action.plan_id == Plan.id
+    plan_id = bindparam("plan_id")
+    # The plan's actions read once (ix_actions_plan_stamp), not once per value.
+    actions = (select(Action.plan_id, func.count(Action.id).label("count"), func.max(Action.id).label("last"),
+                      func.sum(Action.version).label("versions"), func.max(Action.updated_at).label("updated"))
+               .where(Action.plan_id == plan_id).group_by(Action.plan_id).subquery("plan_actions"))
     plan_risks = select(risk_plans.c.risk_id).where(risk_plans.c.plan_id == Plan.id).correlate(Plan)
     linked = select(risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(plan_risks)).correlate(Plan)
     mitigating = aliased(Action)
     in_linked = mitigating.id.in_(linked)
     orgs = Organisation.partnership_id == Plan.partnership_id
     members = Membership.partnership_id == Plan.partnership_id
-    return (
-        scalar(func.count(Action.id), of_plan), scalar(func.max(Action.id), of_plan),
-        scalar(func.sum(Action.version), of_plan), scalar(func.max(Action.updated_at), of_plan),
+    return (select(
+        Plan,
+        actions.c.count, actions.c.last, actions.c.versions, actions.c.updated,
         counter_column(),
         counter_column(EXTRAS_ID),
         scalar(func.count(Organisation.id), orgs), scalar(func.max(Organisation.id), orgs),
@@ -292,19 +297,23 @@ def plan_page_stamp_columns() -> tuple:
         scalar(func.count(risk_plans.c.risk_id), risk_plans.c.plan_id == Plan.id),
         scalar(func.count(risk_actions.c.action_id), risk_actions.c.risk_id.in_(plan_risks)),
         scalar(func.sum(mitigating.version), in_linked), scalar(func.max(mitigating.updated_at), in_linked),
-    )
+    ).outerjoin(actions, actions.c.plan_id == Plan.id).options(joinedload(Plan.partnership))
+        .where(Plan.id == plan_id))
 
 
-def split_plan_page_stamp(values) -> tuple[tuple, tuple]:
-    """(the table's stamp, the stamp of the rest of the page) from plan_page_stamp_columns()' values."""
-    values = tuple(values)
-    return values[:TABLE_STAMP_WIDTH], values[TABLE_STAMP_WIDTH:]
+def plan_with_stamps(plan_id: int):
+    """(the plan, the table's stamp, the stamp of the rest of the page), or None when there is no such plan."""
+    row = db.session.execute(plan_page_statement(), {"plan_id": plan_id}).first()
+    if row is None:
+        return None
+    values = tuple(row[1:])
+    return row[0], values[:TABLE_STAMP_WIDTH], values[TABLE_STAMP_WIDTH:]
 
 
 def plan_page_stamp(plan_id: int) -> tuple[tuple, tuple]:
     """(the table's stamp, the stamp of the rest of the plan page) in one statement."""
-    return split_plan_page_stamp(db.session.execute(
-        select(*plan_page_stamp_columns()).where(Plan.id == plan_id)).one())
+    _, table, rest = plan_with_stamps(plan_id)
+    return table, rest
 
 
 def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:

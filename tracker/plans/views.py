@@ -114,12 +114,10 @@ def plan(plan_id: int):
     # The plan with its partnership (named in the heading) in one query; held here, plan_or_404 finds it in
     # the session (whose identity map keeps only objects someone holds). plan_or_404 has refused a missing
     # plan before the stamps are read.
-    # The stamps of the page's cached parts come in the same statement (queries.plan_page_stamp_columns).
-    preloaded = db.session.execute(
-        select(Plan, *queries.plan_page_stamp_columns()).options(joinedload(Plan.partnership))
-        .where(Plan.id == plan_id)).first() if in_id_range(plan_id) else None
+    # The stamps of the page's cached parts come in the same statement (queries.plan_page_statement).
+    preloaded = queries.plan_with_stamps(plan_id) if in_id_range(plan_id) else None
     plan = plan_or_404(plan_id)
-    table_stamp, extras_stamp = queries.split_plan_page_stamp(preloaded[1:])
+    _, table_stamp, extras_stamp = preloaded
     del preloaded
     filters = queries.PlanFilters.from_args(request.args)
     day = today()
