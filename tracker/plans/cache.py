@@ -38,15 +38,42 @@ T = TypeVar("T")
 
 
 class Fragment(bytes):
-    """A cached fragment's UTF-8 bytes, with its raw deflate blocks made once (ending byte-aligned, not final)."""
+    """A cached fragment's UTF-8 bytes, with its raw deflate blocks made once (ending byte-aligned, not final),
+    and what its CRC-32 needs to be continued from any page head without reading it again (`crc_after`)."""
 
     _deflated: bytes | None = None
+    _crc: int = 0
+    _shift: tuple[tuple[int, ...], ...] = ()
 
     def deflated(self) -> bytes:
         if self._deflated is None:
             compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
             self._deflated = compressor.compress(self) + compressor.flush(zlib.Z_FULL_FLUSH)
+            self._crc, self._shift = zlib.crc32(self), _crc_shift_tables(len(self))
         return self._deflated
+
+    def crc_after(self, crc: int) -> int:
+        """zlib.crc32(self, crc), from the fragment's own CRC: CRC-32 is linear, so continuing it over the
+        fragment is its own CRC xor a linear map of `crc` (that of len(self) bytes, kept as byte tables)."""
+        self.deflated()
+        t0, t1, t2, t3 = self._shift
+        return self._crc ^ t0[crc & 0xFF] ^ t1[(crc >> 8) & 0xFF] ^ t2[(crc >> 16) & 0xFF] ^ t3[crc >> 24]
+
+
+def _crc_shift_tables(length: int) -> tuple[tuple[int, ...], ...]:
+    """For each byte of a CRC, the 256 values of the linear map c -> crc32(x, c) ^ crc32(x, 0), for any x of
+    this length (the map depends on the length alone): built from the images of the 32 single bits."""
+    zeros = bytes(length)
+    base = zlib.crc32(zeros)
+    bits = [zlib.crc32(zeros, 1 << i) ^ base for i in range(32)]
+    tables = []
+    for byte in range(4):
+        table = [0] * 256
+        for value in range(1, 256):
+            low = value & -value
+            table[value] = table[value ^ low] ^ bits[8 * byte + low.bit_length() - 1]
+        tables.append(tuple(table))
+    return tuple(tables)
 
 
 class FragmentCache:
@@ -122,7 +149,7 @@ def gzipped(page: str, fragment: Fragment) -> bytes:
     head, tail = _parts(page)
     before = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
     after = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
-    crc = zlib.crc32(tail, zlib.crc32(fragment, zlib.crc32(head)))
+    crc = zlib.crc32(tail, fragment.crc_after(zlib.crc32(head)))
     size = (len(head) + len(fragment) + len(tail)) & 0xFFFFFFFF
     return b"".join((GZIP_HEADER, before.compress(head), before.flush(zlib.Z_FULL_FLUSH), fragment.deflated(),
                      after.compress(tail), after.flush(), struct.pack("<II", crc, size)))
