@@ -106,11 +106,17 @@ def my_actions_stamp(user: User) -> tuple:
 
     An action moved to another lead is saved with a new version and updated_at, so the new lead's stamp
     moves; the old lead's count (or, with another action arriving at once, the sums) moves too."""
+    return tuple(db.session.execute(_my_actions_stamp_statement(), {"user_id": user.id}).one())
+
+
+@functools.cache
+def _my_actions_stamp_statement():
+    """my_actions_stamp's statement, built once (its cache key worked out once)."""
     from tracker.plans.stamps import counter_column
 
-    return tuple(db.session.execute(select(
+    return select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
-        func.max(Action.last_update_at), counter_column()).where(Action.lead_officer_id == user.id)).one())
+        func.max(Action.last_update_at), counter_column()).where(Action.lead_officer_id == bindparam("user_id"))
 
 
 def managed_plans(user: User) -> list[Plan]:
