@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from tracker.audit.models import AuditEvent
@@ -283,10 +283,12 @@ def plan_page_statement():
         return select(column).where(where).correlate(Plan).scalar_subquery()
 
     plan_id = bindparam("plan_id")
-    # The plan's actions read once (ix_actions_plan_stamp), not once per value.
-    actions = (select(Action.plan_id, func.count(Action.id).label("count"), func.max(Action.id).label("last"),
+    # The plan's actions read once (ix_actions_plan_stamp), not once per value: an aggregate without GROUP BY
+    # is exactly one row, so PostgreSQL's planner counts the subqueries below once (a grouped subquery joined
+    # by plan id was estimated at a row per plan, costly enough to set off its JIT compiler on every request).
+    actions = (select(func.count(Action.id).label("count"), func.max(Action.id).label("last"),
                       func.sum(Action.version).label("versions"), func.max(Action.updated_at).label("updated"))
-               .where(Action.plan_id == plan_id).group_by(Action.plan_id).subquery("plan_actions"))
+               .where(Action.plan_id == plan_id).subquery("plan_actions"))
     plan_risks = select(risk_plans.c.risk_id).where(risk_plans.c.plan_id == Plan.id).correlate(Plan)
     linked = select(risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(plan_risks)).correlate(Plan)
     mitigating = aliased(Action)
@@ -303,7 +305,7 @@ def plan_page_statement():
         scalar(func.count(risk_plans.c.risk_id), risk_plans.c.plan_id == Plan.id),
         scalar(func.count(risk_actions.c.action_id), risk_actions.c.risk_id.in_(plan_risks)),
         scalar(func.sum(mitigating.version), in_linked), scalar(func.max(mitigating.updated_at), in_linked),
-    ).outerjoin(actions, actions.c.plan_id == Plan.id).options(joinedload(Plan.partnership))
+    ).join(actions, true()).options(joinedload(Plan.partnership))
         .where(Plan.id == plan_id))
 
 
