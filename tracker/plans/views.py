@@ -111,10 +111,9 @@ def index():
 @bp.route("/plans/<int:plan_id>")
 @login_required
 def plan(plan_id: int):
-    # The plan with its partnership (named in the heading) in one query; held here, plan_or_404 finds it in
-    # the session (whose identity map keeps only objects someone holds). plan_or_404 has refused a missing
-    # plan before the stamps are read.
-    # The stamps of the page's cached parts come in the same statement (queries.plan_page_statement).
+    # The plan with its partnership (named in the heading) and the stamps of the page's cached parts in one
+    # statement (queries.plan_page_statement); held here, plan_or_404 finds the plan in the session (whose
+    # identity map keeps only objects someone holds) and refuses a missing plan or one not the user's to see.
     preloaded = queries.plan_with_stamps(plan_id) if in_id_range(plan_id) else None
     plan = plan_or_404(plan_id)
     _, table_stamp, extras_stamp = preloaded
