@@ -220,3 +220,16 @@ def test_gzipped_page_is_the_same_page_and_never_compresses_the_form_token(world
     sent_token = token.search(page).group(0)
     assert sent_token.encode() in body  # verbatim: not compressed with anything else
     assert int(packed.headers["Content-Length"]) == len(body)
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 4096, 100_003])
+def test_fragment_continues_a_crc_as_zlib_would(size):
+    """The gzipped page's CRC is continued over the cached fragment from the fragment's own CRC."""
+    import os
+    import zlib
+
+    from tracker.plans.cache import Fragment
+
+    fragment = Fragment(os.urandom(size))
+    for start in (0, 1, 0xFFFFFFFF, 0x80000000, zlib.crc32(b"<html>")):
+        assert fragment.crc_after(start) == zlib.crc32(fragment, start)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from tracker.api import tokens as api_tokens
@@ -12,6 +14,7 @@ from tracker.auth.forms import ApiTokenForm, ChangePasswordForm, ResetPasswordFo
 from tracker.auth.models import ApiToken, User
 from tracker.errors import RuleError
 from tracker.extensions import db, login_manager
+from tracker.text import in_id_range
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -37,16 +40,22 @@ def unauthorized():
     return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
 
 
+@functools.cache
+def _user_with_roles():
+    """The statement loading a user with their memberships, built once (every request runs it)."""
+    return select(User).options(joinedload(User.memberships)).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Cookies carry 'id:session_token[:signed_in_at]'; a rotated token makes an old cookie worthless, and a
     sign-in older than the absolute session lifetime is refused (remember-me cookies included)."""
     ident, _, rest = user_id.partition(":")
     token, _, signed_in_at = rest.partition(":")
-    if not ident.isdigit() or not token or sessions.signed_in_too_long_ago(signed_in_at):
+    if not ident.isdigit() or not in_id_range(int(ident)) or not token or sessions.signed_in_too_long_ago(signed_in_at):
         return None
     # With the roles in the same query: every page reads them (navigation, permissions).
-    user = db.session.get(User, int(ident), options=[joinedload(User.memberships)])
+    user = db.session.execute(_user_with_roles(), {"user_id": int(ident)}).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_token != token:
         return None
     return user

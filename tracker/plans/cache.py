@@ -24,6 +24,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from flask import current_app
 from markupsafe import Markup
@@ -33,38 +34,72 @@ from markupsafe import Markup
 FRAGMENT = Markup("<!--app-cached-fragment-->")
 
 
+T = TypeVar("T")
+
+
 class Fragment(bytes):
-    """A cached fragment's UTF-8 bytes, with its raw deflate blocks made once (ending byte-aligned, not final)."""
+    """A cached fragment's UTF-8 bytes, with its raw deflate blocks made once (ending byte-aligned, not final),
+    and what its CRC-32 needs to be continued from any page head without reading it again (`crc_after`)."""
 
     _deflated: bytes | None = None
+    _crc: int = 0
+    _shift: tuple[tuple[int, ...], ...] = ()
 
     def deflated(self) -> bytes:
         if self._deflated is None:
             compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
             self._deflated = compressor.compress(self) + compressor.flush(zlib.Z_FULL_FLUSH)
+            self._crc, self._shift = zlib.crc32(self), _crc_shift_tables(len(self))
         return self._deflated
+
+    def crc_after(self, crc: int) -> int:
+        """zlib.crc32(self, crc), from the fragment's own CRC: CRC-32 is linear, so continuing it over the
+        fragment is its own CRC xor a linear map of `crc` (that of len(self) bytes, kept as byte tables)."""
+        self.deflated()
+        t0, t1, t2, t3 = self._shift
+        return self._crc ^ t0[crc & 0xFF] ^ t1[(crc >> 8) & 0xFF] ^ t2[(crc >> 16) & 0xFF] ^ t3[crc >> 24]
+
+
+def _crc_shift_tables(length: int) -> tuple[tuple[int, ...], ...]:
+    """For each byte of a CRC, the 256 values of the linear map c -> crc32(x, c) ^ crc32(x, 0), for any x of
+    this length (the map depends on the length alone): built from the images of the 32 single bits."""
+    zeros = bytes(length)
+    base = zlib.crc32(zeros)
+    bits = [zlib.crc32(zeros, 1 << i) ^ base for i in range(32)]
+    tables = []
+    for byte in range(4):
+        table = [0] * 256
+        for value in range(1, 256):
+            low = value & -value
+            table[value] = table[value ^ low] ^ bits[8 * byte + low.bit_length() - 1]
+        tables.append(tuple(table))
+    return tuple(tables)
 
 
 class FragmentCache:
     def __init__(self, size: int = 16, ttl: float = 3600.0):
         self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[Hashable, tuple[float, Fragment]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Fragment:
+        return self.get_or_make(key, lambda: Fragment(render().encode("utf-8")))
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The entry for `key`, made (and kept) when there is none."""
         now = time.monotonic()
         with self._lock:
             found = self._entries.get(key)
             if found and now - found[0] < self.ttl:
                 self._entries.move_to_end(key)
                 return found[1]
-        html = Fragment(render().encode("utf-8"))
+        value = make()
         with self._lock:
-            self._entries[key] = (now, html)
+            self._entries[key] = (now, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return html
+        return value
 
 
 def _cache(name: str, size_setting: str, size: int) -> FragmentCache:
@@ -80,6 +115,11 @@ def _cache(name: str, size_setting: str, size: int) -> FragmentCache:
 def fragments() -> FragmentCache:
     """This app's cache of plan tables (one per app, so tests with fresh apps never share entries)."""
     return _cache("plan_fragments", "PLAN_FRAGMENT_CACHE_SIZE", 16)
+
+
+def plan_extras() -> FragmentCache:
+    """This app's cache of what the plan page shows around its table, per person and plan (small entries)."""
+    return _cache("plan_extras", "PLAN_EXTRAS_CACHE_SIZE", 256)
 
 
 def personal_fragments() -> FragmentCache:
@@ -109,7 +149,7 @@ def gzipped(page: str, fragment: Fragment) -> bytes:
     head, tail = _parts(page)
     before = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
     after = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
-    crc = zlib.crc32(tail, zlib.crc32(fragment, zlib.crc32(head)))
+    crc = zlib.crc32(tail, fragment.crc_after(zlib.crc32(head)))
     size = (len(head) + len(fragment) + len(tail)) & 0xFFFFFFFF
     return b"".join((GZIP_HEADER, before.compress(head), before.flush(zlib.Z_FULL_FLUSH), fragment.deflated(),
                      after.compress(tail), after.flush(), struct.pack("<II", crc, size)))

@@ -7,10 +7,11 @@ trigger a lazy load.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, func, or_, select, true
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import Membership, Role, User
@@ -105,11 +106,17 @@ def my_actions_stamp(user: User) -> tuple:
 
     An action moved to another lead is saved with a new version and updated_at, so the new lead's stamp
     moves; the old lead's count (or, with another action arriving at once, the sums) moves too."""
+    return tuple(db.session.execute(_my_actions_stamp_statement(), {"user_id": user.id}).one())
+
+
+@functools.cache
+def _my_actions_stamp_statement():
+    """my_actions_stamp's statement, built once (its cache key worked out once)."""
     from tracker.plans.stamps import counter_column
 
-    return tuple(db.session.execute(select(
+    return select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
-        func.max(Action.last_update_at), counter_column()).where(Action.lead_officer_id == user.id)).one())
+        func.max(Action.last_update_at), counter_column()).where(Action.lead_officer_id == bindparam("user_id"))
 
 
 def managed_plans(user: User) -> list[Plan]:
@@ -250,6 +257,71 @@ def plan_stamp(plan_id: int) -> tuple:
     return tuple(db.session.execute(select(
         func.count(Action.id), func.max(Action.id), func.sum(Action.version), func.max(Action.updated_at),
         counter_column()).where(Action.plan_id == plan_id)).one())
+
+
+#: How many of the stamp's values make the table's stamp (the rest stamp what is around it).
+TABLE_STAMP_WIDTH = 5
+
+
+@functools.cache
+def plan_page_statement():
+    """The plan (with its partnership) and the plan page's stamps, for the bound `plan_id`, in one statement:
+    rows of (Plan, *stamp). The first TABLE_STAMP_WIDTH stamp values are the table's (those of plan_stamp:
+    its actions, the names counter), the rest stamp the rest of the page. Built once, so its cache key is
+    worked out once.
+
+    The rest: the filter form's officers (memberships) and organisations, the indicators section and the
+    risks section. Each ORM change to those rows moves the extras counter (tracker.plans.stamps); count and
+    max(id) also see organisations added with Core statements (the import); the actions the plan's risks rest
+    on are stamped as the table's actions are (their RAG makes a risk's flag)."""
+    from tracker.auth.models import Membership
+    from tracker.partnerships.models import Organisation
+    from tracker.plans.stamps import EXTRAS_ID, counter_column
+    from tracker.risks.models import risk_actions, risk_plans
+
+    def scalar(column, where):
+        return select(column).where(where).correlate(Plan).scalar_subquery()
+
+    plan_id = bindparam("plan_id")
+    # The plan's actions read once (ix_actions_plan_stamp), not once per value: an aggregate without GROUP BY
+    # is exactly one row, so PostgreSQL's planner counts the subqueries below once (a grouped subquery joined
+    # by plan id was estimated at a row per plan, costly enough to set off its JIT compiler on every request).
+    actions = (select(func.count(Action.id).label("count"), func.max(Action.id).label("last"),
+                      func.sum(Action.version).label("versions"), func.max(Action.updated_at).label("updated"))
+               .where(Action.plan_id == plan_id).subquery("plan_actions"))
+    plan_risks = select(risk_plans.c.risk_id).where(risk_plans.c.plan_id == Plan.id).correlate(Plan)
+    linked = select(risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(plan_risks)).correlate(Plan)
+    mitigating = aliased(Action)
+    in_linked = mitigating.id.in_(linked)
+    orgs = Organisation.partnership_id == Plan.partnership_id
+    members = Membership.partnership_id == Plan.partnership_id
+    return (select(
+        Plan,
+        actions.c.count, actions.c.last, actions.c.versions, actions.c.updated,
+        counter_column(),
+        counter_column(EXTRAS_ID),
+        scalar(func.count(Organisation.id), orgs), scalar(func.max(Organisation.id), orgs),
+        scalar(func.count(Membership.id), members), scalar(func.max(Membership.id), members),
+        scalar(func.count(risk_plans.c.risk_id), risk_plans.c.plan_id == Plan.id),
+        scalar(func.count(risk_actions.c.action_id), risk_actions.c.risk_id.in_(plan_risks)),
+        scalar(func.sum(mitigating.version), in_linked), scalar(func.max(mitigating.updated_at), in_linked),
+    ).join(actions, true()).options(joinedload(Plan.partnership))
+        .where(Plan.id == plan_id))
+
+
+def plan_with_stamps(plan_id: int):
+    """(the plan, the table's stamp, the stamp of the rest of the page), or None when there is no such plan."""
+    row = db.session.execute(plan_page_statement(), {"plan_id": plan_id}).first()
+    if row is None:
+        return None
+    values = tuple(row[1:])
+    return row[0], values[:TABLE_STAMP_WIDTH], values[TABLE_STAMP_WIDTH:]
+
+
+def plan_page_stamp(plan_id: int) -> tuple[tuple, tuple]:
+    """(the table's stamp, the stamp of the rest of the plan page) in one statement."""
+    _, table, rest = plan_with_stamps(plan_id)
+    return table, rest
 
 
 def plan_rows(plan: Plan, filters: PlanFilters, today: dt.date) -> list[ActionRow]:

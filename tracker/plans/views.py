@@ -1,7 +1,10 @@
 """Pages for lead officers, plan managers and committee members: My actions, plans, actions, edits."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from typing import NamedTuple
+
+from flask import (Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request,
+                   send_file, url_for)
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -15,7 +18,7 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
-from tracker.plans.cache import FRAGMENT, Fragment, fragments, gzipped, personal_fragments, spliced
+from tracker.plans.cache import FRAGMENT, Fragment, fragments, gzipped, personal_fragments, plan_extras, spliced
 from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
@@ -108,31 +111,54 @@ def index():
 @bp.route("/plans/<int:plan_id>")
 @login_required
 def plan(plan_id: int):
-    # The plan with its partnership (named in the heading) in one query; held here, plan_or_404 finds it in
-    # the session (whose identity map keeps only objects someone holds).
-    preloaded = db.session.get(Plan, plan_id, options=[joinedload(Plan.partnership)]) if in_id_range(plan_id) else None
+    # The plan with its partnership (named in the heading) and the stamps of the page's cached parts in one
+    # statement (queries.plan_page_statement); held here, plan_or_404 finds the plan in the session (whose
+    # identity map keeps only objects someone holds) and refuses a missing plan or one not the user's to see.
+    preloaded = queries.plan_with_stamps(plan_id) if in_id_range(plan_id) else None
     plan = plan_or_404(plan_id)
+    _, table_stamp, extras_stamp = preloaded
     del preloaded
     filters = queries.PlanFilters.from_args(request.args)
     day = today()
+    user = current_user._get_current_object()
+    can_manage = can_manage_plan(user, plan)
 
     def render_actions() -> str:
         return render_template("plans/_plan_actions.html", page=queries.plan_page(plan, filters, day),
                                filters=filters, framework=db.session.get(Framework, plan.framework_id))
 
-    key = (plan.id, plan.framework_id, queries.plan_stamp(plan.id), day, filters, request.script_root)
+    def render_extras() -> PlanExtras:
+        options = "plans/_plan_options.html"
+        return PlanExtras(
+            lead_options=get_template_attribute(options, "lead_options")(
+                queries.partnership_officers(plan.partnership_id), filters),
+            organisation_options=get_template_attribute(options, "organisation_options")(
+                queries.partnership_organisations(plan.partnership_id), filters),
+            sections=Markup(render_template("plans/_plan_sections.html", plan=plan, can_manage=can_manage,
+                                            indicators=indicators_for_plan(plan, day))),
+        )
+
+    key = (plan.id, plan.framework_id, table_stamp, day, filters, request.script_root)
+    # What the page shows around the table depends on the person too (their links, what they may enter).
+    extras_key = (_roles_key(user), plan.id, plan.partnership_id, table_stamp, extras_stamp, day,
+                  filters.lead_officer_id, filters.organisation_id, request.script_root)
     return _page_with(
         "plans/plan.html",
         fragments().get_or_render(key, render_actions),
         plan=plan,
         filters=filters,
-        officers=queries.partnership_officers(plan.partnership_id),
-        organisations=queries.partnership_organisations(plan.partnership_id),
-        can_manage=can_manage_plan(current_user, plan),
+        extras=plan_extras().get_or_make(extras_key, render_extras),
+        can_manage=can_manage,
         statuses=list(Status),
         rags=list(Rag),
-        indicators=indicators_for_plan(plan, day),
     )
+
+
+class PlanExtras(NamedTuple):
+    """The plan page around its table (tracker.plans.views.plan): rendered once per person and stamp."""
+    lead_options: Markup
+    organisation_options: Markup
+    sections: Markup
 
 
 # --------------------------------------------------------------------------- plans: create and edit
