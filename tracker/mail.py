@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import functools
-import re
 import socket
 import email.policy
 import smtplib
@@ -65,14 +64,15 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if name else address
 
 
-#: A line longer than RFC 5322's limit of 998 characters (without its CRLF) cannot be sent as 7-bit.
-_LONG_LINE = re.compile(r"[^\r\n]{999}")
+#: RFC 5322's limit on a line (without its CRLF): a longer one cannot be sent as 7-bit.
+MAX_LINE = 998
 
 
 def _part(body: str, subtype: str) -> MIMEText:
     """7-bit when the body is ASCII in lines of at most 998 characters, else UTF-8 in base64 (safe for any
     server, and fast to encode)."""
-    seven_bit = body.isascii() and _LONG_LINE.search(body) is None
+    seven_bit = body.isascii() and (
+        len(body) <= MAX_LINE or max(map(len, body.replace("\r", "\n").split("\n"))) <= MAX_LINE)
     return MIMEText(body, subtype, "us-ascii" if seven_bit else "utf-8")
 
 
