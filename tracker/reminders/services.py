@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -117,6 +118,16 @@ def action_url(action_id: int, base_url: str | None = None) -> str:
     return links.action_url(action_id, external=True, base_url=base_url)
 
 
+def action_urls(base_url: str | None = None) -> Callable[[int], str]:
+    """`action_url` for the thousands of actions of a run: the URL map builds one address, and each action's
+    id takes the place of the one it was built with (the rule's int converter writes an id as it is)."""
+    probe = 2**31 - 1
+    head, found, tail = action_url(probe, base_url).rpartition(str(probe))
+    if not found:  # pragma: no cover - a rule that does not show the id: build each address
+        return lambda action_id: action_url(action_id, base_url)
+    return lambda action_id: f"{head}{action_id}{tail}"
+
+
 def due_reminders(today: dt.date) -> list[Reminder]:
     """Everything due on `today`, before checking the send log; nothing on non-working days."""
     if not is_working_day(today):
@@ -207,7 +218,7 @@ def _status_label(status) -> str:
     return status.label if hasattr(status, "label") else str(status)
 
 
-def _line(row, today: dt.date, narratives: dict[int, tuple[str, bool]], base_url: str) -> ActionLine:
+def _line(row, today: dt.date, narratives: dict[int, tuple[str, bool]], url_of: Callable[[int], str]) -> ActionLine:
     updated_on = local_date(row.last_update_at)
     rag_reason = _rag_text(row.status, row.due_end, updated_on, today, local_date(row.created_at))
     if row.lead_id is None:
@@ -226,7 +237,7 @@ def _line(row, today: dt.date, narratives: dict[int, tuple[str, bool]], base_url
         id=row.id, ref=row.ref, text=_shorten(row.text, TEXT_LENGTH), plan_name=row.plan_name,
         due=_long_date(row.due_end) if row.due_end else "no date", status=_status_label(row.status),
         rag_reason=rag_reason, lead=lead,
-        last_update=last_update, url=action_url(row.id, base_url),
+        last_update=last_update, url=url_of(row.id),
         overdue=row.due_end is not None and row.due_end < today,
     )
 
@@ -252,11 +263,11 @@ def digests(today: dt.date) -> list[Reminder]:
     rows = _action_rows(*conditions)
     narratives = _latest_narratives(*conditions)
     preferences = dict(db.session.execute(select(ReminderPreference.user_id, ReminderPreference.due_soon)).all())
-    base_url = current_app.config["BASE_URL"]
+    url_of = action_urls(current_app.config["BASE_URL"])
 
     by_user: dict[int, _Digest] = {}
     for row in rows:
-        line = _line(row, today, narratives, base_url)
+        line = _line(row, today, narratives, url_of)
         lead_email = _reachable(row.lead_email, row.lead_active)
         if lead_email:
             digest = by_user.get(row.lead_id)
@@ -348,6 +359,7 @@ def update_requests(today: dt.date) -> list[Reminder]:
         by_committee[row.committee_id].append(row)
 
     reminders = []
+    url_of = action_urls(current_app.config["BASE_URL"])
     for meeting in sorted(meetings, key=lambda m: (m.held_on, m.id)):
         per_lead: dict[int, list] = defaultdict(list)
         for row in by_committee[meeting.committee_id]:
@@ -361,7 +373,7 @@ def update_requests(today: dt.date) -> list[Reminder]:
             papers_due = None
         for lead_rows in per_lead.values():
             first = lead_rows[0]
-            lines = [_line(row, today, {}, current_app.config["BASE_URL"]) for row in lead_rows]
+            lines = [_line(row, today, {}, url_of) for row in lead_rows]
             reminders.append(Reminder(
                 recipient=normalise_email(first.lead_email), recipient_name=first.lead_name,
                 user_id=first.lead_id, kind=UPDATE_REQUEST, period=f"meeting:{meeting.id}",
@@ -390,9 +402,9 @@ def escalations(today: dt.date) -> list[Reminder]:
     ).all())
 
     recipients: dict[str, dict] = {}
-    base_url = current_app.config["BASE_URL"]
+    url_of = action_urls(current_app.config["BASE_URL"])
     for row in rows:
-        line = _line(row, today, narratives, base_url)
+        line = _line(row, today, narratives, url_of)
         manager_email = _reachable(row.manager_email, row.manager_active)
         targets = []
         if manager_email:
