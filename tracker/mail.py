@@ -18,7 +18,7 @@ from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from flask import current_app
 
@@ -46,6 +46,7 @@ def build_message(config: Mapping | None = None, *, to: str, subject: str, body:
     reply_to = reply_to or config.get("MAIL_REPLY_TO")
     if reply_to:
         message["Reply-To"] = _address(reply_to)
+    message["Date"] = formatdate(usegmt=True)  # RFC 5322 requires it; the time the message is made and sent
     message["Message-ID"] = make_msgid(idstring=idstring, domain=message_id_domain(sender))
     for name, value in (headers or {}).items():
         message[name] = value
@@ -63,9 +64,16 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if name else address
 
 
+#: RFC 5322's limit on a line (without its CRLF): a longer one cannot be sent as 7-bit.
+MAX_LINE = 998
+
+
 def _part(body: str, subtype: str) -> MIMEText:
-    """7-bit when the body is ASCII, else UTF-8 in base64 (safe for any server, and fast to encode)."""
-    return MIMEText(body, subtype, "us-ascii" if body.isascii() else "utf-8")
+    """7-bit when the body is ASCII in lines of at most 998 characters, else UTF-8 in base64 (safe for any
+    server, and fast to encode)."""
+    seven_bit = body.isascii() and (
+        len(body) <= MAX_LINE or max(map(len, body.replace("\r", "\n").split("\n"))) <= MAX_LINE)
+    return MIMEText(body, subtype, "us-ascii" if seven_bit else "utf-8")
 
 
 def outbox() -> list[EmailMessage]:

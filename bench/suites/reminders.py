@@ -31,6 +31,8 @@ from tracker.reminders.models import ReminderMessage, ReminderSend
 from tracker.timeutil import today as uk_today
 
 SUITE = "Reminders"
+#: It builds its own scratch database: no national dataset needed.
+NEEDS_DATASET = False
 PLANS = 31
 CHUNK = 2_000
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import smtplib
 from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import Message
+from email.policy import compat32
 from email.utils import parseaddr
 
 from tracker import mail
@@ -54,17 +56,103 @@ def build_message(config, *, to: str, to_name: str, subject: str, text: str, htm
         headers=headers)
 
 
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+#: The email package's line ends (email.generator.NLCRE): each becomes CRLF on the wire.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+#: A header value the generator writes as it is: printable ASCII (no line ends, no control characters).
+_PLAIN = re.compile(r"[ -~]*")
+#: The generator folds a header line longer than this (RFC 5322's recommended limit).
+_FOLD_AT = 78
+#: Headers that need folding or encoding are folded exactly as the generator folds them.
+_POLICY = compat32.clone(linesep="\r\n")
 
 
 def flatten(message: Message) -> bytes:
-    """The message as it goes on the wire after DATA: CRLF line ends, leading dots doubled, the final dot."""
-    buffer = io.BytesIO()
-    BytesGenerator(buffer).flatten(message, linesep="\r\n")
-    data = _LEADING_DOT.sub(b"..", buffer.getvalue())
+    """The message as it goes on the wire after DATA: CRLF line ends, leading dots doubled, the final dot.
+
+    The same bytes as the email package's BytesGenerator (without ">From " mangling, as smtplib sends),
+    written directly for the shapes the app's one builder (tracker.mail.build_message) makes: text parts
+    and multipart/alternative, each header already encoded. Anything else goes through the generator.
+    """
+    data = _wire(message)
+    if data is None:
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, mangle_from_=False).flatten(message, linesep="\r\n")
+        data = buffer.getvalue()
+    data = data.replace(b"\n.", b"\n..")  # a line that starts with a dot gets another (RFC 5321 4.5.2)
+    if data.startswith(b"."):
+        data = b"." + data
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"
+
+
+def _wire(message: Message) -> bytes | None:
+    """BytesGenerator's output for a message of text parts, or None when the generator must write it.
+
+    Per header, a short printable-ASCII value is written as it is (the generator's folding leaves such a
+    line alone); any other value is folded by the email package's own policy. Per part, the payload (as
+    MIMEText encoded it: 7bit or base64) with its line ends made CRLF. A multipart message gets a
+    boundary that occurs in none of its parts, set on the message as the generator sets it.
+    """
+    try:
+        out: list[str] = []
+        if not _write_part(message, out):
+            return None
+        return "".join(out).encode("ascii")
+    except (UnicodeError, TypeError):  # raw 8-bit data or an unexpected header: the generator knows best
+        return None
+
+
+def _write_part(message: Message, out: list[str]) -> bool:
+    if message.policy is not compat32 or message.preamble is not None or message.epilogue is not None:
+        return False
+    payload = message.get_payload()
+    if isinstance(payload, list):
+        if message.get_content_maintype() != "multipart" or message.get_content_subtype() == "signed":
+            return False
+        parts = []
+        for part in payload:
+            if not isinstance(part, Message):
+                return False
+            body: list[str] = []
+            if not _write_part(part, body):
+                return False
+            parts.append("".join(body))
+        boundary = message.get_boundary()
+        if not boundary:
+            boundary = _boundary(parts)
+            message.set_boundary(boundary)
+        if not _write_headers(message, out):
+            return False
+        out.append("--" + boundary + "\r\n")
+        out.append(("\r\n--" + boundary + "\r\n").join(parts))
+        out.append("\r\n--" + boundary + "--\r\n")
+        return True
+    if not isinstance(payload, str) or message.get_content_maintype() != "text":
+        return False
+    if not _write_headers(message, out):
+        return False
+    out.append(payload.replace("\n", "\r\n") if "\r" not in payload else _LINE_END.sub("\r\n", payload))
+    return True
+
+
+def _write_headers(message: Message, out: list[str]) -> bool:
+    for name, value in message.raw_items():
+        if isinstance(value, str) and len(name) + len(value) + 2 <= _FOLD_AT and _PLAIN.fullmatch(value):
+            out.append(f"{name}: {value}\r\n")
+        else:
+            out.append(_POLICY.fold_binary(name, value).decode("ascii"))
+    out.append("\r\n")
+    return True
+
+
+def _boundary(parts: list[str]) -> str:
+    """A boundary that no part contains: '=_' (which base64 and quoted-printable never write) and 64 random
+    bits, short enough that its Content-Type header needs no folding."""
+    while True:
+        boundary = f"=_{secrets.token_hex(8)}"
+        if not any(boundary in part for part in parts):
+            return boundary
 
 
 class Mailer:
