@@ -126,12 +126,16 @@ def find_plan(partnership: Partnership, plan_name: str) -> Plan | None:
     return db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == plan_name))
 
 
-def _actions_by_ref(plan: Plan | None) -> dict[str, Action]:
-    if plan is None:
+def _actions_by_ref(plan: Plan | None, refs: set[str] | None = None) -> dict[str, Action]:
+    """The plan's actions (those with `refs` only, when given) with their items and organisations."""
+    if plan is None or refs is not None and not refs:
         return {}
-    actions = db.session.scalars(select(Action).where(Action.plan_id == plan.id).options(
+    query = select(Action).where(Action.plan_id == plan.id)
+    if refs is not None and len(refs) <= 500:
+        query = query.where(Action.ref.in_(sorted(refs)))
+    actions = db.session.scalars(query.options(
         selectinload(Action.items).selectinload(FrameworkItem.theme), selectinload(Action.organisations))).all()
-    return {action.ref: action for action in actions}
+    return {action.ref: action for action in actions if refs is None or action.ref in refs}
 
 
 def _item_keys(action: Action) -> list[str]:
@@ -146,6 +150,9 @@ def _slug(text: str) -> str:
 
 #: How often (in rows) a long preview or commit reports its progress.
 PROGRESS_EVERY = 500
+#: New actions are checked and inserted this many at a time (a few statements per batch, never one per row),
+#: so a 20,000-row plan never holds all its insert rows and audit events in memory at once.
+CREATE_CHUNK = 2000
 
 #: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
 Step = Callable[[int, int], None]
@@ -332,7 +339,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     if manager_id is not None and target.plan.manager_id != manager_id:
         plans.edit_plan(target.plan, actor_id=actor_id, manager_id=manager_id)
     organisations = _organisations(partnership, preview, actor_id)
-    existing = _actions_by_ref(target.plan)
+    existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
     to_create = []
     for number, row in enumerate(preview["rows"]):
         if progress and number % PROGRESS_EVERY == 0:
@@ -344,6 +351,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         orgs = list({organisations[name].id: organisations[name] for _, name, _ in row["leads"]}.values())
         if row["verb"] == "create":
             to_create.append(_new_action(target.plan, row, items, orgs))
+            if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
+                _insert_actions(to_create, target.plan, actor_id)
+                to_create = []
         else:
             if not parsed.themes:
                 items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
