@@ -37,7 +37,7 @@ from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 from tracker.plans import permissions
 from tracker.plans import services as plans
-from tracker.plans.models import Action, Plan, PlanKind
+from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
 from tracker.rag import Status
 from tracker.selfeval import services as selfeval
 from tracker.selfeval.models import Rating, SelfEvaluationRound
@@ -138,8 +138,31 @@ def _actions_by_ref(plan: Plan | None, refs: set[str] | None = None) -> dict[str
     return {action.ref: action for action in actions if refs is None or action.ref in refs}
 
 
-def _item_keys(action: Action) -> list[str]:
-    return sorted(f"{item.theme.framework_id}:{item.number}" for item in action.items)
+def _current_actions(plan: Plan | None) -> dict[str, dict]:
+    """ref -> what the preview compares (text, lead, timescale, status, organisations, item keys), read as
+    plain rows in three queries: a big plan's actions are never loaded as objects just to be compared."""
+    if plan is None:
+        return {}
+    current: dict[int, dict] = {}
+    for id_, ref, text, lead, timescale, status in db.session.execute(
+            select(Action.id, Action.ref, Action.text, Action.lead_text, Action.timescale_text, Action.status)
+            .where(Action.plan_id == plan.id)):
+        current[id_] = {"ref": ref, "text": text, "lead_text": lead, "timescale_text": timescale,
+                        "status": Status(status).value, "organisations": [], "items": []}
+    for id_, framework_id, number in db.session.execute(
+            select(action_items.c.action_id, Theme.framework_id, FrameworkItem.number)
+            .join(FrameworkItem, FrameworkItem.id == action_items.c.item_id).join(Theme)
+            .join(Action, Action.id == action_items.c.action_id).where(Action.plan_id == plan.id)):
+        current[id_]["items"].append(f"{framework_id}:{number}")
+    for id_, name in db.session.execute(
+            select(action_organisations.c.action_id, Organisation.name)
+            .join(Organisation, Organisation.id == action_organisations.c.organisation_id)
+            .join(Action, Action.id == action_organisations.c.action_id).where(Action.plan_id == plan.id)):
+        current[id_]["organisations"].append(name)
+    for values in current.values():
+        values["items"].sort()
+        values["organisations"].sort()
+    return {values["ref"]: values for values in current.values()}
 
 
 def _slug(text: str) -> str:
@@ -178,7 +201,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
     else:
         framework_id = plan.framework_id if plan else (msg.id if msg else None)
         framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
-    existing = _actions_by_ref(plan)
+    existing = _current_actions(plan)
     in_database = known_organisations(partnership)
     org_text = _organisations_text(parsed)
     lead_texts = sorted({org_text(row) for row in parsed.rows})
@@ -222,14 +245,11 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
         if action is None:
             verb, changed = "create", []
         else:
-            current = {"text": action.text, "lead_text": action.lead_text, "timescale_text": action.timescale_text,
-                       "organisations": sorted(o.name for o in action.organisations),
-                       "status": Status(action.status).value}
-            changed = [key for key, value in wanted.items() if current[key] != value]
+            changed = [key for key, value in wanted.items() if action[key] != value]
             if not hierarchy:  # the file says nothing about the plan's own outcomes: keep those links
-                wanted_items = sorted(wanted_items + [k for k in _item_keys(action)
+                wanted_items = sorted(wanted_items + [k for k in action["items"]
                                                       if not msg or not k.startswith(f"{msg.id}:")])
-            if framework_id and _item_keys(action) != wanted_items:
+            if framework_id and action["items"] != wanted_items:
                 changed.append("items")
             verb = "update" if changed else "unchanged"
         counts[verb] += 1

@@ -10,6 +10,7 @@ formulas without a stored value from one pass over the sheet's XML, because cala
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Callable
@@ -239,14 +240,15 @@ def _blank(value) -> bool:
 
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_ODD_SPACE = re.compile(r"[\t\u00a0]| {2}")
 
 
 def _text(value) -> str:
     if value is None or value == "":
         return ""
     if type(value) is str:  # most cells: only collapse spaces when there is something to collapse
-        return _SPACES.sub(" ", value).strip() if _ODD_SPACE.search(value) else value.strip()
+        if "  " in value or "\t" in value or "\xa0" in value:
+            return _SPACES.sub(" ", value).strip()
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
@@ -277,16 +279,23 @@ def guess_role(header: str) -> str | None:
     return None
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1024)
 def status_from_text(text: str) -> Status | None:
-    key = re.sub(r"\s+", " ", text.lower().replace("-", " ")).strip(" .")
+    key = _WHITESPACE.sub(" ", text.lower().replace("-", " ")).strip(" .")
     if key in STATUS_WORDS:
         return STATUS_WORDS[key]
     hint = interpret(text).status_hint
     return Status(hint) if hint else None
 
 
+_MSG_NUMBER = re.compile(r"(?<![\d.])(\d)\s*\.\s*(\d{1,2})(?![\d.])")
+
+
 def msg_numbers(text: str) -> list[str]:
-    return [f"{int(a)}.{int(b)}" for a, b in re.findall(r"(?<![\d.])(\d)\s*\.\s*(\d{1,2})(?![\d.])", text)]
+    return [f"{int(a)}.{int(b)}" for a, b in _MSG_NUMBER.findall(text)] if text else []
 
 
 class _Interpreter:
@@ -308,6 +317,7 @@ class _Interpreter:
                                          "Excel so the value is stored, or type the value.", WARNING,
                                          sheet=sheet, cell=cell))
         self.requested_mapping = mapping
+        self.timescales: dict = {}
         self.result = ParsedPlan(rows=[], problems=self.problems, sheet=sheet, rows_read=len(grid),
                                  mode=f"{len(merges):,} merged cell ranges filled in")
 
@@ -495,7 +505,7 @@ class _Interpreter:
         else:
             timescale_key = _text(timescale_value)
             timescale = timescale_key
-        read = interpret(timescale)
+        read, timescale_read = self._timescale(timescale)
         status, status_from = None, None
         status_text = _text(own.get("status")) or (_text(filled.get("status")) if "status" in self.cols else "")
         if status_text:
@@ -521,8 +531,7 @@ class _Interpreter:
             "area": group[2],
             "timescale": timescale_key,
             "timescale_is_date": isinstance(timescale, dt.date),
-            "timescale_read": {"kind": read.kind, "start": read.start.isoformat() if read.start else None,
-                               "end": read.end.isoformat() if read.end else None},
+            "timescale_read": timescale_read,
             "lead": lead,
             "lead_inherited": lead_inherited,
             "officer": officer,
@@ -531,6 +540,16 @@ class _Interpreter:
             "status": status.value if status else None,
             "status_from": status_from,
         }
+
+    def _timescale(self, timescale) -> tuple:
+        """The timescale's reading, and its JSON form (one dict shared by every row with that timescale)."""
+        found = self.timescales.get(timescale)
+        if found is None:
+            read = interpret(timescale)
+            found = self.timescales[timescale] = (read, {
+                "kind": read.kind, "start": read.start.isoformat() if read.start else None,
+                "end": read.end.isoformat() if read.end else None})
+        return found
 
     def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
         """The cell's text, its merged block's, or (blank inside a block) the action above's; and if inherited."""
@@ -594,10 +613,14 @@ class _Interpreter:
             seen.setdefault(row["ref"], row["row"])
 
 
+_NUMBERED = re.compile(r"^\s*(?:outcome|key feature|theme|priority(?: area)?|objective)?\s*(\d+(?:\.\d+)*)\s*"
+                       r"[:.\-–—)]?\s+(.*)$", re.I | re.S)
+
+
+@functools.lru_cache(maxsize=4096)
 def _numbered(text: str) -> tuple[str, str]:
     """("1", "I am heard") from "Outcome 1: I am heard"; ("", text) when there is no number."""
-    match = re.match(r"^\s*(?:outcome|key feature|theme|priority(?: area)?|objective)?\s*(\d+(?:\.\d+)*)\s*"
-                     r"[:.\-–—)]?\s+(.*)$", text, re.I | re.S)
+    match = _NUMBERED.match(text)
     if match and match[2].strip():
         return match[1], match[2].strip()
     return "", text.strip()

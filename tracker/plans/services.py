@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -390,18 +391,26 @@ def _insert_rows(table, rows: list[dict]) -> None:
     dialect = connection.dialect
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
     order = list(compiled.positiontup) if compiled.positional else names
-    converters = [_converter(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
-    values = [[convert(row[name]) for name, convert in zip(order, converters)] for row in rows]
+    processors = [(index, _converter(process)) for index, process in enumerate(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order) if process is not None]
+    pick = operator.itemgetter(*order)
+    values = [pick(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+    if processors:
+        converted = []
+        for value in values:
+            value = list(value)
+            for index, convert in processors:
+                value[index] = convert(value[index])
+            converted.append(value)
+        values = converted
     if compiled.positional:
-        connection.exec_driver_sql(str(compiled), [tuple(v) for v in values])
+        connection.exec_driver_sql(str(compiled), [tuple(v) for v in values] if processors else values)
     else:
         connection.exec_driver_sql(str(compiled), [dict(zip(order, v)) for v in values])
 
 
 def _converter(process):
     """The bind processor with repeated values converted once (unhashable ones, such as JSON, every time)."""
-    if process is None:
-        return lambda value: value
     seen: dict = {}
 
     def convert(value):
