@@ -88,8 +88,8 @@ def snapshot(action: Action) -> dict:
         "timescale_text": action.timescale_text,
         "due_end": action.due_end,
         "status": action.status,
-        "items": sorted(item.number for item in action.items),
-        "organisations": sorted(org.name for org in action.organisations),
+        "items": sorted(item[1] for item in action.items),
+        "organisations": sorted(org[1] for org in action.organisations),
         "superseded_by_id": action.superseded_by_id,
     }
 
@@ -319,6 +319,23 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     allowed_items = set(db.session.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
                                            .where(or_(Theme.framework_id == plan.framework_id,
                                                       Framework.partnership_id.is_(None)))))
+    plan_id, partnership_id = plan.id, plan.partnership_id
+    # Each linked item's (id, number) and organisation's (id, name, partnership) read once, not once per row
+    # that links it (the same few hundred objects are linked by thousands of rows).
+    facts: dict = {}
+
+    def item_facts(item):
+        found = facts.get(item)
+        if found is None:
+            found = facts[item] = (item.id, item.number)
+        return found
+
+    def org_facts(org):
+        found = facts.get(org)
+        if found is None:
+            found = facts[org] = (org.id, org.name, org.partnership_id)
+        return found
+
     checked = []
     for row in rows:
         ref = texts.line(row.get("ref"), field="ref", label="The reference", max_length=REF_MAX, required=True)
@@ -329,15 +346,15 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
             status = Status(row.get("status") or Status.NOT_STARTED)
         except ValueError:
             raise RuleError(f"{ref}: choose the action's status.", "status") from None
-        items = list(row.get("items", ()))
-        if any(item.id not in allowed_items for item in items):
+        items = [item_facts(item) for item in row.get("items", ())]
+        if any(item[0] not in allowed_items for item in items):
             raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.", "items")
-        organisations = list(row.get("organisations", ()))
-        if any(org.partnership_id != plan.partnership_id for org in organisations):
+        organisations = [org_facts(org) for org in row.get("organisations", ())]
+        if any(org[2] != partnership_id for org in organisations):
             raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
         timescale = row.get("timescale")
         values = {
-            "plan_id": plan.id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
+            "plan_id": plan_id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
             "text": texts.paragraphs(row.get("text"), field="text", label=f"The action {ref}",
                                      max_length=ACTION_TEXT_MAX, required=True),
             "lead_text": texts.line(row.get("lead_text"), field="lead_text", label=f"The lead of {ref}",
@@ -355,13 +372,13 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
         {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1} for a in checked])
     id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
     ids = [id_by_ref[a.ref] for a in checked]  # refs are unique in a plan: one query instead of RETURNING
-    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, checked) for item in a.items]
-    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, checked) for org in a.organisations]
+    item_links = [{"action_id": i, "item_id": item[0]} for i, a in zip(ids, checked) for item in a.items]
+    org_links = [{"action_id": i, "organisation_id": org[0]} for i, a in zip(ids, checked) for org in a.organisations]
     _insert_id_pairs(action_items, item_links)
     _insert_id_pairs(action_organisations, org_links)
     _insert_rows(AuditEvent.__table__, [
         {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": verb,
-         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
+         "partnership_id": partnership_id, "plan_id": plan_id, "before": None,
          "after": _new_snapshot(a), "summary": f"Imported action {a.ref}"}
         for i, a in zip(ids, checked)])
     db.session.expire(plan, ["actions"])
@@ -425,13 +442,14 @@ def _converter(process):
 
 
 def _new_snapshot(action: _Fields) -> dict:
-    """`snapshot` of a new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk)."""
+    """`snapshot` of a new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk);
+    its items are (id, number) and its organisations (id, name, partnership id)."""
     return {
         "ref": action.ref, "text": action.text, "lead_officer_id": action.lead_officer_id,
         "lead_text": action.lead_text, "timescale_text": action.timescale_text,
         "due_end": action.due_end.isoformat() if action.due_end else None, "status": Status(action.status).value,
-        "items": sorted(item.number for item in action.items),
-        "organisations": sorted(org.name for org in action.organisations),
+        "items": sorted(item[1] for item in action.items),
+        "organisations": sorted(org[1] for org in action.organisations),
         "superseded_by_id": action.superseded_by_id,
     }
 
