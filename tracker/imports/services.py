@@ -93,8 +93,11 @@ def read(file, *, mapping: dict | None = None, limits: Limits | None = None,
     return xlsx_plan.parse(checked, mapping=mapping, limits=limits, progress=progress)
 
 
-def parsed_from_dict(data: dict) -> Parsed:
-    return (ParsedSelfEvaluation if data.get("kind") == "docx" else ParsedPlan).from_dict(data)
+def parsed_from_dict(data: dict, rows: list[dict] | None = None) -> Parsed:
+    """The parsed file kept in a preview; a plan's rows are the preview's own `rows` (kept once, not twice)."""
+    if data.get("kind") == "docx":
+        return ParsedSelfEvaluation.from_dict(data)
+    return ParsedPlan.from_dict(data if "rows" in data else {**data, "rows": list(rows or [])})
 
 
 def default_plan_name(parsed: Parsed, filename: str = "") -> str:
@@ -184,7 +187,11 @@ Step = Callable[[int, int], None]
 @_bulk
 def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *,
                  progress: Step | None = None) -> dict:
-    """The preview: for each row, create/update/unchanged and what changes, with leads resolved."""
+    """The preview: for each row, create/update/unchanged and what changes, with leads resolved.
+
+    The preview's rows are the parsed rows themselves, each given its verb, changes and leads (a 20,000-row
+    plan is not held twice); computing the preview again sets them afresh.
+    """
     problems = list(parsed.problems)
     plan = find_plan(partnership, plan_name)
     msg = frameworks.msg_framework()
@@ -253,7 +260,8 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
                 changed.append("items")
             verb = "update" if changed else "unchanged"
         counts[verb] += 1
-        rows.append({**row, "verb": verb, "changed": changed, "leads": [list(r) for r in resolved]})
+        row.update(verb=verb, changed=changed, leads=[list(r) for r in resolved])
+        rows.append(row)
     return {
         "kind": "xlsx",
         "plan_name": plan_name,
@@ -269,7 +277,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
         "new_organisations": sorted(new_orgs),
         "new_aliases": sorted(new_aliases.items()),
         "problems": [p.to_dict() for p in problems],
-        "parsed": parsed.to_dict(),
+        "parsed": parsed.to_dict(rows=False),
     }
 
 
@@ -839,7 +847,7 @@ def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None =
         raise ImportBlocked("This import was already committed.")
     if job.status == READING:
         raise ImportBlocked("The file is still being read; confirm it once its preview is shown.")
-    parsed = parsed_from_dict(job.preview["parsed"])
+    parsed = parsed_from_dict(job.preview["parsed"], job.preview.get("rows"))
     options = {"use_suggested": job.preview.get("use_suggested", True)}
     if job.kind == "xlsx":
         options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations), progress=progress)

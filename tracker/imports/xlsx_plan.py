@@ -88,8 +88,9 @@ class ParsedPlan:
     mode: str = ""
     kind: str = "xlsx"
 
-    def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems"},
+    def to_dict(self, rows: bool = True) -> dict:
+        """JSON values; without the rows when `rows` is false (a preview keeps them once, as its own rows)."""
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems" and (rows or k != "rows")},
                 "problems": [p.to_dict() for p in self.problems]}
 
     @classmethod

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from tracker import text as texts
 from tracker.audit import services as audit
@@ -88,8 +88,8 @@ def snapshot(action: Action) -> dict:
         "timescale_text": action.timescale_text,
         "due_end": action.due_end,
         "status": action.status,
-        "items": sorted(item[1] for item in action.items),
-        "organisations": sorted(org[1] for org in action.organisations),
+        "items": sorted(item.number for item in action.items),
+        "organisations": sorted(org.name for org in action.organisations),
         "superseded_by_id": action.superseded_by_id,
     }
 
@@ -368,9 +368,12 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
                "due_start", "due_end")
     # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
+    # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
+    before = db.session.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
     _insert_rows(Action.__table__, [
         {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1} for a in checked])
-    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
+    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
+                                                                            Action.id > before)).all())
     ids = [id_by_ref[a.ref] for a in checked]  # refs are unique in a plan: one query instead of RETURNING
     item_links = [{"action_id": i, "item_id": item[0]} for i, a in zip(ids, checked) for item in a.items]
     org_links = [{"action_id": i, "organisation_id": org[0]} for i, a in zip(ids, checked) for org in a.organisations]
