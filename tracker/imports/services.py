@@ -178,7 +178,7 @@ def _slug(text: str) -> str:
 PROGRESS_EVERY = 500
 #: New actions are checked and inserted this many at a time (a few statements per batch, never one per row),
 #: so a 20,000-row plan never holds all its insert rows and audit events in memory at once.
-CREATE_CHUNK = 2000
+CREATE_CHUNK = 1000
 
 #: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
 Step = Callable[[int, int], None]
@@ -226,32 +226,34 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
+    leads_by_text: dict[str, list] = {}
     for number, row in enumerate(parsed.rows):
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(parsed.rows))
-        resolved = resolved_by_text[org_text(row)]
+        text = org_text(row)
+        resolved = resolved_by_text[text]
         for part, name, how in resolved:
             if name not in database_names:
                 new_orgs.add(name)
             if how in (leads.PREFIX, leads.ALIAS) and leads.normalise(part) not in in_database:
                 new_aliases.setdefault(part, name)
-        wanted_items = sorted(
-            ([f"{framework_id}:{row['item']}"] if row.get("item") and framework_id else []) +
-            ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
-        wanted = {
-            "text": row["text"].strip(),
-            "lead_text": lead_text(row),
-            "timescale_text": interpret(_timescale_value(row)).text,
-            "organisations": sorted({name for _, name, _ in resolved}),
-        }
         action = existing.get(row["ref"])
-        if row["status"] and (action is None or row["status_from"] == "status column"):
-            # A status read from the timescale column ("In development") only starts an action off;
-            # after that the action's own progress updates decide it.
-            wanted["status"] = row["status"]
         if action is None:
             verb, changed = "create", []
-        else:
+        else:  # what the row would make the action, compared with what it is
+            wanted_items = sorted(
+                ([f"{framework_id}:{row['item']}"] if row.get("item") and framework_id else []) +
+                ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
+            wanted = {
+                "text": row["text"].strip(),
+                "lead_text": lead_text(row),
+                "timescale_text": interpret(_timescale_value(row)).text,
+                "organisations": sorted({name for _, name, _ in resolved}),
+            }
+            if row["status"] and row["status_from"] == "status column":
+                # A status read from the timescale column ("In development") only starts an action off;
+                # after that the action's own progress updates decide it.
+                wanted["status"] = row["status"]
             changed = [key for key, value in wanted.items() if action[key] != value]
             if not hierarchy:  # the file says nothing about the plan's own outcomes: keep those links
                 wanted_items = sorted(wanted_items + [k for k in action["items"]
@@ -260,7 +262,9 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
                 changed.append("items")
             verb = "update" if changed else "unchanged"
         counts[verb] += 1
-        row.update(verb=verb, changed=changed, leads=[list(r) for r in resolved])
+        if text not in leads_by_text:  # one list per lead cell's text, shared by the rows that write it
+            leads_by_text[text] = [list(r) for r in resolved]
+        row.update(verb=verb, changed=changed, leads=leads_by_text[text])
         rows.append(row)
     return {
         "kind": "xlsx",

@@ -67,6 +67,7 @@ HEADER_SEARCH_ROWS = 30
 PROGRESS_EVERY = 500
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 MSG_NUMBERS = frozenset(item["number"] for theme in builtin_definition("msg")["themes"] for item in theme["items"])
+_MSG_CANONICAL = {number: number for number in MSG_NUMBERS}
 REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OFFICE_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -119,10 +120,30 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
     finally:
         workbook.close()
     uncached = _uncached_formulas(checked, sheet_index)
+    _release_freed_memory()
     parsed = _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
     parsed.problems[:0] = [Problem(f"The sheet '{name}' has no header row (Action, Lead, Timescale ...); it was not "
                                    "read.", WARNING, sheet=name) for name in skipped]
     return parsed
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory the reader freed (its copy of the sheet, the sheet's XML) back to the system.
+
+    The reader keeps its cells outside Python's own allocator; once they are Python values that memory is
+    free but stays with the process, on top of everything the import builds next. Only with glibc
+    (elsewhere there is nothing to call, and nothing is done)."""
+    try:
+        _libc().malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL("libc.so.6")
 
 
 def _first_sheet_with_data(workbook, limits: Limits, progress):
@@ -309,10 +330,11 @@ class _Interpreter:
         self.fill: dict[tuple[int, int], tuple[int, int]] = {}
         self.merged_rows: dict[tuple[int, int], bool] = {}
         for min_row, min_col, max_row, max_col in merges:
+            source = (min_row, min_col)  # one tuple per range, shared by its cells
             for r in range(min_row, max_row + 1):
                 for c in range(min_col, max_col + 1):
-                    if (r, c) != (min_row, min_col):
-                        self.fill[(r, c)] = (min_row, min_col)
+                    if (r, c) != source:
+                        self.fill[(r, c)] = source
         for cell in uncached:
             self.problems.append(Problem("The cell holds a formula with no calculated value; save the workbook in "
                                          "Excel so the value is stored, or type the value.", WARNING,
@@ -499,7 +521,7 @@ class _Interpreter:
             if number not in MSG_NUMBERS:
                 self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.", WARNING,
                                              sheet=self.sheet, row=row, cell=self.cell(row, "msg")))
-        msg = [n for n in msg if n in MSG_NUMBERS]
+        msg = [_MSG_CANONICAL[n] for n in msg if n in _MSG_CANONICAL]  # one string per proposal, not per row
         if isinstance(timescale_value, (dt.datetime, dt.date)):
             timescale = _as_date(timescale_value)
             timescale_key = timescale.isoformat()
@@ -568,7 +590,7 @@ class _Interpreter:
         if not any(role in self.cols for role in HIERARCHY):
             for index, row in enumerate(self.result.rows, start=1):
                 row.update(theme=None, item=None, ref=row["ref"] or f"A{index}")
-                del row["group"]
+            self._drop_groups()
             return
         themes: dict[str, dict] = {}
         numbered = {_numbered(row["outcome"] or "")[0] for row in self.result.rows}
@@ -600,9 +622,17 @@ class _Interpreter:
             counters[item_keys[item_key]] = counters.get(item_keys[item_key], 0) + 1
             if not row["ref"]:
                 row["ref"] = f"{row['item']}.{counters[item_keys[item_key]]}"
-            del row["group"]
         self.result.themes = [{"number": t["number"], "title": t["title"], "items": t["items"]}
                               for t in themes.values()]
+        self._drop_groups()
+
+    def _drop_groups(self) -> None:
+        """Each row without its working "group" key, as a compact copy made one row at a time (a deleted key
+        would leave the dict at twice the size once the preview adds its three keys)."""
+        rows = self.result.rows
+        for index, row in enumerate(rows):
+            del row["group"]
+            rows[index] = dict(row)
 
     def check_refs(self) -> None:
         seen: dict[str, int] = {}
