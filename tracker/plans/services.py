@@ -394,7 +394,8 @@ def _insert_id_pairs(table, rows: list[dict]) -> None:
 
 
 def _insert_rows(table, rows: list[dict]) -> None:
-    """Rows (every one with the same keys) in one executemany on the driver's cursor.
+    """Rows (every one with the same keys) in one executemany on the driver's cursor (SQLite), or one COPY
+    (PostgreSQL).
 
     Each value goes through its column type's own bind processor (the dialect's, as SQLAlchemy would apply
     it), once per distinct value where values repeat (the same timestamp, status or plan in every row), so
@@ -423,10 +424,27 @@ def _insert_rows(table, rows: list[dict]) -> None:
                 value[index] = convert(value[index])
             converted.append(value)
         values = converted
-    if compiled.positional:
+    if dialect.name == "postgresql":
+        _insert_values(connection, table, order, values)
+    elif compiled.positional:
         connection.exec_driver_sql(str(compiled), [tuple(v) for v in values] if processors else values)
     else:
         connection.exec_driver_sql(str(compiled), [dict(zip(order, v)) for v in values])
+
+
+def _insert_values(connection, table, names: list[str], values: list) -> None:
+    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
+    one stream instead of a statement or round trip per row."""
+    preparer = connection.dialect.identifier_preparer
+    sql = (f"COPY {preparer.format_table(table)} "
+           f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 def _converter(process):
