@@ -425,14 +425,14 @@ def _insert_rows(table, rows: list[dict]) -> None:
             converted.append(value)
         values = converted
     if dialect.name == "postgresql":
-        _insert_values(connection, table, order, values)
+        _copy_rows(connection, table, order, values)
     elif compiled.positional:
         connection.exec_driver_sql(str(compiled), [tuple(v) for v in values] if processors else values)
     else:
         connection.exec_driver_sql(str(compiled), [dict(zip(order, v)) for v in values])
 
 
-def _insert_values(connection, table, names: list[str], values: list) -> None:
+def _copy_rows(connection, table, names: list[str], values: list) -> None:
     """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
     one stream instead of a statement or round trip per row."""
     preparer = connection.dialect.identifier_preparer
