@@ -197,3 +197,53 @@ def test_a_file_without_outcomes_keeps_the_plans_own_outcome_links(app):
     assert (summary["update"], summary["unchanged"]) == (1, 1)
     db.session.refresh(action)
     assert len(action.items) == 2 and [o.name for o in action.organisations] == ["NHS Anytown"]
+
+
+def test_a_plan_over_several_batches_is_written_whole_with_its_audit(app, monkeypatch):
+    """New actions go in batches (CREATE_CHUNK) through the bulk insert: every row, link and audit event once,
+    with the values read back as the ORM writes them (status, due dates, timestamps, the audit snapshot)."""
+    from tests.imports.builders import plan_xlsx
+
+    monkeypatch.setattr(services, "CREATE_CHUNK", 3)
+    factories.msg()
+    partnership = factories.partnership("Anytown")
+    rows = [[str(n), f"Action {n}", "Council" if n % 2 else "NHS Board", "March 2024" if n % 3 else "Ongoing",
+             "1.1" if n % 2 else "2.3", "Complete" if n == 4 else ""] for n in range(1, 11)]
+    headers = ["Ref", "Action", "Lead", "Timescale", "MSG proposals", "Status"]
+    summary = services.apply(services.read(plan_xlsx(headers, rows)), partnership, "Plan", actor_id=None)
+    db.session.commit()
+    assert summary["create"] == 10
+    actions = {a.ref: a for a in db.session.scalars(select(Action))}
+    assert sorted(actions, key=int) == [str(n) for n in range(1, 11)]
+    assert actions["1"].due_end.isoformat() == "2024-03-31" and actions["3"].due_end is None
+    assert actions["4"].status == Status.COMPLETE and actions["1"].status == Status.NOT_STARTED
+    assert [i.number for i in actions["1"].items] == ["1.1"] and [i.number for i in actions["2"].items] == ["2.3"]
+    assert [o.name for o in actions["2"].organisations] == ["NHS Board"]
+    assert actions["1"].created_at.tzinfo is not None and actions["1"].version == 1
+    events = {e.entity_id: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "action"))}
+    assert set(events) == {a.id for a in actions.values()}
+    assert events[actions["1"].id].after["items"] == ["1.1"]
+    assert events[actions["4"].id].after["status"] == Status.COMPLETE.value
+    again = services.changes(services.read(plan_xlsx(headers, rows)), partnership, "Plan")
+    assert again["counts"] == {"create": 0, "update": 0, "unchanged": 10}
+
+
+def test_the_stored_preview_keeps_its_rows_once_and_still_commits(app):
+    """The preview's rows are the parsed rows: the kept preview holds them once, and a preview kept before
+    (with the rows twice) commits as well."""
+    from tests.imports.builders import plan_xlsx
+
+    factories.msg()
+    partnership = factories.partnership("Anytown")
+    content = plan_xlsx(["Ref", "Action", "Lead", "Timescale"],
+                        [["1", "Do one thing", "Council", "March 2024"], ["2", "Do another", "Council", "June 2024"]])
+    checked = services.check(content)
+    job = services.create_job(checked, services.read(checked), partnership, "Plan", None)
+    db.session.commit()
+    assert "rows" not in job.preview["parsed"] and [r["ref"] for r in job.preview["rows"]] == ["1", "2"]
+    legacy = services.create_job(checked, services.read(checked), partnership, "Plan", None)
+    legacy.preview = {**legacy.preview, "parsed": {**legacy.preview["parsed"], "rows": legacy.preview["rows"]}}
+    db.session.commit()
+    assert services.commit_job(job, None)["create"] == 2
+    db.session.commit()
+    assert services.commit_job(legacy, None)["unchanged"] == 2

@@ -1,7 +1,7 @@
 """What a parser found wrong or guessed, located by sheet, row and cell so a user can find it."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 ERROR = "error"  # stops the commit
 WARNING = "warning"  # imported, but check it
@@ -21,7 +21,8 @@ class Problem:
         return ", ".join(p for p in parts if p)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"message": self.message, "severity": self.severity, "sheet": self.sheet, "row": self.row,
+                "cell": self.cell}
 
     @classmethod
     def from_dict(cls, data: dict) -> Problem:

@@ -37,7 +37,7 @@ from tracker.imports.xlsx_plan import ParsedPlan
 from tracker.partnerships.models import Organisation, OrganisationAlias, Partnership
 from tracker.plans import permissions
 from tracker.plans import services as plans
-from tracker.plans.models import Action, Plan, PlanKind
+from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
 from tracker.rag import Status
 from tracker.selfeval import services as selfeval
 from tracker.selfeval.models import Rating, SelfEvaluationRound
@@ -93,8 +93,11 @@ def read(file, *, mapping: dict | None = None, limits: Limits | None = None,
     return xlsx_plan.parse(checked, mapping=mapping, limits=limits, progress=progress)
 
 
-def parsed_from_dict(data: dict) -> Parsed:
-    return (ParsedSelfEvaluation if data.get("kind") == "docx" else ParsedPlan).from_dict(data)
+def parsed_from_dict(data: dict, rows: list[dict] | None = None) -> Parsed:
+    """The parsed file kept in a preview; a plan's rows are the preview's own `rows` (kept once, not twice)."""
+    if data.get("kind") == "docx":
+        return ParsedSelfEvaluation.from_dict(data)
+    return ParsedPlan.from_dict(data if "rows" in data else {**data, "rows": list(rows or [])})
 
 
 def default_plan_name(parsed: Parsed, filename: str = "") -> str:
@@ -126,16 +129,43 @@ def find_plan(partnership: Partnership, plan_name: str) -> Plan | None:
     return db.session.scalar(select(Plan).where(Plan.partnership_id == partnership.id, Plan.name == plan_name))
 
 
-def _actions_by_ref(plan: Plan | None) -> dict[str, Action]:
+def _actions_by_ref(plan: Plan | None, refs: set[str] | None = None) -> dict[str, Action]:
+    """The plan's actions (those with `refs` only, when given) with their items and organisations."""
+    if plan is None or refs is not None and not refs:
+        return {}
+    query = select(Action).where(Action.plan_id == plan.id)
+    if refs is not None and len(refs) <= 500:
+        query = query.where(Action.ref.in_(sorted(refs)))
+    actions = db.session.scalars(query.options(
+        selectinload(Action.items).selectinload(FrameworkItem.theme), selectinload(Action.organisations))).all()
+    return {action.ref: action for action in actions if refs is None or action.ref in refs}
+
+
+def _current_actions(plan: Plan | None) -> dict[str, dict]:
+    """ref -> what the preview compares (text, lead, timescale, status, organisations, item keys), read as
+    plain rows in three queries: a big plan's actions are never loaded as objects just to be compared."""
     if plan is None:
         return {}
-    actions = db.session.scalars(select(Action).where(Action.plan_id == plan.id).options(
-        selectinload(Action.items).selectinload(FrameworkItem.theme), selectinload(Action.organisations))).all()
-    return {action.ref: action for action in actions}
-
-
-def _item_keys(action: Action) -> list[str]:
-    return sorted(f"{item.theme.framework_id}:{item.number}" for item in action.items)
+    current: dict[int, dict] = {}
+    for id_, ref, text, lead, timescale, status in db.session.execute(
+            select(Action.id, Action.ref, Action.text, Action.lead_text, Action.timescale_text, Action.status)
+            .where(Action.plan_id == plan.id)):
+        current[id_] = {"ref": ref, "text": text, "lead_text": lead, "timescale_text": timescale,
+                        "status": Status(status).value, "organisations": [], "items": []}
+    for id_, framework_id, number in db.session.execute(
+            select(action_items.c.action_id, Theme.framework_id, FrameworkItem.number)
+            .join(FrameworkItem, FrameworkItem.id == action_items.c.item_id).join(Theme)
+            .join(Action, Action.id == action_items.c.action_id).where(Action.plan_id == plan.id)):
+        current[id_]["items"].append(f"{framework_id}:{number}")
+    for id_, name in db.session.execute(
+            select(action_organisations.c.action_id, Organisation.name)
+            .join(Organisation, Organisation.id == action_organisations.c.organisation_id)
+            .join(Action, Action.id == action_organisations.c.action_id).where(Action.plan_id == plan.id)):
+        current[id_]["organisations"].append(name)
+    for values in current.values():
+        values["items"].sort()
+        values["organisations"].sort()
+    return {values["ref"]: values for values in current.values()}
 
 
 def _slug(text: str) -> str:
@@ -146,6 +176,9 @@ def _slug(text: str) -> str:
 
 #: How often (in rows) a long preview or commit reports its progress.
 PROGRESS_EVERY = 500
+#: New actions are checked and inserted this many at a time (a few statements per batch, never one per row),
+#: so a 20,000-row plan never holds all its insert rows and audit events in memory at once.
+CREATE_CHUNK = 1000
 
 #: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
 Step = Callable[[int, int], None]
@@ -154,7 +187,11 @@ Step = Callable[[int, int], None]
 @_bulk
 def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *,
                  progress: Step | None = None) -> dict:
-    """The preview: for each row, create/update/unchanged and what changes, with leads resolved."""
+    """The preview: for each row, create/update/unchanged and what changes, with leads resolved.
+
+    The preview's rows are the parsed rows themselves, each given its verb, changes and leads (a 20,000-row
+    plan is not held twice); computing the preview again sets them afresh.
+    """
     problems = list(parsed.problems)
     plan = find_plan(partnership, plan_name)
     msg = frameworks.msg_framework()
@@ -171,7 +208,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
     else:
         framework_id = plan.framework_id if plan else (msg.id if msg else None)
         framework_note = "No outcome or priority area columns: actions link to MSG proposals only"
-    existing = _actions_by_ref(plan)
+    existing = _current_actions(plan)
     in_database = known_organisations(partnership)
     org_text = _organisations_text(parsed)
     lead_texts = sorted({org_text(row) for row in parsed.rows})
@@ -189,44 +226,46 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
     new_orgs: set[str] = set()
     new_aliases: dict[str, str] = {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
+    leads_by_text: dict[str, list] = {}
     for number, row in enumerate(parsed.rows):
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(parsed.rows))
-        resolved = resolved_by_text[org_text(row)]
+        text = org_text(row)
+        resolved = resolved_by_text[text]
         for part, name, how in resolved:
             if name not in database_names:
                 new_orgs.add(name)
             if how in (leads.PREFIX, leads.ALIAS) and leads.normalise(part) not in in_database:
                 new_aliases.setdefault(part, name)
-        wanted_items = sorted(
-            ([f"{framework_id}:{row['item']}"] if row.get("item") and framework_id else []) +
-            ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
-        wanted = {
-            "text": row["text"].strip(),
-            "lead_text": lead_text(row),
-            "timescale_text": interpret(_timescale_value(row)).text,
-            "organisations": sorted({name for _, name, _ in resolved}),
-        }
         action = existing.get(row["ref"])
-        if row["status"] and (action is None or row["status_from"] == "status column"):
-            # A status read from the timescale column ("In development") only starts an action off;
-            # after that the action's own progress updates decide it.
-            wanted["status"] = row["status"]
         if action is None:
             verb, changed = "create", []
-        else:
-            current = {"text": action.text, "lead_text": action.lead_text, "timescale_text": action.timescale_text,
-                       "organisations": sorted(o.name for o in action.organisations),
-                       "status": Status(action.status).value}
-            changed = [key for key, value in wanted.items() if current[key] != value]
+        else:  # what the row would make the action, compared with what it is
+            wanted_items = sorted(
+                ([f"{framework_id}:{row['item']}"] if row.get("item") and framework_id else []) +
+                ([f"{msg.id}:{n}" for n in row["msg"]] if msg else []))
+            wanted = {
+                "text": row["text"].strip(),
+                "lead_text": lead_text(row),
+                "timescale_text": interpret(_timescale_value(row)).text,
+                "organisations": sorted({name for _, name, _ in resolved}),
+            }
+            if row["status"] and row["status_from"] == "status column":
+                # A status read from the timescale column ("In development") only starts an action off;
+                # after that the action's own progress updates decide it.
+                wanted["status"] = row["status"]
+            changed = [key for key, value in wanted.items() if action[key] != value]
             if not hierarchy:  # the file says nothing about the plan's own outcomes: keep those links
-                wanted_items = sorted(wanted_items + [k for k in _item_keys(action)
+                wanted_items = sorted(wanted_items + [k for k in action["items"]
                                                       if not msg or not k.startswith(f"{msg.id}:")])
-            if framework_id and _item_keys(action) != wanted_items:
+            if framework_id and action["items"] != wanted_items:
                 changed.append("items")
             verb = "update" if changed else "unchanged"
         counts[verb] += 1
-        rows.append({**row, "verb": verb, "changed": changed, "leads": [list(r) for r in resolved]})
+        if text not in leads_by_text:  # one list per lead cell's text, shared by the rows that write it
+            leads_by_text[text] = [list(r) for r in resolved]
+        row.update(verb=verb, changed=changed, leads=leads_by_text[text])
+        rows.append(row)
     return {
         "kind": "xlsx",
         "plan_name": plan_name,
@@ -242,7 +281,7 @@ def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *
         "new_organisations": sorted(new_orgs),
         "new_aliases": sorted(new_aliases.items()),
         "problems": [p.to_dict() for p in problems],
-        "parsed": parsed.to_dict(),
+        "parsed": parsed.to_dict(rows=False),
     }
 
 
@@ -332,7 +371,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     if manager_id is not None and target.plan.manager_id != manager_id:
         plans.edit_plan(target.plan, actor_id=actor_id, manager_id=manager_id)
     organisations = _organisations(partnership, preview, actor_id)
-    existing = _actions_by_ref(target.plan)
+    existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
     to_create = []
     for number, row in enumerate(preview["rows"]):
         if progress and number % PROGRESS_EVERY == 0:
@@ -344,6 +383,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         orgs = list({organisations[name].id: organisations[name] for _, name, _ in row["leads"]}.values())
         if row["verb"] == "create":
             to_create.append(_new_action(target.plan, row, items, orgs))
+            if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
+                _insert_actions(to_create, target.plan, actor_id)
+                to_create = []
         else:
             if not parsed.themes:
                 items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
@@ -809,7 +851,7 @@ def commit_job(job: ImportJob, actor_id: int | None, *, manager_id: int | None =
         raise ImportBlocked("This import was already committed.")
     if job.status == READING:
         raise ImportBlocked("The file is still being read; confirm it once its preview is shown.")
-    parsed = parsed_from_dict(job.preview["parsed"])
+    parsed = parsed_from_dict(job.preview["parsed"], job.preview.get("rows"))
     options = {"use_suggested": job.preview.get("use_suggested", True)}
     if job.kind == "xlsx":
         options.update(manager_id=manager_id, skip_organisations=tuple(skip_organisations), progress=progress)

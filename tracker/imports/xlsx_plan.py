@@ -10,6 +10,7 @@ formulas without a stored value from one pass over the sheet's XML, because cala
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Callable
@@ -66,6 +67,7 @@ HEADER_SEARCH_ROWS = 30
 PROGRESS_EVERY = 500
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 MSG_NUMBERS = frozenset(item["number"] for theme in builtin_definition("msg")["themes"] for item in theme["items"])
+_MSG_CANONICAL = {number: number for number in MSG_NUMBERS}
 REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OFFICE_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -87,8 +89,9 @@ class ParsedPlan:
     mode: str = ""
     kind: str = "xlsx"
 
-    def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems"},
+    def to_dict(self, rows: bool = True) -> dict:
+        """JSON values; without the rows when `rows` is false (a preview keeps them once, as its own rows)."""
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems" and (rows or k != "rows")},
                 "problems": [p.to_dict() for p in self.problems]}
 
     @classmethod
@@ -117,10 +120,30 @@ def parse(file, *, mapping: dict[str, str] | None = None, limits: Limits | None 
     finally:
         workbook.close()
     uncached = _uncached_formulas(checked, sheet_index)
+    _release_freed_memory()
     parsed = _Interpreter(grid, sheet_name, merges, uncached, mapping).run()
     parsed.problems[:0] = [Problem(f"The sheet '{name}' has no header row (Action, Lead, Timescale ...); it was not "
                                    "read.", WARNING, sheet=name) for name in skipped]
     return parsed
+
+
+def _release_freed_memory() -> None:
+    """Hand the memory the reader freed (its copy of the sheet, the sheet's XML) back to the system.
+
+    The reader keeps its cells outside Python's own allocator; once they are Python values that memory is
+    free but stays with the process, on top of everything the import builds next. Only with glibc
+    (elsewhere there is nothing to call, and nothing is done)."""
+    try:
+        _libc().malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL("libc.so.6")
 
 
 def _first_sheet_with_data(workbook, limits: Limits, progress):
@@ -239,14 +262,15 @@ def _blank(value) -> bool:
 
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_ODD_SPACE = re.compile(r"[\t\u00a0]| {2}")
 
 
 def _text(value) -> str:
     if value is None or value == "":
         return ""
     if type(value) is str:  # most cells: only collapse spaces when there is something to collapse
-        return _SPACES.sub(" ", value).strip() if _ODD_SPACE.search(value) else value.strip()
+        if "  " in value or "\t" in value or "\xa0" in value:
+            return _SPACES.sub(" ", value).strip()
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
@@ -277,16 +301,23 @@ def guess_role(header: str) -> str | None:
     return None
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1024)
 def status_from_text(text: str) -> Status | None:
-    key = re.sub(r"\s+", " ", text.lower().replace("-", " ")).strip(" .")
+    key = _WHITESPACE.sub(" ", text.lower().replace("-", " ")).strip(" .")
     if key in STATUS_WORDS:
         return STATUS_WORDS[key]
     hint = interpret(text).status_hint
     return Status(hint) if hint else None
 
 
+_MSG_NUMBER = re.compile(r"(?<![\d.])(\d)\s*\.\s*(\d{1,2})(?![\d.])")
+
+
 def msg_numbers(text: str) -> list[str]:
-    return [f"{int(a)}.{int(b)}" for a, b in re.findall(r"(?<![\d.])(\d)\s*\.\s*(\d{1,2})(?![\d.])", text)]
+    return [f"{int(a)}.{int(b)}" for a, b in _MSG_NUMBER.findall(text)] if text else []
 
 
 class _Interpreter:
@@ -299,15 +330,17 @@ class _Interpreter:
         self.fill: dict[tuple[int, int], tuple[int, int]] = {}
         self.merged_rows: dict[tuple[int, int], bool] = {}
         for min_row, min_col, max_row, max_col in merges:
+            source = (min_row, min_col)  # one tuple per range, shared by its cells
             for r in range(min_row, max_row + 1):
                 for c in range(min_col, max_col + 1):
-                    if (r, c) != (min_row, min_col):
-                        self.fill[(r, c)] = (min_row, min_col)
+                    if (r, c) != source:
+                        self.fill[(r, c)] = source
         for cell in uncached:
             self.problems.append(Problem("The cell holds a formula with no calculated value; save the workbook in "
                                          "Excel so the value is stored, or type the value.", WARNING,
                                          sheet=sheet, cell=cell))
         self.requested_mapping = mapping
+        self.timescales: dict = {}
         self.result = ParsedPlan(rows=[], problems=self.problems, sheet=sheet, rows_read=len(grid),
                                  mode=f"{len(merges):,} merged cell ranges filled in")
 
@@ -488,14 +521,14 @@ class _Interpreter:
             if number not in MSG_NUMBERS:
                 self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.", WARNING,
                                              sheet=self.sheet, row=row, cell=self.cell(row, "msg")))
-        msg = [n for n in msg if n in MSG_NUMBERS]
+        msg = [_MSG_CANONICAL[n] for n in msg if n in _MSG_CANONICAL]  # one string per proposal, not per row
         if isinstance(timescale_value, (dt.datetime, dt.date)):
             timescale = _as_date(timescale_value)
             timescale_key = timescale.isoformat()
         else:
             timescale_key = _text(timescale_value)
             timescale = timescale_key
-        read = interpret(timescale)
+        read, timescale_read = self._timescale(timescale)
         status, status_from = None, None
         status_text = _text(own.get("status")) or (_text(filled.get("status")) if "status" in self.cols else "")
         if status_text:
@@ -521,8 +554,7 @@ class _Interpreter:
             "area": group[2],
             "timescale": timescale_key,
             "timescale_is_date": isinstance(timescale, dt.date),
-            "timescale_read": {"kind": read.kind, "start": read.start.isoformat() if read.start else None,
-                               "end": read.end.isoformat() if read.end else None},
+            "timescale_read": timescale_read,
             "lead": lead,
             "lead_inherited": lead_inherited,
             "officer": officer,
@@ -531,6 +563,16 @@ class _Interpreter:
             "status": status.value if status else None,
             "status_from": status_from,
         }
+
+    def _timescale(self, timescale) -> tuple:
+        """The timescale's reading, and its JSON form (one dict shared by every row with that timescale)."""
+        found = self.timescales.get(timescale)
+        if found is None:
+            read = interpret(timescale)
+            found = self.timescales[timescale] = (read, {
+                "kind": read.kind, "start": read.start.isoformat() if read.start else None,
+                "end": read.end.isoformat() if read.end else None})
+        return found
 
     def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
         """The cell's text, its merged block's, or (blank inside a block) the action above's; and if inherited."""
@@ -548,7 +590,7 @@ class _Interpreter:
         if not any(role in self.cols for role in HIERARCHY):
             for index, row in enumerate(self.result.rows, start=1):
                 row.update(theme=None, item=None, ref=row["ref"] or f"A{index}")
-                del row["group"]
+            self._drop_groups()
             return
         themes: dict[str, dict] = {}
         numbered = {_numbered(row["outcome"] or "")[0] for row in self.result.rows}
@@ -580,9 +622,17 @@ class _Interpreter:
             counters[item_keys[item_key]] = counters.get(item_keys[item_key], 0) + 1
             if not row["ref"]:
                 row["ref"] = f"{row['item']}.{counters[item_keys[item_key]]}"
-            del row["group"]
         self.result.themes = [{"number": t["number"], "title": t["title"], "items": t["items"]}
                               for t in themes.values()]
+        self._drop_groups()
+
+    def _drop_groups(self) -> None:
+        """Each row without its working "group" key, as a compact copy made one row at a time (a deleted key
+        would leave the dict at twice the size once the preview adds its three keys)."""
+        rows = self.result.rows
+        for index, row in enumerate(rows):
+            del row["group"]
+            rows[index] = dict(row)
 
     def check_refs(self) -> None:
         seen: dict[str, int] = {}
@@ -594,10 +644,14 @@ class _Interpreter:
             seen.setdefault(row["ref"], row["row"])
 
 
+_NUMBERED = re.compile(r"^\s*(?:outcome|key feature|theme|priority(?: area)?|objective)?\s*(\d+(?:\.\d+)*)\s*"
+                       r"[:.\-–—)]?\s+(.*)$", re.I | re.S)
+
+
+@functools.lru_cache(maxsize=4096)
 def _numbered(text: str) -> tuple[str, str]:
     """("1", "I am heard") from "Outcome 1: I am heard"; ("", text) when there is no number."""
-    match = re.match(r"^\s*(?:outcome|key feature|theme|priority(?: area)?|objective)?\s*(\d+(?:\.\d+)*)\s*"
-                     r"[:.\-–—)]?\s+(.*)$", text, re.I | re.S)
+    match = _NUMBERED.match(text)
     if match and match[2].strip():
         return match[1], match[2].strip()
     return "", text.strip()

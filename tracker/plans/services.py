@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from tracker import text as texts
 from tracker.audit import services as audit
@@ -318,6 +319,23 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     allowed_items = set(db.session.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
                                            .where(or_(Theme.framework_id == plan.framework_id,
                                                       Framework.partnership_id.is_(None)))))
+    plan_id, partnership_id = plan.id, plan.partnership_id
+    # Each linked item's (id, number) and organisation's (id, name, partnership) read once, not once per row
+    # that links it (the same few hundred objects are linked by thousands of rows).
+    facts: dict = {}
+
+    def item_facts(item):
+        found = facts.get(item)
+        if found is None:
+            found = facts[item] = (item.id, item.number)
+        return found
+
+    def org_facts(org):
+        found = facts.get(org)
+        if found is None:
+            found = facts[org] = (org.id, org.name, org.partnership_id)
+        return found
+
     checked = []
     for row in rows:
         ref = texts.line(row.get("ref"), field="ref", label="The reference", max_length=REF_MAX, required=True)
@@ -328,15 +346,15 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
             status = Status(row.get("status") or Status.NOT_STARTED)
         except ValueError:
             raise RuleError(f"{ref}: choose the action's status.", "status") from None
-        items = list(row.get("items", ()))
-        if any(item.id not in allowed_items for item in items):
+        items = [item_facts(item) for item in row.get("items", ())]
+        if any(item[0] not in allowed_items for item in items):
             raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.", "items")
-        organisations = list(row.get("organisations", ()))
-        if any(org.partnership_id != plan.partnership_id for org in organisations):
+        organisations = [org_facts(org) for org in row.get("organisations", ())]
+        if any(org[2] != partnership_id for org in organisations):
             raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
         timescale = row.get("timescale")
         values = {
-            "plan_id": plan.id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
+            "plan_id": plan_id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
             "text": texts.paragraphs(row.get("text"), field="text", label=f"The action {ref}",
                                      max_length=ACTION_TEXT_MAX, required=True),
             "lead_text": texts.line(row.get("lead_text"), field="lead_text", label=f"The lead of {ref}",
@@ -350,17 +368,20 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
                "due_start", "due_end")
     # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
-    db.session.execute(Action.__table__.insert(), [
+    # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
+    before = db.session.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
+    _insert_rows(Action.__table__, [
         {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1} for a in checked])
-    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan.id)).all())
+    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
+                                                                            Action.id > before)).all())
     ids = [id_by_ref[a.ref] for a in checked]  # refs are unique in a plan: one query instead of RETURNING
-    item_links = [{"action_id": i, "item_id": item.id} for i, a in zip(ids, checked) for item in a.items]
-    org_links = [{"action_id": i, "organisation_id": org.id} for i, a in zip(ids, checked) for org in a.organisations]
+    item_links = [{"action_id": i, "item_id": item[0]} for i, a in zip(ids, checked) for item in a.items]
+    org_links = [{"action_id": i, "organisation_id": org[0]} for i, a in zip(ids, checked) for org in a.organisations]
     _insert_id_pairs(action_items, item_links)
     _insert_id_pairs(action_organisations, org_links)
-    db.session.execute(AuditEvent.__table__.insert(), [
+    _insert_rows(AuditEvent.__table__, [
         {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": verb,
-         "partnership_id": plan.partnership_id, "plan_id": plan.id, "before": None,
+         "partnership_id": partnership_id, "plan_id": plan_id, "before": None,
          "after": _new_snapshot(a), "summary": f"Imported action {a.ref}"}
         for i, a in zip(ids, checked)])
     db.session.expire(plan, ["actions"])
@@ -368,28 +389,88 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
 
 
 def _insert_id_pairs(table, rows: list[dict]) -> None:
-    """Link rows (two id columns) in one executemany on the driver's cursor: whole numbers need no conversion,
-    so SQLAlchemy's per-row parameter processing (most of the cost of 20,000 links) is skipped."""
+    """Link rows (two id columns) in one executemany (see `_insert_rows`)."""
+    _insert_rows(table, rows)
+
+
+def _insert_rows(table, rows: list[dict]) -> None:
+    """Rows (every one with the same keys) in one executemany on the driver's cursor (SQLite), or one COPY
+    (PostgreSQL).
+
+    Each value goes through its column type's own bind processor (the dialect's, as SQLAlchemy would apply
+    it), once per distinct value where values repeat (the same timestamp, status or plan in every row), so
+    SQLAlchemy's per-row parameter building (most of the cost of thousands of rows) is skipped. A table with
+    a Python-side default for a column the rows leave out goes through SQLAlchemy as usual.
+    """
     if not rows:
         return
-    connection = db.session.connection()
-    compiled = table.insert().compile(dialect=connection.dialect)
     names = list(rows[0])
-    if compiled.positional:
-        order = [names.index(name) for name in compiled.positiontup]
-        connection.exec_driver_sql(str(compiled), [tuple(row[names[i]] for i in order) for row in rows])
+    if any(column.default is not None and column.key not in rows[0] for column in table.c):
+        db.session.execute(table.insert(), rows)
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup) if compiled.positional else names
+    processors = [(index, _converter(process)) for index, process in enumerate(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order) if process is not None]
+    pick = operator.itemgetter(*order)
+    values = [pick(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
+    if processors:
+        converted = []
+        for value in values:
+            value = list(value)
+            for index, convert in processors:
+                value[index] = convert(value[index])
+            converted.append(value)
+        values = converted
+    if dialect.name == "postgresql":
+        _copy_rows(connection, table, order, values)
+    elif compiled.positional:
+        connection.exec_driver_sql(str(compiled), [tuple(v) for v in values] if processors else values)
     else:
-        connection.exec_driver_sql(str(compiled), rows)
+        connection.exec_driver_sql(str(compiled), [dict(zip(order, v)) for v in values])
+
+
+def _copy_rows(connection, table, names: list[str], values: list) -> None:
+    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
+    one stream instead of a statement or round trip per row."""
+    preparer = connection.dialect.identifier_preparer
+    sql = (f"COPY {preparer.format_table(table)} "
+           f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+def _converter(process):
+    """The bind processor with repeated values converted once (unhashable ones, such as JSON, every time)."""
+    seen: dict = {}
+
+    def convert(value):
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = process(value)
+            return converted
+        except TypeError:
+            return process(value)
+    return convert
 
 
 def _new_snapshot(action: _Fields) -> dict:
-    """`snapshot` of a new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk)."""
+    """`snapshot` of a new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk);
+    its items are (id, number) and its organisations (id, name, partnership id)."""
     return {
         "ref": action.ref, "text": action.text, "lead_officer_id": action.lead_officer_id,
         "lead_text": action.lead_text, "timescale_text": action.timescale_text,
         "due_end": action.due_end.isoformat() if action.due_end else None, "status": Status(action.status).value,
-        "items": sorted(item.number for item in action.items),
-        "organisations": sorted(org.name for org in action.organisations),
+        "items": sorted(item[1] for item in action.items),
+        "organisations": sorted(org[1] for org in action.organisations),
         "superseded_by_id": action.superseded_by_id,
     }
 
