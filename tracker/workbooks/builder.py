@@ -457,7 +457,6 @@ class _Rows:
         #: (column, characters a line holds, width) of each column whose text wraps.
         self.wrapping = [(col, max(int(sheet.widths[col] * 1.1) - 1, 1), sheet.widths[col])
                          for col, style in enumerate(styles_of_columns) if style in WRAPPING]
-        self.columns = range(len(styles_of_columns))
 
     def height(self, row: int, values: Sequence) -> None:
         """The row's height fitted to its longest wrapped text (as `_Sheet.append` does)."""
@@ -468,31 +467,6 @@ class _Rows:
                 lines = max(lines, wrapped_lines(value, width))
         if lines > 1:
             self.set_row(row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
-
-    def texts(self, row: int, values: Sequence[str | None]) -> None:
-        """One row's text cells, `values` in column order (None where the column is written otherwise): the row
-        checked once for characters XML forbids and Excel's length limit (cleaned cell by cell only when it
-        has them), its height fitted to the wrapping columns, each cell written with its column's format (the
-        quote-prefixed one for text that looks like a formula), an empty one as a blank with the border."""
-        present = [value for value in values if value]
-        joined = "".join(present)
-        if _illegal(joined) is not None or len(joined) > EXCEL_CELL_LIMIT:
-            values = [None if value is None else safe_text(value) for value in values]
-        lines = 1
-        for col, per_line, width in self.wrapping:
-            value = values[col]
-            if value and (len(value) > per_line or "\n" in value):
-                found = wrapped_lines(value, width)
-                if found > lines:
-                    lines = found
-        if lines > 1:
-            self.set_row(row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
-        write_string, write_blank, starts = self.write_string, self.write_blank, _FORMULA_STARTS
-        for col, value, plain, quoted in zip(self.columns, values, self.formats, self.quoted):
-            if value:
-                write_string(row, col, value, quoted if value[0] in starts else plain)
-            elif value is not None:
-                write_blank(row, col, None, plain)
 
     def text(self, row: int, col: int, value: str | None, cell_format=None) -> None:
         if value and (_illegal(value) is not None or len(value) > EXCEL_CELL_LIMIT):
@@ -523,21 +497,29 @@ def _actions(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Actions", ACTION_COLUMNS, len(data.actions), freeze_cols=2, paper=A3,
                          group=data.group_label, items=data.item_label)
     rows = _Rows(sheet, [column.style for column in ACTION_COLUMNS])
-    texts, write_string, write_number, write_blank = rows.texts, rows.write_string, rows.write_number, rows.write_blank
-    date, formats = rows.date, rows.formats
-    status_format, number_format, changed_format = formats[8], formats[13], formats[14]
-    rag_cells = {colour.value: (RAG_LABELS[colour.value], styles.formats[f"rag:{colour.value}"]) for colour in Rag}
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
+    rag_formats = {colour.value: styles.formats[f"rag:{colour.value}"] for colour in Rag}
     r = sheet.row
     for row in data.actions:
         moved = moved_text(row) if (row.moved_reason or row.moved_by or row.moved_on) else ""
-        texts(r, (row.group, row.ref, row.proposals, row.text, row.lead_officer, row.organisations,
-                  row.timescale_text, None, None, None, row.rag_text, row.latest_update, None, None, None, moved))
+        height(r, (row.group, None, row.proposals, row.text, row.lead_officer, row.organisations,
+                   row.timescale_text, None, None, None, row.rag_text, row.latest_update, None, None, None, moved))
+        text(r, 0, row.group)
+        text(r, 1, row.ref)
+        text(r, 2, row.proposals)
+        text(r, 3, row.text)
+        text(r, 4, row.lead_officer)
+        text(r, 5, row.organisations)
+        text(r, 6, row.timescale_text)
         date(r, 7, row.due)
-        write_string(r, 8, STATUS_LABELS[row.status], status_format)
-        write_string(r, 9, *rag_cells[row.rag])
+        text(r, 8, STATUS_LABELS[row.status])
+        text(r, 9, RAG_LABELS[row.rag], rag_formats[row.rag])
+        text(r, 10, row.rag_text)
+        text(r, 11, row.latest_update)
         date(r, 12, row.latest_update_on)
-        write_number(r, 13, row.days_overdue, number_format)
-        write_string(r, 14, "Yes" if row.changed_this_quarter else "No", changed_format)
+        number(r, 13, row.days_overdue)
+        text(r, 14, "Yes" if row.changed_this_quarter else "No")
+        text(r, 15, moved)
         r += 1
     sheet.row = r
 
@@ -546,14 +528,17 @@ def _overdue(wb, styles, data: WorkbookData) -> None:
     overdue = sorted((a for a in data.actions if a.days_overdue > 0), key=lambda a: (-a.days_overdue, a.ref))
     sheet = _table_sheet(wb, styles, data, "Overdue", OVERDUE_COLUMNS, len(overdue))
     rows = _Rows(sheet, [column.style for column in OVERDUE_COLUMNS])
-    texts, write_string, write_number, date = rows.texts, rows.write_string, rows.write_number, rows.date
-    number_format, status_format = rows.formats[0], rows.formats[5]
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
     r = sheet.row
     for row in overdue:
-        texts(r, (None, row.ref, row.text, row.lead_officer, None, None, row.latest_update, None))
-        write_number(r, 0, row.days_overdue, number_format)
+        height(r, (None, None, row.text, row.lead_officer, None, None, row.latest_update, None))
+        number(r, 0, row.days_overdue)
+        text(r, 1, row.ref)
+        text(r, 2, row.text)
+        text(r, 3, row.lead_officer)
         date(r, 4, row.due)
-        write_string(r, 5, STATUS_LABELS[row.status], status_format)
+        text(r, 5, STATUS_LABELS[row.status])
+        text(r, 6, row.latest_update)
         date(r, 7, row.latest_update_on)
         r += 1
     sheet.row = r
@@ -562,12 +547,18 @@ def _overdue(wb, styles, data: WorkbookData) -> None:
 def _changes(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes))
     rows = _Rows(sheet, [column.style for column in CHANGE_COLUMNS])
-    texts, date, number = rows.texts, rows.date, rows.number
+    text, date, number, height = rows.text, rows.date, rows.number, rows.height
     r = sheet.row
     for change in data.changes:
         reason = change.reason or ("No reason recorded" if change.kind == "Date slipped" else "")
-        texts(r, (change.kind, change.ref, change.text, change.before, change.after, reason, change.moved_by,
-                  None, None))
+        height(r, (None, None, change.text, change.before, change.after, reason, change.moved_by, None, None))
+        text(r, 0, change.kind)
+        text(r, 1, change.ref)
+        text(r, 2, change.text)
+        text(r, 3, change.before)
+        text(r, 4, change.after)
+        text(r, 5, reason)
+        text(r, 6, change.moved_by)
         date(r, 7, change.moved_on)
         number(r, 8, change.times_date_moved)
         r += 1
