@@ -167,6 +167,26 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def statements_of(app, client, url: str) -> tuple[list[str], str]:
+    """The statements one GET of `url` runs (each shortened to 100 characters), and the page it answers with."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split())[:100])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, url
+    return seen, response.text
+
+
 def sign_in_client(app, user: User):
     """A test client whose session is signed in as `user` (no password round trip)."""
     client = app.test_client()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, text
 
 from tests import factories
-from tests.conftest import sign_in_client
+from tests.conftest import sign_in_client, statements_of
 from tests.page_clients import client_as  # noqa: F401  (fixture: each request in its own app context)
 from tracker.extensions import db, ping_idle_connections
 from tracker.frameworks import services as frameworks
@@ -30,23 +30,6 @@ def worker(make_app):
 def without_token(page: str) -> str:
     """The page without the sign-out form's token (signed with the time, so it changes by the second)."""
     return re.sub(r'name="csrf_token" value="[^"]*"', "", page)
-
-
-def statements_of(app, client, url: str) -> tuple[list[str], str]:
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split())[:100])
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200, url
-    return seen, response.text
 
 
 def test_my_actions_shows_each_change_at_once_in_another_process(world, worker):

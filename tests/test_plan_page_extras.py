@@ -11,10 +11,9 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import event
 
 from tests import factories
-from tests.conftest import sign_in_client
+from tests.conftest import sign_in_client, statements_of
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.indicators import services as indicators
@@ -133,18 +132,7 @@ def test_a_cached_plan_page_costs_two_statements(world, worker):
     client = sign_in_client(worker, world.manager)
     url = f"/plans/{world.plan.id}"
     client.get(url)
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split())[:80])
-
-    with worker.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    seen, _page = statements_of(worker, client, url)
     assert len(seen) == 2, seen
 
 

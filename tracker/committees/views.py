@@ -249,13 +249,8 @@ def issue(committee_id: int, meeting_id: int):
 
 
 def _issue_in_the_background(committee: Committee, meeting: Meeting):
-    from tracker.jobs import services as jobs
+    from tracker.jobs.views import start_and_follow
 
     params = {"committee_id": committee.id, "meeting_id": meeting.id,
               "back": url_for(".detail", committee_id=committee.id) + "#issued"}
-    outcome = commit_or_refuse(lambda: jobs.start("issue_papers", actor=current_user, params=params,
-                                                  partnership_id=committee.partnership_id))
-    if not outcome.ok:
-        abort(outcome.status if outcome.status in (403, 404) else 400)
-    jobs.hand_over(outcome.value)
-    return redirect(url_for("jobs.job", job_id=outcome.value.id))
+    return start_and_follow("issue_papers", params=params, partnership_id=committee.partnership_id)

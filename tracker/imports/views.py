@@ -62,15 +62,10 @@ def page_path(endpoint: str, **values) -> str:
 
 def _in_background(job: ImportJob, step: str, **options):
     """Start the preview or the commit of a big import as a background job; its progress page comes next."""
-    from tracker.jobs import services as jobs
+    from tracker.jobs.views import start_and_follow
 
-    params = {"import_id": job.id, "step": step, **options}
-    outcome = commit_or_refuse(lambda: jobs.start("import", actor=current_user, params=params,
-                                                  partnership_id=job.partnership_id))
-    if not outcome.ok:
-        abort(outcome.status if outcome.status in (403, 404) else 400)
-    jobs.hand_over(outcome.value)
-    return redirect(url_for("jobs.job", job_id=outcome.value.id))
+    return start_and_follow("import", params={"import_id": job.id, "step": step, **options},
+                            partnership_id=job.partnership_id)
 
 
 def _reading(job: ImportJob):

@@ -15,6 +15,17 @@ from tracker.text import parse_id
 
 bp = Blueprint("jobs", __name__)
 
+
+def start_and_follow(kind: str, *, params: dict, partnership_id: int | None):
+    """A page's door to a background job: start it through the service (committed, or refused: 403, 404, else
+    400), hand it to the worker, and go to its progress page."""
+    outcome = commit_or_refuse(lambda: services.start(kind, actor=current_user, params=params,
+                                                      partnership_id=partnership_id))
+    if not outcome.ok:
+        abort(outcome.status if outcome.status in (403, 404) else 400)
+    services.hand_over(outcome.value)
+    return redirect(url_for("jobs.job", job_id=outcome.value.id))
+
 def _job(job_id: int):
     try:
         return services.visible(job_id, current_user)

@@ -120,18 +120,12 @@ def draft_paper(plan_id: int, kind: str):
 @login_required
 def draft_job(plan_id: int, kind: str):
     """Start building a long plan's draft paper in the background, and go to its progress page."""
-    from tracker.doors import commit_or_refuse
-    from tracker.jobs import services as jobs
+    from tracker.jobs.views import start_and_follow
 
     plan = plan_or_404(plan_id)
     quarter = _asked_quarter(request.form.get("quarter"))
-    params = {"plan_id": plan.id, "quarter": quarter.label, "kind": kind}
-    outcome = commit_or_refuse(lambda: jobs.start("paper", actor=current_user, params=params,
-                                                  partnership_id=plan.partnership_id))
-    if not outcome.ok:
-        abort(outcome.status if outcome.status in (403, 404) else 400)
-    jobs.hand_over(outcome.value)
-    return redirect(url_for("jobs.job", job_id=outcome.value.id))
+    return start_and_follow("paper", params={"plan_id": plan.id, "quarter": quarter.label, "kind": kind},
+                            partnership_id=plan.partnership_id)
 
 
 def _returns_plan(plan_id: int):
