@@ -23,6 +23,7 @@ from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, Correct
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
+from tracker.reads import read_only
 from tracker.once import ALREADY_SAVED
 from tracker.text import in_id_range, parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
@@ -88,6 +89,7 @@ def _roles_key(user: User) -> tuple:
 
 
 @bp.route("/my-actions")
+@read_only
 @login_required
 def my_actions():
     user, day = current_user._get_current_object(), today()
@@ -109,6 +111,7 @@ def index():
 
 
 @bp.route("/plans/<int:plan_id>")
+@read_only
 @login_required
 def plan(plan_id: int):
     # The plan with its partnership (named in the heading) and the stamps of the page's cached parts in one
