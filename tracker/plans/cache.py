@@ -122,21 +122,28 @@ def plan_extras() -> FragmentCache:
     return _cache("plan_extras", "PLAN_EXTRAS_CACHE_SIZE", 256)
 
 
+def page_shells() -> FragmentCache:
+    """This app's cache of plan pages around their table, per person, plan and stamps (tracker.plans.views)."""
+    return _cache("plan_shells", "PLAN_SHELL_CACHE_SIZE", 256)
+
+
 def personal_fragments() -> FragmentCache:
     """This app's cache of people's My actions lists (small entries, one per person)."""
     return _cache("my_actions_fragments", "MY_ACTIONS_CACHE_SIZE", 256)
 
 
-def _parts(page: str) -> tuple[bytes, bytes]:
+def parts(page: str) -> tuple[bytes, bytes]:
+    """The page (rendered with FRAGMENT where the fragment goes) as UTF-8 bytes before and after it."""
     head, found, tail = page.partition(FRAGMENT)
     if not found:
         raise ValueError("the page has no place for its fragment")
     return head.encode("utf-8"), tail.encode("utf-8")
 
 
-def spliced(page: str, fragment: bytes) -> bytes:
-    """The page (rendered with FRAGMENT where the fragment goes) as UTF-8, with the fragment in place."""
-    head, tail = _parts(page)
+
+def spliced(page: str | tuple[bytes, bytes], fragment: bytes) -> bytes:
+    """The page (rendered with FRAGMENT where the fragment goes, or its `parts`) with the fragment in place."""
+    head, tail = page if isinstance(page, tuple) else parts(page)
     return b"".join((head, fragment, tail))
 
 
@@ -144,9 +151,9 @@ def spliced(page: str, fragment: bytes) -> bytes:
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
-def gzipped(page: str, fragment: Fragment) -> bytes:
+def gzipped(page: str | tuple[bytes, bytes], fragment: Fragment) -> bytes:
     """What `spliced` gives, as one gzip stream: the page around the fragment stored, the fragment deflated."""
-    head, tail = _parts(page)
+    head, tail = page if isinstance(page, tuple) else parts(page)
     before = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
     after = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
     crc = zlib.crc32(tail, fragment.crc_after(zlib.crc32(head)))

@@ -289,23 +289,29 @@ def plan_page_statement():
     actions = (select(func.count(Action.id).label("count"), func.max(Action.id).label("last"),
                       func.sum(Action.version).label("versions"), func.max(Action.updated_at).label("updated"))
                .where(Action.plan_id == plan_id).subquery("plan_actions"))
+    # The partnership's organisations and memberships read once each too, count and max(id) in one scan of
+    # their partnership index (two scalar subqueries read each twice, max(id) by a backward scan of the
+    # primary key filtering out every other partnership's rows).
+    partnership_id = select(Plan.partnership_id).where(Plan.id == plan_id).scalar_subquery()
+    organisations = (select(func.count(Organisation.id).label("count"), func.max(Organisation.id).label("last"))
+                     .where(Organisation.partnership_id == partnership_id).subquery("plan_organisations"))
+    memberships = (select(func.count(Membership.id).label("count"), func.max(Membership.id).label("last"))
+                   .where(Membership.partnership_id == partnership_id).subquery("plan_memberships"))
     plan_risks = select(risk_plans.c.risk_id).where(risk_plans.c.plan_id == Plan.id).correlate(Plan)
     linked = select(risk_actions.c.action_id).where(risk_actions.c.risk_id.in_(plan_risks)).correlate(Plan)
     mitigating = aliased(Action)
     in_linked = mitigating.id.in_(linked)
-    orgs = Organisation.partnership_id == Plan.partnership_id
-    members = Membership.partnership_id == Plan.partnership_id
     return (select(
         Plan,
         actions.c.count, actions.c.last, actions.c.versions, actions.c.updated,
         counter_column(),
         counter_column(EXTRAS_ID),
-        scalar(func.count(Organisation.id), orgs), scalar(func.max(Organisation.id), orgs),
-        scalar(func.count(Membership.id), members), scalar(func.max(Membership.id), members),
+        organisations.c.count, organisations.c.last, memberships.c.count, memberships.c.last,
         scalar(func.count(risk_plans.c.risk_id), risk_plans.c.plan_id == Plan.id),
         scalar(func.count(risk_actions.c.action_id), risk_actions.c.risk_id.in_(plan_risks)),
         scalar(func.sum(mitigating.version), in_linked), scalar(func.max(mitigating.updated_at), in_linked),
-    ).join(actions, true()).options(joinedload(Plan.partnership))
+    ).select_from(Plan).join(actions, true()).join(organisations, true()).join(memberships, true())
+        .options(joinedload(Plan.partnership))
         .where(Plan.id == plan_id))
 
 

@@ -1,10 +1,12 @@
 """Pages for lead officers, plan managers and committee members: My actions, plans, actions, edits."""
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from flask import (Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request,
-                   send_file, url_for)
+                   send_file, session, url_for)
+from flask_wtf.csrf import generate_csrf
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -18,11 +20,13 @@ from tracker.frameworks.models import Framework, FrameworkItem
 from tracker.indicators.services import indicators_for_plan
 from tracker.partnerships.models import Organisation, Partnership
 from tracker.plans import export, queries, services
-from tracker.plans.cache import FRAGMENT, Fragment, fragments, gzipped, personal_fragments, plan_extras, spliced
+from tracker.plans.cache import (FRAGMENT, Fragment, fragments, gzipped, page_shells, parts, personal_fragments,
+                                 plan_extras, spliced)
 from tracker.plans.forms import NO_LONGER_NEEDED, ActionForm, CloseForm, CorrectionForm, PlanForm, ReassignForm, SupersedeForm, UpdateForm, choices
 from tracker.plans.models import Action, Plan, PlanKind, ProgressUpdate
 from tracker.plans.permissions import action_or_404, can_manage_plan, can_update_action, plan_or_404, plans_query
 from tracker.rag import Rag, Status
+from tracker.reads import read_only
 from tracker.once import ALREADY_SAVED
 from tracker.text import in_id_range, parse_id
 from tracker.timeutil import LONDON, as_utc, long_date, today
@@ -69,10 +73,30 @@ def posted_version(form) -> int:
 
 
 # --------------------------------------------------------------------------- lists
-def _page_with(template: str, fragment: Fragment, **context):
+#: Where the sign-out form's token goes in a cached page shell (the token is signed with the time, so it is
+#: made afresh for every response). User text is escaped, so it can never contain this comment's "<!--".
+TOKEN = Markup("<!--app-cached-page-token-->")
+
+
+def _shell(template: str, shell_key, context: dict) -> tuple[bytes, bytes]:
+    """The page around its fragment as (head, tail) bytes, from the per-process cache of page shells when
+    `shell_key` (everything the page shows but its table, the sign-out token and the messages) is given.
+
+    Not cached: a page with messages to show (they are shown once), or one for a site administrator (it
+    shows the scheduler's health, read afresh); those are rendered every time, as are pages without a key."""
+    if shell_key is None or session.get("_flashes") or current_user.is_admin:
+        return parts(render_template(template, fragment=FRAGMENT, **context))
+    head, tail = page_shells().get_or_make((template, shell_key), lambda: parts(render_template(
+        template, fragment=FRAGMENT, csrf_token=lambda: TOKEN, **context)))
+    token = generate_csrf().encode("ascii")
+    marker = TOKEN.encode("ascii")
+    return head.replace(marker, token), tail.replace(marker, token)
+
+
+def _page_with(template: str, fragment: Fragment, shell_key=None, **context):
     """The page, rendered with FRAGMENT where the cached fragment goes, with the fragment's bytes in place;
     gzipped for a browser that accepts it (the fragment compressed once, tracker.plans.cache.gzipped)."""
-    page = render_template(template, fragment=FRAGMENT, **context)
+    page = _shell(template, shell_key, context)
     if request.accept_encodings["gzip"] > 0:
         response = current_app.response_class(gzipped(page, fragment), mimetype="text/html")
         response.headers["Content-Encoding"] = "gzip"
@@ -88,6 +112,7 @@ def _roles_key(user: User) -> tuple:
 
 
 @bp.route("/my-actions")
+@read_only
 @login_required
 def my_actions():
     user, day = current_user._get_current_object(), today()
@@ -109,6 +134,7 @@ def index():
 
 
 @bp.route("/plans/<int:plan_id>")
+@read_only
 @login_required
 def plan(plan_id: int):
     # The plan with its partnership (named in the heading) and the stamps of the page's cached parts in one
@@ -142,9 +168,14 @@ def plan(plan_id: int):
     # What the page shows around the table depends on the person too (their links, what they may enter).
     extras_key = (_roles_key(user), plan.id, plan.partnership_id, table_stamp, extras_stamp, day,
                   filters.lead_officer_id, filters.organisation_id, request.script_root)
+    # The page around the table shows the plan's own columns, its partnership's name, the person (name, roles:
+    # the navigation, the manager's links) and the parts keyed above; the sign-out token goes in per response.
+    shell_key = (extras_key, user.name, can_manage, tuple(getattr(plan, name) for name in _plan_columns()),
+                 plan.partnership.name, filters)
     return _page_with(
         "plans/plan.html",
         fragments().get_or_render(key, render_actions),
+        shell_key,
         plan=plan,
         filters=filters,
         extras=plan_extras().get_or_make(extras_key, render_extras),
@@ -152,6 +183,12 @@ def plan(plan_id: int):
         statuses=list(Status),
         rags=list(Rag),
     )
+
+
+@functools.cache
+def _plan_columns() -> tuple[str, ...]:
+    """The names of the plan's column attributes (all it shows of itself is among them)."""
+    return tuple(attribute.key for attribute in db.inspect(Plan).column_attrs)
 
 
 class PlanExtras(NamedTuple):
