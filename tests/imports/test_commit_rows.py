@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests import factories
 from tests.imports.builders import plan_xlsx
@@ -123,14 +123,20 @@ def _state(summaries: list[dict]) -> dict:
     created = {}
     for a in actions.values():
         created[a.id] = a.created_at
+    # The JSON as stored (a bulk insert must write the text SQLAlchemy would), for the events without ids in it.
+    stored = {id_: (before, after) for id_, before, after in db.session.execute(text(
+        "SELECT id, CAST(before AS TEXT), CAST(after AS TEXT) FROM audit_events"))}
     events = []
     for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         events.append({
+            "stored": stored[e.id] if e.entity_type == "action" else None,
             "entity": f"{e.entity_type}:{named(e.entity_type, e.entity_id)}", "verb": e.verb, "summary": e.summary,
             "user": named("user", e.user_id), "partnership": e.partnership_id is not None,
             "plan": named("plan", e.plan_id), "before": json_named(e.before), "after": json_named(e.after),
             "at_is_created": e.entity_type == "action" and e.entity_id in created and e.at == created[e.entity_id],
         })
+    stored_descriptors = dict(db.session.execute(text(
+        "SELECT id, CAST(descriptors AS TEXT) FROM framework_items")).all())
     return {
         "summaries": [json_named(s) for s in summaries],
         "plans": sorted([{"name": p.name, "kind": p.kind.value, "description": p.description,
@@ -138,10 +144,13 @@ def _state(summaries: list[dict]) -> dict:
                          for p in db.session.scalars(select(Plan))], key=lambda p: p["name"]),
         "frameworks": sorted([{"code": f.code, "name": f.name, "partnership": f.partnership_id is not None,
                                "themes": [{"number": t.number, "title": t.title, "position": t.position,
-                                           "items": [(i.number, i.title, i.position, i.local_completion)
+                                           "description": t.description,
+                                           "items": [(i.number, i.title, i.position, i.local_completion,
+                                                      i.descriptors, i.note, stored_descriptors[i.id])
                                                      for i in sorted(t.items, key=lambda i: i.position)]}
                                           for t in sorted(f.themes, key=lambda t: t.position)]}
-                              for f in db.session.scalars(select(Framework).where(Framework.partnership_id.is_not(None)))],
+                              for f in db.session.scalars(
+                                  select(Framework).where(Framework.partnership_id.is_not(None)))],
                              key=lambda f: f["code"]),
         "organisations": sorted((o.name, o.kind.value if o.kind else None) for o in db.session.scalars(
             select(Organisation))),

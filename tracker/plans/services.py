@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from tracker import text as texts
 from tracker.audit import services as audit
+from tracker.bulk import BulkInsert
 from tracker.auth.models import Role
 from tracker.errors import Conflict, NotAllowed, RuleError
 from tracker.extensions import db
@@ -323,10 +324,10 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
                                            .where(or_(Theme.framework_id == plan.framework_id,
                                                       Framework.partnership_id.is_(None)))))
     plan_id, partnership_id = plan.id, plan.partnership_id
-    actions = _BulkInsert(Action.__table__, ("plan_id", "ref", "text", "lead_officer_id", "lead_text",
+    actions = BulkInsert(Action.__table__, ("plan_id", "ref", "text", "lead_officer_id", "lead_text",
                                              "timescale_text", "timescale_kind", "due_start", "due_end", "status",
                                              "created_at", "updated_at", "version"))
-    events = _BulkInsert(AuditEvent.__table__, ("at", "user_id", "partnership_id", "plan_id", "entity_type",
+    events = BulkInsert(AuditEvent.__table__, ("at", "user_id", "partnership_id", "plan_id", "entity_type",
                                                 "entity_id", "verb", "summary", "before", "after"))
     to_date, to_status, to_json = (actions.processor("due_start"), actions.processor("status"),
                                    events.processor("after"))
@@ -402,73 +403,15 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
                                                                             Action.id > before)).all())
     ids = [id_by_ref[row[1]] for row in values]  # refs are unique in a plan: one query instead of RETURNING
-    _BulkInsert(action_items, ("action_id", "item_id")).write(
+    BulkInsert(action_items, ("action_id", "item_id")).write(
         [(i, item[0]) for i, (items, _) in zip(ids, links) for item in items])
-    _BulkInsert(action_organisations, ("action_id", "organisation_id")).write(
+    BulkInsert(action_organisations, ("action_id", "organisation_id")).write(
         [(i, org[0]) for i, (_, organisations) in zip(ids, links) for org in organisations])
     at, no_before = events.processor("at")(now), events.processor("before")(None)
     events.write([(at, actor_id, partnership_id, plan_id, "action", i, verb, f"Imported action {row[1]}", no_before,
                    after) for i, row, after in zip(ids, values, snapshots)])
     db.session.expire(plan, ["actions"])
     return len(values)
-
-
-class _BulkInsert:
-    """Rows of `table` with the columns `names` (given in the table's column order), written in one
-    executemany on the driver's cursor (SQLite) or one COPY (PostgreSQL), in the session's transaction.
-
-    The caller converts each value with its column type's bind processor (`processor(name)`, the dialect's,
-    as SQLAlchemy would apply it), once per distinct value where values repeat (the same timestamp, status or
-    due date in thousands of rows): SQLAlchemy's per-row parameter building, most of the cost of thousands of
-    rows, is skipped.
-    """
-
-    def __init__(self, table, names):
-        self.table, self.names = table, list(names)
-        self.connection = db.session.connection()
-        self.dialect = self.connection.dialect
-        order = [column.key for column in table.c if column.key in self.names]
-        if order != self.names:
-            raise ValueError(f"give the columns of {table.name} in the table's order: {order}")
-        self.compiled = table.insert().compile(dialect=self.dialect, column_keys=self.names)
-        if self.compiled.positional and list(self.compiled.positiontup) != self.names:
-            raise ValueError(f"unexpected parameter order {self.compiled.positiontup}")
-
-    def processor(self, name: str, *, identity: bool = True):
-        """The bind processor of column `name` on this dialect (the identity when it has none, unless
-        `identity` is false: then None)."""
-        process = self.table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
-        return process if process is not None or not identity else _unchanged
-
-    def write(self, values: list) -> None:
-        """The rows, each a tuple of converted values in `names` order."""
-        if not values:
-            return
-        if self.dialect.name == "postgresql":
-            _copy_rows(self.connection, self.table, self.names, values)
-        elif self.compiled.positional:
-            self.connection.exec_driver_sql(str(self.compiled), values)
-        else:
-            self.connection.exec_driver_sql(str(self.compiled), [dict(zip(self.names, v)) for v in values])
-
-
-def _unchanged(value):
-    return value
-
-
-def _copy_rows(connection, table, names: list[str], values: list) -> None:
-    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
-    one stream instead of a statement or round trip per row."""
-    preparer = connection.dialect.identifier_preparer
-    sql = (f"COPY {preparer.format_table(table)} "
-           f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
-    cursor = connection.connection.cursor()
-    try:
-        with cursor.copy(sql) as copy:
-            for row in values:
-                copy.write_row(row)
-    finally:
-        cursor.close()
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
