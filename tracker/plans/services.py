@@ -317,10 +317,12 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can add actions.")
     if not rows:
         return 0
-    taken = set(db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
+    db.session.flush()  # then read as plain rows (thousands of refs and ids, never loaded as objects)
+    connection = db.session.connection()
+    taken = set(connection.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
     # The items an action may link: its plan's framework's and the national frameworks' (one query, not one
     # lazy load of each item's theme).
-    allowed_items = set(db.session.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
+    allowed_items = set(connection.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
                                            .where(or_(Theme.framework_id == plan.framework_id,
                                                       Framework.partnership_id.is_(None)))))
     plan_id, partnership_id = plan.id, plan.partnership_id
@@ -398,9 +400,9 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
             "items": sorted(item[1] for item in items), "organisations": sorted(org[1] for org in organisations),
             "superseded_by_id": None}))
     # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
-    before = db.session.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
+    before = connection.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
     actions.write(values)
-    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
+    id_by_ref = dict(connection.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
                                                                             Action.id > before)).all())
     ids = [id_by_ref[row[1]] for row in values]  # refs are unique in a plan: one query instead of RETURNING
     BulkInsert(action_items, ("action_id", "item_id")).write(
