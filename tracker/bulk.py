@@ -39,6 +39,22 @@ class BulkInsert:
         process = self.table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
         return process if process is not None or not identity else _unchanged
 
+    def takes_json_text(self, name: str) -> bool:
+        """Whether JSON column `name` may be given text json.dumps wrote (with its defaults) instead of the
+        value: when the dialect serialises with json.dumps (no serialiser configured; on PostgreSQL psycopg
+        writes json.dumps' text and COPY reads text), the stored text is the same."""
+        if self.dialect._json_serializer is not None:
+            return False
+        if self.dialect.name == "postgresql":
+            import json
+
+            from psycopg.adapt import PyFormat
+            from psycopg.types.json import Json
+
+            dumper = self.connection.connection.dbapi_connection.adapters.get_dumper(Json, PyFormat.TEXT)
+            return getattr(dumper, "_dumps", None) is json.dumps
+        return self.dialect.name == "sqlite"
+
     def write(self, values: list) -> None:
         """The rows, each a tuple of converted values in `names` order."""
         if not values:

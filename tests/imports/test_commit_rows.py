@@ -13,8 +13,11 @@ import json
 import os
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+import tests.hypothesis_profiles  # noqa: F401  (loads the profile)
 from tests import factories
 from tests.imports.builders import plan_xlsx
 from tracker.audit.models import AuditEvent
@@ -178,3 +181,19 @@ def test_an_import_commit_writes_exactly_the_recorded_rows(app, monkeypatch):
     for key in recorded:
         assert state[key] == recorded[key], key
     assert set(state) == set(recorded)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=6, max_size=6),
+       st.lists(st.text(max_size=10), max_size=4), st.lists(st.text(max_size=10), max_size=3))
+def test_a_new_actions_audit_snapshot_is_the_text_json_dumps_writes(values, numbers, names):
+    from tracker.plans.services import _NewActionJSON
+
+    ref, text, lead, timescale, due_end, status = [v or "" if i in (0, 1, 3, 5) else v for i, v in enumerate(values)]
+    snapshot = {"ref": ref, "text": text, "lead_officer_id": None, "lead_text": lead, "timescale_text": timescale,
+                "due_end": due_end, "status": status, "items": sorted(numbers), "organisations": sorted(names),
+                "superseded_by_id": None}
+    encode = _NewActionJSON()
+    for _ in range(2):  # encoded afresh, then from what it keeps
+        assert encode(ref, text, lead, timescale, due_end, status, sorted(numbers), sorted(names)) == \
+            json.dumps(snapshot)

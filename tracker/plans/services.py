@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _encode_string
 
 from sqlalchemy import func, or_, select
 
@@ -333,6 +335,7 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
                                                 "entity_id", "verb", "summary", "before", "after"))
     to_date, to_status, to_json = (actions.processor("due_start"), actions.processor("status"),
                                    events.processor("after"))
+    as_json = _NewActionJSON() if events.takes_json_text("after") else None
     now = utcnow()
     created = actions.processor("created_at")(now)
     # Each linked item's (id, number) and organisation's (id, name) read and checked once, not once per row
@@ -394,11 +397,12 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
                        timescale[3], status[1], created, created, 1))
         links.append((items, organisations))
         # `snapshot` of the new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk).
-        snapshots.append(to_json({
-            "ref": ref, "text": text, "lead_officer_id": None, "lead_text": lead_text,
-            "timescale_text": timescale[0], "due_end": timescale[4], "status": status[0],
-            "items": sorted(item[1] for item in items), "organisations": sorted(org[1] for org in organisations),
-            "superseded_by_id": None}))
+        numbers, names = sorted(item[1] for item in items), sorted(org[1] for org in organisations)
+        snapshots.append(as_json(ref, text, lead_text, timescale[0], timescale[4], status[0], numbers, names)
+                         if as_json else to_json({
+                             "ref": ref, "text": text, "lead_officer_id": None, "lead_text": lead_text,
+                             "timescale_text": timescale[0], "due_end": timescale[4], "status": status[0],
+                             "items": numbers, "organisations": names, "superseded_by_id": None}))
     # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
     before = connection.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
     actions.write(values)
@@ -414,6 +418,31 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
                    after) for i, row, after in zip(ids, values, snapshots)])
     db.session.expire(plan, ["actions"])
     return len(values)
+
+
+class _NewActionJSON:
+    """A new action's audit snapshot as JSON text, exactly as json.dumps writes the dict (its keys in `snapshot`'s
+    order, json's separators and ASCII escapes): each row's reference and text go through json's own string
+    encoder, and the values rows repeat (leads, timescales, statuses, item and organisation lists) are
+    encoded once each."""
+
+    def __init__(self):
+        self.encoded: dict = {}
+
+    def _json(self, value) -> str:
+        key = tuple(value) if isinstance(value, list) else value
+        found = self.encoded.get(key)
+        if found is None:
+            found = self.encoded[key] = json.dumps(value)
+        return found
+
+    def __call__(self, ref: str, text: str, lead_text: str | None, timescale_text: str, due_end: str | None,
+                 status: str, numbers: list[str], names: list[str]) -> str:
+        encode, known = _encode_string, self._json
+        return (f'{{"ref": {encode(ref)}, "text": {encode(text)}, "lead_officer_id": null, '
+                f'"lead_text": {known(lead_text)}, "timescale_text": {known(timescale_text)}, '
+                f'"due_end": {known(due_end)}, "status": {known(status)}, "items": {known(numbers)}, '
+                f'"organisations": {known(names)}, "superseded_by_id": null}}')
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
