@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _encode_string
@@ -321,12 +320,12 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
         return 0
     db.session.flush()  # then read as plain rows (thousands of refs and ids, never loaded as objects)
     connection = db.session.connection()
-    taken = set(connection.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
+    taken = set(connection.scalars(select(Action.ref).where(Action.plan_id == plan.id)).all())
     # The items an action may link: its plan's framework's and the national frameworks' (one query, not one
     # lazy load of each item's theme).
     allowed_items = set(connection.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
                                            .where(or_(Theme.framework_id == plan.framework_id,
-                                                      Framework.partnership_id.is_(None)))))
+                                                      Framework.partnership_id.is_(None)))).all())
     plan_id, partnership_id = plan.id, plan.partnership_id
     actions = BulkInsert(Action.__table__, ("plan_id", "ref", "text", "lead_officer_id", "lead_text",
                                              "timescale_text", "timescale_kind", "due_start", "due_end", "status",
@@ -422,27 +421,30 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
 
 class _NewActionJSON:
     """A new action's audit snapshot as JSON text, exactly as json.dumps writes the dict (its keys in `snapshot`'s
-    order, json's separators and ASCII escapes): each row's reference and text go through json's own string
-    encoder, and the values rows repeat (leads, timescales, statuses, item and organisation lists) are
-    encoded once each."""
+    order, json's separators, its ASCII string encoder for every string): the values rows repeat (leads,
+    timescales, statuses, organisation lists) are encoded once each."""
 
     def __init__(self):
         self.encoded: dict = {}
 
-    def _json(self, value) -> str:
-        key = tuple(value) if isinstance(value, list) else value
-        found = self.encoded.get(key)
+    def _known(self, value: str | None) -> str:
+        found = self.encoded.get(value)
         if found is None:
-            found = self.encoded[key] = json.dumps(value)
+            found = self.encoded[value] = "null" if value is None else _encode_string(value)
         return found
 
     def __call__(self, ref: str, text: str, lead_text: str | None, timescale_text: str, due_end: str | None,
                  status: str, numbers: list[str], names: list[str]) -> str:
-        encode, known = _encode_string, self._json
+        encode, known = _encode_string, self._known
+        key = tuple(names)
+        organisations = self.encoded.get(key)
+        if organisations is None:
+            organisations = self.encoded[key] = f"[{', '.join(map(encode, names))}]"
         return (f'{{"ref": {encode(ref)}, "text": {encode(text)}, "lead_officer_id": null, '
                 f'"lead_text": {known(lead_text)}, "timescale_text": {known(timescale_text)}, '
-                f'"due_end": {known(due_end)}, "status": {known(status)}, "items": {known(numbers)}, '
-                f'"organisations": {known(names)}, "superseded_by_id": null}}')
+                f'"due_end": {known(due_end)}, "status": {known(status)}, '
+                f'"items": [{", ".join(map(encode, numbers))}], "organisations": {organisations}, '
+                f'"superseded_by_id": null}}')
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
