@@ -17,6 +17,12 @@ side with openpyxl's read between them): preview 0.50-0.62 -> 0.23-0.33 CPU s, c
 (SQLite's own inserts, index and foreign-key work are most of what is left), openpyxl 0.53-0.85: CPU ratio
 1.39-2.20 -> 1.22-1.66. On PostgreSQL (COPY for the bulk rows) the commit took 1.13-1.18 -> 0.62-0.63 CPU s.
 Peak memory of the 20,000-row preview + commit 306 -> 172 MiB (130 MiB of it the app before the file is read).
+Measured again 2026-12-01 22:45-23:00 (load average 4-7 on 2 cores; the code before and after side by side in
+one script, minimum of 3-4 runs, CPU seconds): the commit 0.61-0.76 -> 0.37-0.45 CPU s on SQLite and
+0.66 -> 0.34 on PostgreSQL (bulk creation checking each repeated value once, rows built as tuples, the audit
+JSON encoded directly, priority areas linked by id); openpyxl 0.83-1.05. What is left of the SQLite commit is
+mostly SQLite's own inserts (indexes, foreign keys) and the WAL checkpoint at commit; on PostgreSQL it is the
+server's per-row foreign-key checks and index inserts of the COPYs (about 50 000 FK checks for 5,000 actions).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import gc
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from tracker import text as texts
 from tracker.admin import services as admin
 from tracker.audit import services as audit
 from tracker.auth.models import Membership, Role, User
+from tracker.bulk import BulkInsert
 from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
@@ -342,12 +344,34 @@ def _timescale_value(row: dict) -> str | dt.date:
     return dt.date.fromisoformat(row["timescale"]) if row["timescale_is_date"] else row["timescale"]
 
 
+class _ItemRef(NamedTuple):
+    """A framework item as a new action links it: plans.create_actions reads its id and number only."""
+    id: int
+    number: str
+
+
+def _item_refs(framework_id: int) -> dict[str, _ItemRef]:
+    """The framework's items by number, read as plain rows (what `frameworks.items_by_number` gives, in the
+    same order, without loading a thousand priority areas as objects)."""
+    return {number: _ItemRef(id_, number) for id_, number in db.session.execute(
+        select(FrameworkItem.id, FrameworkItem.number).join(Theme).where(Theme.framework_id == framework_id)
+        .order_by(Theme.position, Theme.id, FrameworkItem.position, FrameworkItem.id))}
+
+
 @dataclass
 class _PlanTarget:
     plan: Plan
-    items: dict[str, FrameworkItem]
-    msg_items: dict[str, FrameworkItem]
+    framework: Framework
+    msg: Framework
+    #: The items new actions link (plain rows); an updated action is given the items themselves (`objects`).
+    items: dict[str, _ItemRef]
+    msg_items: dict[str, _ItemRef]
     msg_framework_id: int
+
+    @functools.cached_property
+    def objects(self) -> tuple[dict[str, FrameworkItem], dict[str, FrameworkItem]]:
+        """The plan framework's and the MSG framework's items by number, loaded for the rows that update."""
+        return frameworks.items_by_number(self.framework), frameworks.items_by_number(self.msg)
 
 
 @_bulk
@@ -373,20 +397,32 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
     to_create = []
+    # The organisations of each distinct lead cell and the MSG items of each distinct proposals cell, once.
+    orgs_of: dict[tuple, list[Organisation]] = {}
+    msg_of: dict[tuple, list[_ItemRef]] = {}
     for number, row in enumerate(preview["rows"]):
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(preview["rows"]))
         if row["verb"] == "unchanged":
             continue
-        items = ([target.items[row["item"]]] if row.get("item") and row["item"] in target.items else []) + \
-            [target.msg_items[n] for n in row["msg"] if n in target.msg_items]
-        orgs = list({organisations[name].id: organisations[name] for _, name, _ in row["leads"]}.values())
+        names = tuple(name for _, name, _ in row["leads"])
+        orgs = orgs_of.get(names)
+        if orgs is None:
+            orgs = orgs_of[names] = list({organisations[name].id: organisations[name] for name in names}.values())
         if row["verb"] == "create":
-            to_create.append(_new_action(target.plan, row, items, orgs))
+            msg = tuple(row["msg"])
+            msg_items = msg_of.get(msg)
+            if msg_items is None:
+                msg_items = msg_of[msg] = [target.msg_items[n] for n in msg if n in target.msg_items]
+            item = target.items.get(row["item"]) if row.get("item") else None
+            to_create.append(_new_action(row, [item, *msg_items] if item else msg_items, orgs))
             if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
                 _insert_actions(to_create, target.plan, actor_id)
                 to_create = []
         else:
+            item_objects, msg_objects = target.objects
+            items = ([item_objects[row["item"]]] if row.get("item") and row["item"] in item_objects else []) + \
+                [msg_objects[n] for n in row["msg"] if n in msg_objects]
             if not parsed.themes:
                 items += [i for i in existing[row["ref"]].items if i.theme.framework_id != target.msg_framework_id]
             changes = {"text": row["text"], "lead_text": lead_text(row), "timescale": _timescale_value(row),
@@ -417,11 +453,12 @@ def _without_organisations(preview: dict, names: set[str]) -> dict:
                      for row in preview["rows"]]}
 
 
-def _new_action(plan: Plan, row: dict, items: list[FrameworkItem], orgs: list[Organisation]) -> dict:
+def _new_action(row: dict, items: list[_ItemRef], orgs: list[Organisation]) -> dict:
     """An action's values from a row, for plans.services.create_actions (which checks them)."""
-    return {"ref": row["ref"], "text": row["text"], "status": Status(row["status"] or Status.NOT_STARTED),
-            "lead_text": lead_text(row), "timescale": _timescale_value(row), "items": items,
-            "organisations": orgs}
+    return {"ref": row["ref"], "text": row["text"], "status": row["status"] or Status.NOT_STARTED,
+            "lead_text": row.get("officer") or row["lead"] or None,
+            "timescale": dt.date.fromisoformat(row["timescale"]) if row["timescale_is_date"] else row["timescale"],
+            "items": items, "organisations": orgs}
 
 
 def _insert_actions(actions: list[dict], plan: Plan, actor_id: int | None) -> None:
@@ -444,15 +481,15 @@ def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> 
         plan = plans.create_plan(partnership_id=partnership.id, framework_id=framework.id, name=plan_name,
                                  kind=kind or (PlanKind.DELIVERY_PLAN if "delivery" in title else PlanKind.ACTION_PLAN),
                                  description=parsed.title or None, actor_id=actor_id)
-    return _PlanTarget(plan=plan, items=frameworks.items_by_number(framework),
-                       msg_items=frameworks.items_by_number(msg), msg_framework_id=msg.id)
+    return _PlanTarget(plan=plan, framework=framework, msg=msg, items=_item_refs(framework.id),
+                       msg_items=_item_refs(msg.id), msg_framework_id=msg.id)
 
 
 def _new_framework(partnership: Partnership, plan_name: str, themes: list[dict]) -> Framework:
     """The plan's own framework of the file's outcomes and priority areas, in three statements.
 
-    A plan may have a thousand priority areas; Core inserts (one executemany for the outcomes, one for the
-    areas) instead of a flush per area. Loaded back with its outcomes and areas for linking the actions.
+    A plan may have a thousand priority areas; bulk inserts (one for the outcomes, one for the areas) instead
+    of a flush per area; the actions link its areas by id (`_item_refs`).
     """
     code = f"import-{partnership.id}-{_slug(plan_name)}"
     framework = db.session.scalar(select(Framework).where(Framework.code == code))
@@ -469,14 +506,13 @@ def _new_framework(partnership: Partnership, plan_name: str, themes: list[dict])
              "position": position} for position, t in enumerate(themes)])
         theme_ids = dict(db.session.execute(select(Theme.number, Theme.id).where(
             Theme.framework_id == framework.id)).all())
-        items = [{"theme_id": theme_ids[t["number"]], "number": i["number"], "title": i["title"],
-                  "descriptors": [], "local_completion": True, "note": None, "position": position}
-                 for t in themes for position, i in enumerate(t["items"])]
-        if items:
-            db.session.execute(FrameworkItem.__table__.insert(), items)
-    db.session.expire(framework, ["themes"])
-    return db.session.scalar(select(Framework).where(Framework.id == framework.id).options(
-        selectinload(Framework.themes).selectinload(Theme.items)))
+        insert = BulkInsert(FrameworkItem.__table__, ("theme_id", "number", "title", "descriptors",
+                                                      "local_completion", "note", "position"))
+        descriptors, local = insert.processor("descriptors")([]), insert.processor("local_completion")(True)
+        insert.write([(theme_ids[t["number"]], i["number"], i["title"], descriptors, local, None, position)
+                      for t in themes for position, i in enumerate(t["items"])])
+    db.session.expire(framework, ["themes"])  # loaded afresh if anything reads them
+    return framework
 
 
 def _update_framework(framework: Framework, themes: list[dict]) -> None:

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _encode_string
 
 from sqlalchemy import func, or_, select
 
 from tracker import text as texts
 from tracker.audit import services as audit
+from tracker.bulk import BulkInsert
 from tracker.auth.models import Role
 from tracker.errors import Conflict, NotAllowed, RuleError
 from tracker.extensions import db
@@ -306,6 +307,10 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     The bulk form of `create_action`: each row (text, ref, status, lead_text, timescale, items, organisations)
     passes the same field rules, with the timescale kept as written, refs unique in the plan. Raises RuleError
     naming the row's ref; nothing is written unless every row passes.
+
+    The values a plan repeats in row after row (its few leads, timescales, statuses, items and organisations)
+    are checked, interpreted and converted for the database once each, at the first row that has them (so a
+    refusal still names that row); each row's own reference and text are checked row by row.
     """
     from tracker.audit.models import AuditEvent
     from tracker.plans.models import action_items, action_organisations
@@ -313,173 +318,133 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     actor_id = _as_manager(actor, actor_id, plan, "Only the plan's managers can add actions.")
     if not rows:
         return 0
-    taken = set(db.session.scalars(select(Action.ref).where(Action.plan_id == plan.id)))
+    db.session.flush()  # then read as plain rows (thousands of refs and ids, never loaded as objects)
+    connection = db.session.connection()
+    taken = set(connection.scalars(select(Action.ref).where(Action.plan_id == plan.id)).all())
     # The items an action may link: its plan's framework's and the national frameworks' (one query, not one
     # lazy load of each item's theme).
-    allowed_items = set(db.session.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
+    allowed_items = set(connection.scalars(select(FrameworkItem.id).join(FrameworkItem.theme).join(Theme.framework)
                                            .where(or_(Theme.framework_id == plan.framework_id,
-                                                      Framework.partnership_id.is_(None)))))
+                                                      Framework.partnership_id.is_(None)))).all())
     plan_id, partnership_id = plan.id, plan.partnership_id
-    # Each linked item's (id, number) and organisation's (id, name, partnership) read once, not once per row
+    actions = BulkInsert(Action.__table__, ("plan_id", "ref", "text", "lead_officer_id", "lead_text",
+                                             "timescale_text", "timescale_kind", "due_start", "due_end", "status",
+                                             "created_at", "updated_at", "version"))
+    events = BulkInsert(AuditEvent.__table__, ("at", "user_id", "partnership_id", "plan_id", "entity_type",
+                                                "entity_id", "verb", "summary", "before", "after"))
+    to_date, to_status, to_json = (actions.processor("due_start"), actions.processor("status"),
+                                   events.processor("after"))
+    as_json = _NewActionJSON() if events.takes_json_text("after") else None
+    now = utcnow()
+    created = actions.processor("created_at")(now)
+    # Each linked item's (id, number) and organisation's (id, name) read and checked once, not once per row
     # that links it (the same few hundred objects are linked by thousands of rows).
-    facts: dict = {}
-
-    def item_facts(item):
-        found = facts.get(item)
-        if found is None:
-            found = facts[item] = (item.id, item.number)
-        return found
-
-    def org_facts(org):
-        found = facts.get(org)
-        if found is None:
-            found = facts[org] = (org.id, org.name, org.partnership_id)
-        return found
-
-    checked = []
+    item_facts: dict = {}
+    org_facts: dict = {}
+    statuses: dict = {}
+    leads: dict = {}
+    timescales: dict = {}
+    values, links, snapshots = [], [], []
+    line, paragraphs = texts.line, texts.paragraphs
     for row in rows:
-        ref = texts.line(row.get("ref"), field="ref", label="The reference", max_length=REF_MAX, required=True)
+        ref = line(row.get("ref"), field="ref", label="The reference", max_length=REF_MAX, required=True)
         if ref in taken:
             raise Conflict(f"{ref} is already used in this plan.", "ref")
         taken.add(ref)
+        given = row.get("status") or Status.NOT_STARTED
+        status = statuses.get(given)
+        if status is None:
+            try:
+                status = Status(given)
+            except ValueError:
+                raise RuleError(f"{ref}: choose the action's status.", "status") from None
+            status = statuses[given] = (status.value, to_status(status))
+        items = []
+        for item in row.get("items", ()):
+            facts = item_facts.get(item)
+            if facts is None:
+                if item.id not in allowed_items:
+                    raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.",
+                                    "items")
+                facts = item_facts[item] = (item.id, item.number)
+            items.append(facts)
+        organisations = []
+        for org in row.get("organisations", ()):
+            facts = org_facts.get(org)
+            if facts is None:
+                if org.partnership_id != partnership_id:
+                    raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
+                facts = org_facts[org] = (org.id, org.name)
+            organisations.append(facts)
+        text = paragraphs(row.get("text"), field="text", label=f"The action {ref}", max_length=ACTION_TEXT_MAX,
+                          required=True)
+        given = row.get("lead_text")
         try:
-            status = Status(row.get("status") or Status.NOT_STARTED)
-        except ValueError:
-            raise RuleError(f"{ref}: choose the action's status.", "status") from None
-        items = [item_facts(item) for item in row.get("items", ())]
-        if any(item[0] not in allowed_items for item in items):
-            raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.", "items")
-        organisations = [org_facts(org) for org in row.get("organisations", ())]
-        if any(org[2] != partnership_id for org in organisations):
-            raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
-        timescale = row.get("timescale")
-        values = {
-            "plan_id": plan_id, "ref": ref, "status": status, "lead_officer_id": None, "superseded_by_id": None,
-            "text": texts.paragraphs(row.get("text"), field="text", label=f"The action {ref}",
-                                     max_length=ACTION_TEXT_MAX, required=True),
-            "lead_text": texts.line(row.get("lead_text"), field="lead_text", label=f"The lead of {ref}",
-                                    max_length=LEAD_TEXT_MAX),
-        }
-        shell = _Fields(**values, items=items, organisations=organisations)
-        apply_timescale(shell, texts.line(timescale, field="timescale", label=f"The timescale of {ref}",
-                                          max_length=TIMESCALE_MAX) if isinstance(timescale, str) else timescale)
-        checked.append(shell)
-    now = utcnow()
-    columns = ("plan_id", "ref", "text", "status", "lead_text", "lead_officer_id", "timescale_text", "timescale_kind",
-               "due_start", "due_end")
-    # Core inserts: one executemany each (the ORM's bulk insert splits rows into groups by which values are None).
-    # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
-    before = db.session.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
-    _insert_rows(Action.__table__, [
-        {**{c: getattr(a, c) for c in columns}, "created_at": now, "updated_at": now, "version": 1} for a in checked])
-    id_by_ref = dict(db.session.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
-                                                                            Action.id > before)).all())
-    ids = [id_by_ref[a.ref] for a in checked]  # refs are unique in a plan: one query instead of RETURNING
-    item_links = [{"action_id": i, "item_id": item[0]} for i, a in zip(ids, checked) for item in a.items]
-    org_links = [{"action_id": i, "organisation_id": org[0]} for i, a in zip(ids, checked) for org in a.organisations]
-    _insert_id_pairs(action_items, item_links)
-    _insert_id_pairs(action_organisations, org_links)
-    _insert_rows(AuditEvent.__table__, [
-        {"at": now, "user_id": actor_id, "entity_type": "action", "entity_id": i, "verb": verb,
-         "partnership_id": partnership_id, "plan_id": plan_id, "before": None,
-         "after": _new_snapshot(a), "summary": f"Imported action {a.ref}"}
-        for i, a in zip(ids, checked)])
-    db.session.expire(plan, ["actions"])
-    return len(checked)
-
-
-def _insert_id_pairs(table, rows: list[dict]) -> None:
-    """Link rows (two id columns) in one executemany (see `_insert_rows`)."""
-    _insert_rows(table, rows)
-
-
-def _insert_rows(table, rows: list[dict]) -> None:
-    """Rows (every one with the same keys) in one executemany on the driver's cursor (SQLite), or one COPY
-    (PostgreSQL).
-
-    Each value goes through its column type's own bind processor (the dialect's, as SQLAlchemy would apply
-    it), once per distinct value where values repeat (the same timestamp, status or plan in every row), so
-    SQLAlchemy's per-row parameter building (most of the cost of thousands of rows) is skipped. A table with
-    a Python-side default for a column the rows leave out goes through SQLAlchemy as usual.
-    """
-    if not rows:
-        return
-    names = list(rows[0])
-    if any(column.default is not None and column.key not in rows[0] for column in table.c):
-        db.session.execute(table.insert(), rows)
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    order = list(compiled.positiontup) if compiled.positional else names
-    processors = [(index, _converter(process)) for index, process in enumerate(
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order) if process is not None]
-    pick = operator.itemgetter(*order)
-    values = [pick(row) for row in rows] if len(order) > 1 else [(row[order[0]],) for row in rows]
-    if processors:
-        converted = []
-        for value in values:
-            value = list(value)
-            for index, convert in processors:
-                value[index] = convert(value[index])
-            converted.append(value)
-        values = converted
-    if dialect.name == "postgresql":
-        _copy_rows(connection, table, order, values)
-    elif compiled.positional:
-        connection.exec_driver_sql(str(compiled), [tuple(v) for v in values] if processors else values)
-    else:
-        connection.exec_driver_sql(str(compiled), [dict(zip(order, v)) for v in values])
-
-
-def _copy_rows(connection, table, names: list[str], values: list) -> None:
-    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
-    one stream instead of a statement or round trip per row."""
-    preparer = connection.dialect.identifier_preparer
-    sql = (f"COPY {preparer.format_table(table)} "
-           f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
-    cursor = connection.connection.cursor()
-    try:
-        with cursor.copy(sql) as copy:
-            for row in values:
-                copy.write_row(row)
-    finally:
-        cursor.close()
-
-
-def _converter(process):
-    """The bind processor with repeated values converted once (unhashable ones, such as JSON, every time)."""
-    seen: dict = {}
-
-    def convert(value):
-        try:
-            return seen[value]
+            lead_text = leads[given]
         except KeyError:
-            seen[value] = converted = process(value)
-            return converted
-        except TypeError:
-            return process(value)
-    return convert
+            lead_text = leads[given] = line(given, field="lead_text", label=f"The lead of {ref}",
+                                            max_length=LEAD_TEXT_MAX)
+        given = row.get("timescale")
+        timescale = timescales.get(given)
+        if timescale is None:
+            written = line(given, field="timescale", label=f"The timescale of {ref}",
+                           max_length=TIMESCALE_MAX) if isinstance(given, str) else given
+            window = interpret(written)
+            timescale = timescales[given] = (window.text[:200], window.kind, to_date(window.start),
+                                             to_date(window.end), window.end.isoformat() if window.end else None)
+        values.append((plan_id, ref, text, None, lead_text, timescale[0], timescale[1], timescale[2],
+                       timescale[3], status[1], created, created, 1))
+        links.append((items, organisations))
+        # `snapshot` of the new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk).
+        numbers, names = sorted(item[1] for item in items), sorted(org[1] for org in organisations)
+        snapshots.append(as_json(ref, text, lead_text, timescale[0], timescale[4], status[0], numbers, names)
+                         if as_json else to_json({
+                             "ref": ref, "text": text, "lead_officer_id": None, "lead_text": lead_text,
+                             "timescale_text": timescale[0], "due_end": timescale[4], "status": status[0],
+                             "items": numbers, "organisations": names, "superseded_by_id": None}))
+    # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
+    before = connection.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
+    actions.write(values)
+    id_by_ref = dict(connection.execute(select(Action.ref, Action.id).where(Action.plan_id == plan_id,
+                                                                            Action.id > before)).all())
+    ids = [id_by_ref[row[1]] for row in values]  # refs are unique in a plan: one query instead of RETURNING
+    BulkInsert(action_items, ("action_id", "item_id")).write(
+        [(i, item[0]) for i, (items, _) in zip(ids, links) for item in items])
+    BulkInsert(action_organisations, ("action_id", "organisation_id")).write(
+        [(i, org[0]) for i, (_, organisations) in zip(ids, links) for org in organisations])
+    at, no_before = events.processor("at")(now), events.processor("before")(None)
+    events.write([(at, actor_id, partnership_id, plan_id, "action", i, verb, f"Imported action {row[1]}", no_before,
+                   after) for i, row, after in zip(ids, values, snapshots)])
+    db.session.expire(plan, ["actions"])
+    return len(values)
 
 
-def _new_snapshot(action: _Fields) -> dict:
-    """`snapshot` of a new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk);
-    its items are (id, number) and its organisations (id, name, partnership id)."""
-    return {
-        "ref": action.ref, "text": action.text, "lead_officer_id": action.lead_officer_id,
-        "lead_text": action.lead_text, "timescale_text": action.timescale_text,
-        "due_end": action.due_end.isoformat() if action.due_end else None, "status": Status(action.status).value,
-        "items": sorted(item[1] for item in action.items),
-        "organisations": sorted(org[1] for org in action.organisations),
-        "superseded_by_id": action.superseded_by_id,
-    }
+class _NewActionJSON:
+    """A new action's audit snapshot as JSON text, exactly as json.dumps writes the dict (its keys in `snapshot`'s
+    order, json's separators, its ASCII string encoder for every string): the values rows repeat (leads,
+    timescales, statuses, organisation lists) are encoded once each."""
 
+    def __init__(self):
+        self.encoded: dict = {}
 
-class _Fields:
-    """An action's values before it has a row (what `snapshot` and `apply_timescale` read and write)."""
+    def _known(self, value: str | None) -> str:
+        found = self.encoded.get(value)
+        if found is None:
+            found = self.encoded[value] = "null" if value is None else _encode_string(value)
+        return found
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    def __call__(self, ref: str, text: str, lead_text: str | None, timescale_text: str, due_end: str | None,
+                 status: str, numbers: list[str], names: list[str]) -> str:
+        encode, known = _encode_string, self._known
+        key = tuple(names)
+        organisations = self.encoded.get(key)
+        if organisations is None:
+            organisations = self.encoded[key] = f"[{', '.join(map(encode, names))}]"
+        return (f'{{"ref": {encode(ref)}, "text": {encode(text)}, "lead_officer_id": null, '
+                f'"lead_text": {known(lead_text)}, "timescale_text": {known(timescale_text)}, '
+                f'"due_end": {known(due_end)}, "status": {known(status)}, '
+                f'"items": [{", ".join(map(encode, numbers))}], "organisations": {organisations}, '
+                f'"superseded_by_id": null}}')
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
