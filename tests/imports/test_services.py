@@ -162,6 +162,24 @@ def test_a_changed_file_updates_the_changed_actions_only(app):
                                                                     AuditEvent.verb == "update")) == 1
 
 
+def test_a_changed_file_updates_an_action_whose_timescale_has_no_date(app):
+    """A re-import keeps a timescale as the file writes it ("TBC"), as the first import did."""
+    from tests.imports.builders import plan_xlsx
+
+    factories.msg()
+    partnership = factories.partnership("Anytown")
+    headers = ["Ref", "Action", "Lead", "Timescale"]
+    rows = [["1", "Do one thing", "Council", "TBC"]]
+    services.apply(services.read(plan_xlsx(headers, rows)), partnership, "Plan", actor_id=None)
+    db.session.commit()
+    rows[0][1] = "Do one thing well"
+    summary = services.apply(services.read(plan_xlsx(headers, rows)), partnership, "Plan", actor_id=None)
+    db.session.commit()
+    assert (summary["create"], summary["update"], summary["unchanged"]) == (0, 1, 0)
+    action = db.session.scalar(select(Action).where(Action.ref == "1"))
+    assert (action.text, action.timescale_text, action.due_end) == ("Do one thing well", "TBC", None)
+
+
 def test_a_status_read_from_the_timescale_only_starts_an_action_off(app):
     from tracker.plans import services as plans
 

@@ -429,7 +429,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
                        "organisations": orgs, "items": items}
             if row["status"] and row["status_from"] == "status column":
                 changes["status"] = Status(row["status"])
-            plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, **changes)
+            # The timescale as the file has it, readable or not ("TBC"), as a new action's is kept.
+            plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, as_written=True,
+                              **changes)
     _insert_actions(to_create, target.plan, actor_id)
     summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
                "organisations_created": preview["new_organisations"],

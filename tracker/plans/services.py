@@ -448,18 +448,19 @@ class _NewActionJSON:
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
-                **changes) -> Action:
+                as_written: bool = False, **changes) -> Action:
     """Change an action's fields; refused if someone else saved since `expected_version` was read.
 
     Accepts text, ref, timescale, status, lead_officer_id, lead_text, items, organisations, superseded_by_id.
     With `actor` their right to manage the plan is checked, and a changed timescale or due date needs
     `revision_reason` (kept in the audit event, and shown beside the slip in the committee papers).
+    `as_written` keeps a timescale copied from a source document (a re-import), as `create_action` does.
     """
     actor_id = _as_manager(actor, actor_id, action.plan, "Only the plan's managers can edit actions.")
     _check_version(action, expected_version)
     reason = texts.paragraphs(changes.pop("revision_reason", None), field="revision_reason",
                               label="The reason for the new timescale", max_length=REASON_MAX)
-    changes = _action_fields(action.plan, action, **changes)
+    changes = _action_fields(action.plan, action, as_written=as_written, **changes)
     before = snapshot(action)
     for key, value in changes.items():
         if key == "timescale":
