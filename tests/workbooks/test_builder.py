@@ -213,3 +213,23 @@ def test_long_tables_keep_dates_blanks_and_formula_like_text_in_every_column():
     assert all(actions.cell(row=2, column=c).border.left.style == "thin" for c in range(1, 17))
     assert next(wb["Overdue"].iter_rows(min_row=2, values_only=True))[4] == dt.datetime(2024, 2, 29)
     assert next(wb["Changes"].iter_rows(min_row=2, values_only=True))[7] == dt.datetime(2023, 8, 1)
+
+
+def test_long_tables_rows_keep_their_heights_with_the_commonest_as_the_default():
+    """The commonest row height of a long table is its sheet's default row height (so XlsxWriter is told only
+    about the other rows); every row still gets the height its wrapped text needs, the heading row too."""
+    long = "word " * 30  # 150 characters: four lines of the Action column
+    rows = ([action(n, text=long) for n in range(1, 6)] + [action(6)]
+            + [action(7, rag_text="Green", group="G", days_overdue=3)])
+    wb = load(build_workbook(snapshot(rows, changes=[])))
+    actions = wb["Actions"]
+
+    def height(ws, row):
+        return ws.row_dimensions[row].height or ws.sheet_format.defaultRowHeight
+
+    assert actions.sheet_format.defaultRowHeight == 60
+    assert [height(actions, r) for r in range(1, 9)] == [45] + [60] * 5 + [30, 15]
+    overdue = wb["Overdue"]
+    # A3 (15 days, the long text in the wider column: three lines) and A7: a tie, so the shorter is the default.
+    assert [height(overdue, r) for r in range(1, overdue.max_row + 1)] == [30, 45, 15]
+    assert overdue.sheet_format.defaultRowHeight == 15

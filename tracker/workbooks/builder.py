@@ -28,7 +28,7 @@ from tracker.papers import palette
 from tracker.papers.sections import Section
 from tracker.rag import Rag, Status
 from tracker.timeutil import long_date
-from tracker.workbooks.data import CHANGE_KINDS, ActionRow, WorkbookData
+from tracker.workbooks.data import CHANGE_KINDS, ActionRow, ChangeRow, WorkbookData
 
 #: Excel refuses cells longer than this.
 EXCEL_CELL_LIMIT = 32_767
@@ -144,8 +144,16 @@ class _Sheet:
         self.styles = styles
         self.widths = list(widths)
         self.row = 0
+        #: The height (points) of a row not given one: Excel's 15 unless `default_height` changes it.
+        self.default_height = LINE_HEIGHT_POINTS
         for index, width in enumerate(widths):
             self.ws.set_column(index, index, width)
+
+    def set_default_height(self, height: float) -> None:
+        """Rows not given a height of their own are this high (the sheet's default row height)."""
+        if height != LINE_HEIGHT_POINTS:
+            self.ws.set_default_row(height)
+        self.default_height = height
 
     def append(self, cells: Iterable[tuple[object, str]] = ()) -> int:
         """Write one row of (value, style) pairs; returns its 1-based number."""
@@ -155,8 +163,9 @@ class _Sheet:
             if isinstance(value, str) and style in WRAPPING and value:
                 width = self.widths[index] if index < len(self.widths) else 8.43
                 lines = max(lines, wrapped_lines(value, width))
-        if lines > 1:
-            self.ws.set_row(self.row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
+        height = min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS)
+        if height != self.default_height:
+            self.ws.set_row(self.row, height)
         for col, (value, style) in enumerate(cells):
             self.write(self.row, col, value, style)
         self.row += 1
@@ -183,8 +192,8 @@ class _Sheet:
 def wrapped_lines(text: str, width: float) -> int:
     """Roughly how many lines text wraps to in a column `width` characters wide."""
     per_line = max(int(width * 1.1) - 1, 1)
-    if len(text) <= per_line and "\n" not in text:
-        return 1  # the common case, without splitting
+    if "\n" not in text:
+        return max(1, -(-len(text) // per_line))  # the common case, without splitting
     return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
 
 
@@ -218,8 +227,10 @@ def _print_setup(sheet: _Sheet, data: WorkbookData, *, paper: int = A4, landscap
 
 
 def _table_sheet(wb, styles, data: WorkbookData, name: str, columns: Sequence[Column], rows: int, *,
-                 freeze_cols: int = 0, paper: int = A4, **names) -> _Sheet:
+                 freeze_cols: int = 0, paper: int = A4, default_height: float = LINE_HEIGHT_POINTS,
+                 **names) -> _Sheet:
     sheet = _Sheet(wb, styles, name, [c.width for c in columns])
+    sheet.set_default_height(default_height)
     sheet.ws.freeze_panes(1, freeze_cols)
     _print_setup(sheet, data, paper=paper, repeat_heading=True)
     sheet.ws.autofilter(0, 0, rows, len(columns) - 1)
@@ -440,43 +451,86 @@ _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 _illegal = ILLEGAL_CHARACTERS_RE.search
 
 
-class _Rows:
-    """The long tables (Actions, Overdue, Changes) written cell by cell with XlsxWriter's typed calls: each
-    column's format looked up once, dates as Excel day numbers, row heights from the wrapping columns only.
-    The cells are those `_Sheet.write` writes, at a fraction of the cost per cell."""
+def _points(lines: int) -> float:
+    """The height of a row holding that many lines of text (Excel's limit at most)."""
+    return min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS)
 
-    def __init__(self, sheet: _Sheet, styles_of_columns: Sequence[str]):
-        self.sheet = sheet
+
+#: Lines beyond which a row is no taller (MAX_ROW_HEIGHT_POINTS): a row's line count fits in a byte.
+_MAX_LINES = -(-MAX_ROW_HEIGHT_POINTS // LINE_HEIGHT_POINTS)
+
+
+class _Table:
+    """A long table (Actions, Overdue, Changes) written row by row with XlsxWriter's typed calls.
+
+    Each row's text values come as one tuple (`text_columns` gives their columns): checked once for characters
+    XML forbids and Excel's length limit (cleaned cell by cell only when it has them), each written with its
+    column's format looked up once (the quote-prefixed one for text that looks like a formula), an empty one
+    as a blank with the border. Dates go in as Excel day numbers.
+
+    Row heights are worked out before the sheet is started (`plan`), from the wrapping columns as
+    `_Sheet.append` does: the commonest becomes the sheet's default row height and only the other rows are given
+    theirs, since XlsxWriter keeps what it is told about each row until the workbook is closed.
+    """
+
+    def __init__(self, columns: Sequence[Column], text_columns: Sequence[int]):
+        self.columns = columns
+        self.text_columns = tuple(text_columns)
+        #: (position in the text tuple, characters a line holds, width) of each text column that wraps.
+        self.wrapping = [(index, max(int(columns[col].width * 1.1) - 1, 1), columns[col].width)
+                         for index, col in enumerate(self.text_columns) if columns[col].style in WRAPPING]
+        self.lines = bytearray()
+        self.common = 1
+
+    def plan(self, rows: Sequence, texts_of) -> int:
+        """Each row's line count, and the commonest (fewest lines on a tie) as the default: its height returned."""
+        wrapping = self.wrapping
+        lines = self.lines = bytearray(len(rows))
+        for index, row in enumerate(rows):
+            texts = texts_of(row)
+            most = 1
+            for position, per_line, width in wrapping:
+                value = texts[position]
+                if value and (len(value) > per_line or "\n" in value):
+                    found = wrapped_lines(value, width)
+                    if found > most:
+                        most = found
+            lines[index] = most if most < _MAX_LINES else _MAX_LINES
+        if rows:
+            counts = Counter(lines)
+            self.common = max(counts, key=lambda n: (counts[n], -n))
+        return _points(self.common)
+
+    def attach(self, sheet: _Sheet) -> None:
         ws = sheet.ws
+        self.sheet = sheet
         self.write_string, self.write_number, self.write_blank = ws.write_string, ws.write_number, ws.write_blank
         self.set_row = ws.set_row
         formats, quoted = sheet.styles.formats, sheet.styles.quoted
-        known = [style if style in formats else "text" for style in styles_of_columns]  # "rag": per row
+        known = [column.style if column.style in formats else "text" for column in self.columns]  # "rag": per row
         self.formats = [formats[style] for style in known]
-        self.quoted = [quoted[style] for style in known]
-        #: (column, characters a line holds, width) of each column whose text wraps.
-        self.wrapping = [(col, max(int(sheet.widths[col] * 1.1) - 1, 1), sheet.widths[col])
-                         for col, style in enumerate(styles_of_columns) if style in WRAPPING]
+        self.text_cells = [(col, formats[known[col]], quoted[known[col]]) for col in self.text_columns]
 
-    def height(self, row: int, values: Sequence) -> None:
-        """The row's height fitted to its longest wrapped text (as `_Sheet.append` does)."""
-        lines = 1
-        for col, per_line, width in self.wrapping:
-            value = values[col]
-            if value and (len(value) > per_line or "\n" in value):
-                lines = max(lines, wrapped_lines(value, width))
-        if lines > 1:
-            self.set_row(row, min(lines * LINE_HEIGHT_POINTS, MAX_ROW_HEIGHT_POINTS))
+    def height(self, row: int, index: int) -> None:
+        """Row `row` (of the sheet) given the height of the table's row `index` when it is not the default."""
+        lines = self.lines[index]
+        if lines != self.common:
+            self.set_row(row, _points(lines))
 
-    def text(self, row: int, col: int, value: str | None, cell_format=None) -> None:
-        if value and (_illegal(value) is not None or len(value) > EXCEL_CELL_LIMIT):
-            value = safe_text(value)
-        if not value:
-            self.write_blank(row, col, None, cell_format or self.formats[col])
-        elif value[0] in _FORMULA_STARTS:
-            self.write_string(row, col, value, self.quoted[col] if cell_format is None else cell_format)
-        else:
-            self.write_string(row, col, value, cell_format or self.formats[col])
+    def texts(self, row: int, values: tuple) -> None:
+        try:
+            joined = "".join(values)
+        except TypeError:  # a missing value (None): a blank cell
+            values = tuple("" if value is None else value for value in values)
+            joined = "".join(values)
+        if _illegal(joined) is not None or len(joined) > EXCEL_CELL_LIMIT:
+            values = [safe_text(value) for value in values]
+        write_string, write_blank, starts = self.write_string, self.write_blank, _FORMULA_STARTS
+        for (col, plain, quoted), value in zip(self.text_cells, values):
+            if value:
+                write_string(row, col, value, quoted if value[0] in starts else plain)
+            else:
+                write_blank(row, col, None, plain)
 
     def date(self, row: int, col: int, value: dt.date | None) -> None:
         if value is None:
@@ -493,76 +547,83 @@ class _Rows:
             self.write_number(row, col, value, self.formats[col])
 
 
+def _action_texts(row: ActionRow) -> tuple:
+    moved = moved_text(row) if (row.moved_reason or row.moved_by or row.moved_on) else ""
+    return (row.group, row.ref, row.proposals, row.text, row.lead_officer, row.organisations, row.timescale_text,
+            row.rag_text, row.latest_update, moved)
+
+
 def _actions(wb, styles, data: WorkbookData) -> None:
+    table = _Table(ACTION_COLUMNS, (0, 1, 2, 3, 4, 5, 6, 10, 11, 15))
+    default = table.plan(data.actions, _action_texts)
     sheet = _table_sheet(wb, styles, data, "Actions", ACTION_COLUMNS, len(data.actions), freeze_cols=2, paper=A3,
-                         group=data.group_label, items=data.item_label)
-    rows = _Rows(sheet, [column.style for column in ACTION_COLUMNS])
-    text, date, number, height = rows.text, rows.date, rows.number, rows.height
-    rag_formats = {colour.value: styles.formats[f"rag:{colour.value}"] for colour in Rag}
-    r = sheet.row
-    for row in data.actions:
-        moved = moved_text(row) if (row.moved_reason or row.moved_by or row.moved_on) else ""
-        height(r, (row.group, None, row.proposals, row.text, row.lead_officer, row.organisations,
-                   row.timescale_text, None, None, None, row.rag_text, row.latest_update, None, None, None, moved))
-        text(r, 0, row.group)
-        text(r, 1, row.ref)
-        text(r, 2, row.proposals)
-        text(r, 3, row.text)
-        text(r, 4, row.lead_officer)
-        text(r, 5, row.organisations)
-        text(r, 6, row.timescale_text)
+                         default_height=default, group=data.group_label, items=data.item_label)
+    table.attach(sheet)
+    texts, date, height = table.texts, table.date, table.height
+    write_string, write_number, formats = table.write_string, table.write_number, table.formats
+    status_format, number_format, changed_format = formats[8], formats[13], formats[14]
+    rag_cells = {colour.value: (RAG_LABELS[colour.value], styles.formats[f"rag:{colour.value}"]) for colour in Rag}
+    first = sheet.row
+    for index, row in enumerate(data.actions):
+        r = first + index
+        height(r, index)
+        texts(r, _action_texts(row))
         date(r, 7, row.due)
-        text(r, 8, STATUS_LABELS[row.status])
-        text(r, 9, RAG_LABELS[row.rag], rag_formats[row.rag])
-        text(r, 10, row.rag_text)
-        text(r, 11, row.latest_update)
+        write_string(r, 8, STATUS_LABELS[row.status], status_format)
+        write_string(r, 9, *rag_cells[row.rag])
         date(r, 12, row.latest_update_on)
-        number(r, 13, row.days_overdue)
-        text(r, 14, "Yes" if row.changed_this_quarter else "No")
-        text(r, 15, moved)
-        r += 1
-    sheet.row = r
+        if row.days_overdue is None:
+            table.number(r, 13, None)
+        else:
+            write_number(r, 13, row.days_overdue, number_format)
+        write_string(r, 14, "Yes" if row.changed_this_quarter else "No", changed_format)
+    sheet.row = first + len(data.actions)
+
+
+def _overdue_texts(row: ActionRow) -> tuple:
+    return row.ref, row.text, row.lead_officer, row.latest_update
 
 
 def _overdue(wb, styles, data: WorkbookData) -> None:
     overdue = sorted((a for a in data.actions if a.days_overdue > 0), key=lambda a: (-a.days_overdue, a.ref))
-    sheet = _table_sheet(wb, styles, data, "Overdue", OVERDUE_COLUMNS, len(overdue))
-    rows = _Rows(sheet, [column.style for column in OVERDUE_COLUMNS])
-    text, date, number, height = rows.text, rows.date, rows.number, rows.height
-    r = sheet.row
-    for row in overdue:
-        height(r, (None, None, row.text, row.lead_officer, None, None, row.latest_update, None))
-        number(r, 0, row.days_overdue)
-        text(r, 1, row.ref)
-        text(r, 2, row.text)
-        text(r, 3, row.lead_officer)
+    table = _Table(OVERDUE_COLUMNS, (1, 2, 3, 6))
+    default = table.plan(overdue, _overdue_texts)
+    sheet = _table_sheet(wb, styles, data, "Overdue", OVERDUE_COLUMNS, len(overdue), default_height=default)
+    table.attach(sheet)
+    texts, date, height, write_string, write_number = table.texts, table.date, table.height, table.write_string, \
+        table.write_number
+    number_format, status_format = table.formats[0], table.formats[5]
+    first = sheet.row
+    for index, row in enumerate(overdue):
+        r = first + index
+        height(r, index)
+        write_number(r, 0, row.days_overdue, number_format)
+        texts(r, _overdue_texts(row))
         date(r, 4, row.due)
-        text(r, 5, STATUS_LABELS[row.status])
-        text(r, 6, row.latest_update)
+        write_string(r, 5, STATUS_LABELS[row.status], status_format)
         date(r, 7, row.latest_update_on)
-        r += 1
-    sheet.row = r
+    sheet.row = first + len(overdue)
+
+
+def _change_texts(change: ChangeRow) -> tuple:
+    reason = change.reason or ("No reason recorded" if change.kind == "Date slipped" else "")
+    return change.kind, change.ref, change.text, change.before, change.after, reason, change.moved_by
 
 
 def _changes(wb, styles, data: WorkbookData) -> None:
-    sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes))
-    rows = _Rows(sheet, [column.style for column in CHANGE_COLUMNS])
-    text, date, number, height = rows.text, rows.date, rows.number, rows.height
-    r = sheet.row
-    for change in data.changes:
-        reason = change.reason or ("No reason recorded" if change.kind == "Date slipped" else "")
-        height(r, (None, None, change.text, change.before, change.after, reason, change.moved_by, None, None))
-        text(r, 0, change.kind)
-        text(r, 1, change.ref)
-        text(r, 2, change.text)
-        text(r, 3, change.before)
-        text(r, 4, change.after)
-        text(r, 5, reason)
-        text(r, 6, change.moved_by)
+    table = _Table(CHANGE_COLUMNS, (0, 1, 2, 3, 4, 5, 6))
+    default = table.plan(data.changes, _change_texts)
+    sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes), default_height=default)
+    table.attach(sheet)
+    texts, date, number, height = table.texts, table.date, table.number, table.height
+    first = sheet.row
+    for index, change in enumerate(data.changes):
+        r = first + index
+        height(r, index)
+        texts(r, _change_texts(change))
         date(r, 7, change.moved_on)
         number(r, 8, change.times_date_moved)
-        r += 1
-    sheet.row = r
+    sheet.row = first + len(data.changes)
 
 
 def _self_evaluation(wb, styles, data: WorkbookData) -> None:

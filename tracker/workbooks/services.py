@@ -15,7 +15,8 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, case, func, literal_column, select, text
+from sqlalchemy import (ARRAY, DateTime, Integer, String, any_, bindparam, case, func, literal_column, select,
+                        text, type_coerce)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -141,7 +142,10 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     history = _history(connection, in_plans, quarter, as_at)
     latest_updates = history["latest"]
     states = _states_at(connection, plan_ids, in_plans, cutoff)
-    slips = _latest_moves(connection, plan_ids, in_plans, cutoff)
+    start = _start_of(quarter.start)
+    history["created_in_quarter"] = {action_id for action_id, state in states.items()
+                                     if _instant(state["created_at"]) >= start}
+    slips = _latest_moves(connection, plan_ids, history["moves"], cutoff)
 
     no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
     rows: list[tuple[tuple, ActionRow]] = []
@@ -150,11 +154,14 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
         ref, status, due = state["ref"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
         narrative, update_at = latest_updates.get(action_id, no_update)
-        last_update_at = state["last_update_at"]
-        if update_at is None and last_update_at is not None and last_update_at < cutoff:
-            update_at = last_update_at
+        if update_at is None:
+            last_update_at = _instant(state["last_update_at"])
+            if last_update_at is not None and last_update_at < cutoff:
+                update_at = last_update_at
         update_on = local_date(update_at)
-        result = derive(status, due, update_on, as_at, created=local_date(state["created_at"]))
+        # The day it was created counts only for an action never updated (tracker.rag.derive).
+        created = local_date(_instant(state["created_at"])) if update_on is None else None
+        result = derive(status, due, update_on, as_at, created=created)
         reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
             action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=state["text"],
@@ -190,7 +197,8 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
 def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
     """Progress-update facts, read in one pass over the plans' updates: each action's latest update by the
     data-as-at date (for the Actions sheet), and for the Changes sheet its date moves, whether it was updated
-    (or its date moved) this quarter, and its status and due date at the quarter's start."""
+    (or its date moved) this quarter, and its status and due date at the quarter's start. (The actions created
+    this quarter, `created_in_quarter`, are added by the caller from the actions it reads.)"""
     start = _start_of(quarter.start)
     end = _start_of(as_at + dt.timedelta(days=1))  # nothing after the data-as-at date counts
     updates = ProgressUpdate.__table__
@@ -228,10 +236,8 @@ def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) ->
             due = found[dated_id][3] if dated_id is not None else None
             at_start[action_id] = (_STATUS_VALUES[Status(found[before_id][2])],
                                    due.isoformat() if due is not None else None)
-    created = set(connection.scalars(select(Action.id).where(in_plans, Action.created_at >= start,
-                                                             Action.created_at < end)))
-    return {"moves": moves, "updated_in_quarter": updated, "created_in_quarter": created, "at_start": at_start,
-            "moved_in_quarter": moved, "latest": latest_updates}
+    return {"moves": moves, "updated_in_quarter": updated, "at_start": at_start, "moved_in_quarter": moved,
+            "latest": latest_updates}
 
 
 def _ids_in(column, ids: Sequence[int]):
@@ -252,6 +258,18 @@ def _updates_by_id(connection, ids, cutoff: dt.datetime) -> dict[int, tuple]:
     ).all()}
 
 
+def _plain_time(column):
+    """A timestamp column read without its UTC type's conversion (which costs more than the rest of a row):
+    naive UTC on SQLite, aware on PostgreSQL; `_instant` makes either aware where one is used."""
+    return type_coerce(column, DateTime())
+
+
+def _instant(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.timezone.utc)
+
+
 _STATUS_VALUES = {status: status.value for status in Status}
 _RAG_VALUES = {colour: colour.value for colour in Rag}
 
@@ -268,15 +286,21 @@ def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetim
     undoing the events at or after the cutoff, newest first, gives the values at the cutoff.
     """
     states: dict[int, dict] = {}
+    names: dict[int, str] = {}
+    statuses = {status.value: status for status in Status}
     for (action_id, ref, text, lead_id, lead_text, timescale_text, due, status, created_at,
-         last_update_at) in connection.execute(
+         last_update_at, lead_name) in connection.execute(
         select(Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
-               Action.due_end, Action.status, Action.created_at, Action.last_update_at)
+               Action.due_end, type_coerce(Action.status, String), _plain_time(Action.created_at),
+               _plain_time(Action.last_update_at), User.name)
+        .outerjoin(User, User.id == Action.lead_officer_id)
         .where(in_plans, Action.created_at < cutoff).order_by(Action.id)
     ).all():
         states[action_id] = {"ref": ref, "text": text, "lead_officer_id": lead_id, "lead_text": lead_text,
-                             "timescale_text": timescale_text, "due_end": due, "status": Status(status),
+                             "timescale_text": timescale_text, "due_end": due, "status": statuses[status],
                              "created_at": created_at, "last_update_at": last_update_at}
+        if lead_id is not None:
+            names[lead_id] = lead_name
     later = connection.execute(
         select(AuditEvent.entity_id, AuditEvent.before, AuditEvent.after)
         .where(AuditEvent.plan_id.in_(plan_ids), AuditEvent.at >= cutoff, AuditEvent.entity_type == "action")
@@ -298,24 +322,28 @@ def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetim
                 elif key == "status":
                     value = Status(value)
                 state[key] = value
-    lead_ids = {state["lead_officer_id"] for state in states.values() if state["lead_officer_id"]}
-    names = dict(connection.execute(select(User.id, User.name).where(_ids_in(User.id, sorted(lead_ids)))).all()) if lead_ids else {}
+    # The leads an undone change brings back, if not already known.
+    lead_ids = {state["lead_officer_id"] for state in states.values() if state["lead_officer_id"]} - set(names)
+    if lead_ids:
+        names.update(connection.execute(select(User.id, User.name).where(_ids_in(User.id, sorted(lead_ids)))).all())
     for state in states.values():
         state["lead_name"] = names.get(state["lead_officer_id"], "")
     return states
 
 
-def _latest_moves(connection, plan_ids: Sequence[int], in_plans,
+def _latest_moves(connection, plan_ids: Sequence[int], moved: Sequence[int],
                   cutoff: dt.datetime) -> dict[int, tuple[str, str, dt.date]]:
     """{action id: (reason, who, when)} for each action's latest due-date move before `cutoff`: from a
-    progress update's revised timescale or a plan manager's edit."""
+    progress update's revised timescale (read only for `moved`, the actions with such an update before
+    `cutoff`) or a plan manager's edit."""
     moves: dict[int, tuple[dt.datetime, int, str, str]] = {}
     for action_id, at, update_id, reason, who in connection.execute(
         select(ProgressUpdate.action_id, ProgressUpdate.created_at, ProgressUpdate.id, ProgressUpdate.revision_reason,
                User.name)
-        .join(Action, Action.id == ProgressUpdate.action_id).outerjoin(User, User.id == ProgressUpdate.author_id)
-        .where(in_plans, ProgressUpdate.created_at < cutoff, ProgressUpdate.revised_due_end.is_not(None))
-    ).all():
+        .outerjoin(User, User.id == ProgressUpdate.author_id)
+        .where(_ids_in(ProgressUpdate.action_id, sorted(moved)), ProgressUpdate.created_at < cutoff,
+               ProgressUpdate.revised_due_end.is_not(None))
+    ).all() if moved else ():
         key = (timeutil.as_utc(at), 1, update_id)
         if action_id not in moves or key > moves[action_id][0]:
             moves[action_id] = (key, reason or "", who or "")
