@@ -275,7 +275,11 @@ def _to_update_query():
         .outerjoin(action_organisations, action_organisations.c.action_id == Action.id)
         .outerjoin(Organisation, Organisation.id == action_organisations.c.organisation_id)
         .where(Action.id == bindparam("action_id"))
-        .options(contains_eager(Action.plan), contains_eager(Action.items), contains_eager(Action.organisations))
+        # Only the columns the update reads (not the items' descriptors, JSON decoded per row, nor the plan's
+        # description); anything else a later read needs is loaded then.
+        .options(contains_eager(Action.plan).load_only(Plan.partnership_id, Plan.archived_at),
+                 contains_eager(Action.items).load_only(FrameworkItem.number, FrameworkItem.title),
+                 contains_eager(Action.organisations).load_only(Organisation.name, Organisation.kind))
         .order_by(FrameworkItem.id, Organisation.name)
     )
 
