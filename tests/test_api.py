@@ -214,6 +214,63 @@ def test_lead_officer_records_progress(app, world, api):
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.verb == "progress")).user_id == world.officer.id
 
 
+def test_an_update_is_five_statements_and_one_commit_with_the_answer_of_a_read(app, world, api):
+    """The token; the action with its plan, items, organisations and latest update; the version-checked UPDATE;
+    the update's and the audit event's INSERTs (issue 17: PostgreSQL pays per round trip)."""
+    action = world.officer_action
+    orgs = [factories.organisation(world.home, name) for name in ("Zeta Trust", "Alpha Carers")]
+    item = factories.msg().themes[0].items[1]
+    plans.edit_action(action, expected_version=None, actor_id=None, organisations=orgs, items=[*action.items, item])
+    db.session.commit()
+    client = api(world.officer)
+    assert client.get("/api/v1/plans").status_code == 200  # the token's last use stamped
+    action_id, version = action.id, action.version
+    db.session.expunge_all()  # nothing known in advance, as in a fresh request of a web worker
+    statements, commits = [], []
+    engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement.split()[0].upper())  # noqa: E731
+    on_commit = commits.append
+    event.listen(engine, "before_cursor_execute", listener)
+    event.listen(engine, "commit", on_commit)
+    try:
+        response = client.post(f"/api/v1/actions/{action_id}/updates",
+                               json={"status": "at_risk", "narrative": "Waiting for funding", "version": version})
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(engine, "commit", on_commit)
+    assert response.status_code == 201, response.get_json()
+    assert statements == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"] and len(commits) == 1
+    answer = response.get_json()["action"]
+    db.session.expunge_all()
+    read = client.get(f"/api/v1/actions/{action_id}").get_json()
+    assert answer == read
+    assert [o["name"] for o in answer["organisations"]] == ["Alpha Carers", "Zeta Trust"]
+    assert len(answer["items"]) == 2 and answer["items"][0]["id"] < answer["items"][1]["id"]
+    event_ = db.session.scalar(select(AuditEvent).where(AuditEvent.verb == "progress"))
+    update_id = response.get_json()["update"]["id"]
+    assert event_.after == {"status": "at_risk", "progress_update_id": update_id}
+    assert event_.before == {"status": "on_track"}
+
+
+def test_the_same_update_sent_twice_is_a_repeat_and_records_nothing(app, world, api):
+    """The repeat check reads the latest update with the action; a different update still saves."""
+    action = world.officer_action
+    client = api(world.officer)
+    action_id = action.id
+    first = _post_update(client, action, version=action.version)
+    assert first.status_code == 201
+    version = first.get_json()["action"]["version"]
+    db.session.expunge_all()
+    before = _state(action_id)
+    again = client.post(f"/api/v1/actions/{action_id}/updates",
+                        json={"status": "at_risk", "narrative": "Waiting for funding", "version": version})
+    assert again.status_code == 409 and "already saved" in again.get_json()["error"]
+    assert _state(action_id) == before
+    other = client.post(f"/api/v1/actions/{action_id}/updates",
+                        json={"status": "at_risk", "narrative": "Funding agreed", "version": version})
+    assert other.status_code == 201
+
+
 def _state(action_id):
     db.session.expire_all()
     action = db.session.get(Action, action_id)

@@ -590,8 +590,13 @@ class RepeatedUpdate(Conflict):
         self.update = update
 
 
-def _repeat_of(action: Action, author_id: int | None, checked: ProgressInput, now: dt.datetime):
-    latest = latest_update(action)
+#: record_progress's `latest` when the door has not read the action's latest update (the service reads it).
+UNREAD = object()
+
+
+def _repeat_of(action: Action, author_id: int | None, checked: ProgressInput, now: dt.datetime, latest=UNREAD):
+    if latest is UNREAD:
+        latest = latest_update(action)
     if latest is None or author_id is None or latest.author_id != author_id:
         return None
     same = (latest.status == checked.status and latest.narrative == checked.narrative
@@ -612,11 +617,14 @@ def record_progress(
     superseded_by_id: int | None = None,
     actor=None,
     no_longer_needed: bool = False,
+    latest=UNREAD,
 ) -> ProgressUpdate:
     """A progress update: appends to the history, moves the status, and re-dates the action if asked.
 
     `superseded_by_id` names the replacing action when the status becomes Superseded. With `actor` (a person
     at a door) their right to update the action is checked too; `author_id` alone is for system writes.
+    `latest` is the action's latest update (None: it has none) when the door read it with the action in one
+    round trip (tracker.api.views.action_to_update); otherwise the repeat check reads it here.
     """
     checked = check_progress(action, status=status, narrative=narrative, revised_timescale=revised_timescale,
                              revision_reason=revision_reason, superseded_by_id=superseded_by_id, actor=actor,
@@ -624,7 +632,7 @@ def record_progress(
     if actor is not None:
         author_id = actor.id
     if at is None:
-        repeat = _repeat_of(action, author_id, checked, utcnow())
+        repeat = _repeat_of(action, author_id, checked, utcnow(), latest)
         if repeat is not None:
             raise RepeatedUpdate(repeat)
     _check_version(action, expected_version)
