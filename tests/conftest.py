@@ -167,23 +167,29 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def statements_of(app, client, url: str) -> tuple[list[str], str]:
-    """The statements one GET of `url` runs (each shortened to 100 characters), and the page it answers with."""
+def executions_of(app, client, url: str, what) -> tuple[list, object]:
+    """`what(connection, statement)` for each statement one GET of `url` runs, and the response (a 200)."""
     from sqlalchemy import event
 
     seen = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split())[:100])
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(what(conn, statement))
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "before_cursor_execute", note)
     try:
         response = client.get(url)
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", note)
     assert response.status_code == 200, url
+    return seen, response
+
+
+def statements_of(app, client, url: str) -> tuple[list[str], str]:
+    """The statements one GET of `url` runs (each shortened to 100 characters), and the page it answers with."""
+    seen, response = executions_of(app, client, url, lambda _conn, statement: " ".join(statement.split())[:100])
     return seen, response.text
 
 

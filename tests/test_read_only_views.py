@@ -7,10 +7,10 @@ refused before it reaches the database, so nothing can be committed half-way.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from tests import factories
-from tests.conftest import sign_in_client
+from tests.conftest import executions_of, sign_in_client
 from tests.page_clients import client_as  # noqa: F401  (fixture: each request in its own app context)
 from tracker.auth.models import Role, User
 from tracker.extensions import db
@@ -29,20 +29,8 @@ def plan_world(app):
 
 def isolation_levels(app, client, url: str) -> list[str | None]:
     """The isolation level of the connection each statement of one GET ran on."""
-    seen = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append(conn.get_execution_options().get("isolation_level"))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    assert response.status_code == 200, url
-    return seen
+    return executions_of(app, client, url, lambda conn, _statement: conn.get_execution_options().get(
+        "isolation_level"))[0]
 
 
 @pytest.mark.parametrize("cached", [False, True], ids=["built", "cached"])
@@ -88,6 +76,17 @@ WRITES = {
 }
 
 
+def _mounted(app, view, name: str):
+    """The view at /test-read-only/<user_id>, and (the id, a client signed in as) a new person called `name`."""
+    app.add_url_rule("/test-read-only/<int:user_id>", "test_read_only", view)
+    with app.app_context():
+        user = factories.user(name=name)
+        db.session.commit()
+        user_id, client = user.id, sign_in_client(app, user)
+        db.session.remove()
+    return user_id, client
+
+
 @pytest.mark.parametrize("how", sorted(WRITES))
 def test_a_write_in_a_read_only_view_is_refused_and_nothing_is_saved(make_app, how):
     app = make_app()
@@ -102,12 +101,7 @@ def test_a_write_in_a_read_only_view_is_refused_and_nothing_is_saved(make_app, h
             raise
         return "written"
 
-    app.add_url_rule("/test-read-only/<int:user_id>", "test_read_only", writes)
-    with app.app_context():
-        user = factories.user(name="Unchanged")
-        db.session.commit()
-        user_id, client = user.id, sign_in_client(app, user)
-        db.session.remove()
+    user_id, client = _mounted(app, writes, "Unchanged")
     response = client.get(f"/test-read-only/{user_id}")
     assert response.status_code == 500 and refused == [how]
     with app.app_context():
@@ -123,10 +117,5 @@ def test_a_read_only_view_reads_as_usual(make_app):
         return db.session.scalar(select(User.name).where(User.id == user_id)) + " " + str(
             db.session.execute(text("select 1")).scalar())
 
-    app.add_url_rule("/test-read-only/<int:user_id>", "test_read_only", reads)
-    with app.app_context():
-        user = factories.user(name="Reader")
-        db.session.commit()
-        user_id, client = user.id, sign_in_client(app, user)
-        db.session.remove()
+    user_id, client = _mounted(app, reads, "Reader")
     assert client.get(f"/test-read-only/{user_id}").text == "Reader 1"

@@ -288,7 +288,7 @@ def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetim
     states: dict[int, dict] = {}
     names: dict[int, str] = {}
     statuses = {status.value: status for status in Status}
-    for (action_id, ref, text, lead_id, lead_text, timescale_text, due, status, created_at,
+    for (action_id, ref, action_text, lead_id, lead_text, timescale_text, due, status, created_at,
          last_update_at, lead_name) in connection.execute(
         select(Action.id, Action.ref, Action.text, Action.lead_officer_id, Action.lead_text, Action.timescale_text,
                Action.due_end, type_coerce(Action.status, String), _plain_time(Action.created_at),
@@ -296,7 +296,7 @@ def _states_at(connection, plan_ids: Sequence[int], in_plans, cutoff: dt.datetim
         .outerjoin(User, User.id == Action.lead_officer_id)
         .where(in_plans, Action.created_at < cutoff).order_by(Action.id)
     ).all():
-        states[action_id] = {"ref": ref, "text": text, "lead_officer_id": lead_id, "lead_text": lead_text,
+        states[action_id] = {"ref": ref, "text": action_text, "lead_officer_id": lead_id, "lead_text": lead_text,
                              "timescale_text": timescale_text, "due_end": due, "status": statuses[status],
                              "created_at": created_at, "last_update_at": last_update_at}
         if lead_id is not None:
