@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
+import traceback
 
 import pytest
 from sqlalchemy import select
@@ -141,6 +143,18 @@ def test_a_crash_while_sending_leaves_one_uncertain_and_the_next_run_sends_the_r
                                        SendStatus.SENT]
 
 
+#: How long a thread of the two-runs tests waits for the other: a bound for a stuck test, not a timing (on a
+#: loaded CI machine, building an app and deciding can take many seconds).
+WAIT = 90
+
+
+def stacks_of(threads) -> str:
+    """Where each thread still running is (shown when a two-runs test fails)."""
+    frames = sys._current_frames()
+    return "\n".join(f"{t.name} still running:\n" + "".join(traceback.format_stack(frames[t.ident]))
+                      for t in threads if t.is_alive() and t.ident in frames) or "no thread still running"
+
+
 def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_app):
     """Two threads, each with its own app, session and database connection, run the job together.
 
@@ -157,7 +171,7 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
     async def hold_the_first_message(server, session, envelope):
         if not first_sending.is_set():
             first_sending.set()
-            second_tried.wait(timeout=20)
+            second_tried.wait(timeout=WAIT)
         return await original(server, session, envelope)
 
     mailbox.handle_DATA = hold_the_first_message
@@ -169,11 +183,11 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
             with other.app_context():
                 reminders = services.unsent(services.due_reminders(MONDAY.date()))
                 assert len(reminders) == 5
-                decided.wait(timeout=20)
+                decided.wait(timeout=WAIT)
                 sendlog.record(reminders)
                 db.session.commit()
                 if name == "second":
-                    assert first_sending.wait(timeout=20)
+                    assert first_sending.wait(timeout=WAIT)
                 reports[name] = sendlog.deliver()
                 db.session.remove()
         except Exception as error:  # noqa: BLE001
@@ -187,8 +201,8 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
     for thread in (first, second):
         thread.start()
     for thread in (first, second):
-        thread.join(timeout=60)
-    assert errors == []
+        thread.join(timeout=2 * WAIT)
+    assert errors == [], stacks_of((first, second))
     assert reports["second"].busy and reports["second"].sent == 0, "one sender at a time"
     assert reports["first"].sent == 5
     assert mailbox.recipients() == EXPECTED
@@ -209,7 +223,7 @@ def test_two_runs_at_once_sharing_the_sending(officers, mailbox, app, make_app, 
         other = make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port)
         try:
             with other.app_context():
-                barrier.wait(timeout=10)
+                barrier.wait(timeout=WAIT)
                 reports.append(sendlog.deliver())
                 db.session.remove()
         except Exception as error:  # noqa: BLE001
@@ -219,8 +233,8 @@ def test_two_runs_at_once_sharing_the_sending(officers, mailbox, app, make_app, 
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+        thread.join(timeout=2 * WAIT)
+    assert errors == [], stacks_of(threads)
     assert sum(r.sent for r in reports) == 5
     assert mailbox.recipients() == EXPECTED
 
