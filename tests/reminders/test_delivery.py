@@ -143,9 +143,17 @@ def test_a_crash_while_sending_leaves_one_uncertain_and_the_next_run_sends_the_r
                                        SendStatus.SENT]
 
 
-#: How long a thread of the two-runs tests waits for the other: a bound for a stuck test, not a timing (on a
-#: loaded CI machine, building an app and deciding can take many seconds).
-WAIT = 90
+#: How long a thread of the two-runs tests waits for the other: a bound for a stuck test, not a timing.
+WAIT = 30
+
+
+def apps_for_threads(make_app, mailbox, count: int = 2) -> list:
+    """An app per thread, each with its own engine and session, built here in the test's own thread: building
+    an app compiles its URL rules with `ast.parse`, which is not thread-safe in CPython 3.11 (two threads at
+    once fail now and then with "SystemError: AST constructor recursion depth mismatch")."""
+    from .conftest import MAIL_CONFIG
+
+    return [make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port) for _ in range(count)]
 
 
 def stacks_of(threads) -> str:
@@ -161,8 +169,6 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
     Deterministic (issue 12: it failed under load): both decide before either records (a barrier), and the
     second tries to deliver exactly while the first is sending its first message (events, not timing).
     """
-    from .conftest import MAIL_CONFIG
-
     decided = threading.Barrier(2)
     first_sending, second_tried = threading.Event(), threading.Event()
     errors, reports = [], {}
@@ -176,9 +182,11 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
 
     mailbox.handle_DATA = hold_the_first_message
 
+    apps = dict(zip(("first", "second"), apps_for_threads(make_app, mailbox)))
+
     def run_in_thread(name):
         """jobs.run, with both threads deciding before either records."""
-        other = make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port)
+        other = apps[name]
         try:
             with other.app_context():
                 reminders = services.unsent(services.due_reminders(MONDAY.date()))
@@ -211,16 +219,13 @@ def test_two_runs_at_once_send_each_reminder_once(officers, mailbox, app, make_a
 
 def test_two_runs_at_once_sharing_the_sending(officers, mailbox, app, make_app, monkeypatch):
     """Both runs find the same pending rows; each row is claimed and sent by exactly one of them."""
-    from .conftest import MAIL_CONFIG
-
     sendlog.record(services.due_reminders(MONDAY.date()))
     db.session.commit()
     monkeypatch.setattr(sendlog, "BATCH_SIZE", 1)
     barrier = threading.Barrier(2)
     errors, reports = [], []
 
-    def deliver_in_thread():
-        other = make_app(**MAIL_CONFIG, MAIL_PORT=mailbox.port)
+    def deliver_in_thread(other):
         try:
             with other.app_context():
                 barrier.wait(timeout=WAIT)
@@ -229,7 +234,8 @@ def test_two_runs_at_once_sharing_the_sending(officers, mailbox, app, make_app, 
         except Exception as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=deliver_in_thread) for _ in range(2)]
+    threads = [threading.Thread(target=deliver_in_thread, args=(other,))
+               for other in apps_for_threads(make_app, mailbox)]
     for thread in threads:
         thread.start()
     for thread in threads:
