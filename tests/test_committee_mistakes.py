@@ -17,13 +17,15 @@ from tracker.committees.models import Committee, CommitteeKind, Meeting
 from tracker.dates import parse_date, parse_typed_date
 from tracker.errors import Conflict, RuleError
 from tracker.extensions import db
+from tracker.periods import bank_holiday_name
 from tracker.timeutil import today
 from tracker.workbooks import services as workbooks
 
 
 def future(days: int = 90) -> dt.date:
     day = today() + dt.timedelta(days=days)
-    while day.weekday() >= 5 or day.month in (1, 12):
+    # A working day, away from the holidays (a bank holiday asks "are you sure?" before saving).
+    while day.weekday() >= 5 or day.month in (1, 12) or bank_holiday_name(day):
         day += dt.timedelta(days=1)
     return day
 
