@@ -94,6 +94,26 @@ class LiveServer:
         return self.app.extensions.setdefault("outbox", [])
 
 
+def closing_responses(app):
+    """The app as WSGI, each response read whole and its iterable closed before the server writes it.
+
+    Werkzeug's dev server closes a response's iterable in a ``finally`` block that first drains the
+    socket; when the browser has already dropped the connection (a page navigated away while an icon
+    was still on its way) that read raises and the close is skipped, leaving a static file open: an
+    unraisable ResourceWarning, an error under ``filterwarnings = error``. The app serves nothing
+    that streams, so reading the body whole changes nothing a test sees."""
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 def live_config(database_uri: str) -> dict:
     """The live server's whole configuration, explicit: nothing comes from the caller's environment
     (TESTING builds on config.defaults()), and mail is suppressed, kept in the outbox."""
@@ -139,7 +159,7 @@ def live_server(demo_database, tmp_path_factory):
     shutil.copyfile(demo_database, db_path)
     app = create_app(live_config(f"sqlite:///{db_path}"))
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_responses(app), threaded=True)
     port = server.server_port
     thread = threading.Thread(target=server.serve_forever, name="browser-live-server", daemon=True)
     thread.start()

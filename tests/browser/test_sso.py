@@ -8,7 +8,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveServer, live_config
+from tests.browser.conftest import LiveServer, closing_responses, live_config
 from tests.sso.provider import Running, provider_config
 
 
@@ -33,7 +33,7 @@ def live_server(demo_database, tmp_path_factory, oidc):
     shutil.copyfile(demo_database, db_path)
     app = create_app({**live_config(f"sqlite:///{db_path}"),
                       "SSO_PROVIDERS": provider_config(oidc, domains=["demo.scot"])})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_responses(app), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = url  # the provider sends the browser back to this address
     thread = threading.Thread(target=server.serve_forever, name="browser-sso-server", daemon=True)
