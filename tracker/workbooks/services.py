@@ -135,14 +135,16 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     first = plans[0]
     framework: Framework = first.framework
     in_plans = Action.plan_id.in_(plan_ids)
+    # The plans' actions as a subquery (`action_id IN (...)`), not a join: SQLite then walks each table's index in
+    # action order, with no sort for the grouping and ordering (a third quicker); PostgreSQL plans it as the join.
+    plan_actions = select(Action.id).where(in_plans)
     groups: dict[int, tuple[tuple, str, list[str]]] = {}
     for action_id, item_number, item_pos, theme_number, theme_title, theme_pos in connection.execute(
         select(action_items.c.action_id, FrameworkItem.number, FrameworkItem.position, Theme.number, Theme.title,
                Theme.position)
         .join(FrameworkItem, FrameworkItem.id == action_items.c.item_id)
         .join(Theme, Theme.id == FrameworkItem.theme_id)
-        .join(Action, Action.id == action_items.c.action_id)
-        .where(in_plans).order_by(action_items.c.action_id, Theme.position, FrameworkItem.position)
+        .where(action_items.c.action_id.in_(plan_actions)).order_by(action_items.c.action_id, Theme.position, FrameworkItem.position)
     ).all():
         if action_id not in groups:
             groups[action_id] = ((0, theme_pos, item_pos), f"{theme_number} {theme_title}", [])
@@ -152,13 +154,12 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     for action_id, name in connection.execute(
         select(action_organisations.c.action_id, Organisation.name)
         .join(Organisation, Organisation.id == action_organisations.c.organisation_id)
-        .join(Action, Action.id == action_organisations.c.action_id)
-        .where(in_plans).order_by(action_organisations.c.action_id, Organisation.name)
+        .where(action_organisations.c.action_id.in_(plan_actions)).order_by(action_organisations.c.action_id, Organisation.name)
     ).all():
         organisations[action_id].append(name)
 
     cutoff = _start_of(as_at + dt.timedelta(days=1))  # the end of the data-as-at day
-    history = _history(connection, in_plans, quarter, as_at)
+    history = _history(connection, plan_actions, quarter, as_at)
     latest_updates = history["latest"]
     states = _states_at(connection, plan_ids, in_plans, cutoff)
     start = _start_of(quarter.start)
@@ -213,7 +214,7 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     )
 
 
-def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) -> dict:
+def _history(connection, plan_actions, quarter: FinancialQuarter, as_at: dt.date) -> dict:
     """Progress-update facts, read in one pass over the plans' updates: each action's latest update by the
     data-as-at date (for the Actions sheet), and for the Changes sheet its date moves, whether it was updated
     (or its date moved) this quarter, and its status and due date at the quarter's start. (The actions created
@@ -232,8 +233,7 @@ def _history(connection, in_plans, quarter: FinancialQuarter, as_at: dt.date) ->
                func.max(updates.c.id),  # the latest update
                func.max(case((before_start, updates.c.id))),  # the latest before the quarter
                func.max(case((before_start & revised, updates.c.id))))  # the latest date before the quarter
-        .join(Action, Action.id == updates.c.action_id)
-        .where(in_plans, updates.c.created_at < end).group_by(updates.c.action_id)).all()
+        .where(updates.c.action_id.in_(plan_actions), updates.c.created_at < end).group_by(updates.c.action_id)).all()
     moves: dict[int, int] = {}
     updated: set[int] = set()
     moved: set[int] = set()
