@@ -82,6 +82,29 @@ def test_snapshot_reads_the_plan(world):
     assert slipped and slipped[0].times_date_moved == 2
 
 
+def test_the_cycle_collector_is_paused_only_while_the_snapshot_is_read(world, monkeypatch):
+    import gc
+
+    seen = []
+    real = services._read_snapshot
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(services, "_read_snapshot", spy)
+    services.workbook_data(world.plan, Q2, as_at=dt.date(2023, 10, 6))
+    assert seen == [False] and gc.isenabled()
+
+    def broken(*args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "_read_snapshot", broken)
+    with pytest.raises(RuntimeError):
+        services.workbook_data(world.plan, Q2, as_at=dt.date(2023, 10, 6))
+    assert gc.isenabled()  # back on after a failed read too
+
+
 def test_changes_compare_with_the_previous_quarters_issued_workbook(world):
     previous, _ = services.issue_workbook(world.plan, Q2.previous(), as_at=dt.date(2023, 7, 5))
     in_q2 = dt.datetime(2023, 9, 1, 12, tzinfo=dt.timezone.utc)
