@@ -207,10 +207,11 @@ def _too_many_rows(title: str, limits: Limits) -> str:
 def _uncached_formulas(checked: CheckedFile, sheet_index: int) -> list[str]:
     """Formula cells without a stored value, from the sheet's XML (the reader shows them as blank).
 
-    Most plans hold no formula, so the sheet is searched for one before any element-by-element pass.
+    Most plans hold no formula, so the sheet is searched for one before any element-by-element pass (not even
+    unpacked again when the safety checks saw nothing like a formula in it).
     """
     path = _sheet_path(checked, sheet_index)
-    if path is None:
+    if path is None or checked.formula_parts is not None and path not in checked.formula_parts:
         return []
     with checked.open_zip() as archive:
         xml = archive.read(path)
