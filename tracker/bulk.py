@@ -23,15 +23,7 @@ class BulkInsert:
         self.table, self.names = table, list(names)
         self.connection = db.session.connection()
         self.dialect = self.connection.dialect
-        order = [column.key for column in table.c if column.key in self.names]
-        if order != self.names:
-            raise ValueError(f"give the columns of {table.name} in the table's order: {order}")
-        defaulted = [column.key for column in table.c if column.default is not None and column.key not in names]
-        if defaulted:  # SQLAlchemy would fill these in; a bulk insert leaves them to the caller
-            raise ValueError(f"give a value for every column of {table.name} with a default: {defaulted}")
-        self.compiled = table.insert().compile(dialect=self.dialect, column_keys=self.names)
-        if self.compiled.positional and list(self.compiled.positiontup) != self.names:
-            raise ValueError(f"unexpected parameter order {self.compiled.positiontup}")
+        self.sql, self.positional = _statement(table, tuple(self.names), self.dialect)
 
     def processor(self, name: str, *, identity: bool = True):
         """The bind processor of column `name` on this dialect (the identity when it has none, unless
@@ -61,14 +53,36 @@ class BulkInsert:
             return
         if self.dialect.name == "postgresql":
             _copy_rows(self.connection, self.table, self.names, values)
-        elif self.compiled.positional:
-            self.connection.exec_driver_sql(str(self.compiled), values)
+        elif self.positional:
+            self.connection.exec_driver_sql(self.sql, values)
         else:
-            self.connection.exec_driver_sql(str(self.compiled), [dict(zip(self.names, v)) for v in values])
+            self.connection.exec_driver_sql(self.sql, [dict(zip(self.names, v)) for v in values])
 
 
 def _unchanged(value):
     return value
+
+
+#: (table, columns, dialect class, parameter style) -> the INSERT's SQL and whether its parameters are positional:
+#: each bulk insert compiled once per process, not once per batch.
+_COMPILED: dict[tuple, tuple[str, bool]] = {}
+
+
+def _statement(table, names: tuple[str, ...], dialect) -> tuple[str, bool]:
+    key = (table, names, type(dialect), dialect.paramstyle)
+    found = _COMPILED.get(key)
+    if found is None:
+        order = [column.key for column in table.c if column.key in names]
+        if order != list(names):
+            raise ValueError(f"give the columns of {table.name} in the table's order: {order}")
+        defaulted = [column.key for column in table.c if column.default is not None and column.key not in names]
+        if defaulted:  # SQLAlchemy would fill these in; a bulk insert leaves them to the caller
+            raise ValueError(f"give a value for every column of {table.name} with a default: {defaulted}")
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
+        if compiled.positional and list(compiled.positiontup) != list(names):
+            raise ValueError(f"unexpected parameter order {compiled.positiontup}")
+        found = _COMPILED[key] = (str(compiled), compiled.positional)
+    return found
 
 
 def _copy_rows(connection, table, names: list[str], values: list) -> None:

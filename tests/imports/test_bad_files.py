@@ -124,6 +124,21 @@ def test_formulas_are_never_evaluated_and_missing_values_are_reported():
     assert {p.cell for p in parsed.problems if "formula" in p.message} == {"C3"}
 
 
+def test_the_checks_note_the_sheets_that_may_hold_formulas_and_the_reader_looks_only_there():
+    plain = plan_xlsx(["Action", "Lead", "Timescale"], [["Do a thing", "NHS Tayside", "March 2024"]])
+    assert safety.check(plain).formula_parts == frozenset()
+    with_formula = plan_xlsx(["Action", "Lead", "Timescale"], [["Do a thing", "NHS Tayside", "=TODAY()"]])
+    assert safety.check(with_formula).formula_parts == {"xl/worksheets/sheet1.xml"}
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    prefixed = rewrite_part(with_formula, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(
+        b"<f>", b'<x:f xmlns:x="' + main + b'">').replace(b"</f>", b"</x:f>"))
+    assert safety.check(prefixed).formula_parts == {"xl/worksheets/sheet1.xml"}
+    assert {p.cell for p in xlsx_plan.parse(prefixed).problems if "formula" in p.message} == {"C2"}
+    # A kept upload read again (no record of the checks' look): the sheet is searched as before.
+    kept = safety.CheckedFile(data=with_formula, kind="xlsx", name="plan.xlsx")
+    assert {p.cell for p in xlsx_plan.parse(kept).problems if "formula" in p.message} == {"C2"}
+
+
 def test_wrong_kind_for_the_parser():
     with pytest.raises(ImportRefused, match="Upload a Word .docx"):
         from tracker.imports import docx_selfeval

@@ -10,6 +10,7 @@ cell's own word boundaries rather than by comparing the cell with every known na
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from tracker.partnerships.models import OrganisationKind
@@ -27,8 +28,19 @@ PREFIX = "prefix"  # a known name followed by a team or service ("DH&SCP Hospita
 NEW = "new"  # nobody by that name yet: a new organisation
 
 
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_PROTECTED = re.compile(r"\x00(\d+)\x00")
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", flags=re.I)
+
+
 def normalise(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip().lower()
+    """Lower case, each run of white space one space, none at the ends (str.split splits on the white space
+    that the pattern \\s+ matches)."""
+    return " ".join(name.split()).lower()
 
 
 class Known(dict):
@@ -103,7 +115,7 @@ def split(text: str | None, known: dict[str, str]) -> list[tuple[str, str, str]]
 
     `known` maps a normalised name or alias to the organisation's name (a `Known` for many cells).
     """
-    text = re.sub(r"[ \t\u00a0]+", " ", text or "").strip()
+    text = _SPACES.sub(" ", text or "").strip()
     if not text:
         return []
     if normalise(text) in known:
@@ -116,10 +128,12 @@ def split(text: str | None, known: dict[str, str]) -> list[tuple[str, str, str]]
 
     separated = known.separated() if isinstance(known, Known) else _separated_names(known)
     for name in separated:
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", protect, text, flags=re.I)
+        text = _name_pattern(name).sub(protect, text)
     parts = []
     for part in SEPARATORS.split(text):
-        part = re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m[1])], part).strip(" ,.-")
+        if "\x00" in part:
+            part = _PROTECTED.sub(lambda m: protected[int(m[1])], part)
+        part = part.strip(" ,.-")
         if part and normalise(part) not in GENERIC:
             parts.append(part)
     resolved, seen = [], set()

@@ -53,6 +53,9 @@ class CheckedFile:
     data: bytes
     kind: str  # "xlsx" or "docx"
     name: str
+    #: The worksheet parts in which the checks saw what may be a formula element (None: not looked for, as for
+    #: a kept upload read again); a reader looks for formulas without a stored value only in these.
+    formula_parts: frozenset[str] | None = None
 
     def open_zip(self) -> zipfile.ZipFile:
         return zipfile.ZipFile(io.BytesIO(self.data))
@@ -102,12 +105,12 @@ def check(file: str | os.PathLike | bytes | BinaryIO, limits: Limits | None = No
         if expect and kind != expect:
             wanted = {"xlsx": "an Excel .xlsx workbook", "docx": "a Word .docx document"}[expect]
             raise ImportRefused(f"Upload {wanted}; this file is a .{kind}.")
-        _check_every_part(archive, members, len(data), limits)
+        formula_parts = _check_every_part(archive, members, len(data), limits)
     except ImportRefused:
         raise
     except _DAMAGED:
         raise ImportRefused(DAMAGED) from None
-    return CheckedFile(data=data, kind=kind, name=name)
+    return CheckedFile(data=data, kind=kind, name=name, formula_parts=formula_parts)
 
 
 DAMAGED = "The file is damaged: it could not be opened as an .xlsx or .docx file."
@@ -156,27 +159,39 @@ _DTD_REFUSED = ("The file contains XML declarations (a DTD or entities) that Off
 
 
 def _check_every_part(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], compressed_total: int,
-                      limits: Limits) -> None:
+                      limits: Limits) -> frozenset[str]:
     """Read every part once: no DTD or entity in any of them, and the real sizes as declared and within limits.
 
     Every part is read, not only the ones at the usual paths: a relationship can point anywhere in the
     package, and zipfile opens a part by any name. NUL bytes are dropped before looking, so UTF-16 and UTF-32
-    text is searched as well as UTF-8.
+    text is searched as well as UTF-8. Returns the worksheet parts that may hold a formula (`FORMULA_HINT`),
+    noted on the way so the reader need not unpack every sheet again to look.
     """
-    total = 0
+    total, formula_parts = 0, set()
     for member in members:
-        size = _scan_part(archive, member, limits.max_uncompressed - total)
+        worksheet = member.filename.startswith("xl/worksheets/")
+        size, formula = _scan_part(archive, member, limits.max_uncompressed - total, worksheet)
         if size != member.file_size:
             raise ImportRefused(DAMAGED)
         total += size
+        if formula:
+            formula_parts.add(member.filename)
     if total > limits.max_uncompressed or (total > MIB and total > limits.max_ratio * compressed_total):
         raise ImportRefused(f"The file expands more than {limits.max_ratio} times when unpacked, or beyond "
                             f"{limits.max_uncompressed // MIB} MB; it may be a zip bomb, so it was not opened.")
+    return frozenset(formula_parts)
 
 
-def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, allowance: int) -> int:
-    """The number of bytes the part really unpacks to (reading stops past `allowance`); refuses a DTD."""
-    size, tail, first = 0, b"", True
+#: What every formula element's start tag contains ("<f>", "<f t=...", "<x:f/>"); a few bytes long, so it is
+#: found across the boundary of two chunks too (something else may match it: then the reader looks closer).
+FORMULA_HINT = re.compile(rb"[<:]f[\s/>]")
+
+
+def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, allowance: int,
+               formulas: bool = False) -> tuple[int, bool]:
+    """The number of bytes the part really unpacks to (reading stops past `allowance`), and (with `formulas`)
+    whether it may hold a formula; refuses a DTD."""
+    size, tail, first, formula = 0, b"", True, False
     with archive.open(member) as stream:
         while chunk := stream.read(MIB):
             size += len(chunk)
@@ -189,8 +204,10 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, allowance: int
                 first = False
             if _DTD.search(text):
                 raise ImportRefused(_DTD_REFUSED)
+            if formulas and not formula:
+                formula = FORMULA_HINT.search(text) is not None
             tail = text[-32:]
-    return size
+    return size, formula
 
 
 def _check_encoding(start: bytes) -> None:

@@ -397,25 +397,39 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
     to_create = []
-    # The organisations of each distinct lead cell and the MSG items of each distinct proposals cell, once.
+    # The organisations of each distinct lead cell and the MSG items of each distinct proposals cell, once; a
+    # preview just computed shares one leads list among the rows of a lead cell, so that list is looked up first.
     orgs_of: dict[tuple, list[Organisation]] = {}
+    orgs_of_list: dict[int, tuple[list, list[Organisation]]] = {}
     msg_of: dict[tuple, list[_ItemRef]] = {}
+    links_of: dict[tuple, list[_ItemRef]] = {}
     for number, row in enumerate(preview["rows"]):
         if progress and number % PROGRESS_EVERY == 0:
             progress(number, len(preview["rows"]))
-        if row["verb"] == "unchanged":
+        verb = row["verb"]
+        if verb == "unchanged":
             continue
-        names = tuple(name for _, name, _ in row["leads"])
-        orgs = orgs_of.get(names)
-        if orgs is None:
-            orgs = orgs_of[names] = list({organisations[name].id: organisations[name] for name in names}.values())
-        if row["verb"] == "create":
+        row_leads = row["leads"]
+        found = orgs_of_list.get(id(row_leads))
+        if found is not None and found[0] is row_leads:
+            orgs = found[1]
+        else:
+            names = tuple(name for _, name, _ in row_leads)
+            orgs = orgs_of.get(names)
+            if orgs is None:
+                orgs = orgs_of[names] = list({organisations[name].id: organisations[name]
+                                              for name in names}.values())
+            orgs_of_list[id(row_leads)] = (row_leads, orgs)
+        if verb == "create":
             msg = tuple(row["msg"])
             msg_items = msg_of.get(msg)
             if msg_items is None:
                 msg_items = msg_of[msg] = [target.msg_items[n] for n in msg if n in target.msg_items]
             item = target.items.get(row["item"]) if row.get("item") else None
-            to_create.append(_new_action(row, [item, *msg_items] if item else msg_items, orgs))
+            links = links_of.get((item, msg))
+            if links is None:  # one list per distinct priority area and proposals
+                links = links_of[(item, msg)] = [item, *msg_items] if item else msg_items
+            to_create.append(_new_action(row, links, orgs))
             if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
                 _insert_actions(to_create, target.plan, actor_id)
                 to_create = []

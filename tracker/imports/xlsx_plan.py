@@ -207,10 +207,11 @@ def _too_many_rows(title: str, limits: Limits) -> str:
 def _uncached_formulas(checked: CheckedFile, sheet_index: int) -> list[str]:
     """Formula cells without a stored value, from the sheet's XML (the reader shows them as blank).
 
-    Most plans hold no formula, so the sheet is searched for one before any element-by-element pass.
+    Most plans hold no formula, so the sheet is searched for one before any element-by-element pass (not even
+    unpacked again when the safety checks saw nothing like a formula in it).
     """
     path = _sheet_path(checked, sheet_index)
-    if path is None:
+    if path is None or checked.formula_parts is not None and path not in checked.formula_parts:
         return []
     with checked.open_zip() as archive:
         xml = archive.read(path)
@@ -278,6 +279,23 @@ def _text(value) -> str:
     return _SPACES.sub(" ", str(value)).strip()
 
 
+def _texts(values: list, *, memo: bool = True) -> list[str]:
+    """`_text` of each value; with `memo`, each distinct string converted once (a column repeats its values)."""
+    if not memo:
+        return [_text(value) for value in values]
+    seen: dict[str, str] = {}
+    texts = []
+    for value in values:
+        if type(value) is str:
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = _text(value)
+        else:
+            text = _text(value)
+        texts.append(text)
+    return texts
+
+
 def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
@@ -286,6 +304,7 @@ def _normal_header(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower().replace("(s)", "").replace("’", "'")).strip(" :")
 
 
+@functools.lru_cache(maxsize=1024)
 def guess_role(header: str) -> str | None:
     """What a column holds, from its header ("Responsible officer" -> lead); None if unknown."""
     text = _normal_header(header)
@@ -321,26 +340,26 @@ def msg_numbers(text: str) -> list[str]:
 
 
 class _Interpreter:
-    """Turns the sheet's grid into action rows; every guess and gap becomes a located problem."""
+    """Turns the sheet's grid into action rows; every guess and gap becomes a located problem.
+
+    The rows are read column by column first: each mapped column's cells as text (each distinct value of a
+    column turned into text once: a plan repeats its few leads, timescales, statuses and merged blocks in
+    row after row), with the merged blocks filled in; the pass over the rows then works on those texts.
+    """
 
     def __init__(self, grid, sheet, merges, uncached, mapping):
         self.grid = grid
         self.sheet = sheet
+        self.merges = merges
         self.problems: list[Problem] = []
-        self.fill: dict[tuple[int, int], tuple[int, int]] = {}
-        self.merged_rows: dict[tuple[int, int], bool] = {}
-        for min_row, min_col, max_row, max_col in merges:
-            source = (min_row, min_col)  # one tuple per range, shared by its cells
-            for r in range(min_row, max_row + 1):
-                for c in range(min_col, max_col + 1):
-                    if (r, c) != source:
-                        self.fill[(r, c)] = source
         for cell in uncached:
             self.problems.append(Problem("The cell holds a formula with no calculated value; save the workbook in "
                                          "Excel so the value is stored, or type the value.", WARNING,
                                          sheet=sheet, cell=cell))
         self.requested_mapping = mapping
         self.timescales: dict = {}
+        self.msg_cells: dict = {}
+        self._filled_columns: dict[int, dict[int, tuple[int, int]]] = {}
         self.result = ParsedPlan(rows=[], problems=self.problems, sheet=sheet, rows_read=len(grid),
                                  mode=f"{len(merges):,} merged cell ranges filled in")
 
@@ -349,11 +368,26 @@ class _Interpreter:
         values = self.grid[row - 1] if row - 1 < len(self.grid) else ()
         return values[col - 1] if col - 1 < len(values) else None
 
+    def filled_rows(self, col: int) -> dict[int, tuple[int, int]]:
+        """Row -> the merged block's first cell, for the cells of column `col` inside a merged block (not its
+        first cell); a later range wins where ranges overlap, as Excel's list gives them."""
+        found = self._filled_columns.get(col)
+        if found is None:
+            found = self._filled_columns[col] = {}
+            for min_row, min_col, max_row, max_col in self.merges:
+                if min_col <= col <= max_col:
+                    source = (min_row, min_col)  # one tuple per range, shared by its cells
+                    for r in range(min_row, max_row + 1):
+                        if (r, col) != source:
+                            found[r] = source
+        return found
+
     def value(self, row: int, col: int):
         """The cell's value, or the value of the merged block it lies in."""
         value = self.raw(row, col)
-        if _blank(value) and (row, col) in self.fill:
-            return self.raw(*self.fill[(row, col)])
+        source = self.filled_rows(col).get(row)
+        if _blank(value) and source is not None:
+            return self.raw(*source)
         return value
 
     def coordinate(self, row: int, col: int) -> str:
@@ -364,20 +398,41 @@ class _Interpreter:
         letter = self.result.mapping.get(role)
         return f"{letter}{row}" if letter else None
 
-    def row_values(self, row: int) -> tuple[dict, dict]:
-        """The row's values by role as written, and with merged blocks filled in (one pass over the columns)."""
-        values = self.grid[row - 1] if row - 1 < len(self.grid) else ()
-        width = len(values)
-        own = {role: values[col - 1] if col <= width else None for role, col in self.col_items}
-        filled = own
-        if self.fill:
-            for role, col in self.col_items:
-                source = self.fill.get((row, col))
-                if source is not None and _blank(own[role]):
-                    if filled is own:
-                        filled = dict(own)
-                    filled[role] = self.raw(*source)
-        return own, filled
+    def columns(self, header_row: int) -> tuple[dict[str, list[str]], dict[str, list[str]], list, list[bool]]:
+        """For the rows below the header: each role's texts as written and with merged blocks filled in (an
+        unmapped role reads as blank), the timescale cells' own values, and whether each row lies in a merged
+        outcome or priority-area block."""
+        body = self.grid[header_row:]
+        count = len(body)
+        blank = [""] * count
+        own = dict.fromkeys(ROLES, blank)
+        filled = dict.fromkeys(ROLES, blank)
+        timescales = [None] * count
+        in_block = [False] * count
+        hierarchy = set(self.hierarchy_cols)
+        for role, col in self.col_items:
+            index = col - 1
+            values = [cells[index] if index < len(cells) else None for cells in body]
+            if role == "timescale":
+                timescales = values
+            own[role] = texts = _texts(values, memo=role != "action")
+            sources = self.filled_rows(col)
+            if not sources:
+                filled[role] = texts
+                continue
+            filled_texts = None
+            for row, source in sources.items():
+                position = row - header_row - 1
+                if not 0 <= position < count:
+                    continue
+                if col in hierarchy:
+                    in_block[position] = True
+                if not texts[position]:
+                    if filled_texts is None:
+                        filled_texts = list(texts)
+                    filled_texts[position] = _text(self.raw(*source))
+            filled[role] = texts if filled_texts is None else filled_texts
+        return own, filled, timescales, in_block
 
     # -- layout --------------------------------------------------------------------------------------
     def guess_mapping(self, header_row: int) -> dict[str, str]:
@@ -396,9 +451,10 @@ class _Interpreter:
 
     def _ref_spans_rows(self, letter: str, header_row: int) -> bool:
         col = column_index_from_string(letter)
+        merged = self.filled_rows(col)
         seen = set()
         for row in range(header_row + 1, len(self.grid) + 1):
-            if (row, col) in self.fill:
+            if row in merged:
                 return True
             text = _text(self.raw(row, col))
             if text and text in seen:
@@ -407,8 +463,9 @@ class _Interpreter:
         return False
 
     # -- run -----------------------------------------------------------------------------------------
-    def run(self) -> ParsedPlan:
-        header_row = _header_row(self.grid)
+    def run(self, header_row: int | None = None) -> ParsedPlan:
+        """`header_row` is the sheet's header row when the caller has found it (`_header_row`)."""
+        header_row = header_row or _header_row(self.grid)
         if header_row is None:
             self.problems.append(Problem(
                 "No header row was found in the first 30 rows (a row naming columns such as Action, Lead, "
@@ -438,99 +495,124 @@ class _Interpreter:
         return self.result
 
     def read_rows(self, header_row: int) -> None:
+        own, filled, timescales, in_blocks = self.columns(header_row)
+        o_action, o_timescale, o_lead, o_officer, o_ref, o_status, o_msg = (
+            own[r] for r in ("action", "timescale", "lead", "officer", "ref", "status", "msg"))
+        o_outcome, o_area_ref, o_area = (own[r] for r in HIERARCHY)
+        f_outcome, f_area_ref, f_area = (filled[r] for r in HIERARCHY)
+        mapped = [filled[role] for role in self.cols]
+        occupied = [any(texts) for texts in zip(*mapped)]
+        has_timescale = "timescale" in self.cols
         previous: dict | None = None
-        area_title_override: dict[str, str] = {}
-        self.area_title_override = area_title_override
-        for row in range(header_row + 1, len(self.grid) + 1):
-            own, filled = self.row_values(row)
-            if all(_blank(v) for v in filled.values()):
+        group: tuple | None = None
+        self.area_title_override: dict[str, str] = {}
+        rows = self.result.rows
+        first = header_row + 1
+        for index, in_use in enumerate(occupied):
+            if not in_use:
                 continue
-            in_block = self._inside_merged_block(row)
-            group = self._group(filled, previous)
-            if previous and all(_blank(filled.get(role)) for role in HIERARCHY if role in self.cols):
-                in_block = True  # nothing new in the hierarchy columns: still the block above
-            text = _text(own.get("action"))
-            timescale_value = own.get("timescale")
-            if (previous and text and text[0].islower() and previous["group"] == group
-                    and all(_blank(own.get(r)) for r in ("timescale", "lead", "officer", "ref", "status", "msg"))
+            row = first + index
+            in_block = in_blocks[index]
+            outcome, area_ref, area = f_outcome[index], f_area_ref[index], f_area[index]
+            if previous is not None:  # a blank means "same as above" unless a higher level changed
+                above = group
+                if not outcome and not area_ref and not area:
+                    in_block = True  # nothing new in the hierarchy columns: still the block above
+                changed = False
+                if outcome:
+                    changed = outcome != above[0]
+                else:
+                    outcome = above[0]
+                if area_ref:
+                    changed = changed or area_ref != above[1]
+                elif not changed:
+                    area_ref = above[1]
+                if not area and not changed:
+                    area = above[2]
+                row_group = above if (outcome, area_ref, area) == above else (outcome, area_ref, area)
+            else:
+                above = None
+                row_group = (outcome, area_ref, area)
+            text = o_action[index]
+            timescale_value, timescale_text = timescales[index], o_timescale[index]
+            if (previous is not None and text and text[0].islower() and above == row_group
+                    and not (o_timescale[index] or o_lead[index] or o_officer[index] or o_ref[index]
+                             or o_status[index] or o_msg[index])
                     and not previous["text"].endswith((".", "!", "?"))):
                 previous["text"] = f"{previous['text']} {text}"
                 self.problems.append(Problem("The action continues the one on the row above; the two were joined.",
                                              WARNING, sheet=self.sheet, row=row,
                                              cell=self.coordinate(row, self.cols["action"])))
                 continue
-            if text and _blank(timescale_value) and "timescale" in self.cols and _reads_as_timescale(text):
-                timescale_value, text = text, ""
+            if text and not o_timescale[index] and has_timescale and _reads_as_timescale(text):
+                timescale_value, timescale_text, text = text, text, ""
                 self.problems.append(Problem(
                     f"The action cell holds '{timescale_value}', which reads as a timescale; it was used as the "
                     "timescale.", WARNING, sheet=self.sheet, row=row, cell=self.coordinate(row, self.cols["action"])))
-                text = self._action_from_area(row, group, filled)
+                text = self._action_from_area(row, f_area[index])
             if not text:
-                if any(not _blank(own.get(r)) for r in ("timescale", "lead", "officer", "status", "ref", "msg")) or \
-                        not any(not _blank(own.get(r)) for r in HIERARCHY):
+                if o_timescale[index] or o_lead[index] or o_officer[index] or o_status[index] or o_ref[index] or \
+                        o_msg[index] or not (o_outcome[index] or o_area_ref[index] or o_area[index]):
                     self.problems.append(Problem("The row has no action text; it was skipped.", ERROR,
                                                  sheet=self.sheet, row=row,
                                                  cell=self.coordinate(row, self.cols["action"])))
                 continue
-            current = self._action_row(row, text, timescale_value, own, filled, group, in_block, previous)
-            self.result.rows.append(current)
-            previous = current
+            same_block = in_block and above == row_group
+            current = self._action_row(row, index, text, timescale_value, timescale_text, row_group, same_block,
+                                       own, filled, previous)
+            rows.append(current)
+            previous, group = current, row_group
 
-    def _group(self, filled: dict, previous: dict | None) -> tuple[str, str, str]:
-        """Outcome, area number and area; a blank means "same as above" unless a higher level changed."""
-        values, changed = [], previous is None
-        for index, role in enumerate(HIERARCHY):
-            value = _text(filled.get(role))
-            if value:
-                changed = changed or value != previous["group"][index]
-            elif previous and not changed:
-                value = previous["group"][index]
-            values.append(value)
-        return tuple(values)
-
-    def _inside_merged_block(self, row: int) -> bool:
-        """Whether this row continues a merged outcome or priority-area block from the rows above."""
-        fill = self.fill
-        return bool(fill) and any((row, col) in fill for col in self.hierarchy_cols)
-
-    def _action_from_area(self, row: int, group, filled) -> str:
+    def _action_from_area(self, row: int, area_text: str) -> str:
         """A missing action text that was typed into the end of the priority area's cell (a real quirk)."""
         if "area" not in self.cols:
             return ""
-        area_text = _text(filled.get("area"))
         sentences = SENTENCE_END.split(area_text)
         if len(sentences) < 2:
             return ""
         self.area_title_override[area_text] = " ".join(sentences[:-1])
         col = self.cols["area"]
-        source = self.fill.get((row, col), (row, col))
+        source = self.filled_rows(col).get(row, (row, col))
         self.problems.append(Problem(
             f"The action text was missing; the last sentence of the priority area cell {self.coordinate(*source)} "
             f"('{sentences[-1][:60]}') was taken as the action. Check it.", WARNING, sheet=self.sheet, row=row,
             cell=self.coordinate(row, self.cols["action"])))
         return sentences[-1]
 
-    def _action_row(self, row, text, timescale_value, own, filled, group, in_block, previous) -> dict:
-        lead, lead_inherited = self._same_as_above("lead", own, filled, group, in_block, previous)
-        officer, officer_inherited = self._same_as_above("officer", own, filled, group, in_block, previous)
-        msg = msg_numbers(_text(filled.get("msg"))) if "msg" in self.cols else []
-        if not msg and previous and previous["group"] == group and in_block and "msg" in self.cols \
-                and _blank(own.get("msg")):
-            msg = list(previous["msg"])
-        for number in msg:
-            if number not in MSG_NUMBERS:
-                self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.", WARNING,
-                                             sheet=self.sheet, row=row, cell=self.cell(row, "msg")))
-        msg = [_MSG_CANONICAL[n] for n in msg if n in _MSG_CANONICAL]  # one string per proposal, not per row
+    def _action_row(self, row, index, text, timescale_value, timescale_text, group, same_block, own, filled,
+                    previous) -> dict:
+        """`same_block`: the row lies in the merged block (or the blank hierarchy) of the action above, in its
+        group: its blank lead, officer and proposals cells mean "same as above". `timescale_text` is the
+        timescale cell's text (or the action cell's, when that held the timescale)."""
+        cols = self.cols
+        lead, lead_inherited = own["lead"][index], False
+        if not lead and "lead" in cols:
+            lead = filled["lead"][index]
+            if not lead and same_block and previous["lead"]:
+                lead, lead_inherited = previous["lead"], True
+        officer, officer_inherited = own["officer"][index], False
+        if not officer and "officer" in cols:
+            officer = filled["officer"][index]
+            if not officer and same_block and previous["officer"]:
+                officer, officer_inherited = previous["officer"], True
+        msg = []
+        if "msg" in cols:
+            any_number, numbers, unknown = self._msg_cell(filled["msg"][index])
+            if not any_number and same_block and not own["msg"][index]:
+                msg = list(previous["msg"])
+            else:
+                for number in unknown:
+                    self.problems.append(Problem(f"'{number}' is not an MSG proposal; the link was left out.",
+                                                 WARNING, sheet=self.sheet, row=row, cell=self.cell(row, "msg")))
+                msg = list(numbers)
         if isinstance(timescale_value, (dt.datetime, dt.date)):
             timescale = _as_date(timescale_value)
             timescale_key = timescale.isoformat()
         else:
-            timescale_key = _text(timescale_value)
-            timescale = timescale_key
+            timescale = timescale_key = timescale_text
         read, timescale_read = self._timescale(timescale)
         status, status_from = None, None
-        status_text = _text(own.get("status")) or (_text(filled.get("status")) if "status" in self.cols else "")
+        status_text = own["status"][index] or filled["status"][index]
         if status_text:
             status = status_from_text(status_text)
             status_from = "status column"
@@ -546,8 +628,7 @@ class _Interpreter:
                                          cell=self.cell(row, "timescale")))
         return {
             "row": row,
-            "group": group,
-            "ref": _text(own.get("ref")) if "ref" in self.cols else "",
+            "ref": own["ref"][index],
             "text": text,
             "outcome": group[0],
             "area_ref": group[1],
@@ -564,6 +645,17 @@ class _Interpreter:
             "status_from": status_from,
         }
 
+    def _msg_cell(self, text: str) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+        """Whether a proposals cell names any number, the MSG proposals it names (one string per proposal)
+        and the numbers that are not proposals; each distinct cell read once."""
+        found = self.msg_cells.get(text)
+        if found is None:
+            numbers = msg_numbers(text)
+            found = self.msg_cells[text] = (bool(numbers), tuple(_MSG_CANONICAL[n] for n in numbers
+                                                                 if n in _MSG_CANONICAL),
+                                            tuple(n for n in numbers if n not in MSG_NUMBERS))
+        return found
+
     def _timescale(self, timescale) -> tuple:
         """The timescale's reading, and its JSON form (one dict shared by every row with that timescale)."""
         found = self.timescales.get(timescale)
@@ -574,65 +666,52 @@ class _Interpreter:
                 "end": read.end.isoformat() if read.end else None})
         return found
 
-    def _same_as_above(self, role, own, filled, group, in_block, previous) -> tuple[str, bool]:
-        """The cell's text, its merged block's, or (blank inside a block) the action above's; and if inherited."""
-        text = _text(own.get(role))
-        if text or role not in self.cols:
-            return text, False
-        text = _text(filled.get(role))
-        if not text and in_block and previous and previous["group"] == group and previous.get(role):
-            return previous[role], True
-        return text, False
-
     # -- hierarchy -----------------------------------------------------------------------------------
     def build_hierarchy(self) -> None:
-        """Outcomes become themes and priority areas items; actions get refs like "3.4.2" when they have none."""
+        """Outcomes become themes and priority areas items; actions get refs like "3.4.2" when they have none.
+
+        Consecutive rows of one priority area (most of a plan) share its theme and item, found once."""
+        rows = self.result.rows
         if not any(role in self.cols for role in HIERARCHY):
-            for index, row in enumerate(self.result.rows, start=1):
+            for index, row in enumerate(rows, start=1):
                 row.update(theme=None, item=None, ref=row["ref"] or f"A{index}")
-            self._drop_groups()
             return
         themes: dict[str, dict] = {}
-        numbered = {_numbered(row["outcome"] or "")[0] for row in self.result.rows}
-        auto_numbers = (str(n) for n in range(1, len(self.result.rows) + len(numbered) + 2) if str(n) not in numbered)
+        numbered = {_numbered(outcome)[0] for outcome in {row["outcome"] or "" for row in rows}}
+        auto_numbers = (str(n) for n in range(1, len(rows) + len(numbered) + 2) if str(n) not in numbered)
         item_keys: dict[tuple, tuple[str, str]] = {}
         counters: dict[tuple[str, str], int] = {}
-        for row in self.result.rows:
-            theme_number, theme_title = _numbered(row["outcome"] or "")
-            theme_key = row["outcome"] or ""
-            if theme_key not in themes:
-                themes[theme_key] = {"number": theme_number or next(auto_numbers), "title": theme_title or
-                                     row["outcome"] or "Actions", "items": [], "_items": {}}
-            theme = themes[theme_key]
-            area_text = self.area_title_override.get(row["area"], row["area"])
-            item_key = (theme_key, row["area_ref"], row["area"])
-            if "area" not in self.cols and "area_ref" not in self.cols:
-                item_key = (theme_key, "", "")
-            if item_key not in item_keys:
-                number, title = row["area_ref"], area_text
-                if not number:
-                    number, title = _numbered(area_text)
-                if "area" not in self.cols and "area_ref" not in self.cols:
-                    number, title = theme["number"], theme["title"]
-                number = number or f"{theme['number']}.{len(theme['items']) + 1}"
-                title = title.rstrip(" ,;:") or f"Priority area {number}"
-                theme["items"].append({"number": number, "title": title})
-                item_keys[item_key] = (theme["number"], number)
-            row["theme"], row["item"] = item_keys[item_key]
-            counters[item_keys[item_key]] = counters.get(item_keys[item_key], 0) + 1
+        no_areas = "area" not in self.cols and "area_ref" not in self.cols
+        last, pair = None, None
+        for row in rows:
+            key = (row["outcome"], row["area_ref"], row["area"])
+            if key != last:
+                last = key
+                theme_key = row["outcome"] or ""
+                if theme_key not in themes:
+                    theme_number, theme_title = _numbered(theme_key)
+                    themes[theme_key] = {"number": theme_number or next(auto_numbers), "title": theme_title or
+                                         row["outcome"] or "Actions", "items": []}
+                theme = themes[theme_key]
+                item_key = (theme_key, "", "") if no_areas else (theme_key, row["area_ref"], row["area"])
+                if item_key not in item_keys:
+                    area_text = self.area_title_override.get(row["area"], row["area"])
+                    number, title = row["area_ref"], area_text
+                    if not number:
+                        number, title = _numbered(area_text)
+                    if no_areas:
+                        number, title = theme["number"], theme["title"]
+                    number = number or f"{theme['number']}.{len(theme['items']) + 1}"
+                    title = title.rstrip(" ,;:") or f"Priority area {number}"
+                    theme["items"].append({"number": number, "title": title})
+                    item_keys[item_key] = (theme["number"], number)
+                pair = item_keys[item_key]
+            row["theme"], row["item"] = pair
+            count = counters[pair] = counters.get(pair, 0) + 1
             if not row["ref"]:
-                row["ref"] = f"{row['item']}.{counters[item_keys[item_key]]}"
+                row["ref"] = f"{row['item']}.{count}"
         self.result.themes = [{"number": t["number"], "title": t["title"], "items": t["items"]}
                               for t in themes.values()]
-        self._drop_groups()
-
-    def _drop_groups(self) -> None:
-        """Each row without its working "group" key, as a compact copy made one row at a time (a deleted key
-        would leave the dict at twice the size once the preview adds its three keys)."""
-        rows = self.result.rows
-        for index, row in enumerate(rows):
-            del row["group"]
-            rows[index] = dict(row)
 
     def check_refs(self) -> None:
         seen: dict[str, int] = {}

@@ -337,10 +337,10 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
     as_json = _NewActionJSON() if events.takes_json_text("after") else None
     now = utcnow()
     created = actions.processor("created_at")(now)
-    # Each linked item's (id, number) and organisation's (id, name) read and checked once, not once per row
-    # that links it (the same few hundred objects are linked by thousands of rows).
-    item_facts: dict = {}
-    org_facts: dict = {}
+    # Each distinct set of linked items and of organisations (a plan's rows repeat a few hundred of them) is
+    # checked and read once, as (id, number) or (id, name) pairs and its audit JSON, at the first row with it.
+    item_sets: dict = {}
+    org_sets: dict = {}
     statuses: dict = {}
     leads: dict = {}
     timescales: dict = {}
@@ -359,23 +359,22 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
             except ValueError:
                 raise RuleError(f"{ref}: choose the action's status.", "status") from None
             status = statuses[given] = (status.value, to_status(status))
-        items = []
-        for item in row.get("items", ()):
-            facts = item_facts.get(item)
-            if facts is None:
-                if item.id not in allowed_items:
-                    raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.",
-                                    "items")
-                facts = item_facts[item] = (item.id, item.number)
-            items.append(facts)
-        organisations = []
-        for org in row.get("organisations", ()):
-            facts = org_facts.get(org)
-            if facts is None:
-                if org.partnership_id != partnership_id:
-                    raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
-                facts = org_facts[org] = (org.id, org.name)
-            organisations.append(facts)
+        key = tuple(row.get("items", ()))
+        items = item_sets.get(key)
+        if items is None:
+            if any(item.id not in allowed_items for item in key):
+                raise RuleError(f"{ref}: link only items of the plan's own framework or a national one.", "items")
+            facts = [(item.id, item.number) for item in key]
+            numbers = sorted(number for _, number in facts)
+            items = item_sets[key] = (facts, as_json.items(numbers) if as_json else numbers)
+        key = tuple(row.get("organisations", ()))
+        organisations = org_sets.get(key)
+        if organisations is None:
+            if any(org.partnership_id != partnership_id for org in key):
+                raise RuleError(f"{ref}: choose only the partnership's own organisations.", "organisations")
+            facts = [(org.id, org.name) for org in key]
+            names = sorted(name for _, name in facts)
+            organisations = org_sets[key] = (facts, as_json.organisations(names) if as_json else names)
         text = paragraphs(row.get("text"), field="text", label=f"The action {ref}", max_length=ACTION_TEXT_MAX,
                           required=True)
         given = row.get("lead_text")
@@ -394,14 +393,14 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
                                              to_date(window.end), window.end.isoformat() if window.end else None)
         values.append((plan_id, ref, text, None, lead_text, timescale[0], timescale[1], timescale[2],
                        timescale[3], status[1], created, created, 1))
-        links.append((items, organisations))
+        links.append((items[0], organisations[0]))
         # `snapshot` of the new action as JSON values (what audit.jsonable(snapshot(...)) gives, without the walk).
-        numbers, names = sorted(item[1] for item in items), sorted(org[1] for org in organisations)
-        snapshots.append(as_json(ref, text, lead_text, timescale[0], timescale[4], status[0], numbers, names)
+        snapshots.append(as_json.compose(ref, text, as_json.middle(lead_text, timescale[0], timescale[4], status[0]),
+                                         items[1], organisations[1])
                          if as_json else to_json({
                              "ref": ref, "text": text, "lead_officer_id": None, "lead_text": lead_text,
                              "timescale_text": timescale[0], "due_end": timescale[4], "status": status[0],
-                             "items": numbers, "organisations": names, "superseded_by_id": None}))
+                             "items": items[1], "organisations": organisations[1], "superseded_by_id": None}))
     # New rows get ids above the plan's present ones: only they are read back (a plan imported in batches).
     before = connection.scalar(select(func.max(Action.id)).where(Action.plan_id == plan_id)) or 0
     actions.write(values)
@@ -421,11 +420,13 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
 
 class _NewActionJSON:
     """A new action's audit snapshot as JSON text, exactly as json.dumps writes the dict (its keys in `snapshot`'s
-    order, json's separators, its ASCII string encoder for every string): the values rows repeat (leads,
-    timescales, statuses, organisation lists) are encoded once each."""
+    order, json's separators, its ASCII string encoder for every string): the parts rows repeat (lead, timescale,
+    due date and status together; the items; the organisations) are encoded once each."""
 
     def __init__(self):
         self.encoded: dict = {}
+        self.middles: dict = {}
+        self.lists: dict = {}
 
     def _known(self, value: str | None) -> str:
         found = self.encoded.get(value)
@@ -433,18 +434,39 @@ class _NewActionJSON:
             found = self.encoded[value] = "null" if value is None else _encode_string(value)
         return found
 
+    def middle(self, lead_text: str | None, timescale_text: str, due_end: str | None, status: str) -> str:
+        """The snapshot's keys from lead_officer_id to status."""
+        key = (lead_text, timescale_text, due_end, status)
+        found = self.middles.get(key)
+        if found is None:
+            known = self._known
+            found = self.middles[key] = (
+                f'"lead_officer_id": null, "lead_text": {known(lead_text)}, "timescale_text": {known(timescale_text)}, '
+                f'"due_end": {known(due_end)}, "status": {known(status)}')
+        return found
+
+    @staticmethod
+    def items(numbers: list[str]) -> str:
+        """The items' numbers (sorted) as a JSON list."""
+        return f"[{', '.join(map(_encode_string, numbers))}]"
+
+    def organisations(self, names: list[str]) -> str:
+        """The organisations' names (sorted) as a JSON list."""
+        key = tuple(names)
+        found = self.lists.get(key)
+        if found is None:
+            found = self.lists[key] = f"[{', '.join(map(_encode_string, names))}]"
+        return found
+
+    @staticmethod
+    def compose(ref: str, text: str, middle: str, items: str, organisations: str) -> str:
+        return (f'{{"ref": {_encode_string(ref)}, "text": {_encode_string(text)}, {middle}, "items": {items}, '
+                f'"organisations": {organisations}, "superseded_by_id": null}}')
+
     def __call__(self, ref: str, text: str, lead_text: str | None, timescale_text: str, due_end: str | None,
                  status: str, numbers: list[str], names: list[str]) -> str:
-        encode, known = _encode_string, self._known
-        key = tuple(names)
-        organisations = self.encoded.get(key)
-        if organisations is None:
-            organisations = self.encoded[key] = f"[{', '.join(map(encode, names))}]"
-        return (f'{{"ref": {encode(ref)}, "text": {encode(text)}, "lead_officer_id": null, '
-                f'"lead_text": {known(lead_text)}, "timescale_text": {known(timescale_text)}, '
-                f'"due_end": {known(due_end)}, "status": {known(status)}, '
-                f'"items": [{", ".join(map(encode, numbers))}], "organisations": {organisations}, '
-                f'"superseded_by_id": null}}')
+        return self.compose(ref, text, self.middle(lead_text, timescale_text, due_end, status), self.items(numbers),
+                            self.organisations(names))
 
 
 def edit_action(action: Action, *, expected_version: int | None, actor_id: int | None = None, actor=None,
