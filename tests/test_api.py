@@ -74,6 +74,28 @@ def test_a_read_within_the_minute_writes_and_commits_nothing(app, world, api):
     assert commits == []
 
 
+def test_the_token_read_takes_only_the_columns_a_request_uses(app, world, api):
+    """Not the password hash, session token or the token's own hash (issue 17: each column returned costs
+    PostgreSQL's driver per request); what the answer shows of its owner is read with it, no second statement."""
+    client = api(world.officer)
+    client.get("/api/v1/plans")
+    db.session.expunge_all()
+    statements = []
+    engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get("/api/v1/plans")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200
+    token_read = statements[0]
+    assert "api_tokens" in token_read and "memberships" in token_read
+    for column in ("password_hash", "session_token", "last_sign_in_at", "token_hash, "):
+        assert column not in token_read.split("FROM")[0], column
+    assert not any("FROM users" in s for s in statements[1:])
+
+
 def test_plans_are_those_of_the_users_partnerships(app, world, api):
     names = [p["name"] for p in api(world.officer).get("/api/v1/plans").get_json()["items"]]
     assert names == ["Home action plan"]
