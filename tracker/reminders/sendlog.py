@@ -387,7 +387,6 @@ class _Delivery:
             self.write_outcome()
 
     def _send_all(self, mailer: Mailer | None) -> None:
-        config = current_app.config
         report = self.report
         after_id = 0
         while True:

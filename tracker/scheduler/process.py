@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import signal
 import threading
-import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
