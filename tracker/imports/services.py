@@ -7,10 +7,8 @@ again by their reference (plans) or by their words (self-evaluations).
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from tracker import text as texts
 from tracker.admin import services as admin
 from tracker.audit import services as audit
 from tracker.auth.models import Membership, Role, User
-from tracker.bulk import BulkInsert
+from tracker.bulk import BulkInsert, collector_paused
 from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
@@ -57,28 +55,10 @@ class ImportBlocked(RuntimeError):
     """The preview has errors; nothing was written."""
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cycle collector while a big file is read and written.
-
-    A 20,000-row plan makes hundreds of thousands of small objects that live until the import ends, none of
-    them in a reference cycle; the collector would walk them all again and again for nothing (a quarter of
-    the import's time). It is switched on again when the outermost step ends.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _bulk(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with _collector_paused():
+        with collector_paused():
             return function(*args, **kwargs)
     return wrapper
 

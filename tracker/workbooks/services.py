@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import gc
 import hashlib
 import json
 import logging
@@ -24,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from tracker import timeutil
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
+from tracker.bulk import collector_paused
 from tracker.auth.models import User
 from tracker.committees.models import Committee, Meeting, committee_plans
 from tracker import links
@@ -97,24 +97,6 @@ def workbook_data_for_plans(plan_ids: Sequence[int], quarter: FinancialQuarter, 
     connection = db.session.connection()
     with _without_jit(connection), collector_paused():
         return _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeting)
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Python's cycle collector paused while a snapshot is read (or a workbook written).
-
-    A 10,000-action snapshot is hundreds of thousands of small objects (rows, tuples, the ActionRows) that all
-    live until the papers are built, none of them in a reference cycle; as they pile up the collector walks the
-    whole heap again and again for nothing (a third of the read's time). Switched on again when the outermost
-    step ends; the one collection it then owes happens as usual."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @contextlib.contextmanager
