@@ -233,3 +233,58 @@ def test_long_tables_rows_keep_their_heights_with_the_commonest_as_the_default()
     # A3 (15 days, the long text in the wider column: three lines) and A7: a tie, so the shorter is the default.
     assert [height(overdue, r) for r in range(1, overdue.max_row + 1)] == [30, 45, 15]
     assert overdue.sheet_format.defaultRowHeight == 15
+
+
+TRICKY_TEXTS = ["Health & Social Care > plan", "a < b", "<r>rich</r>", "_x0041_ literal", "line\r\nbreak",
+                "tab\there", " leading", "trailing ", "\u00a0no-break space", "non\ufffecharacter", "bell\x07",
+                "=SUM(A1)", "+44 1382", "", "é ü ß 🙂", "x" * 17_000, "🙂" * 17_000, "multi\nline\ntext"]
+
+
+def _tricky_snapshot(texts) -> WorkbookData:
+    rows = []
+    for n, value in enumerate(texts, start=1):
+        rows.append(action(n, text=value, latest_update=value, lead_officer=value[:40],
+                           due=dt.date(1900, 1, 1) if n == 3 else None if n == 5 else dt.date(2024, 3, 31),
+                           latest_update_on=dt.datetime(2023, 9, 1, 12) if n == 4 else dt.date(2023, 9, 1),
+                           moved_reason=value[:50], moved_on=dt.date(2023, 8, 1) if n % 2 else None))
+        rows.append(action(100 + n))  # an ordinary row after each unusual one
+    changes = [ChangeRow(n, f"A{n}", value, "Date slipped", "1 January 2024", value[:30], n, reason=value[:60],
+                         moved_on=dt.date(2023, 8, 1) if n % 3 else None) for n, value in enumerate(texts, start=1)]
+    return snapshot(rows, changes=changes)
+
+
+def _both_ways(monkeypatch, data: WorkbookData) -> tuple[bytes, bytes]:
+    from tracker.workbooks import builder
+
+    direct = build_workbook(data)
+    monkeypatch.setattr(builder, "WRITE_ROWS_DIRECTLY", False)
+    public = build_workbook(data)
+    monkeypatch.setattr(builder, "WRITE_ROWS_DIRECTLY", True)
+    return direct, public
+
+
+def test_rows_written_straight_into_the_xml_match_xlsxwriters_own_byte_for_byte(monkeypatch):
+    """The long tables' ordinary rows are written into the sheet XML directly (`_Table.write_row`); the file is
+    the same, byte for byte, as writing every row with XlsxWriter's public calls, whatever the text."""
+    from tracker.workbooks import builder
+
+    calls = []
+    original = builder._Table.write_row
+    monkeypatch.setattr(builder._Table, "write_row",
+                        lambda self, *args: calls.append(result := original(self, *args)) or result)
+    direct, public = _both_ways(monkeypatch, _tricky_snapshot(TRICKY_TEXTS))
+    assert direct == public
+    assert True in calls and False in calls  # both ways were taken
+
+
+def test_direct_rows_match_for_any_text(monkeypatch):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("&<>_x0A \r\n\t="),
+                            max_size=30), min_size=1, max_size=4))
+    def check(texts):
+        direct, public = _both_ways(monkeypatch, _tricky_snapshot(texts))
+        assert direct == public
+
+    check()
