@@ -280,16 +280,16 @@ def _plain_time(column):
 
 
 def _uk_days():
-    """`timeutil.local_date`, remembered per UTC hour for UTC times (the UK's clocks change on the hour, UTC):
-    a snapshot turns tens of thousands of times into days."""
+    """`timeutil.local_date`, remembered per UTC hour for UTC times, naive (SQLite) or aware (the UK's clocks
+    change on the hour, UTC): a snapshot turns tens of thousands of times into days."""
     memo: dict[tuple[int, int, int, int], dt.date] = {}
     utc = dt.timezone.utc
 
     def day_of(value: dt.datetime | None) -> dt.date | None:
         if value is None:
             return None
-        if value.tzinfo is not None and value.tzinfo is not utc:
-            return local_date(value)
+        if value.tzinfo is not None and value.tzinfo is not utc and value.utcoffset():
+            return local_date(value)  # not a UTC time (PostgreSQL's in a session zone other than UTC)
         key = (value.year, value.month, value.day, value.hour)
         day = memo.get(key)
         if day is None:
