@@ -155,8 +155,6 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     rows: list[tuple[tuple, ActionRow]] = []
     no_update = ("", None)
     day_of = _uk_days()
-    # The RAG of each distinct (status, due date, update day, created day), worked out once: (colour, text, days).
-    rags: dict[tuple, tuple[str, str, int]] = {}
     for action_id, state in states.items():
         ref, status, due = state["ref"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
@@ -171,19 +169,15 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
             created_in_quarter.add(action_id)
         # The day it was created counts only for an action never updated (tracker.rag.derive).
         created = day_of(created_at) if update_on is None else None
-        key = (status, due, update_on, created)
-        result = rags.get(key)
-        if result is None:
-            derived = derive(status, due, update_on, as_at, created=created)
-            result = rags[key] = (_RAG_VALUES[derived.rag], derived.text, derived.days_overdue)
+        result = derive(status, due, update_on, as_at, created=created)
         reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
             action_id=action_id, ref=ref, group=group, proposals=", ".join(items), text=state["text"],
             lead_officer=state["lead_name"] or state["lead_text"] or "",
             organisations=", ".join(organisations.get(action_id, ())),
             timescale_text=state["timescale_text"] or "", due=due, status=_STATUS_VALUES[status],
-            rag=result[0], rag_text=result[1], latest_update=narrative if update_at is not None else "",
-            latest_update_on=update_on, days_overdue=result[2], changed_this_quarter=False,
+            rag=_RAG_VALUES[result.rag], rag_text=result.text, latest_update=narrative if update_at is not None else "",
+            latest_update_on=update_on, days_overdue=result.days_overdue, changed_this_quarter=False,
             moved_reason=reason, moved_by=moved_by, moved_on=moved_on,
         )))
     rows.sort(key=lambda pair: pair[0])
