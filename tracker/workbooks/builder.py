@@ -1,12 +1,8 @@
 """Build the committee's quarterly progress workbook from a WorkbookData snapshot (pure: no database).
 
-Written with XlsxWriter in constant-memory mode: rows stream to disk as they are written, so a
-national-scale plan never holds its cells in memory. The long tables' ordinary rows (Actions, Overdue,
-Changes) go straight into the sheet's XML exactly as XlsxWriter's own calls would write them, without
-their per-cell bookkeeping (`_Table.write_row`; the tests compare both ways byte for byte); everything
-else, and any row whose text needs XlsxWriter's escaping, goes through its public calls. Every
-user-written string is written as text (never a formula), with characters XML forbids removed and
-over-long text cut with a note saying so.
+Written with XlsxWriter's public API in constant-memory mode: rows stream to disk as they are written,
+so a national-scale plan never holds its cells in memory. Every user-written string is written as text
+(never a formula), with characters XML forbids removed and over-long text cut with a note saying so.
 
 Every sheet is print-ready: landscape, fitted to the page width, the heading row repeated, the plan,
 quarter and page number in the footer, and charts kept whole on a page. Sheets with nothing to show are
