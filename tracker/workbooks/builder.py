@@ -612,7 +612,7 @@ class _Table:
     def date(self, row: int, col: int, value: dt.date | None) -> None:
         if value is None:
             self.write_blank(row, col, None, self.formats[col])
-        elif not isinstance(value, dt.datetime) and value >= EXCEL_FIRST_TRUE_DAY:
+        elif value >= EXCEL_FIRST_TRUE_DAY and not isinstance(value, dt.datetime):
             self.write_number(row, col, (value - EXCEL_EPOCH).days, self.formats[col])
         else:
             self.sheet.write(row, col, value, "date")
