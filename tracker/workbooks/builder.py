@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
 
 from tracker import rag
 from tracker.cells import FORMULA_PREFIXES, looks_like_formula
@@ -451,21 +450,6 @@ EXCEL_FIRST_TRUE_DAY = dt.date(1900, 3, 1)
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 _illegal = ILLEGAL_CHARACTERS_RE.search
 
-#: Write the long tables' ordinary rows straight into the sheet XML (`_Table.write_row`); off, every row goes
-#: through XlsxWriter's public calls (the tests build both ways and compare the files).
-WRITE_ROWS_DIRECTLY = True
-#: What XlsxWriter escapes in an inline string beyond & and > (control characters as _xHHHH_, a literal
-#: _xHHHH_, the non-characters U+FFFE and U+FFFF), and <, which may also start a rich string: such rows are
-#: left to XlsxWriter.
-_needs_care = re.compile("[\x00-\x08\x0b-\x1f<\ufffe\uffff]|_x[0-9a-fA-F]{4}_").search
-#: No cell of a row this short can reach Excel's limit of 32,767 UTF-16 units (where XlsxWriter cuts it).
-_DIRECT_TEXT_LIMIT = 16_383
-#: The XlsxWriter worksheet internals `_Table.write_row` relies on (absent, the public calls are used).
-_WORKSHEET_INTERNALS = ("previous_row", "row_info", "fh", "_write_single_row", "_check_dimensions", "_write_row")
-_TEXT, _LABEL, _NUMBER, _DATE = object(), object(), object(), object()
-assert not any(_needs_care(label) or "&" in label or ">" in label or label != label.strip()
-               for label in (*STATUS_LABELS.values(), *RAG_LABELS.values(), "Yes", "No"))
-
 
 def _points(lines: int) -> float:
     """The height of a row holding that many lines of text (Excel's limit at most)."""
@@ -497,7 +481,6 @@ class _Table:
                          for index, col in enumerate(self.text_columns) if columns[col].style in WRAPPING]
         self.lines = bytearray()
         self.common = 1
-        self.last_col = len(columns) - 1
 
     def plan(self, rows: Sequence, texts_of) -> int:
         """Each row's line count, and the commonest (fewest lines on a tie) as the default: its height returned."""
@@ -519,7 +502,7 @@ class _Table:
         return _points(self.common)
 
     def attach(self, sheet: _Sheet) -> None:
-        ws = self.ws = sheet.ws
+        ws = sheet.ws
         self.sheet = sheet
         self.write_string, self.write_number, self.write_blank = ws.write_string, ws.write_number, ws.write_blank
         self.set_row = ws.set_row
@@ -527,66 +510,6 @@ class _Table:
         known = [column.style if column.style in formats else "text" for column in self.columns]  # "rag": per row
         self.formats = [formats[style] for style in known]
         self.text_cells = [(col, formats[known[col]], quoted[known[col]]) for col in self.text_columns]
-        self.fast = WRITE_ROWS_DIRECTLY and all(hasattr(ws, name) for name in _WORKSHEET_INTERNALS)
-        self.refs = [xl_col_to_name(col) for col in range(len(self.columns))]
-        self.slots: list = [None] * len(self.columns)
-
-    def write_row(self, row: int, texts: tuple, others: Sequence[tuple[int, int, object, object]]) -> bool:
-        """Row `row` of the sheet written straight into its XML, exactly as XlsxWriter's write_* calls and
-        its constant-memory row writer would write it (the same elements, attributes, style indexes and
-        escaping), without their per-cell bookkeeping: `texts` as `texts` takes them, `others` the other
-        cells as (column, _LABEL/_NUMBER/_DATE, value, format).
-
-        Only for a row whose text needs none of XlsxWriter's own escaping beyond & and > (no control
-        characters, no `_xHHHH_` look-alikes, no <, no non-characters) and is short enough that no cell can
-        reach Excel's limit; otherwise nothing is written and False returned, and the caller writes the row
-        with the public calls (as it does every row when WRITE_ROWS_DIRECTLY is off). The table's rows
-        must be written in order, after its sheet's heading row and before anything below them."""
-        try:
-            joined = "".join(texts)
-        except TypeError:  # a missing value: the public calls write it as a blank
-            return False
-        if len(joined) > _DIRECT_TEXT_LIMIT or _needs_care(joined) is not None:
-            return False
-        for _col, kind, value, _format in others:
-            if kind is _DATE and value is not None and (isinstance(value, dt.datetime)
-                                                        or value < EXCEL_FIRST_TRUE_DAY):
-                return False
-        ws = self.ws
-        if row > ws.previous_row:
-            ws._write_single_row(row)  # the row before, held as XlsxWriter holds it (the heading, or a row of
-            # unusual text written with the public calls)
-        ws._check_dimensions(row, 0)
-        ws._check_dimensions(row, self.last_col)
-        ws._write_row(row, None, ws.row_info.get(row))  # the <row> element, with its height
-        slots, starts = self.slots, _FORMULA_STARTS
-        for (col, plain, quoted), value in zip(self.text_cells, texts):
-            slots[col] = (_TEXT, value, quoted if value and value[0] in starts else plain)
-        for col, kind, value, cell_format in others:
-            slots[col] = (kind, value, cell_format)
-        escape = "&" in joined or ">" in joined
-        n = row + 1
-        parts = []
-        append = parts.append
-        # Column by column, as XlsxWriter writes them: a format's style index is given on its first use.
-        for ref, (kind, value, cell_format) in zip(self.refs, slots):
-            xf = cell_format._get_xf_index()
-            if value is None or value == "":
-                append(f'<c r="{ref}{n}" s="{xf}"/>')
-            elif kind is _TEXT:
-                space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
-                if escape:
-                    value = value.replace("&", "&amp;").replace(">", "&gt;")
-                append(f'<c r="{ref}{n}" s="{xf}" t="inlineStr"><is><t{space}>{value}</t></is></c>')
-            elif kind is _LABEL:
-                append(f'<c r="{ref}{n}" s="{xf}" t="inlineStr"><is><t>{value}</t></is></c>')
-            else:
-                number = (value - EXCEL_EPOCH).days if kind is _DATE else value
-                append(f'<c r="{ref}{n}" s="{xf}"><v>{number:.16G}</v></c>')
-        append("</row>")
-        ws.fh.write("".join(parts))
-        ws.previous_row = n  # this row is written: nothing held for it
-        return True
 
     def height(self, row: int, index: int) -> None:
         """Row `row` (of the sheet) given the height of the table's row `index` when it is not the default."""
@@ -640,20 +563,11 @@ def _actions(wb, styles, data: WorkbookData) -> None:
     write_string, write_number, formats = table.write_string, table.write_number, table.formats
     status_format, number_format, changed_format = formats[8], formats[13], formats[14]
     rag_cells = {colour.value: (RAG_LABELS[colour.value], styles.formats[f"rag:{colour.value}"]) for colour in Rag}
-    date_format, update_format = formats[7], formats[12]
-    fast, write_row = table.fast, table.write_row
     first = sheet.row
     for index, row in enumerate(data.actions):
         r = first + index
         height(r, index)
-        values = _action_texts(row)
-        if fast and write_row(r, values, (
-                (7, _DATE, row.due, date_format), (8, _LABEL, STATUS_LABELS[row.status], status_format),
-                (9, _LABEL, *rag_cells[row.rag]), (12, _DATE, row.latest_update_on, update_format),
-                (13, _NUMBER, row.days_overdue, number_format),
-                (14, _LABEL, "Yes" if row.changed_this_quarter else "No", changed_format))):
-            continue
-        texts(r, values)
+        texts(r, _action_texts(row))
         date(r, 7, row.due)
         write_string(r, 8, STATUS_LABELS[row.status], status_format)
         write_string(r, 9, *rag_cells[row.rag])
@@ -679,20 +593,12 @@ def _overdue(wb, styles, data: WorkbookData) -> None:
     texts, date, height, write_string, write_number = table.texts, table.date, table.height, table.write_string, \
         table.write_number
     number_format, status_format = table.formats[0], table.formats[5]
-    date_format, update_format = table.formats[4], table.formats[7]
-    fast, write_row = table.fast, table.write_row
     first = sheet.row
     for index, row in enumerate(overdue):
         r = first + index
         height(r, index)
-        values = _overdue_texts(row)
-        if fast and write_row(r, values, (
-                (0, _NUMBER, row.days_overdue, number_format), (4, _DATE, row.due, date_format),
-                (5, _LABEL, STATUS_LABELS[row.status], status_format),
-                (7, _DATE, row.latest_update_on, update_format))):
-            continue
         write_number(r, 0, row.days_overdue, number_format)
-        texts(r, values)
+        texts(r, _overdue_texts(row))
         date(r, 4, row.due)
         write_string(r, 5, STATUS_LABELS[row.status], status_format)
         date(r, 7, row.latest_update_on)
@@ -710,17 +616,11 @@ def _changes(wb, styles, data: WorkbookData) -> None:
     sheet = _table_sheet(wb, styles, data, "Changes", CHANGE_COLUMNS, len(data.changes), default_height=default)
     table.attach(sheet)
     texts, date, number, height = table.texts, table.date, table.number, table.height
-    moved_format, times_format = table.formats[7], table.formats[8]
-    fast, write_row = table.fast, table.write_row
     first = sheet.row
     for index, change in enumerate(data.changes):
         r = first + index
         height(r, index)
-        values = _change_texts(change)
-        if fast and write_row(r, values, ((7, _DATE, change.moved_on, moved_format),
-                                          (8, _NUMBER, change.times_date_moved, times_format))):
-            continue
-        texts(r, values)
+        texts(r, _change_texts(change))
         date(r, 7, change.moved_on)
         number(r, 8, change.times_date_moved)
     sheet.row = first + len(data.changes)
