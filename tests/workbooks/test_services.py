@@ -289,3 +289,20 @@ def _delivered(app) -> list:
 
     deliver_pending()
     return app.extensions.get("outbox", [])
+
+
+def test_uk_days_remembered_per_hour_match_local_date_across_the_clock_changes():
+    """The snapshot's remembered UK days (per UTC hour) are timeutil.local_date's, around both clock changes,
+    for naive UTC (SQLite), aware UTC and aware times in other zones (PostgreSQL)."""
+    from zoneinfo import ZoneInfo
+
+    day_of = services._uk_days()
+    zones = [None, dt.timezone.utc, ZoneInfo("UTC"), dt.timezone(dt.timedelta(hours=5, minutes=30)),
+             timeutil.LONDON]
+    for start in (dt.datetime(2024, 3, 30, 20), dt.datetime(2024, 10, 26, 20)):
+        for minutes in range(0, 10 * 60, 10):
+            utc = (start + dt.timedelta(minutes=minutes)).replace(tzinfo=dt.timezone.utc)
+            for zone in zones:
+                value = utc.replace(tzinfo=None) if zone is None else utc.astimezone(zone)
+                assert day_of(value) == timeutil.local_date(value), value
+    assert day_of(None) is None

@@ -147,13 +147,14 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
     latest_updates = history["latest"]
     states = _states_at(connection, plan_ids, in_plans, cutoff)
     start = _start_of(quarter.start)
-    history["created_in_quarter"] = {action_id for action_id, state in states.items()
-                                     if _instant(state["created_at"]) >= start}
+    created_in_quarter: set[int] = set()
+    history["created_in_quarter"] = created_in_quarter
     slips = _latest_moves(connection, plan_ids, history["moves"], cutoff)
 
     no_group = (1, 0, 0), f"No {framework.theme_label.lower()}", []
     rows: list[tuple[tuple, ActionRow]] = []
     no_update = ("", None)
+    day_of = _uk_days()
     for action_id, state in states.items():
         ref, status, due = state["ref"], state["status"], state["due_end"]
         order, group, items = groups.get(action_id, no_group)
@@ -162,9 +163,12 @@ def _read_snapshot(connection, plans, plan_ids, quarter, as_at, committee, meeti
             last_update_at = _instant(state["last_update_at"])
             if last_update_at is not None and last_update_at < cutoff:
                 update_at = last_update_at
-        update_on = local_date(update_at)
+        update_on = day_of(update_at)
+        created_at = _instant(state["created_at"])
+        if created_at >= start:
+            created_in_quarter.add(action_id)
         # The day it was created counts only for an action never updated (tracker.rag.derive).
-        created = local_date(_instant(state["created_at"])) if update_on is None else None
+        created = day_of(created_at) if update_on is None else None
         result = derive(status, due, update_on, as_at, created=created)
         reason, moved_by, moved_on = slips.get(action_id, ("", "", None))
         rows.append(((order, natural_key(ref)), ActionRow(
@@ -267,6 +271,26 @@ def _plain_time(column):
     """A timestamp column read without its UTC type's conversion (which costs more than the rest of a row):
     naive UTC on SQLite, aware on PostgreSQL; `_instant` makes either aware where one is used."""
     return type_coerce(column, DateTime())
+
+
+def _uk_days():
+    """`timeutil.local_date`, remembered per UTC hour for UTC times, naive (SQLite) or aware (the UK's clocks
+    change on the hour, UTC): a snapshot turns tens of thousands of times into days."""
+    memo: dict[tuple[int, int, int, int], dt.date] = {}
+    utc = dt.timezone.utc
+
+    def day_of(value: dt.datetime | None) -> dt.date | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None and value.tzinfo is not utc and value.utcoffset():
+            return local_date(value)  # not a UTC time (PostgreSQL's in a session zone other than UTC)
+        key = (value.year, value.month, value.day, value.hour)
+        day = memo.get(key)
+        if day is None:
+            day = memo[key] = local_date(value)
+        return day
+
+    return day_of
 
 
 def _instant(value: dt.datetime | None) -> dt.datetime | None:
