@@ -161,6 +161,9 @@ PROGRESS_EVERY = 500
 #: New actions are checked and inserted this many at a time (a few statements per batch, never one per row),
 #: so a 20,000-row plan never holds all its insert rows and audit events in memory at once.
 CREATE_CHUNK = 1000
+#: The first batch is smaller, so that the database starts on its rows (on PostgreSQL, while the next batch is
+#: built: bulk.overlapped_copies) without waiting for a whole batch to be built.
+FIRST_CHUNK = 200
 
 #: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
 Step = Callable[[int, int], None]
@@ -387,7 +390,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
     known = plans.NewActions(target.plan, preview["counts"]["create"])  # read once for all the batches
-    to_create = []
+    to_create, chunk = [], min(FIRST_CHUNK, CREATE_CHUNK)
     # The organisations of each distinct lead cell and the MSG items of each distinct proposals cell, once; a
     # preview just computed shares one leads list among the rows of a lead cell, so that list is looked up first.
     orgs_of: dict[tuple, list[Organisation]] = {}
@@ -421,9 +424,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
             if links is None:  # one list per distinct priority area and proposals
                 links = links_of[(item, msg)] = [item, *msg_items] if item else msg_items
             to_create.append(_new_action(row, links, orgs))
-            if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
+            if len(to_create) == chunk:  # a bounded batch in memory at once, whatever the file's size
                 _insert_actions(to_create, target.plan, actor_id, known)
-                to_create = []
+                to_create, chunk = [], CREATE_CHUNK
         else:
             item_objects, msg_objects = target.objects
             items = ([item_objects[row["item"]]] if row.get("item") and row["item"] in item_objects else []) + \

@@ -451,7 +451,8 @@ def create_actions(plan: Plan, rows: list[dict], *, actor_id: int | None = None,
         [(i, item[0]) for i, (items, _) in zip(ids, links) for item in items])
     BulkInsert(action_organisations, ("action_id", "organisation_id")).write(
         [(i, org[0]) for i, (_, organisations) in zip(ids, links) for org in organisations])
-    at, no_before = events.processor("at")(now), events.processor("before")(None)
+    # No snapshot before a new action: JSON null, as json.dumps writes it (once, not a dump per row).
+    at, no_before = events.processor("at")(now), "null" if as_json else events.processor("before")(None)
     events.write([(at, actor_id, partnership_id, plan_id, "action", i, verb, f"Imported action {row[1]}", no_before,
                    after) for i, row, after in zip(ids, values, snapshots)])
     db.session.expire(plan, ["actions"])
