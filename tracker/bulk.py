@@ -1,7 +1,9 @@
 """Thousands of rows in one statement: an executemany on the driver's cursor (SQLite) or a COPY (PostgreSQL).
 
 For the bulk writers (an imported plan's actions, links, outcomes and audit events), which would otherwise
-spend most of their time in SQLAlchemy's per-row parameter building.
+spend most of their time in SQLAlchemy's per-row parameter building. Inside `overlapped_copies` the COPYs run
+on a worker thread while the caller builds the next rows (PostgreSQL's row-by-row foreign-key checks at the end
+of each COPY are most of an import's time there).
 """
 from __future__ import annotations
 
@@ -195,8 +197,11 @@ class _Copies:
         self.thread.start()
 
     def text(self, values) -> bytes:
-        """The rows as COPY's text, formatted here by the driver (its own adapters, as a COPY on the connection
-        would use) so that the worker thread only sends bytes: it then hardly ever waits for the GIL."""
+        """The rows as COPY's text, formatted in the caller's thread by the driver's own Copy object and
+        adapters (as a COPY on the connection formats them; psycopg documents a Copy made by hand with a
+        FileWriter for this), so that the worker thread only sends bytes and hardly ever waits for the GIL
+        while the caller computes. Making the Copy reads only the connection's client encoding (which a COPY
+        never changes); the formatting cursor runs no statement."""
         from psycopg.copy import Copy, FileWriter
 
         buffer = io.BytesIO()
