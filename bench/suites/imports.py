@@ -47,7 +47,10 @@ calls for NULL keys) are 0.5-0.55 s of it, the secondary indexes of actions and 
 So on PostgreSQL preview + commit cannot drop much below preview + the server's own 0.55-0.8 s (on the quiet
 machine about 0.2 + 0.6 = 0.8 s against openpyxl's 0.94: ratio about 0.85-0.9 at best) without removing checks
 or indexes, which is not done. The PostgreSQL suite run under the same load gave 1.67 (openpyxl 1.25 s, preview
-0.47, commit 1.61); the quiet run before this change gave 1.58.
+0.47, commit 1.61); run again at load average 1.6-1.8 it gave 1.54 (openpyxl 1.00 s, preview 0.27, commit
+1.27); the quiet run before this change gave 1.58. At load 1.8 on the shared server, three interleaved pairs:
+commit 1.23-1.32 -> 1.09-1.16 s; the timeline of one commit: the first COPY starts at 0.13 s, we have built
+every row by 0.65 s, the server's COPYs run back to back until 1.27 s (about 0.2 s per 1,000 actions).
 """
 from __future__ import annotations
 
