@@ -1,12 +1,19 @@
 """Thousands of rows in one statement: an executemany on the driver's cursor (SQLite) or a COPY (PostgreSQL).
 
 For the bulk writers (an imported plan's actions, links, outcomes and audit events), which would otherwise
-spend most of their time in SQLAlchemy's per-row parameter building.
+spend most of their time in SQLAlchemy's per-row parameter building. Inside `overlapped_copies` the COPYs run
+on a worker thread while the caller builds the next rows (PostgreSQL's row-by-row foreign-key checks at the end
+of each COPY are most of an import's time there).
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import io
+import queue
+import threading
+
+from sqlalchemy import event
 
 from tracker.extensions import db
 
@@ -45,6 +52,8 @@ class BulkInsert:
         self.connection = db.session.connection()
         self.dialect = self.connection.dialect
         self.sql, self.positional = _statement(table, tuple(self.names), self.dialect)
+        if self.dialect.name == "postgresql":
+            self.copy_sql = _copy_statement(self.connection, table, self.names)
 
     def processor(self, name: str, *, identity: bool = True):
         """The bind processor of column `name` on this dialect (the identity when it has none, unless
@@ -73,7 +82,12 @@ class BulkInsert:
         if not values:
             return
         if self.dialect.name == "postgresql":
-            _copy_rows(self.connection, self.table, self.names, values)
+            sql = self.copy_sql
+            copies = self.connection.info.get(_COPIES)
+            if copies is not None:
+                copies.put(sql, copies.text(values))
+            else:
+                _copy_rows(self.connection.connection.dbapi_connection, sql, values)
         elif self.positional:
             self.connection.exec_driver_sql(self.sql, values)
         else:
@@ -106,16 +120,125 @@ def _statement(table, names: tuple[str, ...], dialect) -> tuple[str, bool]:
     return found
 
 
-def _copy_rows(connection, table, names: list[str], values: list) -> None:
-    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
-    one stream instead of a statement or round trip per row."""
+def _copy_statement(connection, table, names: list[str]) -> str:
     preparer = connection.dialect.identifier_preparer
-    sql = (f"COPY {preparer.format_table(table)} "
-           f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
-    cursor = connection.connection.cursor()
+    return (f"COPY {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(table.c[name].name) for name in names)}) FROM STDIN")
+
+
+def _copy_rows(driver_connection, sql: str, values) -> None:
+    """On PostgreSQL, the rows through COPY ... FROM STDIN on the session's own connection (its transaction):
+    one stream instead of a statement or round trip per row. `values` is rows, or the COPY's text (bytes)."""
+    cursor = driver_connection.cursor()
     try:
         with cursor.copy(sql) as copy:
-            for row in values:
-                copy.write_row(row)
+            if isinstance(values, bytes):
+                copy.write(values)
+            else:
+                for row in values:
+                    copy.write_row(row)
     finally:
         cursor.close()
+
+
+# -- COPYs overlapped with the work that builds the next rows -------------------------------------------------
+
+#: The key of a connection's running `overlapped_copies` in its `info`.
+_COPIES = "tracker.bulk.copies"
+#: COPYs waiting their turn at most (each a batch's rows): the builder waits rather than hold more in memory.
+QUEUED_COPIES = 8
+
+
+@contextlib.contextmanager
+def overlapped_copies():
+    """Inside, on PostgreSQL, `BulkInsert.write`'s COPYs run one after another on a worker thread, in the order
+    written, on the session's own connection and transaction, while the caller goes on building the next rows.
+
+    A COPY's server side (index upkeep, and the foreign-key checks PostgreSQL runs row by row when the COPY
+    ends) then overlaps with our own work instead of adding to it: while the server works, the worker waits in
+    the driver, which releases the GIL. Every other statement on the connection first waits for the COPYs
+    queued before it (so reads see them, and statements keep their order), and so does leaving the block,
+    which raises the first COPY's error, if any, as a plain write would have. Elsewhere (SQLite) it does
+    nothing. Nested uses are one."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or _COPIES in connection.info:
+        yield
+        return
+    copies = _Copies(connection.connection.dbapi_connection)
+    connection.info[_COPIES] = copies
+
+    def wait_first(*_args):
+        copies.wait()
+
+    event.listen(connection, "before_cursor_execute", wait_first)
+    try:
+        yield
+    except BaseException:
+        copies.stop()
+        raise
+    else:
+        copies.stop()
+        copies.raise_error()
+    finally:
+        event.remove(connection, "before_cursor_execute", wait_first)
+        del connection.info[_COPIES]
+
+
+class _Copies:
+    """The worker thread of `overlapped_copies` and its queue of (COPY statement, rows)."""
+
+    def __init__(self, driver_connection):
+        self.driver_connection = driver_connection
+        self.cursor = driver_connection.cursor()  # formats rows; never runs a statement
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_COPIES)
+        self.error: BaseException | None = None
+        self.raised = False
+        self.thread = threading.Thread(target=self._run, name="tracker-bulk-copies", daemon=True)
+        self.thread.start()
+
+    def text(self, values) -> bytes:
+        """The rows as COPY's text, formatted in the caller's thread by the driver's own Copy object and
+        adapters (as a COPY on the connection formats them; psycopg documents a Copy made by hand with a
+        FileWriter for this), so that the worker thread only sends bytes and hardly ever waits for the GIL
+        while the caller computes. Making the Copy reads only the connection's client encoding (which a COPY
+        never changes); the formatting cursor runs no statement."""
+        from psycopg.copy import Copy, FileWriter
+
+        buffer = io.BytesIO()
+        with Copy(self.cursor, writer=FileWriter(buffer)) as copy:
+            for row in values:
+                copy.write_row(row)
+        return buffer.getvalue()
+
+    def put(self, sql: str, data: bytes) -> None:
+        self.raise_error()
+        self.queue.put((sql, data))
+
+    def _run(self) -> None:
+        while True:
+            job = self.queue.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None:  # after a failed COPY the transaction is lost: the rest are dropped
+                    _copy_rows(self.driver_connection, *job)
+            except BaseException as error:  # handed to the caller's thread (raise_error)
+                self.error = error
+            finally:
+                self.queue.task_done()
+
+    def wait(self) -> None:
+        """Until every queued COPY has ended; raises the first one's error."""
+        self.queue.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        """The failed COPY's error, once (the later COPYs were dropped: the transaction is lost)."""
+        if self.error is not None and not self.raised:
+            self.raised = True
+            raise self.error
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.cursor.close()

@@ -33,6 +33,24 @@ PostgreSQL (the shared server, load average 6) the commit took 0.39-0.44 CPU s i
 wall: the COPYs of actions, action items, action organisations and audit events waited 0.46, 0.57, 0.36 and
 0.55 s for the server (its per-row foreign-key checks run when each COPY ends, after the last row is sent, so
 streaming rows while building them hides little). The distinct-leads preview (5,000 rows) 0.33 -> 0.20 s.
+Measured again 2026-12-02 04:40-05:15 on PostgreSQL (shared server, load average 3-3.5 from other engineers'
+runs, so wall seconds are loose; the server backend's own CPU read from /proc around each step): the commit's
+COPYs now run on a worker thread while the next batch is built (tracker.bulk.overlapped_copies; new action ids
+reserved up front, so no batch waits for the previous one's rows). Five interleaved pairs, before -> after:
+commit 1.51-2.22 -> 1.31-2.36 s wall (best 1.51 -> 1.31), our CPU 0.33-0.47 -> 0.33-0.39 s, the server's CPU
+0.80-1.03 -> 0.86-1.08 s (the same rows, so unchanged). The server is now the bottleneck: it runs the COPYs back
+to back from about 0.2 s after the commit starts, while we finish building every row at about 60% of the span
+and then wait. Of the server's CPU for the commit (min of 3 replays of the same rows, load 3.5): actions 0.16,
+action items 0.26, action organisations 0.17, audit events 0.20 s; without the foreign-key checks (measured in a
+rolled-back transaction only) 0.07, 0.07, 0.03, 0.07: the checks (about 52,000 lookups plus 15,000 trigger
+calls for NULL keys) are 0.5-0.55 s of it, the secondary indexes of actions and audit events about 0.08 and 0.10.
+So on PostgreSQL preview + commit cannot drop much below preview + the server's own 0.55-0.8 s (on the quiet
+machine about 0.2 + 0.6 = 0.8 s against openpyxl's 0.94: ratio about 0.85-0.9 at best) without removing checks
+or indexes, which is not done. The PostgreSQL suite run under the same load gave 1.67 (openpyxl 1.25 s, preview
+0.47, commit 1.61); run again at load average 1.6-1.8 it gave 1.54 (openpyxl 1.00 s, preview 0.27, commit
+1.27); the quiet run before this change gave 1.58. At load 1.8 on the shared server, three interleaved pairs:
+commit 1.23-1.32 -> 1.09-1.16 s; the timeline of one commit: the first COPY starts at 0.13 s, we have built
+every row by 0.65 s, the server's COPYs run back to back until 1.27 s (about 0.2 s per 1,000 actions).
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from tracker import text as texts
 from tracker.admin import services as admin
 from tracker.audit import services as audit
 from tracker.auth.models import Membership, Role, User
-from tracker.bulk import BulkInsert, collector_paused
+from tracker.bulk import BulkInsert, collector_paused, overlapped_copies
 from tracker.errors import Conflict, NotAllowed, NotFound
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
@@ -161,6 +161,9 @@ PROGRESS_EVERY = 500
 #: New actions are checked and inserted this many at a time (a few statements per batch, never one per row),
 #: so a 20,000-row plan never holds all its insert rows and audit events in memory at once.
 CREATE_CHUNK = 1000
+#: The first batch is smaller, so that the database starts on its rows (on PostgreSQL, while the next batch is
+#: built: bulk.overlapped_copies) without waiting for a whole batch to be built.
+FIRST_CHUNK = 200
 
 #: `progress(done, total)`: rows done of the file's rows, for a background job's progress page.
 Step = Callable[[int, int], None]
@@ -354,7 +357,17 @@ class _PlanTarget:
         return frameworks.items_by_number(self.framework), frameworks.items_by_number(self.msg)
 
 
+def _overlapped(function):
+    """On PostgreSQL, each batch's COPYs run while the next batch is built (bulk.overlapped_copies)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with overlapped_copies():
+            return function(*args, **kwargs)
+    return wrapper
+
+
 @_bulk
+@_overlapped
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
                kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
                skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
@@ -376,7 +389,8 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
         plans.edit_plan(target.plan, actor_id=actor_id, manager_id=manager_id)
     organisations = _organisations(partnership, preview, actor_id)
     existing = _actions_by_ref(target.plan, {row["ref"] for row in preview["rows"] if row["verb"] == "update"})
-    to_create = []
+    known = plans.NewActions(target.plan, preview["counts"]["create"])  # read once for all the batches
+    to_create, chunk = [], min(FIRST_CHUNK, CREATE_CHUNK)
     # The organisations of each distinct lead cell and the MSG items of each distinct proposals cell, once; a
     # preview just computed shares one leads list among the rows of a lead cell, so that list is looked up first.
     orgs_of: dict[tuple, list[Organisation]] = {}
@@ -410,9 +424,9 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
             if links is None:  # one list per distinct priority area and proposals
                 links = links_of[(item, msg)] = [item, *msg_items] if item else msg_items
             to_create.append(_new_action(row, links, orgs))
-            if len(to_create) == CREATE_CHUNK:  # a bounded batch in memory at once, whatever the file's size
-                _insert_actions(to_create, target.plan, actor_id)
-                to_create = []
+            if len(to_create) == chunk:  # a bounded batch in memory at once, whatever the file's size
+                _insert_actions(to_create, target.plan, actor_id, known)
+                to_create, chunk = [], CREATE_CHUNK
         else:
             item_objects, msg_objects = target.objects
             items = ([item_objects[row["item"]]] if row.get("item") and row["item"] in item_objects else []) + \
@@ -426,7 +440,7 @@ def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, 
             # The timescale as the file has it, readable or not ("TBC"), as a new action's is kept.
             plans.edit_action(existing[row["ref"]], expected_version=None, actor_id=actor_id, as_written=True,
                               **changes)
-    _insert_actions(to_create, target.plan, actor_id)
+    _insert_actions(to_create, target.plan, actor_id, known)
     summary = {"plan_id": target.plan.id, "plan_name": target.plan.name, **preview["counts"],
                "organisations_created": preview["new_organisations"],
                "organisations_skipped": sorted(skipped),
@@ -457,8 +471,9 @@ def _new_action(row: dict, items: list[_ItemRef], orgs: list[Organisation]) -> d
             "items": items, "organisations": orgs}
 
 
-def _insert_actions(actions: list[dict], plan: Plan, actor_id: int | None) -> None:
-    plans.create_actions(plan, actions, actor_id=actor_id, verb="import")
+def _insert_actions(actions: list[dict], plan: Plan, actor_id: int | None,
+                    known: plans.NewActions | None = None) -> None:
+    plans.create_actions(plan, actions, actor_id=actor_id, verb="import", known=known)
 
 
 def _plan_target(parsed: ParsedPlan, partnership, plan_name, actor_id, kind) -> _PlanTarget:
