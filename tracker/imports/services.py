@@ -55,17 +55,9 @@ class ImportBlocked(RuntimeError):
     """The preview has errors; nothing was written."""
 
 
-def _bulk(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with collector_paused():
-            return function(*args, **kwargs)
-    return wrapper
-
-
 # -- reading -----------------------------------------------------------------------------------------------
 
-@_bulk
+@collector_paused()
 def read(file, *, mapping: dict | None = None, limits: Limits | None = None,
          progress: Callable[[int], None] | None = None) -> Parsed:
     """Check and parse an uploaded .xlsx plan or .docx self-evaluation; ImportRefused if it is unsafe."""
@@ -169,7 +161,7 @@ FIRST_CHUNK = 200
 Step = Callable[[int, int], None]
 
 
-@_bulk
+@collector_paused()
 def plan_changes(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *,
                  progress: Step | None = None) -> dict:
     """The preview: for each row, create/update/unchanged and what changes, with leads resolved.
@@ -357,17 +349,8 @@ class _PlanTarget:
         return frameworks.items_by_number(self.framework), frameworks.items_by_number(self.msg)
 
 
-def _overlapped(function):
-    """On PostgreSQL, each batch's COPYs run while the next batch is built (bulk.overlapped_copies)."""
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with overlapped_copies():
-            return function(*args, **kwargs)
-    return wrapper
-
-
-@_bulk
-@_overlapped
+@collector_paused()
+@overlapped_copies()  # on PostgreSQL each batch's COPYs run while the next is built
 def apply_plan(parsed: ParsedPlan, partnership: Partnership, plan_name: str, *, actor_id: int | None,
                kind: PlanKind | None = None, preview: dict | None = None, manager_id: int | None = None,
                skip_organisations: Iterable[str] = (), progress: Step | None = None) -> dict:
