@@ -1,6 +1,7 @@
 """Importing a 5,000-row delivery plan: preview and commit, against openpyxl just reading the values.
 
-Each measurement runs in its own process, so peak memory (ru_maxrss) belongs to that step alone.
+Each measurement runs in its own process, so peak memory (ru_maxrss) belongs to that step alone; the ratio is
+the fastest of three such runs on each side.
 The import commits into a scratch SQLite database, leaving the national dataset untouched.
 Target (issue 17): preview + commit faster than openpyxl's read-only read of the same file alone (ratio under
 1.0); a 20,000-row plan previewed and committed in under 200 MiB. The import reads with python-calamine.
@@ -69,6 +70,8 @@ SUITE = "Imports"
 #: Every measurement builds its own files and scratch databases: no national dataset needed.
 NEEDS_DATASET = False
 ROWS = 5_000
+#: Fresh-process runs of the read and of the import behind the ratio: the fastest of each is taken.
+RUNS = 3
 #: The lead-matching comparison: both files have this many rows.
 MATCHING_ROWS = 20_000
 ROWS_PER_AREA = 5
@@ -232,8 +235,14 @@ def _in_child(*args: str) -> dict:
 def run(ctx: BenchContext) -> list[Result]:
     rows = 500 if ctx.quick else ROWS
     path = make_plan(ctx.workdir / "plan.xlsx", rows)
-    read = _in_child("read", str(path))
-    done = _in_child("import", str(path), ctx.scratch_url("bench_imports"))
+    # The fastest of RUNS fresh processes on each side, taken in turn, as the workbooks suite does: one run
+    # alone lets a pause of the machine decide the ratio (seen: 0.85 and 1.11 on the same quiet machine).
+    reads, imports = [], []
+    for run_number in range(1 if ctx.quick else RUNS):
+        reads.append(_in_child("read", str(path)))
+        imports.append(_in_child("import", str(path), ctx.scratch_url(f"bench_imports_{run_number}")))
+    read = min(reads, key=lambda r: r["seconds"])
+    done = min(imports, key=lambda d: d["preview"] + d["commit"])
     total = done["preview"] + done["commit"]
     ratio = total / read["seconds"]
     big_rows = 2_000 if ctx.quick else MATCHING_ROWS
@@ -247,7 +256,8 @@ def run(ctx: BenchContext) -> list[Result]:
         Result(SUITE, f"commit a {rows:,}-row plan ({done['created']:,} actions created)", done["commit"], "s",
                f"scratch {ctx.database} database"),
         Result(SUITE, "preview + commit / read-only read", ratio, "x",
-               f"target under 1.0: {'met' if ratio < 1 else 'NOT met'}"),
+               f"target under 1.0: {'met' if ratio < 1 else 'NOT met'}; "
+               + ("one run each" if len(reads) == 1 else f"fastest of {len(reads)} runs each")),
         Result(SUITE, "peak memory, preview + commit process", done["peak_mib"], "MiB",
                f"target under 200 MiB: {'met' if done['peak_mib'] < 200 else 'NOT met'}; "
                f"{done['baseline_mib']:.0f} MiB before reading the file"),
