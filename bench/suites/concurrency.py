@@ -4,10 +4,12 @@ Each client is a different lead officer with an API token, posting updates to th
 (round-robin) for a fixed time, over keep-alive connections, against gunicorn with 4 sync workers. Counted:
 updates saved per second and every answer that is not 201 (an error). The target (issue 17) compares the
 databases: PostgreSQL's throughput at least 0.8x SQLite's on the same machine, with zero errors; the ratio
-row is added by bench/__main__.py when both run.
+row is added by bench/__main__.py when both run. Beside it, the CPU each saved update cost the web workers, the
+database server (PostgreSQL's backends on this machine) and the clients, read from /proc: where the time goes.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -105,6 +107,63 @@ WRITE_TABLES = ("api_tokens", "users", "memberships", "actions", "plans", "actio
                 "action_organisations", "organisations", "progress_updates", "audit_events")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc; 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process this user can see, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found.append((int(entry), parent, command))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent, between start() and stop(), by the web workers (the gunicorn master's children), by
+    the database server's backends (PostgreSQL on this machine: processes titled "postgres: ... <database>")
+    and by this process (the clients' threads). Linux only (/proc); elsewhere every figure is 0."""
+
+    def __init__(self, master_pid: int, database: str | None):
+        self.master_pid, self.database = master_pid, database
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        sample: dict[str, dict[int, float]] = {"web workers": {}, "database server": {}}
+        if not os.path.isdir("/proc/self"):
+            return sample
+        for pid, parent, command in _processes():
+            if parent == self.master_pid:
+                sample["web workers"][pid] = _cpu_seconds(pid)
+            elif self.database and command.startswith("postgres:") and f" {self.database} " in command:
+                sample["database server"][pid] = _cpu_seconds(pid)
+        return sample
+
+    def start(self) -> None:
+        self.before, self.own = self._sample(), time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        after, own = self._sample(), time.process_time()
+        spent = {kind: sum(seconds - self.before[kind].get(pid, 0.0) for pid, seconds in pids.items())
+                 for kind, pids in after.items()}
+        spent["clients"] = own - self.own
+        return spent
+
+
 def settle(ctx: BenchContext) -> None:
     """On PostgreSQL, what autovacuum does to a freshly loaded database within a minute or so (statistics
     gathered, the visibility map set), done before timing, as the pages suite does: otherwise the run measures
@@ -125,13 +184,24 @@ def run(ctx: BenchContext) -> list[Result]:
     with gunicorn(ctx.database_url, ctx.workdir) as url:
         stamp = time.strftime("%H%M%S")
         hammer(url, people, 2.0, f"warm-up {stamp}")  # every worker connected, caches filled
+        with ctx.app.app_context():
+            database = db.engine.url.database if db.engine.dialect.name == "postgresql" else None
+        meter = CpuMeter(url.pid, database)
+        meter.start()
         saved, errors = hammer(url, people, seconds, f"run {stamp}")
+        spent = meter.stop()
     rate = saved / seconds
     wrong = sum(errors.values())
     detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "none"
+    per_update = {kind: seconds_spent / saved * 1000 if saved else 0.0 for kind, seconds_spent in spent.items()}
+    where = ", ".join(f"{kind} {ms:.2f}" for kind, ms in per_update.items() if ms or kind != "database server")
+    cores = os.cpu_count() or 1
+    busy = sum(spent.values()) / (seconds * cores)
     return [
         Result(SUITE, MEASURE, rate, "updates/s",
                f"{len(people)} officers for {seconds:.0f} s, gunicorn 4 workers; {saved:,} saved"),
+        Result(SUITE, f"{CLIENTS} writing clients: CPU per update saved", sum(per_update.values()), "ms",
+               f"{where} ms; the {cores} cores {busy:.0%} busy with these"),
         Result(SUITE, f"{CLIENTS} writing clients: errors", wrong, "answers",
                f"target zero: {'met' if wrong == 0 else 'NOT met'} ({detail})"),
     ]

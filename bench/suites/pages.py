@@ -41,6 +41,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Served(str):
+    """The URL of a running gunicorn, with its master's process id (its workers are the master's children)."""
+
+    pid: int
+
+    def __new__(cls, url: str, pid: int):
+        served = super().__new__(cls, url)
+        served.pid = pid
+        return served
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, workdir: Path, workers: int = 2, extra: tuple[str, ...] = (),
              name: str = "gunicorn"):
@@ -54,7 +65,7 @@ def gunicorn(database_url: str, workdir: Path, workers: int = 2, extra: tuple[st
          "--log-level", "warning", "tracker:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = Served(f"http://127.0.0.1:{port}", process.pid)
     try:
         deadline = time.monotonic() + 60
         while True:
