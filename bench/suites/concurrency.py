@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from bench import BenchContext, Result
+from bench import BenchContext, Result, procfs
 from bench.suites.foundation import ensure_dataset
 from bench.suites import pages
 from tracker.api import tokens
@@ -107,33 +107,6 @@ WRITE_TABLES = ("api_tokens", "users", "memberships", "actions", "plans", "actio
                 "action_organisations", "organisations", "progress_updates", "audit_events")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user + system), from /proc; 0 once it has gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> list[tuple[int, int, str]]:
-    """(pid, parent pid, command line) of every process this user can see, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        found.append((int(entry), parent, command))
-    return found
-
-
 class CpuMeter:
     """CPU seconds spent, between start() and stop(), by the web workers (the gunicorn master's children), by
     the database server's backends (PostgreSQL on this machine: processes titled "postgres: ... <database>")
@@ -144,13 +117,16 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, dict[int, float]]:
         sample: dict[str, dict[int, float]] = {"web workers": {}, "database server": {}}
-        if not os.path.isdir("/proc/self"):
-            return sample
-        for pid, parent, command in _processes():
+        for pid, parent, command in procfs.processes():
             if parent == self.master_pid:
-                sample["web workers"][pid] = _cpu_seconds(pid)
+                kind = "web workers"
             elif self.database and command.startswith("postgres:") and f" {self.database} " in command:
-                sample["database server"][pid] = _cpu_seconds(pid)
+                kind = "database server"
+            else:
+                continue
+            seconds = procfs.cpu_seconds(pid)
+            if seconds is not None:
+                sample[kind][pid] = seconds
         return sample
 
     def start(self) -> None:

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import resource
 import subprocess
@@ -65,7 +64,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import BenchContext, Result
+from bench import BenchContext, Result, procfs
 
 SUITE = "Imports"
 #: Every measurement builds its own files and scratch databases: no national dataset needed.
@@ -176,14 +175,7 @@ def _scratch_partnership(database: str):
 
 def _server_cpu(pid: int | None) -> float | None:
     """CPU seconds the PostgreSQL backend `pid` has used, when it runs on this machine (else None)."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return None if pid is None else procfs.cpu_seconds(pid)
 
 
 def child_import(path: str, database: str, untriggered: str = "") -> dict:
