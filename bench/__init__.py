@@ -17,6 +17,9 @@ class Result:
     value: float
     unit: str  # "s", "ms", "MiB", "rows/s", "queries", ...
     note: str = ""  # e.g. "target: p95 within 5x static (ratio 2.1x)"
+    #: Measured on this database alone by its nature (a diagnostic of PostgreSQL, a ratio between the two): the
+    #: other database's column says "n/a", not "not measured".
+    single: bool = False
 
 
 @dataclass

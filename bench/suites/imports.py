@@ -268,9 +268,9 @@ def _untriggered_floor(ctx: BenchContext, path: Path, read_seconds: float, runs:
     server = "" if done.get("server_cpu") is None else f"; the server's own CPU {done['server_cpu']:.2f} s"
     return [
         Result(SUITE, "diagnostic: the same commit with every trigger (foreign-key checks) off", done["commit"], "s",
-               "scratch database, session_replication_role = replica" + server),
+               "scratch database, session_replication_role = replica" + server, single=True),
         Result(SUITE, "diagnostic: preview + that commit / read-only read", ratio, "x",
-               "the floor without integrity checks; not a way the tracker runs"),
+               "the floor without integrity checks; not a way the tracker runs", single=True),
     ]
 
 
