@@ -9,6 +9,13 @@ from pathlib import Path
 
 from flask import Flask
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sqlite_dataset_url(quick: bool = False) -> str:
+    """Where the SQLite national (or --quick) dataset lives: generated once per scale under bench-data/, reused."""
+    return f"sqlite:///{ROOT / 'bench-data' / (('quick' if quick else 'national') + '.db')}"
+
 
 @dataclass
 class Result:
