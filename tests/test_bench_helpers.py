@@ -15,7 +15,7 @@ from bench import Result, procfs
 from bench.__main__ import _compare_databases, format_table
 from bench.suites.concurrency import MEASURE, RATIO, SUITE as CONCURRENCY, CpuMeter, turn_about
 from bench.suites.pages import Served, decoding_ms
-from bench.suites.workbooks import cells_written
+from bench.suites.workbooks import cells_of, cells_written, xlsxwriter_same_cells
 
 LINUX = os.path.isdir("/proc/self")
 #: Above Linux's largest possible process id (2**22), so never a running process.
@@ -88,6 +88,31 @@ def test_cells_written_counts_every_cell_blanks_with_a_format_included():
     second.write_string(0, 0, "<c is not a cell")
     workbook.close()
     assert cells_written(buffer.getvalue()) == 4
+
+
+def test_the_like_for_like_yardstick_writes_the_same_cells_as_the_file_it_copies(tmp_path):
+    import datetime as dt
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+    bordered = workbook.add_format({"border": 1})
+    dated = workbook.add_format({"border": 1, "num_format": "d mmm yyyy"})
+    first, second = workbook.add_worksheet("One"), workbook.add_worksheet("Two")
+    first.write_string(0, 0, "a", bordered)
+    first.write_number(0, 1, 2.5)
+    first.write_datetime(1, 0, dt.datetime(2024, 2, 29), dated)
+    first.write_blank(1, 1, None, bordered)
+    second.write_string(2, 3, "=1+1")  # text, never a formula
+    workbook.close()
+    sheets = cells_of(buffer.getvalue())
+    assert [name for name, _cells in sheets] == ["One", "Two"]
+    one = {(row, col): value for row, col, value, _style in sheets[0][1]}
+    assert one == {(0, 0): "a", (0, 1): 2.5, (1, 0): 45351, (1, 1): None}  # 29 February 2024 as Excel's day
+    assert [(row, col, value) for row, col, value, _style in sheets[1][1]] == [(2, 3, "=1+1")]
+    copy = tmp_path / "copy.xlsx"
+    xlsxwriter_same_cells(sheets, copy)
+    assert cells_written(copy.read_bytes()) == cells_written(buffer.getvalue()) == 5
+    assert cells_of(copy.read_bytes())[1][1][0][2] == "=1+1"
 
 
 def test_table_puts_the_databases_side_by_side():
