@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,20 @@ def subprocess_env(**explicit: str) -> dict:
 
     names = environment_names()
     return {**{k: v for k, v in os.environ.items() if k not in names}, **explicit}
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30):
+    """SIGTERM a test's child process and wait for it, returning what it printed (if piped). If it does not
+    stop in time, SIGKILL it (so it cannot go on working on the shared test database through the tests after
+    this one) and fail."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"{process.args} did not stop within {timeout:g} s of SIGTERM (killed)") from None
 
 
 _SCRATCH = tempfile.mkdtemp(prefix="tracker-test-files-")  # backups and job results of the tests' apps

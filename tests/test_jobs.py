@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import subprocess_env
+from tests.conftest import stop_process, subprocess_env
 from tracker.errors import NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.jobs import kinds, queue, services
@@ -182,8 +182,7 @@ def test_the_worker_process_runs_a_job_the_web_queued(app, world, database_url, 
                 db.session.rollback()
                 db.session.expire_all()
         finally:
-            worker.terminate()
-            output = worker.communicate(timeout=30)[0]
+            output = stop_process(worker)
         assert job.state == JobState.DONE, (job.message, output)
         assert Path(job.result_path).is_file()
     finally:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 from flask import request, url_for
 
+from tests.conftest import stop_process
 from tracker.security import secret_key_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,8 +202,7 @@ def test_a_real_gunicorn_with_the_scripts_run_flags(tmp_path):
             not_found.close()
         time.sleep(0.3)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_process(server)
     logged = log.read_text()
     assert "/auth/reset-password/[redacted]" in logged and "VerySecretToken42" not in logged
     assert "/auth/new-password" in logged

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import g
 
-from tests.conftest import subprocess_env
+from tests.conftest import stop_process, subprocess_env
 from tracker.extensions import db
 from tracker.scheduler import heartbeat, process
 from tracker.scheduler.jobs import JOBS, Job
@@ -81,8 +81,13 @@ def test_a_second_scheduler_waits_as_a_standby_and_takes_over(app, monkeypatch):
     started = threading.Event()
 
     class Stub:
+        running = False  # as a scheduler whose start returned at once
+
         def start(self):
             started.set()
+
+        def shutdown(self, wait=True):
+            pass
 
     monkeypatch.setattr(process, "build_scheduler", lambda app, lock, *args, **kwargs: Stub())
     # Waits are timed by events, not sleeps: the standby's third refused attempt at the lock.
@@ -133,9 +138,7 @@ def test_the_scheduler_command_runs_and_a_second_one_exits_with_a_clear_message(
         assert second.returncode == 1
         assert "Another scheduler is already running" in second.stdout
     finally:
-        first.terminate()
-        first.wait(timeout=20)
-        first.stdout.close()
+        stop_process(first)
 
 
 def test_a_failing_job_is_logged_on_the_heartbeat_and_does_not_stop_the_scheduler(app):
@@ -145,6 +148,42 @@ def test_a_failing_job_is_logged_on_the_heartbeat_and_does_not_stop_the_schedule
     row = db.session.get(SchedulerHeartbeat, heartbeat.HEARTBEAT_ID)
     assert row.last_job == "broken"
     assert row.last_job_error == "RuntimeError: the workbook folder is missing"
+
+
+SIGTERM_WHILE_SUBMITTING = """
+import os, signal, sys
+import concurrent.futures.thread as pool
+
+real_adjust = pool.ThreadPoolExecutor._adjust_thread_count
+
+def adjust(executor):  # called by submit() while it holds the pool's lock: SIGTERM arrives exactly then
+    os.kill(os.getpid(), signal.SIGTERM)
+    real_adjust(executor)
+
+pool.ThreadPoolExecutor._adjust_thread_count = adjust
+from tracker import create_app
+from tracker.scheduler import process
+sys.exit(process.run(create_app(), wait=True, poll_seconds=1, jobs=[]))
+"""
+
+
+def test_sigterm_while_a_job_is_being_submitted_stops_the_scheduler(app, database_url):
+    """The SIGTERM handler used to shut the scheduler down itself. It ran in the main thread, where the
+    scheduler was submitting a job with the thread pool's lock held, and waited for that lock for ever: the
+    stop hung (in CI, the stuck scheduler then sent the next tests' e-mail). Now the signal arrives inside
+    submit() every time, and the process must still stop promptly with status 0."""
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, "-c", SIGTERM_WHILE_SUBMITTING], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = child.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        child.kill()
+        output = child.communicate()[0]
+        pytest.fail(f"the scheduler hung after SIGTERM:\n{output}")
+    assert child.returncode == 0, output
+    assert "Scheduler started" in output
 
 
 def test_jobs_are_declared_as_module_function_with_cron_fields():
@@ -260,7 +299,9 @@ def test_two_schedulers_survive_a_postgresql_outage_and_one_sends_again_within_a
     finally:
         for scheduler in schedulers:
             scheduler.terminate()
-        for scheduler in schedulers:
-            scheduler.wait(timeout=30)
-        admin.dispose()
-        probes.dispose()
+        try:
+            for scheduler in schedulers:
+                stop_process(scheduler)
+        finally:
+            admin.dispose()
+            probes.dispose()

@@ -1,10 +1,16 @@
-"""The scheduler process: APScheduler's BlockingScheduler, run by `flask --app tracker scheduler`.
+"""The scheduler process: APScheduler's BackgroundScheduler, run by `flask --app tracker scheduler`.
 
 Never started inside web workers. One per installation (tracker.scheduler.lock); a second one
 waits as a standby and takes over when the first stops, or exits with --no-wait. A scheduler that loses
 the lock (its database session ended) stops its jobs (the sender within one message) and becomes a standby;
 a standby survives the database being away (it reconnects with backoff, never exits). On SIGTERM the
 message in flight is finished, the run stops, and only then is the lock released.
+
+The SIGTERM handler only raises a flag. Python runs a handler in the main thread between any two bytecodes,
+including while that thread holds a lock: with BlockingScheduler the main thread submits every job to the
+thread pool holding the pool's lock, and a handler that shut the scheduler down there waited for that very
+lock for ever (the stop hung until systemd's SIGKILL, mid-message). So the scheduler runs in its own thread,
+and the main thread only watches: it notices the flag within a tick and stops everything in plain code.
 """
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
@@ -33,6 +41,8 @@ JOB_DEFAULTS = {
     "misfire_grace_time": 6 * 60 * 60,  # a run delayed by up to 6 hours still happens
 }
 HEARTBEAT_SECONDS = 60
+#: How often the main thread looks for a SIGTERM, a lost lock or a stopped scheduler.
+TICK_SECONDS = 0.2
 
 
 def trigger_for(job: Job) -> CronTrigger:
@@ -88,14 +98,14 @@ def run_job(app: Flask, job: Job) -> None:
 
 
 def build_scheduler(app: Flask, lock: SchedulerLock, jobs: list[Job] = JOBS,
-                    check_seconds: float = HEARTBEAT_SECONDS) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS)
+                    check_seconds: float = HEARTBEAT_SECONDS) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS)
     started_at = utcnow()
 
     def keep_alive():
         if not lock.held():
             log.error("Lost the scheduler lock (%s): stopping so a standby can take over.", lock.description)
-            scheduler.shutdown(wait=False)
+            shut_down(scheduler)
             return
         with app.app_context():
             try:
@@ -118,25 +128,46 @@ def build_scheduler(app: Flask, lock: SchedulerLock, jobs: list[Job] = JOBS,
     return scheduler
 
 
+def shut_down(scheduler: BackgroundScheduler) -> None:
+    """Stop starting runs (runs in progress go on). Either the main thread or keep_alive may get here first."""
+    try:
+        scheduler.shutdown(wait=False)
+    except SchedulerNotRunningError:
+        pass
+
+
 def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print, jobs: list[Job] | None = None) -> int:
     """Hold the lock (or wait for it), then run the jobs until stopped. Returns an exit status."""
     with app.app_context():
         lock = SchedulerLock(db.engine, app.instance_path)
     stop = scheduler_lock.STOP
     stop.clear()
-    current: dict[str, BlockingScheduler] = {}
+    terminated: list[int] = []
 
-    def on_sigterm(*_):
+    def on_sigterm(signum, _frame):
         # systemd stops services with SIGTERM: no new runs; the sender stops after the message in flight.
-        stop.set()
-        if "scheduler" in current:
-            current["scheduler"].shutdown(wait=False)
+        # Only a flag (a list append takes no lock): see the module's docstring for why.
+        terminated.append(signum)
+
+    def stopping() -> bool:
+        if terminated and not stop.is_set():
+            stop.set()  # from plain code in the main thread: the sender's threads see it before their next message
+        return stop.is_set()
+
+    def pause(seconds: float) -> None:
+        """Wait `seconds`, or less if asked to stop: SIGTERM within a tick, stop.set() at once."""
+        deadline = time.monotonic() + seconds
+        while not stopping():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            stop.wait(min(left, TICK_SECONDS))
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_sigterm)
     announced, failures = False, 0
     try:
-        while not stop.is_set():
+        while not stopping():
             try:
                 got = lock.acquire()
             except Exception as error:  # noqa: BLE001 - the database is away: wait and try again, never exit
@@ -144,7 +175,7 @@ def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print, jobs: l
                 delay = min(poll_seconds, 0.5 * 2 ** min(failures, 10))
                 log.warning("Cannot reach the database to take the scheduler lock (%s): trying again in %.1f s.",
                             type(error).__name__, delay)
-                stop.wait(delay)
+                pause(delay)
                 continue
             failures = 0
             if not got:
@@ -155,19 +186,20 @@ def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print, jobs: l
                     echo(f"Another scheduler is running (it holds the {lock.description}). "
                          f"Waiting as a standby; checking every {poll_seconds:g} seconds.")
                     announced = True
-                stop.wait(poll_seconds)
+                pause(poll_seconds)
                 continue
             echo(f"Scheduler started (holding the {lock.description}). Jobs: {', '.join(j.id for j in JOBS)}.")
             scheduler_lock.set_process_lock(lock)
             lost = False
             try:
                 scheduler = build_scheduler(app, lock, JOBS if jobs is None else jobs, check_seconds=poll_seconds)
-                current["scheduler"] = scheduler
-                if not stop.is_set():
-                    scheduler.start()  # returns on SIGTERM, or when keep_alive finds the lock lost
-                lost = not stop.is_set() and not lock.held()
+                if not stopping():
+                    scheduler.start()  # in its own thread: this one watches
+                    while scheduler.running and not stopping():  # keep_alive stops it if the lock is lost
+                        stop.wait(TICK_SECONDS)
+                    shut_down(scheduler)
+                lost = not stopping() and not lock.held()
             finally:
-                current.pop("scheduler", None)
                 RUNNING.wait_idle()  # a run in progress stops first (after its message in flight)...
                 scheduler_lock.set_process_lock(None)
                 lock.release()  # ...and only then is the lock given up
