@@ -187,3 +187,146 @@ def test_the_worker_process_runs_a_job_the_web_queued(app, world, database_url, 
         assert Path(job.result_path).is_file()
     finally:
         app.extensions.pop("tracker_jobs_queue", None)
+
+
+def test_a_running_job_renews_its_lease_until_it_ends(app, world, monkeypatch):
+    monkeypatch.setattr(services, "LEASE_SECONDS", 0.01)
+    seen = []
+
+    def run(job, params, progress):
+        seen.append(queue.read_alive(job.id))  # taken as the job starts
+        deadline = time.monotonic() + 10
+        while queue.read_alive(job.id) == seen[0]:  # ...and renewed while it runs
+            assert time.monotonic() < deadline, "the lease was never renewed"
+            time.sleep(0.01)
+        return services.Result(message="Done.")
+
+    _fake_kind(monkeypatch, run)
+    job = services.start("fake", actor=world.admin)
+    db.session.commit()
+    services.hand_over(job)
+    db.session.expire_all()
+    assert job.state == JobState.DONE and seen[0] is not None
+    assert queue.read_alive(job.id) is None  # forgotten with the job's other keys
+
+
+def _running(world, *, started_minutes_ago: float, cancel: bool = False, tag: str = "") -> Job:
+    import datetime as dt
+
+    from tracker.timeutil import utcnow
+
+    job = services.start("backup", actor=world.admin, params={"tag": tag} if tag else None)  # tag: not the same work
+    job.state = JobState.RUNNING
+    job.started_at = utcnow() - dt.timedelta(minutes=started_minutes_ago)
+    if cancel:
+        job.cancel_requested_at = utcnow()
+    db.session.commit()
+    return job
+
+
+def test_a_running_job_whose_worker_died_ends_as_failed_and_can_be_started_again(app, world):
+    """A worker killed mid-job (SIGKILL, a crash, a restart) left its job 'Running' for ever: its page said so,
+    and starting the same work again only showed the dead job."""
+    import time as clock
+
+    job = _running(world, started_minutes_ago=10)
+    assert services.start("backup", actor=world.admin).id == job.id  # the same work: the one "going"
+    db.session.rollback()
+    services.requeue_stranded()
+    db.session.expire_all()
+    assert job.state == JobState.FAILED and job.message == services.LOST_MESSAGE and job.finished_at
+    assert "nothing was changed" in job.message
+    again = services.start("backup", actor=world.admin)
+    assert again.id != job.id and again.state == JobState.QUEUED
+    db.session.rollback()
+
+    alive = _running(world, started_minutes_ago=10, tag="a")  # a long job whose worker renews its lease
+    queue.put_alive(alive.id, clock.time() - 20)
+    fresh = _running(world, started_minutes_ago=0.5, tag="b")  # just started: its first renewal may be on its way
+    stopping = _running(world, started_minutes_ago=10, cancel=True, tag="c")
+    assert len({alive.id, fresh.id, stopping.id}) == 3
+    services.requeue_stranded()
+    db.session.expire_all()
+    assert alive.state == JobState.RUNNING and fresh.state == JobState.RUNNING
+    assert stopping.state == JobState.CANCELLED and "nothing was changed" in stopping.message
+
+
+def test_a_job_waiting_long_for_a_worker_says_the_worker_may_not_be_running(app, world, client_as):
+    import datetime as dt
+
+    job = services.start("backup", actor=world.admin)
+    db.session.commit()  # never handed over: no worker takes it
+    client = client_as(world.admin)
+    assert "Waiting for the worker to start." in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    job.created_at -= dt.timedelta(minutes=6)
+    db.session.commit()
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "the worker may not be running" in page and "tell your site administrator" in page
+
+
+SLOW_WORKER = """
+import sys, time
+from flask.cli import main
+from tracker.jobs import kinds, services
+
+
+def slow(job, params, progress):
+    progress.step(1, 100, "Working")
+    time.sleep(600)
+
+
+kinds.KINDS["slow"] = kinds.JobKind("slow", lambda params: "A slow job", lambda actor, params: True, slow)
+services.LEASE_SECONDS = 0.2
+sys.argv = ["flask", "--app", "tracker", "worker"]
+main()
+"""
+
+
+def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, database_url, tmp_path, monkeypatch):
+    """The real thing: a worker process runs a job and is SIGKILLed; its lease (in the queue file) stops being
+    renewed, and the next sweep ends the job, so its owner is told and may start it again."""
+    import datetime as dt
+    import signal
+
+    from tracker.timeutil import utcnow
+
+    queue_file = tmp_path / "queue.sqlite3"
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
+                         JOB_RESULTS_DIR=str(tmp_path / "results"), JOBS_QUEUE_FILE=str(queue_file))
+    app.config.update(JOBS_IMMEDIATE=False, JOBS_QUEUE_FILE=str(queue_file))
+    app.extensions.pop("tracker_jobs_queue", None)
+    _fake_kind(monkeypatch, lambda job, params, progress: None, name="slow")
+    try:
+        job = services.start("slow", actor=world.admin)
+        db.session.commit()
+        services.hand_over(job)
+        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while queue.read_progress(job.id) is None:  # running, a step in
+                assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start the job"
+                time.sleep(0.2)
+            first = queue.read_alive(job.id)
+            while queue.read_alive(job.id) == first:
+                assert time.monotonic() < deadline, "the worker did not renew the job's lease"
+                time.sleep(0.1)
+            db.session.expire_all()
+            assert job.state == JobState.RUNNING
+            services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=1))
+            db.session.expire_all()
+            assert job.state == JobState.RUNNING, "a job whose worker is alive was ended"
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+        finally:
+            stop_process(worker)
+        db.session.expire_all()
+        assert job.state == JobState.RUNNING  # nobody is left to say otherwise...
+        services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=3))  # ...until the next sweep
+        db.session.expire_all()
+        assert job.state == JobState.FAILED and job.message == services.LOST_MESSAGE
+        assert services.start("slow", actor=world.admin).id != job.id
+        db.session.rollback()
+    finally:
+        app.extensions.pop("tracker_jobs_queue", None)

@@ -81,8 +81,21 @@ def cancel_requested(job_id: int) -> bool:
     return raw is not None and raw is not _empty()
 
 
+def put_alive(job_id: int, at: float, huey=None) -> None:
+    """The worker running a job says it is still alive (its lease); `huey` lets a thread without the app say so."""
+    (huey or queue()).storage.put_data(f"alive:{job_id}", repr(float(at)).encode())
+
+
+def read_alive(job_id: int) -> float | None:
+    """When the worker running the job last said it was alive (seconds since the epoch), or None."""
+    raw = queue().storage.peek_data(f"alive:{job_id}")
+    if raw is None or raw is _empty():
+        return None
+    return float(raw.decode("ascii"))
+
+
 def forget(job_id: int) -> None:
-    for key in (f"progress:{job_id}", f"cancel:{job_id}"):
+    for key in (f"progress:{job_id}", f"cancel:{job_id}", f"alive:{job_id}"):
         queue().storage.pop_data(key)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,14 @@ log = logging.getLogger(__name__)
 
 #: A job queued this long without starting (its hand-over to the queue was lost) is handed over again.
 STRANDED_AFTER = dt.timedelta(minutes=2)
+#: While a job runs, its worker renews the job's lease this often (seconds)...
+LEASE_SECONDS = 15.0
+#: ...and a running job whose lease is this old lost its worker (killed, crashed, restarted): it failed.
+LOST_AFTER = dt.timedelta(minutes=2)
+#: A job still waiting this long has probably no worker to run it (none started, or all stopped): its page says so.
+NO_WORKER_AFTER = dt.timedelta(minutes=5)
+LOST_MESSAGE = ("The worker running this job stopped before it finished (it was restarted, or it crashed), "
+                "so nothing was changed. Start it again.")
 
 
 class Cancelled(Exception):
@@ -36,6 +46,31 @@ class Result:
     name: str | None = None
     content_type: str | None = None
     url: str | None = None
+
+
+class _Lease:
+    """A thread renewing the job's lease in the queue's store every LEASE_SECONDS while the job runs: it dies with
+    its process, so a lease that stops being renewed means the job's worker is gone (see `requeue_stranded`)."""
+
+    def __init__(self, job_id: int):
+        self.job_id, self.huey, self.stopped = job_id, queue.queue(), threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"job-{job_id}-lease", daemon=True)
+
+    def __enter__(self):
+        queue.put_alive(self.job_id, time.time(), self.huey)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        while not self.stopped.wait(LEASE_SECONDS):
+            try:
+                queue.put_alive(self.job_id, time.time(), self.huey)
+            except Exception:  # noqa: BLE001 - the store may be busy for a moment; the next renewal tries again
+                log.warning("Could not renew the lease of job %s.", self.job_id, exc_info=True)
 
 
 class Progress:
@@ -95,6 +130,10 @@ def visible(job_id: int, user) -> Job:
     return job
 
 
+def waiting_too_long(job: Job, now: dt.datetime | None = None) -> bool:
+    return job.state == JobState.QUEUED and job.created_at < (now or utcnow()) - NO_WORKER_AFTER
+
+
 def progress_of(job: Job) -> tuple[int, int, str]:
     """Rows done, of total, and the latest message: live while it runs, the stored figures once finished."""
     if job.state == JobState.RUNNING:
@@ -131,7 +170,8 @@ def run(job_id: int) -> None:
     kind = KINDS[job.kind]
     params = json.loads(job.params)
     try:
-        result = kind.run(job, params, Progress(job.id))
+        with _Lease(job.id):
+            result = kind.run(job, params, Progress(job.id))
     except Cancelled:
         db.session.rollback()
         job = db.session.get(Job, job_id)
@@ -170,11 +210,28 @@ def _finish(job: Job, state: JobState, message: str) -> None:
 
 
 def requeue_stranded(now: dt.datetime | None = None) -> int:
-    """Hand over again the jobs whose hand-over was lost (queued for a while and never started)."""
+    """Run every minute by the worker. Hands over again the jobs whose hand-over was lost (queued for a while and
+    never started), and ends the running jobs whose worker is gone (their lease not renewed for LOST_AFTER):
+    their work was one transaction that never committed, so nothing changed, and the same work may be started
+    again. Returns how many were handed over."""
     now = now or utcnow()
     ids = list(db.session.scalars(select(Job.id).where(
         Job.state == JobState.QUEUED, Job.created_at < now - STRANDED_AFTER)))
-    db.session.rollback()
+    gone = []
+    for job in db.session.scalars(select(Job).where(Job.state == JobState.RUNNING,
+                                                    Job.started_at < now - LOST_AFTER)):
+        alive = queue.read_alive(job.id)
+        if alive is not None and now.timestamp() - alive < LOST_AFTER.total_seconds():
+            continue
+        log.warning("job %s (%s) lost its worker: ending it as failed", job.id, job.kind)
+        if job.cancel_requested_at is not None:
+            _finish(job, JobState.CANCELLED, "Stopped at your request: nothing was changed.")
+        else:
+            _finish(job, JobState.FAILED, LOST_MESSAGE)
+        gone.append(job.id)
+    db.session.commit()  # (a job of the worker's own, as `run` is: one commit)
+    for job_id in gone:
+        queue.forget(job_id)
     for job_id in ids:
         queue.enqueue(job_id)
     return len(ids)

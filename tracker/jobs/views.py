@@ -42,8 +42,14 @@ def index():
 def _figures(found) -> dict:
     done, total, message = services.progress_of(found)
     percent = 100 if found.state == JobState.DONE else (min(100, done * 100 // total) if total else 0)
-    words = (f"{done:,} of {total:,} done ({percent}%)." if total
-             else "Waiting for the worker to start." if found.state == JobState.QUEUED else "")
+    if total:
+        words = f"{done:,} of {total:,} done ({percent}%)."
+    elif services.waiting_too_long(found):
+        words = ("Still waiting for the worker to start, after more than "
+                 f"{services.NO_WORKER_AFTER.seconds // 60} minutes: the worker may not be running. "
+                 "Please tell your site administrator.")
+    else:
+        words = "Waiting for the worker to start." if found.state == JobState.QUEUED else ""
     return {"done": done, "total": total, "message": message, "percent": percent, "words": words}
 
 
