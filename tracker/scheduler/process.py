@@ -21,7 +21,6 @@ import threading
 import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
@@ -128,12 +127,14 @@ def build_scheduler(app: Flask, lock: SchedulerLock, jobs: list[Job] = JOBS,
     return scheduler
 
 
+_SHUTTING_DOWN = threading.Lock()
+
+
 def shut_down(scheduler: BackgroundScheduler) -> None:
-    """Stop starting runs (runs in progress go on). Either the main thread or keep_alive may get here first."""
-    try:
-        scheduler.shutdown(wait=False)
-    except SchedulerNotRunningError:
-        pass
+    """Stop starting runs (runs in progress go on). The main thread and keep_alive may both get here: once."""
+    with _SHUTTING_DOWN:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
 
 
 def run(app: Flask, *, wait: bool, poll_seconds: float = 30, echo=print, jobs: list[Job] | None = None) -> int:
