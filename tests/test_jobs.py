@@ -270,9 +270,13 @@ from flask.cli import main
 from tracker.jobs import kinds, services
 
 
+SECONDS = float(sys.argv[1])
+
+
 def slow(job, params, progress):
     progress.step(1, 100, "Working")
-    time.sleep(600)
+    time.sleep(SECONDS)
+    return services.Result(message="Slept.")
 
 
 kinds.KINDS["slow"] = kinds.JobKind("slow", lambda params: "A slow job", lambda actor, params: True, slow)
@@ -301,7 +305,7 @@ def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, databas
         job = services.start("slow", actor=world.admin)
         db.session.commit()
         services.hand_over(job)
-        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER], cwd=ROOT, env=env,
+        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER, "600"], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 60
@@ -328,5 +332,38 @@ def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, databas
         assert job.state == JobState.FAILED and job.message == services.LOST_MESSAGE
         assert services.start("slow", actor=world.admin).id != job.id
         db.session.rollback()
+    finally:
+        app.extensions.pop("tracker_jobs_queue", None)
+
+
+def test_a_worker_stopped_with_sigint_lets_the_running_job_finish(app, world, database_url, tmp_path, monkeypatch):
+    """The worker's systemd unit stops it with SIGINT (README): Huey's graceful stop, which waits for the jobs
+    running (SIGTERM would end them at once)."""
+    import signal
+
+    queue_file = tmp_path / "queue.sqlite3"
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
+                         JOB_RESULTS_DIR=str(tmp_path / "results"), JOBS_QUEUE_FILE=str(queue_file))
+    app.config.update(JOBS_IMMEDIATE=False, JOBS_QUEUE_FILE=str(queue_file))
+    app.extensions.pop("tracker_jobs_queue", None)
+    _fake_kind(monkeypatch, lambda job, params, progress: None, name="slow")
+    try:
+        job = services.start("slow", actor=world.admin)
+        db.session.commit()
+        services.hand_over(job)
+        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER, "2"], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while queue.read_progress(job.id) is None:
+                assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start the job"
+                time.sleep(0.1)
+            worker.send_signal(signal.SIGINT)
+            output = worker.communicate(timeout=60)[0]
+        finally:
+            stop_process(worker)
+        db.session.expire_all()
+        assert job.state == JobState.DONE and job.message == "Slept.", output
     finally:
         app.extensions.pop("tracker_jobs_queue", None)
