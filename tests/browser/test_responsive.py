@@ -4,8 +4,8 @@ For each demo role the test signs in once, then visits the pages its main naviga
 the pages linked from those, three links deep (one page for each URL pattern: /plans/3 and /plans/4 count as one,
 and a pattern measured for an earlier role is not measured again except each role's home), plus
 the update return preview for lead officers. On each page it checks, at 390, 320 and 1280 px, that
-``document.documentElement.scrollWidth <= window.innerWidth``, and runs axe-core at 390 px (once for
-each URL pattern, whichever role reaches it first). Every failure is collected and reported at the end.
+``document.documentElement.scrollWidth <= window.innerWidth``, that no script on it throws, and runs axe-core
+at 390 px (once for each URL pattern, whichever role reaches it first). Every failure is collected and reported at the end.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ ROLES = {
     "viewer": "viewer@demo.scot",
     "carer": "carer.rep@demo.scot",
     "national": "national@demo.scot",
+    "auditor": "auditor@demo.scot",
     "admin": "admin@demo.scot",
 }
 
@@ -98,6 +99,7 @@ def widest_elements(page, limit: int = 3) -> list[str]:
 
 
 def check_page(page, role: str, path: str, failures: list[str]) -> None:
+    errors_before = len(page.console_errors)
     response = page.goto(path)
     status = response.status if response else 0
     if status == 403:  # a navigation entry this role may not use (the Import page for lead officers)
@@ -119,6 +121,10 @@ def check_page(page, role: str, path: str, failures: list[str]) -> None:
             if violations:
                 failures.append(f"{role} {path} at {width} px: " + format_violations(violations, page.url))
     WIDTH_LOG.append((role, path, widths))
+    # A script that throws stops the rest of it (the upload pages' error summary was never focused).
+    uncaught = [e for e in page.console_errors[errors_before:] if e.startswith("uncaught:")]
+    if uncaught:
+        failures.append(f"{role} {path}: " + "; ".join(uncaught))
 
 
 def update_return_preview(page, live_server) -> str | None:

@@ -56,6 +56,9 @@ def test_parts_for_each_role(world):
     assert queries.parts(national, on_committee=False) == [queries.NATIONAL]
     # Several roles: a lead officer who also sits on a committee sees both parts.
     assert queries.parts(world.officer, on_committee=True) == [queries.OFFICER, queries.COMMITTEE]
+    auditor = factories.user(world.home, Role.AUDITOR, email="auditor@example.scot")
+    db.session.commit()
+    assert queries.parts(auditor, on_committee=False) == [queries.AUDIT, queries.COMMITTEE]
 
 
 def test_home_needs_sign_in_and_lands_each_role(world, client_as):
@@ -86,7 +89,10 @@ def test_manager_counts_overdue_escalated_and_leadless(world, client_as, app):
 
 def test_home_queries_do_not_grow_with_the_data(world, client_as):
     committee(world, members=[world.viewer, world.officer, world.manager])
+    auditor = factories.user(world.home, Role.AUDITOR, email="auditor@example.scot")
+    db.session.commit()
     clients = {who: client_as(getattr(world, who)) for who in ("officer", "manager", "viewer", "admin")}
+    clients["auditor"] = client_as(auditor)
     before = {who: count_statements(c, "/")[0] for who, c in clients.items()}
     for n in range(40):
         action = factories.action(world.plan, ref=f"X{n}", lead=world.officer, timescale="March 2020")

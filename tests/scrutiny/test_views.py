@@ -74,3 +74,25 @@ def test_complete_with_evidence_then_verify_and_reopen_through_the_pages(w):
     db.session.expire_all()
     assert services.status_of(rec) is RecStatus.OPEN
     assert auditor.post(url + "/verify").status_code == 400  # open: nothing to verify
+
+
+def test_an_auditors_home_lists_the_recommendations_awaiting_verification(w):
+    """The auditor landed on "You do not have a role in any partnership yet": the home knew no auditor part."""
+    from tracker.plans import services as plans
+
+    client = sign_in_client(w["app"], w["auditor"])
+    page = client.get("/").get_data(as_text=True)
+    assert "You do not have a role" not in page
+    assert "Audit recommendations to verify" in page and "No recommendation is waiting" in page
+    assert "1 recommendation is still open and 0 verified" in page
+    plans.record_progress(w["rec"].actions[0], status=Status.COMPLETE, narrative="Reconciled.", actor=w["officer"])
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "1 recommendation has been closed by management" in page
+    assert f'href="/audit-recommendations/recommendations/{w["rec"].id}"' in page and "Carers funding" in page
+    assert "0 recommendations are still open" in page
+    assert "Your committees" in page  # and what a viewer of the partnership reads
+    other = sign_in_client(w["app"], w["other_auditor"]).get("/").get_data(as_text=True)
+    assert "Audit recommendations to verify" in other and "Carers funding" not in other
+    viewer = sign_in_client(w["app"], w["viewer"]).get("/").get_data(as_text=True)
+    assert "Audit recommendations to verify" not in viewer

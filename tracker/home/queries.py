@@ -27,7 +27,9 @@ from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
 from tracker.timeutil import local_date
 from tracker.workbooks.models import IssuedWorkbook
 
-OFFICER, MANAGER, COMMITTEE, NATIONAL, ADMIN = "officer", "manager", "committee", "national", "admin"
+OFFICER, MANAGER, AUDIT, COMMITTEE, NATIONAL, ADMIN = "officer", "manager", "audit", "committee", "national", "admin"
+#: The roles that read a partnership as its committee members do (an auditor reads what a viewer reads).
+READERS = (Role.VIEWER, Role.AUDITOR)
 RAG_ORDER = (Rag.RED, Rag.AMBER, Rag.GREEN, Rag.BLUE)
 #: Without a past meeting, "what changed" looks back this many days.
 DEFAULT_LOOKBACK_DAYS = 91
@@ -49,7 +51,9 @@ def parts(user: User, *, on_committee: bool) -> list[str]:
         found.append(OFFICER)
     if manageable_partnerships(user):
         found.append(MANAGER)
-    viewer_in = {m.partnership_id for m in user.memberships if m.role is Role.VIEWER}
+    if Role.AUDITOR in roles:
+        found.append(AUDIT)
+    viewer_in = {m.partnership_id for m in user.memberships if m.role in READERS}
     national = user.is_admin or (len(viewer_in) >= 2 and not on_committee and roles == {Role.VIEWER})
     if on_committee or (viewer_in and not national):
         found.append(COMMITTEE)
@@ -253,7 +257,7 @@ def committee_part(user: User, today: dt.date) -> list[CommitteeSummary]:
     mine = select(CommitteeMember.committee_id).where(CommitteeMember.user_id == user.id)
     committees = db.session.execute(query.where(Committee.id.in_(mine))).all()
     if not committees:
-        viewer_in = {m.partnership_id for m in user.memberships if m.role is Role.VIEWER}
+        viewer_in = {m.partnership_id for m in user.memberships if m.role in READERS}
         committees = db.session.execute(query.where(Committee.partnership_id.in_(viewer_in or {-1}))).all()
     if not committees:
         return []
@@ -397,12 +401,68 @@ def admin_part(user: User, today: dt.date) -> AdminPart:
     return part
 
 
+# ------------------------------------------------------------------------------------------------- auditor
+@dataclass
+class AwaitingRow:
+    id: int
+    ref: str
+    text: str
+    report: str
+    partnership: str
+    closed_on: dt.date | None  # the latest update of its implementing actions: when management closed it
+
+
+@dataclass
+class AuditPart:
+    awaiting: list[AwaitingRow]
+    open: int
+    verified: int
+    partnerships: list[tuple[int, str]]  # (id, name) of the partnerships this person audits
+
+
+def audit_part(user: User, today: dt.date) -> AuditPart:
+    """The recommendations awaiting this auditor's verification (oldest closure first), and how many are open and
+    verified, in the partnerships where they hold the auditor role. Three queries."""
+    from tracker.scrutiny import rules
+    from tracker.scrutiny.models import AuditReport, Recommendation, recommendation_actions
+
+    audited = sorted({m.partnership_id for m in user.memberships if m.role is Role.AUDITOR})
+    names = dict(db.session.execute(select(Partnership.id, Partnership.name).where(Partnership.id.in_(audited))).all())
+    recs = db.session.execute(
+        select(Recommendation.id, Recommendation.ref, Recommendation.text, Recommendation.verified_at,
+               AuditReport.title, AuditReport.partnership_id)
+        .join(AuditReport, AuditReport.id == Recommendation.report_id)
+        .where(AuditReport.partnership_id.in_(audited or [-1]))
+        .order_by(AuditReport.issued_on, AuditReport.id, Recommendation.id)).all()
+    actions: dict[int, list] = defaultdict(list)
+    for rec_id, status, closed in db.session.execute(
+            select(recommendation_actions.c.recommendation_id, Action.status, Action.last_update_at)
+            .join(Action, Action.id == recommendation_actions.c.action_id)
+            .where(recommendation_actions.c.recommendation_id.in_([r.id for r in recs] or [-1]))):
+        actions[rec_id].append((status, closed))
+    part = AuditPart(awaiting=[], open=0, verified=0,
+                     partnerships=[(pid, names[pid]) for pid in audited if pid in names])
+    for r in recs:
+        state = rules.status([status for status, _ in actions[r.id]], r.verified_at is not None)
+        if state is rules.RecStatus.AWAITING:
+            closed = [local_date(at) for _, at in actions[r.id] if at is not None]
+            part.awaiting.append(AwaitingRow(r.id, r.ref, r.text, r.title, names.get(r.partnership_id, ""),
+                                             max(closed) if closed else None))
+        elif state is rules.RecStatus.OPEN:
+            part.open += 1
+        else:
+            part.verified += 1
+    part.awaiting.sort(key=lambda row: (row.closed_on or dt.date.min, row.id))
+    return part
+
+
 # ------------------------------------------------------------------------------------------------- the page
 @dataclass
 class Home:
     parts: list[str]
     officer: OfficerPart | None = None
     manager: ManagerPart | None = None
+    audit: AuditPart | None = None
     committees: list[CommitteeSummary] | None = None
     national: list[PartnershipRow] | None = None
     admin: AdminPart | None = None
@@ -415,6 +475,8 @@ def home(user: User, today: dt.date) -> Home:
         page.officer = officer_part(user, today)
     if MANAGER in shown:
         page.manager = manager_part(user, today)
+    if AUDIT in shown:
+        page.audit = audit_part(user, today)
     if COMMITTEE in shown:
         page.committees = committee_part(user, today)
     if NATIONAL in shown:
