@@ -260,7 +260,7 @@ def nav_items_for(user) -> list[tuple[str, str]]:
 def register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
-    from tracker import rag, timeutil
+    from tracker import numbers, rag, timeutil
 
     @app.context_processor
     def inject_globals():
@@ -268,3 +268,4 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["long_date"] = timeutil.long_date
     app.jinja_env.filters["local_date"] = timeutil.local_date
+    app.jinja_env.filters["file_size"] = numbers.file_size

@@ -16,3 +16,13 @@ def paper_number(value: float, places: int = 1) -> str:
     if rounded == rounded.to_integral_value():
         return f"{int(rounded):,}"
     return f"{rounded:,.{places}f}"
+
+
+def file_size(size: int | None) -> str:
+    """A file's size as a page shows it: '193 bytes', '12 KB' (never '0 KB'), '2.4 MB'."""
+    size = max(0, int(size or 0))
+    if size < 1024:
+        return "1 byte" if size == 1 else f"{size:,} bytes"
+    if size < 1024 * 1024:
+        return f"{paper_number(size / 1024, 0)} KB"
+    return f"{paper_number(size / (1024 * 1024), 1)} MB"

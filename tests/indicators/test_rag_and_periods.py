@@ -162,3 +162,13 @@ def test_trend_shows_last_eight_periods_not_before_the_first():
     assert periods[-1].label == "Q2 2024/25" and len(periods) == 8 and periods[0].label == "Q3 2022/23"
     survey = _indicator("biennial", D(2021, 4, 1))
     assert [p.label for p in trend_periods(survey, {}, D(2026, 11, 22))] == ["2021-23", "2023-25"]
+
+
+@pytest.mark.parametrize("size, shown", [
+    (None, "0 bytes"), (0, "0 bytes"), (1, "1 byte"), (193, "193 bytes"), (1023, "1,023 bytes"),
+    (1024, "1 KB"), (1536, "2 KB"), (524_287, "512 KB"), (1024 * 1024, "1 MB"), (2_516_582, "2.4 MB"),
+])
+def test_file_sizes_read_plainly_and_a_small_file_is_never_0_kb(size, shown):
+    from tracker.numbers import file_size
+
+    assert file_size(size) == shown

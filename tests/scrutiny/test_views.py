@@ -69,6 +69,8 @@ def test_complete_with_evidence_then_verify_and_reopen_through_the_pages(w):
     auditor = sign_in_client(w["app"], w["auditor"])
     page = auditor.get(url)
     assert b"Verify as implemented" in page.data and b"recon.pdf" in page.data
+    assert f"recon.pdf, {len(PDF)} bytes".encode() in page.data  # not "0 KB"
+    assert b"(optional) (optional)" not in page.data and b"Note (optional)" in page.data
     assert auditor.post(url + "/reopen", data={"reason": ""}).status_code == 400
     assert auditor.post(url + "/reopen", data={"reason": "Not signed off"}).status_code == 302
     db.session.expire_all()

@@ -46,7 +46,7 @@ class CompleteForm(FlaskForm):
 
 
 class VerifyForm(FlaskForm):
-    note = TextAreaField("Note (optional)", validators=[Optional()])
+    note = TextAreaField("Note", validators=[Optional()])
 
 
 class ReopenForm(FlaskForm):
