@@ -308,7 +308,7 @@ def _state(action_id):
     ({"status": None}, "status"),
     ({"narrative": 12}, "narrative"),
     ({"narrative": "x" * 20_001}, "longer than"),
-    ({"revised_timescale": "June 2031"}, "revision_reason"),
+    ({"revised_timescale": "June 2031"}, "Give the reason the timescale has changed"),  # the service's words
     ({"revised_timescale": "when pigs fly", "revision_reason": "hope"}, "could not read a date"),
 ])
 def test_bad_progress_updates_are_refused_and_change_nothing(app, world, api, overrides, message):

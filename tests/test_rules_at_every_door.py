@@ -325,3 +325,85 @@ def test_the_navigation_offers_import_only_to_those_who_may_import(world, client
         page = client_as(person).get("/").text
         assert ">Import<" not in page
     assert ">Import<" in client_as(world.manager).get("/").text
+
+
+# ------------------------------------------------------------------- status rules on the edit form too (audit)
+
+def _edit(client, action, **changes):
+    data = {"version": str(action.version), "ref": action.ref, "text": action.text,
+            "timescale": action.timescale_text or "", "status": Status(action.status).value,
+            "lead_officer_id": str(action.lead_officer_id or ""), "lead_text": action.lead_text or ""}
+    return client.post(f"/actions/{action.id}/edit", data={**data, **changes})
+
+
+def test_the_edit_form_meets_the_updates_status_rules(world, client_as, api):
+    """The manager's edit form saved Superseded with no replacement, and On track on an overdue action with no
+    new timescale, both of which the update form, the supersede form and the API refuse."""
+    manager = client_as(world.manager)
+    action = world.officer_action
+    refused = _edit(manager, action, status="superseded")
+    assert refused.status_code == 400 and "use Supersede on its page" in refused.text
+    late = factories.action(world.plan, ref="LATE", lead=world.officer, timescale="March 2020", status=Status.AT_RISK)
+    db.session.commit()
+    assert api(world.manager).post(f"/api/v1/actions/{late.id}/updates", json={
+        "status": "on_track", "narrative": "Fine", "version": late.version}).status_code == 400
+    refused = _edit(manager, late, status="on_track")
+    assert refused.status_code == 400 and "cannot be on track as it stands" in refused.text
+    moved_back = _edit(manager, action, timescale="March 2020", revision_reason="Typed wrongly")
+    assert moved_back.status_code == 400 and "cannot stay on track" in moved_back.text
+    db.session.expire_all()
+    assert (action.status, action.due_end.year, late.status) == (Status.ON_TRACK, 2030, Status.AT_RISK)
+    # With a timescale still to come it saves; and an edit that touches neither status nor timescale is not stopped.
+    assert _edit(manager, late, status="on_track", timescale="March 2031", revision_reason="Re-planned").status_code == 302
+    plans.edit_action(late, expected_version=None, timescale="March 2020", as_written=True)  # (time passes)
+    db.session.commit()
+    assert _edit(manager, late, text="Corrected wording").status_code == 302
+
+
+def test_a_replacement_in_an_archived_plan_is_refused_at_every_door(world, client_as, api):
+    archived = factories.plan(world.home, "Old plan", manager=world.manager)
+    old = factories.action(archived, lead=world.officer, ref="Z1")
+    db.session.commit()
+    plans.archive_plan(archived, actor=world.manager)
+    db.session.commit()
+    action = world.officer_action
+    answer = api(world.manager).post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "superseded", "narrative": "Replaced", "version": action.version, "superseded_by_id": old.id})
+    assert answer.status_code == 400 and answer.get_json()["field"] == "superseded_by_id"
+    assert "archived plan" in answer.get_json()["error"]
+    assert client_as(world.manager).post(f"/actions/{action.id}/supersede", data={
+        "version": str(action.version), "replacement": str(old.id), "note": "Replaced"}).status_code == 400
+    with pytest.raises(RuleError, match="archived plan"):
+        plans.record_progress(action, actor=world.manager, status=Status.SUPERSEDED, narrative="Replaced",
+                              superseded_by_id=old.id)
+    db.session.rollback()
+    db.session.expire_all()
+    assert action.status is Status.ON_TRACK and action.superseded_by_id is None
+
+
+def test_an_action_back_in_play_no_longer_names_a_replacement(world, client_as, api):
+    action = world.officer_action
+    plans.record_progress(action, actor=world.manager, status=Status.SUPERSEDED, narrative="Replaced",
+                          superseded_by_id=world.colleague_action.id)
+    db.session.commit()
+    answer = api(world.manager).post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "at_risk", "narrative": "Back on", "version": action.version})
+    assert answer.status_code == 201 and answer.get_json()["action"]["superseded_by_id"] is None
+    plans.record_progress(action, actor=world.manager, status=Status.SUPERSEDED, narrative="Replaced again",
+                          superseded_by_id=world.colleague_action.id)
+    db.session.commit()
+    assert _edit(client_as(world.manager), action, status="at_risk").status_code == 302
+    db.session.expire_all()
+    assert action.status is Status.AT_RISK and action.superseded_by_id is None
+
+
+def test_the_api_leaves_an_empty_revised_timescale_to_the_service_as_the_form_does(world, api):
+    """The API refused "revised_timescale": "" with "Give a revision_reason"; the service reads it as no change."""
+    action = world.officer_action
+    answer = api(world.officer).post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "at_risk", "narrative": "Staffing", "revised_timescale": "", "version": action.version})
+    assert answer.status_code == 201, answer.get_json()
+    refused = api(world.officer).post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "at_risk", "narrative": "Staffing again", "revised_timescale": "June 2031",
+        "version": answer.get_json()["action"]["version"]})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "revision_reason"

@@ -297,6 +297,9 @@ def _replacement(action: Action | None, replacement_id: int | None) -> int | Non
     if replacement is None or action is None or replacement.id == action.id \
             or replacement.plan.partnership_id != action.plan.partnership_id:
         raise RuleError("Choose another action of the partnership as the replacement.", "superseded_by_id")
+    if replacement.plan.archived_at is not None:
+        raise RuleError(f"{replacement.ref} is in an archived plan ({replacement.plan.name}): choose an action of a "
+                        "current plan as the replacement.", "superseded_by_id")
     return replacement.id
 
 
@@ -528,6 +531,10 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
     reason = texts.paragraphs(changes.pop("revision_reason", None), field="revision_reason",
                               label="The reason for the new timescale", max_length=REASON_MAX)
     changes = _action_fields(action.plan, action, as_written=as_written, **changes)
+    if actor is not None:
+        _check_status_edit(action, changes)
+    if "status" in changes and changes["status"] is not Status.SUPERSEDED:
+        changes["superseded_by_id"] = None  # back in play: it no longer names a replacement
     before = snapshot(action)
     for key, value in changes.items():
         if key == "timescale":
@@ -554,6 +561,28 @@ def edit_action(action: Action, *, expected_version: int | None, actor_id: int |
                      partnership_id=action.plan.partnership_id, plan_id=action.plan_id, before=old, after=new,
                      summary=f"Edited action {action.ref}")
     return action
+
+
+def _check_status_edit(action: Action, changes: dict) -> None:
+    """A person changing the status or the timescale on the edit form meets the update's status rules
+    (check_progress): superseded only with its replacement, and On track or Not started only with a timescale
+    still to come. An edit that changes neither (a typo in the text of an overdue action) is not stopped."""
+    status = changes.get("status", Status(action.status))
+    status_changed = status is not Status(action.status)
+    revised = changes.get("timescale")
+    timescale_changed = "timescale" in changes and revised != action.timescale_text
+    if status_changed and status is Status.SUPERSEDED and changes.get("superseded_by_id") is None:
+        raise RuleError("To mark an action superseded, use Supersede on its page: it asks for the action that "
+                        "replaces it, or why it is no longer needed.", "status")
+    if status_changed:
+        overdue_without_new_date(action, status, revised if timescale_changed else None, today(), field="status",
+                                 fix="Change the timescale and give the reason for it")
+    elif timescale_changed and status in TO_TIME and revised is not None:
+        new_end = interpret(revised).end
+        if new_end is not None and new_end < today():
+            raise RuleError(f"The timescale ends on {long_date(new_end)}, which has passed, so {action.ref} cannot "
+                            f"stay {status.label.lower()}. Give a timescale still to come, or choose At risk.",
+                            "timescale")
 
 
 @dataclass(frozen=True)
@@ -628,20 +657,21 @@ TO_TIME = (Status.ON_TRACK, Status.NOT_STARTED)
 
 
 def overdue_without_new_date(action: Action, status: Status, revised_timescale: str | dt.date | None,
-                             day: dt.date) -> None:
-    """Refuse On track or Not started on an action past its due date unless the timescale moves past `day`."""
+                             day: dt.date, *, fix: str = "Give a revised timescale and the reason for it",
+                             field: str = "revised_timescale") -> None:
+    """Refuse On track or Not started on an action past its due date unless the timescale moves past `day`.
+    `fix` and `field` fit the message to the door's form (the edit form's timescale field has another name)."""
     if status not in TO_TIME or action.due_end is None or action.due_end >= day:
         return
     if Status(action.status) is Status.ONGOING and action.timescale_kind == "ongoing":
         return
     if revised_timescale is None:
         raise RuleError(f"{action.ref} was due by {long_date(action.due_end)}, so it cannot be {status.label.lower()} "
-                        "as it stands. Give a revised timescale and the reason for it, or choose At risk.",
-                        "revised_timescale")
+                        f"as it stands. {fix}, or choose At risk.", field)
     new_end = interpret(revised_timescale).end
     if new_end is not None and new_end < day:
         raise RuleError(f"The revised timescale ends on {long_date(new_end)}, which has passed too. Give a "
-                        "timescale that is still to come, or choose At risk.", "revised_timescale")
+                        "timescale that is still to come, or choose At risk.", field)
 
 
 #: The same update by the same person within this many minutes is a repeat (Back then Save on a page the
@@ -704,8 +734,8 @@ def record_progress(
             raise RepeatedUpdate(repeat)
     _check_version(action, expected_version)
     before = snapshot(action)
-    if checked.superseded_by_id is not None:
-        action.superseded_by_id = checked.superseded_by_id
+    # Superseded names its replacement (or none: no longer needed); any other status names none.
+    action.superseded_by_id = checked.superseded_by_id if checked.status is Status.SUPERSEDED else None
     now = at or utcnow()
     update = ProgressUpdate(action=action, author_id=author_id, status=checked.status, narrative=checked.narrative,
                             created_at=now, corrections=[])  # a new update has none: nothing to load to say so
