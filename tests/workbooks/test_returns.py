@@ -1,10 +1,12 @@
 """Update returns: download, fill in with openpyxl, upload, preview, confirm."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
 import openpyxl
+import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
@@ -157,3 +159,68 @@ def test_junk_in_the_hidden_columns_is_a_problem_row_not_an_error(world, client_
     assert response.status_code == 302
     text = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "not one of your actions" in text and "0 update(s) to record" in text
+
+
+def _officer_return(client, plan_id: int, **cells) -> bytes:
+    """The officer's return with its one row (A1) filled in: `cells` maps a column to its new value."""
+    wb = download(client, plan_id)
+    ws = wb[SHEET]
+    ws.cell(row=2, column=column("Status")).value = "At risk"
+    ws.cell(row=2, column=column("Progress update")).value = "Staffing"
+    for name, value in cells.items():
+        ws.cell(row=2, column=column(name)).value = value
+    return save(wb)
+
+
+@pytest.mark.parametrize("action_id", ["99999999999999999999", 1e20, 2**40, 2**31, 0, -1, "-1", "1e3"],
+                         ids=["20-digit-text", "1e20", "2**40", "2**31", "zero", "minus-one", "minus-one-text",
+                              "exponent-text"])
+def test_an_action_id_no_record_can_have_is_a_problem_row_not_an_error(world, client_as, action_id):
+    client = client_as(world.officer)
+    response = upload(client, world.plan.id, _officer_return(client, world.plan.id, **{"Action ID": action_id}))
+    assert response.status_code == 302
+    assert db.session.scalar(select(ReturnUpload.rows))[0]["action_id"] is None
+    preview = client.get(response.headers["Location"])
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    assert "not one of your actions" in text and "0 update(s) to record" in text
+    upload_id = db.session.scalar(select(ReturnUpload.id))
+    assert client.post(f"/returns/{upload_id}/confirm").status_code == 302
+    assert db.session.scalar(select(func.count(ProgressUpdate.id))) == 0
+
+
+def test_a_stored_return_naming_an_id_beyond_the_database_still_previews(world, client_as):
+    """Rows kept before ids were checked on upload: the preview and confirm pages still answer."""
+    client = client_as(world.officer)
+    upload(client, world.plan.id, _officer_return(client, world.plan.id))
+    stored = db.session.scalar(select(ReturnUpload))
+    stored.rows = [{**stored.rows[0], "action_id": 10**20}]
+    db.session.commit()
+    text = client.get(f"/returns/{stored.id}").get_data(as_text=True)
+    assert "not one of your actions" in text
+    assert client.post(f"/returns/{stored.id}/confirm").status_code == 302
+    assert db.session.scalar(select(func.count(ProgressUpdate.id))) == 0
+
+
+@pytest.mark.parametrize("typed", [dt.datetime(2031, 6, 30), dt.datetime(2031, 6, 30, 17, 30),
+                                   dt.date(2031, 6, 30), "30/06/2031"],
+                         ids=["datetime", "datetime-with-a-time", "date", "text"])
+def test_a_revised_timescale_typed_as_a_date_is_read_as_that_day(world, client_as, typed):
+    """Excel keeps 30/06/2031 typed into a cell not formatted as text as a date (read back as a datetime)."""
+    client = client_as(world.officer)
+    content = _officer_return(client, world.plan.id, **{"Revised timescale": typed,
+                                                         "Reason for the new timescale": "Recruitment"})
+    response = upload(client, world.plan.id, content)
+    assert response.status_code == 302
+    assert "1 update(s) to record" in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post(f"/returns/{db.session.scalar(select(ReturnUpload.id))}/confirm")
+    db.session.expire_all()
+    action = world.officer_action
+    assert action.status == Status.AT_RISK
+    assert action.due_end == dt.date(2031, 6, 30) and action.timescale_kind == "dated"
+
+
+def test_the_revised_timescale_cells_are_formatted_as_text(world, client_as):
+    """So Excel keeps "June 2031" as written, rather than turning it into the date 1 June 2031."""
+    ws = download(client_as(world.officer), world.plan.id)[SHEET]
+    assert ws.cell(row=2, column=column("Revised timescale")).number_format == "@"

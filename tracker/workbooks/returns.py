@@ -5,6 +5,7 @@ Rows whose action changed since the download (its version moved on) are conflict
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from tracker.plans.models import Action, Plan
 from tracker.errors import RuleError
 from tracker.plans.services import ConcurrentEditError, check_progress, record_progress
 from tracker.rag import OPEN_STATUSES, STATUS_LABELS, Status
+from tracker.text import parse_id
 from tracker.timeutil import utcnow
 from tracker.workbooks.builder import safe_text
 from tracker.workbooks.models import ReturnUpload
@@ -47,6 +49,8 @@ COLUMNS = (
     ("Version", 8, False),
 )
 HEADERS = [c[0] for c in COLUMNS]
+#: Editable columns kept as text in Excel ("@"), so "June 2031" or "30/06/2031" is not turned into a date.
+TEXT_COLUMNS = ("Revised timescale",)
 
 
 class ReturnError(RuleError):
@@ -100,6 +104,8 @@ def build_return(plan: Plan, user: User) -> bytes:
             else:
                 cell.value = value
             cell.alignment = wrap
+            if COLUMNS[col - 1][0] in TEXT_COLUMNS:
+                cell.number_format = "@"
             if COLUMNS[col - 1][2]:
                 cell.protection = Protection(locked=False)
                 cell.fill = editable_fill
@@ -137,11 +143,33 @@ def build_return(plan: Plan, user: User) -> bytes:
 
 
 def _text(value) -> str:
+    """A cell as text. A date cell (Excel makes one of "30/06/2031" typed into a cell not formatted as text) is
+    its ISO date, "2031-06-30", not "2031-06-30 00:00:00"; a time of day is kept only when there is one."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return "" if value is None else str(value).strip()
 
 
+def _timescale(value) -> str:
+    """A timescale cell as text: a date cell is that day as an ISO date, which the timescale parser (and so
+    the service) reads as it reads a date, whatever time of day the cell also holds; text is kept as typed."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return _text(value)
+
+
+def _action_id(value) -> int | None:
+    """The hidden action id as written back (1, 1.0 or "1"); None if it is not one, or names no record (beyond
+    the database's id range), so the row is "not one of your actions" rather than a query that overflows."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return parse_id(value)
+
+
 def _whole(value) -> int | None:
-    """A hidden id or version as written back by a spreadsheet (1, 1.0 or "1"); None if it is not one."""
+    """A hidden version as written back by a spreadsheet (1, 1.0 or "1"); None if it is not one."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -178,10 +206,10 @@ def parse_return(filename: str, content: bytes) -> list[dict]:
             if all(v in (None, "") for v in values.values()):
                 continue
             parsed.append({
-                "row": number, "ref": _text(values["Ref"]), "action_id": _whole(values["Action ID"]),
+                "row": number, "ref": _text(values["Ref"]), "action_id": _action_id(values["Action ID"]),
                 "version": _whole(values["Version"]), "current_status": _text(values["Current status"]),
                 "status": _text(values["Status"]), "narrative": _text(values["Progress update"]),
-                "revised_timescale": _text(values["Revised timescale"]),
+                "revised_timescale": _timescale(values["Revised timescale"]),
                 "reason": _text(values["Reason for the new timescale"]),
             })
         return parsed
@@ -209,13 +237,14 @@ class PreviewRow:
 
 def preview(upload: ReturnUpload, user: User) -> list[PreviewRow]:
     """What confirming would do with each row, decided without changing anything."""
-    ids = [r["action_id"] for r in upload.rows if isinstance(r.get("action_id"), int)]
+    # parse_id again: rows stored before ids were range-checked on upload may hold any number.
+    ids = [i for r in upload.rows if (i := parse_id(r.get("action_id"))) is not None]
     actions = {a.id: a for a in db.session.scalars(
-        select(Action).where(Action.id.in_(ids)).options(selectinload(Action.plan)))}
+        select(Action).where(Action.id.in_(ids)).options(selectinload(Action.plan)))} if ids else {}
     seen: set[int] = set()
     result = []
     for row in upload.rows:
-        action = actions.get(row.get("action_id")) if isinstance(row.get("action_id"), int) else None
+        action = actions.get(parse_id(row.get("action_id")))
         result.append(_judge(row, action, upload.plan_id, user, seen))
     return result
 
