@@ -379,3 +379,14 @@ def test_the_users_list_is_capped(app, world, client_as, monkeypatch):
     html = client_as(world.admin).get("/admin/users").get_data(as_text=True)
     assert html.count('href="/admin/users/') == 3 + 1  # three users, and "Add a user" (/admin/users/new)
     assert "Showing the first 3 users" in html
+
+
+def test_a_new_account_without_a_role_is_refused_beside_the_role_field(app, world, admins, client_as):
+    """The refusal was a line in the error summary with no link, and nothing at the role field."""
+    client = client_as(admins["home_admin"])
+    response = client.post("/admin/users/new", data={"name": "Nadia New", "email": "nadia.new@example.scot",
+                                                     f"role_{world.home.id}": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="role_{world.home.id}-error"' in page and f'href="#role_{world.home.id}"' in page
+    assert "Give the person a role in at least one partnership." in page

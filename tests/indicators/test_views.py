@@ -328,7 +328,11 @@ def test_earlier_period_is_reached_by_its_label(world, indicator, client_as):
     response = client.get(f"/indicators/{indicator.id}/values/other?period=Q4 2022/23")
     assert response.status_code == 302 and response.location.endswith(f"/indicators/{indicator.id}/values/2023-01-01")
     response = client.get(f"/indicators/{indicator.id}/values/other?period=spring")
-    assert response.status_code == 302 and response.location.endswith(f"/indicators/{indicator.id}/values")
+    assert response.status_code == 302 and "#other-period" in response.location
+    # Back at the field, with what was typed and the reason beside it (it was a banner at the top, field empty).
+    page = client.get(response.location).get_data(as_text=True)
+    field = page[page.index('id="other-period-hint"'):page.index("Go to that period")]
+    assert 'id="other-period-error"' in field and 'value="spring"' in field and 'aria-invalid="true"' in field
     assert client_as(world.viewer).get(f"/indicators/{indicator.id}/values/other?period=Q4 2022/23").status_code == 403
 
 

@@ -150,6 +150,12 @@ def _send_welcome(user: User) -> bool:
     return True
 
 
+def _roles_field(form) -> dict[str, str]:
+    """A refusal about the roles as a whole ("roles") shows beside the first partnership's role."""
+    fields = form.role_fields()
+    return {"roles": fields[0].name} if fields else {}
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
     partnerships = administered_partnerships()
@@ -161,7 +167,7 @@ def new_user():
         is_admin = bool(form.is_admin.data) if "is_admin" in form else False
         saved, user = commit_or_refuse(lambda: services.create_user(
             name=form.name.data, email=form.email.data, job_title=form.job_title.data, roles=roles,
-            is_admin=is_admin, actor=current_user), form)
+            is_admin=is_admin, actor=current_user), form, fields=_roles_field(form))
         if saved:
             sso_only = auth_services.password_refused(user)
             if sso_only:  # no password link: the partnership signs its members in with single sign-on
@@ -242,7 +248,7 @@ def update_roles(user_id: int):
         abort(403, "This account also belongs to a partnership you do not administer: ask a site administrator.")
     details, roles = _user_forms(user, administered_partnerships(), "roles")
     if roles.validate_on_submit() and commit_or_refuse(
-            lambda: services.set_roles(user, roles.roles(), actor=current_user), roles).ok:
+            lambda: services.set_roles(user, roles.roles(), actor=current_user), roles, fields=_roles_field(roles)).ok:
         flash(f"Saved the roles of {user.name}.", "success")
         return redirect(url_for("admin.edit_user", user_id=user.id) if permissions.can_see_account(
             current_user, user) else url_for("admin.users"))

@@ -217,8 +217,16 @@ def values(indicator_id: int):
             flash(f"Saved {saved} value{'s' if saved != 1 else ''}." if saved else "No values changed.", "success")
             return redirect(url_for(".show", indicator_id=indicator.id))
     rows = [(p, current.get(p.start)) for p in periods]
+    other = request.args.get("period")
+    other_error = None
+    if other is not None:
+        try:
+            Period.parse(indicator.frequency, other)
+        except ValueError as error:
+            other_error = str(error)
     return render_template("indicators/values.html", indicator=indicator, rows=rows, form=form, errors=errors,
-                           confirm=confirm, posted=request.form if errors else None), (400 if errors else 200)
+                           confirm=confirm, posted=request.form if errors else None,
+                           other_period=other, other_error=other_error), (400 if errors else 200)
 
 
 @bp.route("/<int:indicator_id>/values/other")
@@ -228,11 +236,12 @@ def other_period(indicator_id: int):
     indicator = indicator_or_404(indicator_id)
     if not can_enter_values(current_user, indicator):
         abort(403)
+    typed = request.args.get("period", "")
     try:
-        period = Period.parse(indicator.frequency, request.args.get("period", ""))
-    except ValueError as error:
-        flash(str(error), "error")
-        return redirect(url_for(".values", indicator_id=indicator.id))
+        period = Period.parse(indicator.frequency, typed)
+    except ValueError:
+        # Back to the field, with what was typed and the reason beside it (values() reads it again).
+        return redirect(url_for(".values", indicator_id=indicator.id, period=typed[:100], _anchor="other-period"))
     return redirect(url_for(".period_value", indicator_id=indicator.id, start=period.start.isoformat()))
 
 
