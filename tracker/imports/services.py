@@ -23,7 +23,7 @@ from tracker.admin import services as admin
 from tracker.audit import services as audit
 from tracker.auth.models import Membership, Role, User
 from tracker.bulk import BulkInsert, collector_paused, overlapped_copies
-from tracker.errors import Conflict, NotAllowed, NotFound
+from tracker.errors import Conflict, NotAllowed, NotFound, RuleError
 from tracker.demo.services import normalise_text
 from tracker.extensions import db
 from tracker.frameworks import services as frameworks
@@ -40,7 +40,7 @@ from tracker.plans import services as plans
 from tracker.plans.models import Action, Plan, PlanKind, action_items, action_organisations
 from tracker.rag import Status
 from tracker.selfeval import services as selfeval
-from tracker.selfeval.models import Rating, SelfEvaluationRound
+from tracker.selfeval.models import Rating, RoundStatus, SelfEvaluationRound
 from tracker.timescales import interpret
 from tracker.timeutil import today, utcnow
 
@@ -600,6 +600,9 @@ def selfeval_changes(parsed: ParsedSelfEvaluation, partnership: Partnership, pla
     if parsed.partnership and not _same_partnership(parsed.partnership, partnership):
         problems.append(Problem(f"The return names '{parsed.partnership}', but it is being imported for "
                                 f"{partnership.name}. Check the partnership.", WARNING, sheet="Front table"))
+    if round_ is None and msg is not None:
+        problems.extend(_new_round_problems(parsed, partnership, msg, title))
+    items = frameworks.items_by_number(msg) if msg else {}
     rows, counts = [], {"create": 0, "update": 0, "unchanged": 0}
     for row in parsed.rows:
         if row["number"] not in numbers:
@@ -607,14 +610,17 @@ def selfeval_changes(parsed: ParsedSelfEvaluation, partnership: Partnership, pla
                                     sheet=f"Proposal {row['number']}"))
             continue
         level_label = row["rating"] or (row["rating_suggested"] if use_suggested else None)
-        wanted = {"level": parsed.levels.index(level_label) if level_label else None,
-                  "evidence": "\n".join(row["evidence"]), "proposed_actions": "\n".join(row["actions"])}
+        wanted = _wanted_rating(row, level_label, parsed.levels)
         rating = ratings.get(row["number"])
         if rating is None:
             verb, changed = "create", []
         else:
             changed = [k for k, v in wanted.items() if getattr(rating, k) != v]
             verb = "update" if changed else "unchanged"
+        if row["number"] in items:
+            problem = _rating_problem(items[row["number"]], round_, rating, wanted, msg.levels)
+            if problem is not None:
+                problems.append(problem)
         rows.append({**row, "level_used": level_label, "verb": verb, "changed": changed})
     plan = find_plan(partnership, plan_name)
     existing = _existing_plan_actions(plan)
@@ -656,6 +662,55 @@ def _same_partnership(written: str, partnership: Partnership) -> bool:
     return not named or bool(named & (words(partnership.name) | words(partnership.full_name or "")))
 
 
+def _wanted_rating(row: dict, level_label: str | None, levels) -> dict:
+    """What a proposal's row would make its rating (the rating's level, evidence and proposed actions)."""
+    return {"level": list(levels).index(level_label) if level_label else None,
+            "evidence": "\n".join(row["evidence"]), "proposed_actions": "\n".join(row["actions"])}
+
+
+def _rating_snapshot(rating: Rating | None) -> dict:
+    return selfeval.rating_snapshot(rating) if rating is not None else dict(selfeval.EMPTY_RATING)
+
+
+def _changes_rating(rating: Rating | None, wanted: dict) -> bool:
+    """Whether importing `wanted` would change the rating (one not made yet counts as empty)."""
+    before = _rating_snapshot(rating)
+    return any(before[key] != value for key, value in wanted.items())
+
+
+def _rating_problem(item: FrameworkItem, round_: SelfEvaluationRound | None, rating: Rating | None, wanted: dict,
+                    levels) -> Problem | None:
+    """The error that stops the import when selfeval's rating rules (`check_rating`, which `rate` applies when
+    the import saves) refuse the row: a proposal not for local completion, a change to an agreed round."""
+    if not _changes_rating(rating, wanted):
+        return None
+    status = RoundStatus(round_.status) if round_ is not None else RoundStatus.DRAFT
+    try:
+        selfeval.check_rating(item, status=status, levels=levels, before=_rating_snapshot(rating),
+                              participants=rating.participants if rating is not None else None, **wanted)
+    except RuleError as refused:
+        message = refused.message if f"Proposal {item.number} " in refused.message else \
+            f"Proposal {item.number}: {refused.message}"
+        if refused.field == "reason":
+            message += (f" An import cannot give one, so it cannot change {round_.title}: change the rating on "
+                        "its page with a reason, or import the file as another round.")
+        return Problem(message, ERROR, sheet=f"Proposal {item.number}")
+    return None
+
+
+def _new_round_problems(parsed: ParsedSelfEvaluation, partnership: Partnership, msg: Framework,
+                        title: str) -> list[Problem]:
+    """The error that stops the import when selfeval would refuse to start the round the return makes."""
+    try:
+        selfeval.check_new_round(partnership=partnership, framework=msg, title=title,
+                                 completed_on=parsed.completed_on, contact=parsed.contact)
+    except RuleError as refused:
+        cell = {"contact": "Contact", "completed_on": "Date of completion"}.get(refused.field or "")
+        return [Problem(f"The round '{title[:300]}' cannot be started: {refused.message}", ERROR,
+                        sheet="Front table" if cell else None, cell=cell)]
+    return []
+
+
 def _find_round(partnership, msg, title) -> SelfEvaluationRound | None:
     if msg is None:
         return None
@@ -680,34 +735,29 @@ def apply_selfeval(parsed: ParsedSelfEvaluation, partnership: Partnership, plan_
     preview = selfeval_changes(parsed, partnership, plan_name, title, use_suggested)
     problems = [Problem.from_dict(p) for p in preview["problems"]]
     if has_errors(problems):
-        raise ImportBlocked("The file has errors; fix them and preview it again. Nothing was imported.")
+        errors = " ".join(p.message for p in problems if p.severity == ERROR)
+        raise ImportBlocked(f"The file has errors; fix them and preview it again. Nothing was imported. {errors}")
     msg = _msg()
     items = frameworks.items_by_number(msg)
     round_ = _find_round(partnership, msg, preview["round_title"])
     if round_ is None:
-        round_ = SelfEvaluationRound(partnership_id=partnership.id, framework_id=msg.id, title=preview["round_title"],
-                                     completed_on=parsed.completed_on, contact=parsed.contact)
-        db.session.add(round_)
-        db.session.flush()
-        audit.record(user_id=actor_id, entity_type="selfeval_round", entity_id=round_.id, verb="import",
-                     partnership_id=partnership.id, after={"title": round_.title}, summary=f"Imported {round_.title}")
+        round_ = selfeval.create_round(partnership=partnership, framework=msg, title=preview["round_title"],
+                                       actor_id=actor_id, completed_on=parsed.completed_on, contact=parsed.contact)
     ratings = {r.item_id: r for r in round_.ratings}
     for row in preview["rows"]:
         if row["verb"] == "unchanged":
             continue
         item = items[row["number"]]
-        rating = ratings.get(item.id) or Rating(round=round_, item=item)
-        before = {"level": rating.level, "evidence": rating.evidence, "proposed_actions": rating.proposed_actions}
-        rating.level = msg.levels.index(row["level_used"]) if row["level_used"] else None
-        rating.evidence = "\n".join(row["evidence"])
-        rating.proposed_actions = "\n".join(row["actions"])
-        db.session.add(rating)
-        db.session.flush()
-        old, new = audit.changes(before, {"level": rating.level, "evidence": rating.evidence,
-                                          "proposed_actions": rating.proposed_actions})
-        audit.record(user_id=actor_id, entity_type="selfeval_rating", entity_id=rating.id, verb="import",
-                     partnership_id=partnership.id, before=old, after=new,
-                     summary=f"Imported rating of {item.number} in {round_.title}")
+        rating = ratings.get(item.id)
+        wanted = _wanted_rating(row, row["level_used"], msg.levels)
+        if not _changes_rating(rating, wanted):
+            continue
+        if rating is None:  # a round imported before every proposal had a rating
+            rating = Rating(round=round_, item=item, level=None, evidence="", proposed_actions="")
+            db.session.add(rating)
+            db.session.flush()
+        # The rating rules of every door (selfeval.rate); the preview has already reported any refusal.
+        selfeval.rate(rating, actor_id=actor_id, participants=rating.participants, verb="import", **wanted)
     plan = find_plan(partnership, plan_name)
     if plan is None and preview["actions"]:
         plan = plans.create_plan(partnership_id=partnership.id, framework_id=msg.id, name=plan_name,

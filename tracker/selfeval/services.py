@@ -77,9 +77,18 @@ def round_snapshot(round_: SelfEvaluationRound) -> dict:
     }
 
 
+#: The longest title, place of agreement or contact a round keeps (its String(300) columns).
+ROUND_LINE_MAX = 300
+
+
+def _round_line(value: str | None, field: str, label: str) -> str | None:
+    """One of a round's one-line fields (title, place where it was agreed, contact) by the shared one-line rule."""
+    return texts.line(value, field=field, label=label, max_length=ROUND_LINE_MAX)
+
+
 def _free_title(partnership: Partnership, framework_id: int, title: str, except_id: int | None = None) -> str:
     """The title, cleaned; refused when empty or when the partnership has a round of that name already."""
-    title = clean_text(title, "title", "title")
+    title = _round_line(title, "title", "The title")
     if not title:
         raise SelfEvalError("Enter a title for the round.", "title")
     query = select(SelfEvaluationRound.id).where(
@@ -93,6 +102,23 @@ def _free_title(partnership: Partnership, framework_id: int, title: str, except_
         raise SelfEvalError(f"{partnership.name} already has a round called {title}. Choose another title.",
                             "title")
     return title
+
+
+def check_new_round(*, partnership: Partnership, framework: Framework, title: str,
+                    completed_on: dt.date | None = None, agreed_at: str | None = None,
+                    contact: str | None = None) -> dict:
+    """The new round's details as `create_round` keeps them; RuleError if it would refuse them (for doors
+    such as the import preview that report a refusal before anything is written)."""
+    if completed_on is not None:
+        texts.date_in_range(completed_on, field="completed_on", label="The date completed")
+    if not framework.is_rated:
+        raise SelfEvalError(f"{framework.name} has no rating levels, so it cannot be self-evaluated.")
+    return {
+        "title": _free_title(partnership, framework.id, title),
+        "completed_on": completed_on,
+        "agreed_at": _round_line(agreed_at, "agreed_at", "The place where it was agreed"),
+        "contact": _round_line(contact, "contact", "The contact"),
+    }
 
 
 def create_round(
@@ -109,17 +135,11 @@ def create_round(
 ) -> SelfEvaluationRound:
     """A draft round with an empty rating for every item; evidence is carried forward from `previous`."""
     actor_id = _who(actor, actor_id, partnership.id)
-    if completed_on is not None:
-        texts.date_in_range(completed_on, field="completed_on", label="The date completed")
-    if not framework.is_rated:
-        raise SelfEvalError(f"{framework.name} has no rating levels, so it cannot be self-evaluated.")
-    title = _free_title(partnership, framework.id, title)
-    round_ = SelfEvaluationRound(
-        partnership_id=partnership.id, framework_id=framework.id, title=title, completed_on=completed_on,
-        agreed_at=clean_text(agreed_at, "place where it was agreed", "agreed_at") or None,
-        contact=clean_text(contact, "contact", "contact") or None,
-        status=RoundStatus.DRAFT, previous_round=previous,
-    )
+    details = check_new_round(partnership=partnership, framework=framework, title=title, completed_on=completed_on,
+                              agreed_at=agreed_at, contact=contact)
+    title = details["title"]
+    round_ = SelfEvaluationRound(partnership_id=partnership.id, framework_id=framework.id, **details,
+                                 status=RoundStatus.DRAFT, previous_round=previous)
     carried = {r.item_id: r for r in previous.ratings} if previous is not None else {}
     for theme in framework.themes:
         for item in theme.items:
@@ -167,11 +187,13 @@ def edit_round(round_: SelfEvaluationRound, *, actor_id: int | None = None, titl
     if completed_on is not None:
         texts.date_in_range(completed_on, field="completed_on", label="The date completed")
     title = _free_title(round_.partnership, round_.framework_id, title, except_id=round_.id)
+    agreed_at = _round_line(agreed_at, "agreed_at", "The place where it was agreed")
+    contact = _round_line(contact, "contact", "The contact")
     before = round_snapshot(round_)
     round_.title = title
     round_.completed_on = completed_on
-    round_.agreed_at = clean_text(agreed_at, "place where it was agreed", "agreed_at") or None
-    round_.contact = clean_text(contact, "contact", "contact") or None
+    round_.agreed_at = agreed_at
+    round_.contact = contact
     old, new = audit.changes(before, round_snapshot(round_))
     if old or new:
         db.session.flush()
@@ -223,6 +245,62 @@ def rating_snapshot(rating: Rating) -> dict:
     }
 
 
+#: A rating nobody has filled in: what `create_round` gives every proposal.
+EMPTY_RATING = {"level": None, "evidence": "", "participants": None, "proposed_actions": ""}
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    """What saving a rating would do: its new values, the audit trail's before and after, and the reason."""
+
+    after: dict
+    old: dict
+    new: dict
+    reason: str
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.old or self.new)
+
+
+def check_rating(
+    item: FrameworkItem,
+    *,
+    status: RoundStatus,
+    levels: list[str],
+    before: dict,
+    level: int | None,
+    evidence: str,
+    participants: str | None,
+    proposed_actions: str,
+    reason: str | None = None,
+) -> RatingChange:
+    """The rules of a rating, without writing anything: `before` is the rating as it stands (`rating_snapshot`,
+    or EMPTY_RATING for one not made yet) in a round of `status`. Raises SelfEvalError as `rate` would: a proposal
+    not for local completion is never rated, a level must be one of the framework's, and once the round is
+    agreed any change needs a reason. `rate` saves through this; the import preview reports its refusals."""
+    if not item.local_completion:
+        raise SelfEvalError(f"Proposal {item.number} is not for local completion, so it cannot be rated.")
+    if level is not None and not 0 <= level < len(levels):
+        raise SelfEvalError("Choose one of the ratings shown.", "level")
+    after = {
+        "level": level,
+        "evidence": "\n".join(split_lines(clean_text(evidence, "evidence", "evidence"))),
+        "participants": clean_text(participants, "list of who took part", "participants") or None,
+        "proposed_actions": "\n".join(split_lines(
+            clean_text(proposed_actions, "proposed improvement actions", "proposed_actions"))),
+    }
+    old, new = audit.changes(before, after)
+    if not (old or new):
+        return RatingChange(after, old, new, "")
+    reason = clean_text(reason, "reason", "reason")
+    status = RoundStatus(status)
+    if status is not RoundStatus.DRAFT and not reason:
+        raise SelfEvalError(f"This round is {status.label.lower()}. Give a reason for changing the rating.",
+                            "reason")
+    return RatingChange(after, old, new, reason)
+
+
 def rate(
     rating: Rating,
     *,
@@ -234,41 +312,31 @@ def rate(
     proposed_actions: str,
     reason: str | None = None,
     expected_version: int | None = None,
+    verb: str = "update",
 ) -> Rating:
-    """Save a rating; once the round is agreed, any change needs a reason (kept in the audit trail)."""
+    """Save a rating; once the round is agreed, any change needs a reason (kept in the audit trail).
+
+    `verb` names the change in the audit trail ("import" when an imported return rated it)."""
     actor_id = _who(actor, actor_id, rating.round.partnership_id)
     if expected_version is not None and rating.version != expected_version:
         raise RatingChangedError(rating)
-    if not rating.item.local_completion:
-        raise SelfEvalError(f"Proposal {rating.item.number} is not for local completion, so it cannot be rated.")
-    levels = rating.round.framework.levels
-    if level is not None and not 0 <= level < len(levels):
-        raise SelfEvalError("Choose one of the ratings shown.", "level")
-    before = rating_snapshot(rating)
-    after = {
-        "level": level,
-        "evidence": "\n".join(split_lines(clean_text(evidence, "evidence", "evidence"))),
-        "participants": clean_text(participants, "list of who took part", "participants") or None,
-        "proposed_actions": "\n".join(split_lines(
-            clean_text(proposed_actions, "proposed improvement actions", "proposed_actions"))),
-    }
-    old, new = audit.changes(before, after)
-    if not (old or new):
+    change = check_rating(rating.item, status=rating.round.status, levels=rating.round.framework.levels,
+                          before=rating_snapshot(rating), level=level, evidence=evidence,
+                          participants=participants, proposed_actions=proposed_actions, reason=reason)
+    if not change.changed:
         return rating
-    reason = clean_text(reason, "reason", "reason")
-    agreed = RoundStatus(rating.round.status) is not RoundStatus.DRAFT
-    if agreed and not reason:
-        raise SelfEvalError(f"This round is {RoundStatus(rating.round.status).label.lower()}. "
-                            "Give a reason for changing the rating.", "reason")
-    for key, value in after.items():
+    for key, value in change.after.items():
         setattr(rating, key, value)
     db.session.flush()
-    if reason:
-        new["reason"] = reason
-    audit.record(user_id=actor_id, entity_type="selfeval_rating", entity_id=rating.id, verb="update",
-                 partnership_id=rating.round.partnership_id, before=old, after=new,
-                 summary=f"Rated proposal {rating.item.number} in {rating.round.title}"
-                         + (f" after it was agreed: {reason}" if agreed else ""))
+    new = dict(change.new)
+    if change.reason:
+        new["reason"] = change.reason
+    agreed = RoundStatus(rating.round.status) is not RoundStatus.DRAFT
+    done = "Imported rating of" if verb == "import" else "Rated"
+    audit.record(user_id=actor_id, entity_type="selfeval_rating", entity_id=rating.id, verb=verb,
+                 partnership_id=rating.round.partnership_id, before=change.old, after=new,
+                 summary=f"{done} proposal {rating.item.number} in {rating.round.title}"
+                         + (f" after it was agreed: {change.reason}" if agreed else ""))
     return rating
 
 
