@@ -407,3 +407,20 @@ def test_the_api_leaves_an_empty_revised_timescale_to_the_service_as_the_form_do
         "status": "at_risk", "narrative": "Staffing again", "revised_timescale": "June 2031",
         "version": answer.get_json()["action"]["version"]})
     assert refused.status_code == 400 and refused.get_json()["field"] == "revision_reason"
+
+
+def test_the_action_form_shows_every_fields_refusal_at_once(world, client_as):
+    """The form showed one refusal a submit: the missing text, then the taken reference, then the timescale."""
+    response = client_as(world.manager).post(f"/plans/{world.plan.id}/actions/new", data={
+        "ref": world.officer_action.ref, "text": "", "timescale": "next-ish", "status": "not_started",
+        "lead_officer_id": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for field, words in [("text", "Enter the action"), ("ref", "is already used in this plan"),
+                         ("timescale", "next-ish")]:
+        assert f'id="{field}-error"' in page and words in page, field
+    assert 'value="next-ish"' in page  # what was typed is kept
+    assert db.session.scalar(select(func.count(Action.id)).where(Action.plan_id == world.plan.id)) == 2
+    with pytest.raises(RuleError) as refused:  # the service's one refusal reads as its first, for other doors
+        plans.create_action(plan=world.plan, text="", ref=world.officer_action.ref, actor=world.manager)
+    assert refused.value.field == "text" and [e.field for e in refused.value.errors] == ["text", "ref"]

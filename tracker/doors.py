@@ -86,7 +86,13 @@ def commit_or_refuse(write: Callable[[], T], form=None, *, fields: Mapping[str, 
 
 
 def show(form, error: RuleError, fields: Mapping[str, str] | None = None) -> None:
-    """Put a refusal beside the field it is about, at the top of the form, or in a flash message."""
+    """Put a refusal beside the field it is about, at the top of the form, or in a flash message (each of them,
+    for several refusals of one write: RuleErrors)."""
+    for each in getattr(error, "errors", None) or [error]:
+        _show_one(form, each, fields)
+
+
+def _show_one(form, error: RuleError, fields: Mapping[str, str] | None = None) -> None:
     name = (fields or {}).get(error.field, error.field) if error.field else None
     field = getattr(form, name, None) if form is not None and name else None
     if field is not None and hasattr(field, "errors"):

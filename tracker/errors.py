@@ -45,3 +45,45 @@ class Conflict(RuleError):
     """The change clashes with the record as it now stands: a concurrent edit, a duplicate (409)."""
 
     status = 409
+
+
+class RuleErrors(RuleError):
+    """Several refusals of one write, each about its own field (`errors`), so a form shows them all at once.
+    Elsewhere it reads as the first: its message, field and status."""
+
+    def __init__(self, errors: list[RuleError]):
+        super().__init__(errors[0].message, errors[0].field)
+        self.status = errors[0].status
+        self.errors = list(errors)
+
+
+class FieldChecks:
+    """Collects the refusals of independent field checks: `with checks.field(): ...` for each, then `done()`
+    raises the one refusal as it is, several as RuleErrors, none: nothing. A refusal of the whole write
+    (NotAllowed, NotFound) is raised at once."""
+
+    def __init__(self):
+        self.errors: list[RuleError] = []
+
+    def field(self):
+        return _Check(self)
+
+    def done(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise RuleErrors(self.errors)
+
+
+class _Check:
+    def __init__(self, checks: FieldChecks):
+        self.checks = checks
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, _traceback) -> bool:
+        if error is None or not isinstance(error, RuleError) or isinstance(error, (NotAllowed, NotFound)):
+            return False
+        self.checks.errors.append(error)
+        return True

@@ -98,7 +98,7 @@ def test_plan_manager_pages_are_accessible(page, live_server, sign_in, assert_ac
     assert_accessible(page)
     page.get_by_label("Action", exact=True).fill("")
     page.get_by_role("button", name="Save action").click()
-    expect(page.locator(".ds_error-summary")).to_contain_text("Describe the action")
+    expect(page.locator(".ds_error-summary")).to_contain_text("Enter the action")
     assert_accessible(page)
 
     for link, heading in [("Add an action", "Add an action"), ("Re-assign an officer's actions", "Re-assign"),

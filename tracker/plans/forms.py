@@ -61,7 +61,8 @@ class ActionForm(OnceForm):
     version = HiddenField()
     ref = StringField("Reference", description="Leave blank for the next number (A1, A2, ...).",
                       validators=[Optional(), Length(max=40)])
-    text = TextAreaField("Action", validators=[DataRequired("Describe the action"), Length(max=5000)])
+    # Required, and at most 5,000 characters: the service says so, beside the other fields' refusals.
+    text = TextAreaField("Action")
     timescale = StringField("Timescale", description="As the plan writes it, for example “Autumn 2025”.",
                             validators=[Optional()])
     revision_reason = TextAreaField("Reason for the new timescale", description="Needed when the timescale changes.",

@@ -12,7 +12,7 @@ from tracker import text as texts
 from tracker.audit import services as audit
 from tracker.bulk import BulkInsert
 from tracker.auth.models import Role
-from tracker.errors import Conflict, NotAllowed, RuleError
+from tracker.errors import Conflict, FieldChecks, NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.frameworks.models import Framework, FrameworkItem, Theme
 from tracker.partnerships.models import Organisation
@@ -238,55 +238,66 @@ def _action_fields(plan: Plan, action: Action | None, *, as_written: bool = Fals
     if unknown:
         raise TypeError(f"unknown action field {sorted(unknown)[0]!r}")
     checked: dict = {}
-    if "text" in values:
-        checked["text"] = texts.paragraphs(values["text"], field="text", label="The action",
-                                           max_length=ACTION_TEXT_MAX, required=True)
-    if "ref" in values:
-        ref = texts.line(values["ref"], field="ref", label="The reference", max_length=REF_MAX)
-        if ref is not None:
-            clash = select(Action.id).where(Action.plan_id == plan.id, Action.ref == ref)
-            if action is not None:
-                clash = clash.where(Action.id != action.id)
-            if db.session.scalar(clash) is not None:
-                raise Conflict(f"{ref} is already used in this plan.", "ref")
-        elif action is not None:
-            ref = action.ref
-        checked["ref"] = ref
-    if "timescale" in values:
-        value = values["timescale"]
-        if as_written and isinstance(value, str):
-            checked["timescale"] = texts.line(value, field="timescale", label="The timescale",
-                                              max_length=TIMESCALE_MAX)
-        else:
-            checked["timescale"] = readable_timescale(value)
-    if "status" in values:
-        try:
-            checked["status"] = Status(values["status"])
-        except ValueError:
-            raise RuleError("Choose the action's status.", "status") from None
-    if "lead_officer_id" in values:
-        lead = values["lead_officer_id"]
-        keeps_former = action is not None and lead == action.lead_officer_id
-        if lead is not None and not keeps_former and not _has_role(lead, plan.partnership_id, Role.VIEWER):
-            raise RuleError("The lead officer must have an account in this partnership.", "lead_officer_id")
-        checked["lead_officer_id"] = lead
-    if "lead_text" in values:
-        checked["lead_text"] = texts.line(values["lead_text"], field="lead_text", label="The lead as written",
-                                          max_length=LEAD_TEXT_MAX)
-    if "items" in values:
-        items = list(values["items"])
-        if any(item.theme.framework_id != plan.framework_id for item in items):
-            national = set(db.session.scalars(select(Framework.id).where(Framework.partnership_id.is_(None))))
-            if any(item.theme.framework_id not in national | {plan.framework_id} for item in items):
-                raise RuleError("Link only items of the plan's own framework or a national one.", "items")
-        checked["items"] = items
-    if "organisations" in values:
-        organisations = list(values["organisations"])
-        if any(org.partnership_id != plan.partnership_id for org in organisations):
-            raise RuleError("Choose only the partnership's own organisations.", "organisations")
-        checked["organisations"] = organisations
-    if "superseded_by_id" in values:
-        checked["superseded_by_id"] = _replacement(action, values["superseded_by_id"])
+    checks = FieldChecks()  # every field's refusal at once, so a form shows them all
+    with checks.field():
+        if "text" in values:
+            checked["text"] = texts.paragraphs(values["text"], field="text", label="The action",
+                                               max_length=ACTION_TEXT_MAX, required=True)
+    with checks.field():
+        if "ref" in values:
+            ref = texts.line(values["ref"], field="ref", label="The reference", max_length=REF_MAX)
+            if ref is not None:
+                clash = select(Action.id).where(Action.plan_id == plan.id, Action.ref == ref)
+                if action is not None:
+                    clash = clash.where(Action.id != action.id)
+                if db.session.scalar(clash) is not None:
+                    raise Conflict(f"{ref} is already used in this plan.", "ref")
+            elif action is not None:
+                ref = action.ref
+            checked["ref"] = ref
+    with checks.field():
+        if "timescale" in values:
+            value = values["timescale"]
+            if as_written and isinstance(value, str):
+                checked["timescale"] = texts.line(value, field="timescale", label="The timescale",
+                                                  max_length=TIMESCALE_MAX)
+            else:
+                checked["timescale"] = readable_timescale(value)
+    with checks.field():
+        if "status" in values:
+            try:
+                checked["status"] = Status(values["status"])
+            except ValueError:
+                raise RuleError("Choose the action's status.", "status") from None
+    with checks.field():
+        if "lead_officer_id" in values:
+            lead = values["lead_officer_id"]
+            keeps_former = action is not None and lead == action.lead_officer_id
+            if lead is not None and not keeps_former and not _has_role(lead, plan.partnership_id, Role.VIEWER):
+                raise RuleError("The lead officer must have an account in this partnership.", "lead_officer_id")
+            checked["lead_officer_id"] = lead
+    with checks.field():
+        if "lead_text" in values:
+            checked["lead_text"] = texts.line(values["lead_text"], field="lead_text", label="The lead as written",
+                                              max_length=LEAD_TEXT_MAX)
+    with checks.field():
+        if "items" in values:
+            items = list(values["items"])
+            if any(item.theme.framework_id != plan.framework_id for item in items):
+                national = set(db.session.scalars(select(Framework.id).where(Framework.partnership_id.is_(None))))
+                if any(item.theme.framework_id not in national | {plan.framework_id} for item in items):
+                    raise RuleError("Link only items of the plan's own framework or a national one.", "items")
+            checked["items"] = items
+    with checks.field():
+        if "organisations" in values:
+            organisations = list(values["organisations"])
+            if any(org.partnership_id != plan.partnership_id for org in organisations):
+                raise RuleError("Choose only the partnership's own organisations.", "organisations")
+            checked["organisations"] = organisations
+    with checks.field():
+        if "superseded_by_id" in values:
+            checked["superseded_by_id"] = _replacement(action, values["superseded_by_id"])
+    checks.done()
     return checked
 
 
