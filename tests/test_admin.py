@@ -390,3 +390,13 @@ def test_a_new_account_without_a_role_is_refused_beside_the_role_field(app, worl
     page = response.get_data(as_text=True)
     assert f'id="role_{world.home.id}-error"' in page and f'href="#role_{world.home.id}"' in page
     assert "Give the person a role in at least one partnership." in page
+
+
+def test_a_new_account_form_shows_the_missing_role_and_the_taken_address_together(app, world, admins, client_as):
+    client = client_as(admins["home_admin"])
+    response = client.post("/admin/users/new", data={"name": "Olive Again", "email": world.officer.email,
+                                                     f"role_{world.home.id}": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Another account already uses that email address." in page and 'id="email-error"' in page
+    assert "Give the person a role in at least one partnership." in page

@@ -85,5 +85,5 @@ class _Check:
     def __exit__(self, kind, error, _traceback) -> bool:
         if error is None or not isinstance(error, RuleError) or isinstance(error, (NotAllowed, NotFound)):
             return False
-        self.checks.errors.append(error)
+        self.checks.errors.extend(getattr(error, "errors", None) or [error])  # (a RuleErrors: its refusals)
         return True

@@ -9,7 +9,7 @@ from tracker.audit import services as audit
 from tracker.auth import permissions
 from tracker.auth import services as auth
 from tracker.auth.models import Membership, Role, User
-from tracker.errors import NotAllowed, RuleError
+from tracker.errors import FieldChecks, NotAllowed, RuleError
 from tracker.extensions import db
 from tracker.partnerships.models import Organisation, OrganisationAlias, OrganisationKind, Partnership
 
@@ -83,9 +83,15 @@ def clean_email(value) -> str:
 
 def _person_fields(name, email, job_title) -> tuple[str, str, str | None]:
     """A person's name, e-mail and job title: single lines, so no e-mail header is ever broken by them."""
-    return (texts.line(name, field="name", label="The name", max_length=200, required=True),
-            clean_email(email),
-            texts.line(job_title, field="job_title", label="The job title", max_length=200))
+    checks, checked = FieldChecks(), {}
+    with checks.field():
+        checked["name"] = texts.line(name, field="name", label="The name", max_length=200, required=True)
+    with checks.field():
+        checked["email"] = clean_email(email)
+    with checks.field():
+        checked["job_title"] = texts.line(job_title, field="job_title", label="The job title", max_length=200)
+    checks.done()
+    return checked["name"], checked["email"], checked["job_title"]
 
 
 def _check_email(email: str, user_id: int | None = None) -> None:
@@ -113,10 +119,14 @@ def create_user(*, name: str, email: str, job_title: str | None, roles: dict[int
     """A new account without a password: its owner sets one through the e-mailed link."""
     _may_give_roles(actor, roles, is_admin or None)
     actor_id = actor.id if actor is not None else actor_id
-    name, email, job_title = _person_fields(name, email, job_title)
-    if not roles and not is_admin:
-        raise RuleError("Give the person a role in at least one partnership.", "roles")
-    _check_email(email)
+    checks = FieldChecks()  # every refusal at once (the form showed the role's, then the e-mail's next time)
+    with checks.field():
+        name, email, job_title = _person_fields(name, email, job_title)
+        _check_email(email)
+    with checks.field():
+        if not roles and not is_admin:
+            raise RuleError("Give the person a role in at least one partnership.", "roles")
+    checks.done()
     return auth.create_user(email=email, name=name, job_title=job_title, memberships=roles, is_admin=is_admin,
                             actor_id=actor_id)
 
