@@ -286,7 +286,43 @@ main()
 """
 
 
-def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, database_url, tmp_path, monkeypatch):
+@pytest.fixture
+def slow_job(app, world, database_url, tmp_path, monkeypatch):
+    """slow_job(seconds) -> (job, worker): a real worker process (SLOW_WORKER) on a queue file of the test's,
+    running a job that sleeps `seconds` after its first step, returned once that step is in."""
+    queue_file = tmp_path / "queue.sqlite3"
+    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
+                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
+                         JOB_RESULTS_DIR=str(tmp_path / "results"), JOBS_QUEUE_FILE=str(queue_file))
+    app.config.update(JOBS_IMMEDIATE=False, JOBS_QUEUE_FILE=str(queue_file))
+    app.extensions.pop("tracker_jobs_queue", None)
+    _fake_kind(monkeypatch, lambda job, params, progress: None, name="slow")
+    workers = []
+
+    def start(seconds: float):
+        job = services.start("slow", actor=world.admin)
+        db.session.commit()
+        services.hand_over(job)
+        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER, str(seconds)], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        workers.append(worker)
+        deadline = time.monotonic() + 60
+        while queue.read_progress(job.id) is None:  # running, a step in
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start the job"
+            time.sleep(0.1)
+        return job, worker
+
+    try:
+        yield start
+    finally:
+        try:
+            for worker in workers:
+                stop_process(worker)
+        finally:
+            app.extensions.pop("tracker_jobs_queue", None)
+
+
+def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, slow_job):
     """The real thing: a worker process runs a job and is SIGKILLed; its lease (in the queue file) stops being
     renewed, and the next sweep ends the job, so its owner is told and may start it again."""
     import datetime as dt
@@ -294,76 +330,32 @@ def test_a_job_whose_worker_is_killed_mid_way_ends_as_failed(app, world, databas
 
     from tracker.timeutil import utcnow
 
-    queue_file = tmp_path / "queue.sqlite3"
-    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
-                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
-                         JOB_RESULTS_DIR=str(tmp_path / "results"), JOBS_QUEUE_FILE=str(queue_file))
-    app.config.update(JOBS_IMMEDIATE=False, JOBS_QUEUE_FILE=str(queue_file))
-    app.extensions.pop("tracker_jobs_queue", None)
-    _fake_kind(monkeypatch, lambda job, params, progress: None, name="slow")
-    try:
-        job = services.start("slow", actor=world.admin)
-        db.session.commit()
-        services.hand_over(job)
-        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER, "600"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while queue.read_progress(job.id) is None:  # running, a step in
-                assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start the job"
-                time.sleep(0.2)
-            first = queue.read_alive(job.id)
-            while queue.read_alive(job.id) == first:
-                assert time.monotonic() < deadline, "the worker did not renew the job's lease"
-                time.sleep(0.1)
-            db.session.expire_all()
-            assert job.state == JobState.RUNNING
-            services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=1))
-            db.session.expire_all()
-            assert job.state == JobState.RUNNING, "a job whose worker is alive was ended"
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=30)
-        finally:
-            stop_process(worker)
-        db.session.expire_all()
-        assert job.state == JobState.RUNNING  # nobody is left to say otherwise...
-        services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=3))  # ...until the next sweep
-        db.session.expire_all()
-        assert job.state == JobState.FAILED and job.message == services.LOST_MESSAGE
-        assert services.start("slow", actor=world.admin).id != job.id
-        db.session.rollback()
-    finally:
-        app.extensions.pop("tracker_jobs_queue", None)
+    job, worker = slow_job(600)
+    first, deadline = queue.read_alive(job.id), time.monotonic() + 30
+    while queue.read_alive(job.id) == first:
+        assert time.monotonic() < deadline, "the worker did not renew the job's lease"
+        time.sleep(0.1)
+    services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=1))
+    db.session.expire_all()
+    assert job.state == JobState.RUNNING, "a job whose worker is alive was ended"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
+    db.session.expire_all()
+    assert job.state == JobState.RUNNING  # nobody is left to say otherwise...
+    services.requeue_stranded(now=utcnow() + dt.timedelta(minutes=3))  # ...until the next sweep
+    db.session.expire_all()
+    assert job.state == JobState.FAILED and job.message == services.LOST_MESSAGE
+    assert services.start("slow", actor=world.admin).id != job.id
+    db.session.rollback()
 
 
-def test_a_worker_stopped_with_sigint_lets_the_running_job_finish(app, world, database_url, tmp_path, monkeypatch):
+def test_a_worker_stopped_with_sigint_lets_the_running_job_finish(app, world, slow_job):
     """The worker's systemd unit stops it with SIGINT (README): Huey's graceful stop, which waits for the jobs
     running (SIGTERM would end them at once)."""
     import signal
 
-    queue_file = tmp_path / "queue.sqlite3"
-    env = subprocess_env(DATABASE_URL=database_url, SECRET_KEY="tests", MAIL_SUPPRESS_SEND="1",
-                         TRACKER_INSTANCE_PATH=app.instance_path, PYTHONPATH=str(ROOT),
-                         JOB_RESULTS_DIR=str(tmp_path / "results"), JOBS_QUEUE_FILE=str(queue_file))
-    app.config.update(JOBS_IMMEDIATE=False, JOBS_QUEUE_FILE=str(queue_file))
-    app.extensions.pop("tracker_jobs_queue", None)
-    _fake_kind(monkeypatch, lambda job, params, progress: None, name="slow")
-    try:
-        job = services.start("slow", actor=world.admin)
-        db.session.commit()
-        services.hand_over(job)
-        worker = subprocess.Popen([sys.executable, "-c", SLOW_WORKER, "2"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while queue.read_progress(job.id) is None:
-                assert worker.poll() is None and time.monotonic() < deadline, "the worker did not start the job"
-                time.sleep(0.1)
-            worker.send_signal(signal.SIGINT)
-            output = worker.communicate(timeout=60)[0]
-        finally:
-            stop_process(worker)
-        db.session.expire_all()
-        assert job.state == JobState.DONE and job.message == "Slept.", output
-    finally:
-        app.extensions.pop("tracker_jobs_queue", None)
+    job, worker = slow_job(2)
+    worker.send_signal(signal.SIGINT)
+    output = worker.communicate(timeout=60)[0]
+    db.session.expire_all()
+    assert job.state == JobState.DONE and job.message == "Slept.", output
