@@ -179,7 +179,7 @@ def test_the_openapi_document_says_what_the_api_enforces():
     doc = document()
     new = doc["components"]["schemas"]["NewProgressUpdate"]
     assert new["dependentRequired"] == {"revised_timescale": ["revision_reason"]}
-    assert "narrative" in new["required"] and new["then"] == {"required": ["superseded_by_id"]}
+    assert "narrative" in new["required"] and {"required": ["superseded_by_id"]} in new["then"]["anyOf"]
     per_page = next(p for p in doc["paths"]["/api/v1/plans/{plan_id}/actions"]["get"]["parameters"]
                     if p["name"] == "per_page")
     assert per_page["schema"]["maximum"] == 100
@@ -397,15 +397,17 @@ def test_an_action_back_in_play_no_longer_names_a_replacement(world, client_as, 
     assert action.status is Status.AT_RISK and action.superseded_by_id is None
 
 
-def test_the_api_leaves_an_empty_revised_timescale_to_the_service_as_the_form_does(world, api):
-    """The API refused "revised_timescale": "" with "Give a revision_reason"; the service reads it as no change."""
+def test_the_api_says_plainly_what_is_wrong_with_an_empty_revised_timescale(world, api):
+    """The API answered "revised_timescale": "" with "Give a revision_reason". Its document says the field is
+    sent only when the date moves (and a schema-violating request is never accepted): it says so now; the
+    reason for a real new timescale is the service's rule, in the service's words."""
     action = world.officer_action
     answer = api(world.officer).post(f"/api/v1/actions/{action.id}/updates", json={
-        "status": "at_risk", "narrative": "Staffing", "revised_timescale": "", "version": action.version})
-    assert answer.status_code == 201, answer.get_json()
+        "status": "at_risk", "narrative": "Staffing", "revised_timescale": " ", "version": action.version})
+    assert answer.status_code == 400 and answer.get_json()["field"] == "revised_timescale"
+    assert "leave it out when the timescale does not change" in answer.get_json()["error"]
     refused = api(world.officer).post(f"/api/v1/actions/{action.id}/updates", json={
-        "status": "at_risk", "narrative": "Staffing again", "revised_timescale": "June 2031",
-        "version": answer.get_json()["action"]["version"]})
+        "status": "at_risk", "narrative": "Staffing", "revised_timescale": "June 2031", "version": action.version})
     assert refused.status_code == 400 and refused.get_json()["field"] == "revision_reason"
 
 
@@ -424,3 +426,27 @@ def test_the_action_form_shows_every_fields_refusal_at_once(world, client_as):
     with pytest.raises(RuleError) as refused:  # the service's one refusal reads as its first, for other doors
         plans.create_action(plan=world.plan, text="", ref=world.officer_action.ref, actor=world.manager)
     assert refused.value.field == "text" and [e.field for e in refused.value.errors] == ["text", "ref"]
+
+
+def test_the_api_marks_an_action_no_longer_needed_as_the_web_does(world, api):
+    """The web's Supersede form offers "no longer needed"; the API could only name a replacement."""
+    action = world.officer_action
+    client = api(world.manager)
+    both = client.post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "superseded", "narrative": "Dropped", "version": action.version, "no_longer_needed": True,
+        "superseded_by_id": world.colleague_action.id})
+    assert both.status_code == 400 and both.get_json()["field"] == "superseded_by_id"
+    assert client.post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "at_risk", "narrative": "Dropped", "version": action.version,
+        "no_longer_needed": True}).status_code == 400
+    assert client.post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "superseded", "narrative": "Dropped", "version": action.version,
+        "no_longer_needed": "yes"}).status_code == 400
+    done = client.post(f"/api/v1/actions/{action.id}/updates", json={
+        "status": "superseded", "narrative": "Dropped: the service it improved has closed.",
+        "version": action.version, "no_longer_needed": True})
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["action"]["status"] == "superseded" and done.get_json()["action"]["superseded_by_id"] is None
+    assert api(world.officer).post(f"/api/v1/actions/{world.colleague_action.id}/updates", json={
+        "status": "superseded", "narrative": "Dropped", "version": world.colleague_action.version,
+        "no_longer_needed": True}).status_code in (403, 404)  # a lead officer cannot supersede

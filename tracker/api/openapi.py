@@ -116,18 +116,23 @@ SCHEMAS = {
     "NewProgressUpdate": {
         "type": "object",
         "description": "Only a plan manager marks an action superseded, naming the replacing action in "
-                       "superseded_by_id (an action of the same partnership). On an action past its due date, "
+                       "superseded_by_id (an action of a current plan of the same partnership), or sending "
+                       "no_longer_needed true instead. On an action past its due date, "
                        "on_track and not_started need a revised_timescale still to come (with its reason). "
                        "The same update sent again by its author within 30 minutes is refused with 409.",
         "required": ["status", "narrative", "version"],
         "additionalProperties": False,
         "dependentRequired": {"revised_timescale": ["revision_reason"]},
         "if": {"properties": {"status": {"const": "superseded"}}, "required": ["status"]},
-        "then": {"required": ["superseded_by_id"]},
+        "then": {"anyOf": [{"required": ["superseded_by_id"]},
+                           {"required": ["no_longer_needed"], "properties": {"no_longer_needed": {"const": True}}}]},
         "properties": {
             "status": {"type": "string", "enum": [s.value for s in Status]},
             "superseded_by_id": {"type": "integer", "minimum": 1,
                                  "description": "With status superseded: the action that replaces this one."},
+            "no_longer_needed": {"type": "boolean",
+                                 "description": "With status superseded and no superseded_by_id: the action is "
+                                                "no longer needed, and nothing replaces it."},
             "narrative": {"type": "string", "minLength": 1, "maxLength": MAX_NARRATIVE,
                           "pattern": "\\S", "description": "What has happened since the last update. Line "
                           "endings are normalised to LF; control characters other than tab and newline are "

@@ -29,7 +29,8 @@ csrf.exempt(bp)
 
 MAX_PER_PAGE = 100
 PUBLIC_ENDPOINTS = {"api.openapi"}
-UPDATE_FIELDS = {"status", "narrative", "revised_timescale", "revision_reason", "version", "superseded_by_id"}
+UPDATE_FIELDS = {"status", "narrative", "revised_timescale", "revision_reason", "version", "superseded_by_id",
+                 "no_longer_needed"}
 
 
 class BadInput(RuleError):
@@ -236,9 +237,16 @@ def progress_input(body: object) -> dict:
     if "superseded_by_id" in body and (not isinstance(replacement, int) or isinstance(replacement, bool)):
         raise BadInput("'superseded_by_id' must be the id of the action that replaces this one.", "superseded_by_id")
     revised = _string(body, "revised_timescale")
+    if revised is not None and not revised.strip():  # the schema's contract: present only when the date moves
+        raise BadInput("'revised_timescale' is empty: leave it out when the timescale does not change.",
+                       "revised_timescale")
     reason = _string(body, "revision_reason")  # needed with a new timescale: the service says so (as at every door)
+    no_longer_needed = body.get("no_longer_needed", False)
+    if not isinstance(no_longer_needed, bool):
+        raise BadInput("'no_longer_needed' must be true or false.", "no_longer_needed")
     return {"status": Status(status), "narrative": narrative, "revised_timescale": revised,
-            "revision_reason": reason, "expected_version": version, "superseded_by_id": replacement}
+            "revision_reason": reason, "expected_version": version, "superseded_by_id": replacement,
+            "no_longer_needed": no_longer_needed}
 
 
 def committed(write):
